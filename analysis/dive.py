@@ -1,0 +1,136 @@
+"""dive's efficiency score and wasted bytes, computed exactly as dive computes them.
+
+Users compare uvscope with dive (`.dive-ci` gates are common), so these
+numbers follow dive's algorithm (dive/filetree/efficiency.go), including its
+quirks: only leaves of each layer's tree count, opaque-folder markers are
+ignored, and a whiteout costs the size of the folder it removes but nothing
+for a removed file. uvscope's own `reclaimable_bytes` is the exact figure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .layer_reader import WHITEOUT_PREFIX
+from .model import EntryKind, LayerContents
+
+
+class _Node:
+    """A node of dive's per-layer tree: raw names, whiteouts kept as `.wh.NAME` nodes."""
+
+    __slots__ = ("children", "size", "is_dir")
+
+    def __init__(self, size: int = 0, is_dir: bool = False) -> None:
+        self.children: dict[str, _Node] = {}
+        self.size = size
+        self.is_dir = is_dir
+
+    def copy(self) -> _Node:
+        clone = _Node(self.size, self.is_dir)
+        clone.children = {name: child.copy() for name, child in self.children.items()}
+        return clone
+
+    def add(self, names: list[str], size: int, is_dir: bool) -> None:
+        node = self
+        for name in names:
+            child = node.children.get(name)
+            if child is None:
+                child = node.children[name] = _Node()
+            node = child
+        node.size, node.is_dir = size, is_dir
+
+    def get(self, names: list[str]) -> _Node | None:
+        node: _Node | None = self
+        for name in names:
+            node = node.children.get(name) if node is not None else None
+        return node
+
+    def remove(self, names: list[str]) -> None:
+        parent = self.get(names[:-1])
+        if parent is not None:
+            parent.children.pop(names[-1], None)
+
+    def subtree_size(self) -> int:
+        return self.size + sum(child.subtree_size() for child in self.children.values())
+
+
+def _layer_tree(contents: LayerContents) -> _Node:
+    root = _Node()
+    for path in contents.opaque_dirs:
+        # dive creates the marker's parent folders but drops the marker itself.
+        if path and root.get(path.split("/")) is None:
+            root.add(path.split("/"), 0, False)
+    for entry in contents.entries:
+        root.add(entry.path.split("/"), entry.size, entry.kind is EntryKind.DIR)
+    for path in contents.whiteouts:
+        names = path.split("/")
+        names[-1] = WHITEOUT_PREFIX + names[-1]
+        if root.get(names) is None:
+            root.add(names, 0, False)
+    return root
+
+
+def _visit_child_first(node: _Node, names: list[str]):
+    """Yield (names, node) depth-first, children before parents, in byte order like Go."""
+    for name in sorted(node.children):
+        child = node.children[name]
+        names.append(name)
+        yield from _visit_child_first(child, names)
+        names.pop()
+    if names:
+        yield names, node
+
+
+def _stack(lower: _Node, upper: _Node) -> None:
+    """dive's FileTree.Stack: whiteouts remove, everything else (re)sets its payload."""
+    for names, node in _visit_child_first(upper, []):
+        if names[-1].startswith(WHITEOUT_PREFIX):
+            lower.remove(names[:-1] + [names[-1][len(WHITEOUT_PREFIX) :]])
+        else:
+            lower.add(list(names), node.size, node.is_dir)
+
+
+@dataclass(frozen=True)
+class DiveFigures:
+    """dive's three headline numbers for an image."""
+
+    efficiency: float
+    wasted_bytes: int
+    user_wasted_percent: float
+
+
+def dive_efficiency(layers: Sequence[LayerContents]) -> DiveFigures:
+    """Compute dive's efficiency, wasted bytes and user wasted percent."""
+    if not layers:
+        return DiveFigures(1.0, 0, 0.0)
+    trees = [_layer_tree(layer) for layer in layers]
+    cumulative: dict[str, int] = {}
+    minimum: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    stacked = trees[0].copy()
+    for index, tree in enumerate(trees):
+        if index > 0:
+            _stack(stacked, trees[index - 1])
+        for names, node in _visit_child_first(tree, []):
+            if node.children:
+                continue
+            leaf = names[-1]
+            if leaf.startswith(WHITEOUT_PREFIX):
+                lookup = names[:-1] + [leaf[len(WHITEOUT_PREFIX) :]]
+                previous = stacked.get(lookup)
+                if previous is None:
+                    break  # dive aborts the rest of this layer's visit on a dangling whiteout
+                size = previous.subtree_size() if previous.is_dir else 0
+                path = "/" + "/".join(lookup)
+            else:
+                size = node.size
+                path = "/" + "/".join(names)
+            cumulative[path] = cumulative.get(path, 0) + size
+            minimum[path] = size if path not in minimum else min(minimum[path], size)
+            seen[path] = seen.get(path, 0) + 1
+    discovered = sum(cumulative.values())
+    efficiency = 1.0 if discovered == 0 else sum(minimum.values()) / discovered
+    wasted = sum(total for path, total in cumulative.items() if seen[path] >= 2)
+    user_size = sum(layer.size_bytes for layer in layers[1:])
+    return DiveFigures(efficiency, wasted, wasted / user_size if user_size else 0.0)

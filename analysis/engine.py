@@ -1,0 +1,132 @@
+"""The Docker Engine as an image source, through docker-py.
+
+`inspect` answers from metadata alone (first paint); `export` streams
+`docker save` once, without touching the disk.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from .errors import EngineUnavailable, ImageNotFound, UvscopeError
+from .model import ImageMeta
+
+EXPORT_CHUNK = 1 << 20
+
+
+def _docker():
+    import docker  # imported here: `uvscope report FILE.tar` must not need it
+
+    return docker
+
+
+def engine_client():
+    """A docker-py client from the environment (`DOCKER_HOST`, ...), or a clear error."""
+    docker = _docker()
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except docker.errors.DockerException as error:
+        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        raise EngineUnavailable(f"cannot reach the Docker Engine at {host}: is dockerd running? ({_short(error)})") from None
+    return client
+
+
+def _short(error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
+
+
+def _api_call(function, ref: str, *args, **kwargs):
+    docker = _docker()
+    try:
+        return function(ref, *args, **kwargs)
+    except docker.errors.ImageNotFound:
+        raise ImageNotFound(f"no image {ref!r} in the Docker Engine (docker pull it, or give a path to an archive)") from None
+    except docker.errors.NotFound:
+        raise ImageNotFound(f"no image {ref!r} in the Docker Engine") from None
+    except docker.errors.APIError as error:
+        raise UvscopeError(f"Docker Engine error for {ref!r}: {_short(error)}") from None
+    except docker.errors.DockerException as error:
+        raise EngineUnavailable(f"lost the Docker Engine while reading {ref!r}: {_short(error)}") from None
+
+
+def _history_commands(history: list[dict], diff_ids: list[str]) -> tuple[str, ...]:
+    """Pair the engine's history (newest first) with layers, as well as metadata allows.
+
+    The history endpoint does not say which entries are `empty_layer`; the
+    config read later from the export stream does, and replaces this guess.
+    """
+    oldest_first = list(reversed(history))
+    with_size = [entry for entry in oldest_first if entry.get("Size")]
+    if len(oldest_first) == len(diff_ids):
+        chosen = oldest_first
+    elif len(with_size) == len(diff_ids):
+        chosen = with_size
+    else:
+        return tuple("" for _ in diff_ids)
+    return tuple(str(entry.get("CreatedBy", "")) for entry in chosen)
+
+
+class EngineImage:
+    """One image of the Docker Engine."""
+
+    def __init__(self, ref: str, client=None) -> None:
+        self.ref = ref
+        self.client = client or engine_client()
+        self.inspect_data: dict[str, Any] = _api_call(self.client.api.inspect_image, ref)
+
+    def meta(self) -> ImageMeta:
+        """Metadata-only view of the image: layers and their commands, no layer read."""
+        data = self.inspect_data
+        diff_ids = list((data.get("RootFS") or {}).get("Layers") or [])
+        history = _api_call(self.client.api.history, self.ref)
+        return ImageMeta(
+            ref=self.ref,
+            id=str(data.get("Id", "")),
+            diff_ids=tuple(diff_ids),
+            created_by=_history_commands(history or [], diff_ids),
+            config=dict(data.get("Config") or {}),
+            created=str(data.get("Created", "")),
+            platform="/".join(str(data[key]) for key in ("Os", "Architecture", "Variant") if data.get(key)),
+            repo_tags=tuple(data.get("RepoTags") or ()),
+        )
+
+    @property
+    def size(self) -> int:
+        """The engine's figure for the image size (close to the export stream's length)."""
+        return int(self.inspect_data.get("Size") or 0)
+
+    def export(self) -> io.BufferedReader:
+        """The `docker save` stream of this image, as a file to read once."""
+        chunks = _api_call(self.client.api.get_image, self.inspect_data.get("Id") or self.ref, chunk_size=EXPORT_CHUNK)
+        return io.BufferedReader(_ChunkStream(iter(chunks), self.ref), EXPORT_CHUNK)
+
+
+class _ChunkStream(io.RawIOBase):
+    """A raw stream over docker-py's chunk generator."""
+
+    def __init__(self, chunks: Iterator[bytes], ref: str) -> None:
+        self._chunks = chunks
+        self._ref = ref
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while not self._pending:
+            try:
+                chunk = next(self._chunks)
+            except StopIteration:
+                return 0
+            except Exception as error:  # urllib3/requests errors when the engine goes away
+                raise EngineUnavailable(f"the export stream of {self._ref!r} broke: {_short(error)}") from None
+            self._pending = memoryview(chunk)
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count

@@ -1,0 +1,156 @@
+"""Read one layer tar in a single streaming pass into `LayerContents`.
+
+Nothing is extracted and no file content is held, except the small metadata
+files that later analysis needs (`wants_metadata`), each under a size cap.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import tarfile
+from collections.abc import Callable
+from typing import BinaryIO, Protocol
+
+from .compression import READ_SIZE, open_layer_stream
+from .errors import LayerError, ReadCancelled
+from .model import EntryKind, FileEntry, LayerContents
+
+WHITEOUT_PREFIX = ".wh."
+OPAQUE_MARKER = ".wh..wh..opq"
+METADATA_CAP = 16 << 20
+"""Largest metadata file kept in memory (torch's RECORD is about 3 MB)."""
+
+_DIST_INFO_FILES = frozenset(
+    {"METADATA", "RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "entry_points.txt", "top_level.txt"}
+)
+_EGG_INFO_FILES = frozenset({"PKG-INFO", "installed-files.txt", "top_level.txt", "SOURCES.txt", "requires.txt"})
+_PROJECT_FILES = frozenset({"pyvenv.cfg", "uv.lock", "pyproject.toml", "conda-meta"})
+
+
+class ReadMonitor(Protocol):
+    """Receives progress while layers are read, and can ask the read to stop."""
+
+    def advance(self, nbytes: int) -> None:
+        """`nbytes` more bytes of the source were read."""
+
+    @property
+    def cancelled(self) -> bool:
+        """True once the reader should stop (raises `ReadCancelled`)."""
+
+
+def wants_metadata(path: str) -> bool:
+    """Whether a file at `path` is small metadata that analysis reads later."""
+    parent, name = posixpath.split(path)
+    if parent.endswith(".dist-info"):
+        return name in _DIST_INFO_FILES
+    if parent.endswith(".egg-info"):
+        return name in _EGG_INFO_FILES
+    if name.endswith(".egg-info"):  # Debian's single-file egg-info is its PKG-INFO
+        return True
+    if name == "pyproject.toml":
+        return "-packages/" not in path
+    return name in _PROJECT_FILES
+
+
+def normalize_path(name: str) -> str | None:
+    """Normalise a tar member name to `a/b/c`; None for the root or a path escaping it."""
+    path = posixpath.normpath(name.lstrip("/"))
+    if path == "." or path == ".." or path.startswith("../"):
+        return None
+    return path
+
+
+def _kind(member: tarfile.TarInfo) -> EntryKind:
+    if member.isdir():
+        return EntryKind.DIR
+    if member.issym():
+        return EntryKind.SYMLINK
+    if member.islnk():
+        return EntryKind.HARDLINK
+    if member.ischr():
+        return EntryKind.CHAR
+    if member.isblk():
+        return EntryKind.BLOCK
+    if member.isfifo():
+        return EntryKind.FIFO
+    return EntryKind.FILE
+
+
+class _Counting:
+    """File wrapper that reports bytes read to a monitor and honours cancellation."""
+
+    def __init__(self, source: BinaryIO, monitor: ReadMonitor | None) -> None:
+        self._source = source
+        self._monitor = monitor
+        self.count = 0
+
+    def read(self, size: int = -1) -> bytes:
+        if self._monitor is not None and self._monitor.cancelled:
+            raise ReadCancelled()
+        data = self._source.read(size)
+        self.count += len(data)
+        if self._monitor is not None:
+            self._monitor.advance(len(data))
+        return data
+
+
+def read_layer(
+    source: BinaryIO,
+    *,
+    monitor: ReadMonitor | None = None,
+    keep: Callable[[str], bool] = wants_metadata,
+) -> LayerContents:
+    """Read a layer blob (plain, gzip or zstd tar) from `source` in one pass."""
+    counting = _Counting(source, monitor)
+    stream = open_layer_stream(counting)  # type: ignore[arg-type]
+    entries: list[FileEntry] = []
+    whiteouts: list[str] = []
+    opaque: list[str] = []
+    metadata: dict[str, bytes] = {}
+    warnings: list[str] = []
+    try:
+        with tarfile.open(fileobj=stream, mode="r|", bufsize=READ_SIZE) as archive:
+            for member in archive:
+                path = normalize_path(member.name)
+                if path is None:
+                    if member.name.strip("./"):
+                        warnings.append(f"skipped entry outside the root: {member.name!r}")
+                    continue
+                parent, name = posixpath.split(path)
+                if name.startswith(WHITEOUT_PREFIX):
+                    if name == OPAQUE_MARKER:
+                        opaque.append(parent)
+                    elif name.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
+                        warnings.append(f"ignored special whiteout {path!r}")
+                    else:
+                        whiteouts.append(posixpath.join(parent, name[len(WHITEOUT_PREFIX) :]))
+                    continue
+                kind = _kind(member)
+                size = member.size if kind is EntryKind.FILE else 0
+                if size < 0:
+                    raise LayerError(f"negative size for {path!r}")
+                entries.append(FileEntry(path, kind, size, member.mode, member.linkname))
+                if kind is EntryKind.FILE and keep(path):
+                    if size > METADATA_CAP:
+                        warnings.append(f"{path} is {size} bytes; not read (cap {METADATA_CAP})")
+                    else:
+                        handle = archive.extractfile(member)
+                        if handle is not None:
+                            data = handle.read()
+                            if len(data) != size:
+                                raise LayerError(f"layer ends inside {path!r}")
+                            metadata[path] = data
+    except ReadCancelled:
+        raise
+    except LayerError:
+        raise
+    except (tarfile.TarError, EOFError, OSError, ValueError) as error:
+        raise LayerError(f"not a readable layer tar: {error or type(error).__name__}") from None
+    return LayerContents(
+        entries=tuple(entries),
+        whiteouts=tuple(whiteouts),
+        opaque_dirs=tuple(opaque),
+        metadata=metadata,
+        warnings=tuple(warnings),
+        blob_bytes=counting.count,
+    )

@@ -1,0 +1,169 @@
+"""The image model: what a layer holds and what the stacked image looks like.
+
+Every class here is a frozen dataclass built by the readers and by
+`uvscope.analysis.stack`; views and reports only read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class EntryKind(StrEnum):
+    """What a tar entry of a layer is."""
+
+    FILE = "file"
+    DIR = "dir"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+    CHAR = "char"
+    BLOCK = "block"
+    FIFO = "fifo"
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One entry of a layer tar (whiteouts are kept apart, see `LayerContents`)."""
+
+    path: str
+    """Normalised path without a leading slash, e.g. `app/.venv/pyvenv.cfg`."""
+    kind: EntryKind
+    size: int
+    """Bytes of content stored in the layer (0 for links and folders)."""
+    mode: int = 0o644
+    link: str = ""
+    """Target of a symlink or hard link, as written in the tar."""
+
+
+@dataclass(frozen=True)
+class LayerContents:
+    """Everything read from one layer blob, before stacking.
+
+    Independent of the layers around it, so it can be cached by `diff_id`
+    and read in any order (the engine's export stream is not in stack order).
+    """
+
+    entries: tuple[FileEntry, ...]
+    whiteouts: tuple[str, ...] = ()
+    """Paths that `.wh.NAME` entries remove from the layers below."""
+    opaque_dirs: tuple[str, ...] = ()
+    """Folders whose lower contents `.wh..wh..opq` hides."""
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    """Small files kept for later analysis (dist-info, pyvenv.cfg, uv.lock...)."""
+    warnings: tuple[str, ...] = ()
+    blob_bytes: int = 0
+    """Bytes of the blob (compressed or not) that were read."""
+
+    @property
+    def size_bytes(self) -> int:
+        """Sum of the entries' content sizes: docker's and dive's layer size."""
+        return sum(entry.size for entry in self.entries)
+
+    @property
+    def file_count(self) -> int:
+        """Entries that are not folders."""
+        return sum(1 for entry in self.entries if entry.kind is not EntryKind.DIR)
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """A layer as the image's manifest and config name it, before it is read."""
+
+    index: int
+    diff_id: str
+    blob: str
+    """Where the blob lives in its store (archive member or layout path)."""
+    created_by: str = ""
+    compressed_size: int | None = None
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What is known of an image from its metadata alone (no layer read)."""
+
+    ref: str
+    id: str
+    diff_ids: tuple[str, ...]
+    created_by: tuple[str, ...]
+    """The `created_by` of each layer's history entry, aligned with `diff_ids`."""
+    config: dict
+    created: str = ""
+    platform: str = ""
+    layer_sizes: tuple[int | None, ...] = ()
+    """Sizes the metadata reports per layer, when it does (engine only)."""
+    repo_tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One path a layer adds, modifies or removes relative to the layers below."""
+
+    path: str
+    size: int
+    """Bytes of the new entry (added/modified) or of the removed entries (removed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenCopy:
+    """Bytes that ship in a layer but are invisible in the final filesystem."""
+
+    path: str
+    size: int
+    layer: int
+    """Index of the layer that ships the hidden copy."""
+    hidden_by: int
+    """Index of the layer whose change hid it (its command is responsible)."""
+    reason: str
+    """`overwritten` or `deleted`."""
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A filesystem layer of a stacked image, with its changes."""
+
+    index: int
+    diff_id: str
+    created_by: str
+    size_bytes: int
+    file_count: int
+    added: tuple[Change, ...]
+    modified: tuple[Change, ...]
+    removed: tuple[Change, ...]
+    contents: LayerContents = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class VisibleFile:
+    """A path of the final filesystem and the layer that provides it."""
+
+    entry: FileEntry
+    layer: int
+
+
+@dataclass(frozen=True)
+class Image:
+    """A fully read image: its layers, final filesystem and waste."""
+
+    meta: ImageMeta
+    layers: tuple[Layer, ...]
+    files: dict[str, VisibleFile] = field(repr=False)
+    """The final filesystem, path -> entry and the layer it comes from."""
+    hidden: tuple[HiddenCopy, ...]
+    efficiency: float
+    """dive's efficiency score, computed exactly as dive does."""
+    wasted_bytes: int
+    """dive's wasted bytes."""
+    user_wasted_percent: float
+    """dive's wasted bytes over all layers but the first."""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def size_bytes(self) -> int:
+        """Sum of the layer sizes, as docker and dive report the image size."""
+        return sum(layer.size_bytes for layer in self.layers)
+
+    @property
+    def reclaimable_bytes(self) -> int:
+        """Bytes shipped but invisible: each hidden or deleted copy counted once."""
+        return sum(copy.size for copy in self.hidden)

@@ -1,0 +1,166 @@
+"""Image sources: where an image is read from, behind one interface.
+
+`open_source(ref)` picks the source: an existing file is an image archive
+(docker-save, either layout, or an OCI layout tar), an existing folder an OCI
+layout, anything else a Docker Engine reference. `read_image` reads it whole.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import replace
+
+from .archive import DirectoryStore, StreamStore, TarStore
+from .compression import GZIP_MAGIC, ZSTD_MAGIC
+from .errors import ArchiveError, UvscopeError
+from .layer_reader import ReadMonitor
+from .layout import BlobStore, resolve_image
+from .model import Image, ImageMeta, LayerContents, LayerRef
+from .stack import build_image
+
+SOURCE_KINDS = ("auto", "docker", "archive", "oci")
+_PREFIXES = {"docker-archive:": "archive", "oci-archive:": "oci", "oci:": "oci", "docker-daemon:": "docker", "docker://": "docker"}
+_ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".oci")
+
+
+class ImageSource(ABC):
+    """Where one image is read from."""
+
+    kind: str = ""
+
+    def __init__(self, ref: str) -> None:
+        self.ref = ref
+
+    @abstractmethod
+    def meta(self) -> ImageMeta:
+        """The image's metadata, without reading any layer (cheap: first paint)."""
+
+    @abstractmethod
+    def read_layers(self, monitor: ReadMonitor | None = None) -> Iterator[tuple[int, LayerContents]]:
+        """Read every layer once, yielding `(index, contents)`; `meta()` is exact afterwards."""
+
+    def total_bytes(self) -> int | None:
+        """Bytes the read will consume, for a progress bar (None if unknown)."""
+        return None
+
+    def close(self) -> None:
+        """Release files and connections."""
+
+
+class StoreSource(ImageSource):
+    """An image in a blob store: an archive file or an OCI layout folder."""
+
+    def __init__(self, ref: str, store: BlobStore, kind: str, tag: str | None = None, platform: str | None = None):
+        super().__init__(ref)
+        self.kind = kind
+        self.store = store
+        self._meta, self._layers = resolve_image(store, ref, tag=tag, platform=platform)
+
+    def meta(self) -> ImageMeta:
+        return self._meta
+
+    @property
+    def layer_refs(self) -> list[LayerRef]:
+        """The layers as the manifest names them."""
+        return self._layers
+
+    def total_bytes(self) -> int | None:
+        sizes = [ref.compressed_size for ref in self._layers]
+        return None if any(size is None for size in sizes) else sum(sizes)  # type: ignore[arg-type]
+
+    def read_layers(self, monitor: ReadMonitor | None = None) -> Iterator[tuple[int, LayerContents]]:
+        for ref in self._layers:
+            yield ref.index, self.store.read_layer(ref.blob, monitor)
+
+    def close(self) -> None:
+        close = getattr(self.store, "close", None)
+        if close is not None:
+            close()
+
+
+class EngineSource(ImageSource):
+    """An image of the Docker Engine, read through its export stream."""
+
+    kind = "docker"
+
+    def __init__(self, ref: str, client=None) -> None:
+        from .engine import EngineImage
+
+        super().__init__(ref)
+        self.engine = EngineImage(ref, client)
+        self._meta = self.engine.meta()
+
+    def meta(self) -> ImageMeta:
+        return self._meta
+
+    def total_bytes(self) -> int | None:
+        return self.engine.size or None
+
+    def read_layers(self, monitor: ReadMonitor | None = None) -> Iterator[tuple[int, LayerContents]]:
+        with self.engine.export() as stream:
+            store = StreamStore(stream, self.ref, monitor)
+        meta, layers = resolve_image(store, self.ref)
+        if meta.diff_ids != self._meta.diff_ids:
+            raise UvscopeError(f"{self.ref}: the image changed while it was read (tagged anew?); run again")
+        # The exported config knows which history entries are empty layers; the engine API does not.
+        self._meta = replace(meta, ref=self.ref, id=self._meta.id or meta.id, repo_tags=self._meta.repo_tags)
+        for ref in layers:
+            yield ref.index, store.read_layer(ref.blob)
+
+
+def _split_tag(path: str) -> tuple[str, str | None]:
+    """`layout:TAG` -> (`layout`, `TAG`) when `layout` exists and the whole does not."""
+    if os.path.exists(path) or ":" not in path:
+        return path, None
+    base, _, tag = path.rpartition(":")
+    return (base, tag) if os.path.exists(base) and "/" not in tag else (path, None)
+
+
+def _open_file(ref: str, path: str, kind: str, tag: str | None, platform: str | None) -> ImageSource:
+    if os.path.isdir(path):
+        return StoreSource(ref, DirectoryStore(path), "oci", tag, platform)
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError as error:
+        raise ArchiveError(f"cannot read {path}: {error.strerror or error}") from None
+    if not head:
+        raise ArchiveError(f"{path} is empty, not an image archive")
+    if head.startswith(GZIP_MAGIC) or head == ZSTD_MAGIC:
+        handle = open(path, "rb")
+        try:
+            store = StreamStore(handle, path)
+        finally:
+            handle.close()
+        return StoreSource(ref, store, kind, tag, platform)
+    return StoreSource(ref, TarStore(path), kind, tag, platform)
+
+
+def open_source(ref: str, kind: str = "auto", *, platform: str | None = None, client=None) -> ImageSource:
+    """Open the image `ref` from the source `kind` (`auto`, `docker`, `archive`, `oci`)."""
+    if kind not in SOURCE_KINDS:
+        raise UvscopeError(f"unknown source {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
+    target = ref
+    for prefix, prefixed_kind in _PREFIXES.items():
+        if ref.startswith(prefix):
+            target, kind = ref[len(prefix) :], prefixed_kind
+            break
+    if kind == "docker":
+        return EngineSource(target, client)
+    path, tag = _split_tag(target)
+    if os.path.exists(path):
+        return _open_file(ref, path, "oci" if kind == "oci" else "archive", tag, platform)
+    if kind != "auto" or target.endswith(_ARCHIVE_SUFFIXES) or target.startswith(("/", "./", "../")):
+        raise ArchiveError(f"no such file or folder: {path}")
+    return EngineSource(target, client)
+
+
+def read_image(source: ImageSource, monitor: ReadMonitor | None = None) -> Image:
+    """Read every layer of `source` and stack them into an `Image`."""
+    contents: dict[int, LayerContents] = {}
+    for index, layer in source.read_layers(monitor):
+        contents[index] = layer
+    meta = source.meta()
+    return build_image(meta, [contents[index] for index in range(len(meta.diff_ids))])

@@ -1,0 +1,138 @@
+"""Stack layers into the final filesystem, as overlayfs would.
+
+Whiteouts and opaque folders apply to the layers below only (OCI image spec),
+so each layer first removes, then adds. Every copy that ends up invisible is
+kept as a `HiddenCopy`, counted once, with the layer that hid it.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Sequence
+
+from .dive import dive_efficiency
+from .model import Change, EntryKind, HiddenCopy, Image, ImageMeta, Layer, LayerContents, VisibleFile
+
+
+class FileSystem:
+    """The visible filesystem while layers stack, with a child index for fast subtree removal."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, VisibleFile] = {}
+        self._children: dict[str, set[str]] = {}
+
+    def _link(self, path: str) -> None:
+        parent = posixpath.dirname(path)
+        while True:
+            kids = self._children.setdefault(parent, set())
+            if path in kids:
+                return
+            kids.add(path)
+            if not parent:
+                return
+            path, parent = parent, posixpath.dirname(parent)
+
+    def add(self, path: str, visible: VisibleFile) -> None:
+        """Make `visible` the entry at `path`."""
+        self.files[path] = visible
+        self._link(path)
+
+    def remove_children(self, path: str) -> list[tuple[str, VisibleFile]]:
+        """Remove everything below `path` (not `path` itself); return what was visible."""
+        removed: list[tuple[str, VisibleFile]] = []
+        stack = list(self._children.pop(path, ()))
+        while stack:
+            current = stack.pop()
+            found = self.files.pop(current, None)
+            if found is not None:
+                removed.append((current, found))
+            stack.extend(self._children.pop(current, ()))
+        return removed
+
+    def remove_tree(self, path: str) -> list[tuple[str, VisibleFile]]:
+        """Remove `path` and everything below it; return what was visible."""
+        removed = self.remove_children(path)
+        found = self.files.pop(path, None)
+        if found is not None:
+            removed.append((path, found))
+        siblings = self._children.get(posixpath.dirname(path))
+        if siblings is not None:
+            siblings.discard(path)
+        return removed
+
+
+def _stack_layer(
+    fs: FileSystem, index: int, contents: LayerContents, hidden: list[HiddenCopy]
+) -> tuple[list[Change], list[Change], list[Change]]:
+    added: list[Change] = []
+    modified: list[Change] = []
+    removed: list[Change] = []
+
+    def hide(lost: list[tuple[str, VisibleFile]], reason: str) -> int:
+        total = 0
+        for path, visible in lost:
+            total += visible.entry.size
+            if visible.entry.size:
+                hidden.append(HiddenCopy(path, visible.entry.size, visible.layer, index, reason))
+        return total
+
+    for folder in contents.opaque_dirs:
+        lost = fs.remove_children(folder)
+        if lost:
+            removed.append(Change(folder + "/", hide(lost, "deleted")))
+    for path in contents.whiteouts:
+        lost = fs.remove_tree(path)
+        if lost:
+            removed.append(Change(path, hide(lost, "deleted")))
+    for entry in contents.entries:
+        previous = fs.files.get(entry.path)
+        if previous is None:
+            added.append(Change(entry.path, entry.size))
+        elif previous.entry.kind is EntryKind.DIR and entry.kind is EntryKind.DIR:
+            if previous.entry.mode != entry.mode:
+                modified.append(Change(entry.path, 0))
+        else:
+            if previous.entry.kind is EntryKind.DIR:
+                hide(fs.remove_children(entry.path), "overwritten")
+            hide([(entry.path, previous)], "overwritten")
+            modified.append(Change(entry.path, entry.size))
+        fs.add(entry.path, VisibleFile(entry, index))
+    return added, modified, removed
+
+
+def build_image(meta: ImageMeta, contents: Sequence[LayerContents]) -> Image:
+    """Stack the read layers (in `meta.diff_ids` order) into an `Image`."""
+    if len(contents) != len(meta.diff_ids):
+        raise ValueError("one LayerContents per diff_id is needed")
+    fs = FileSystem()
+    hidden: list[HiddenCopy] = []
+    layers: list[Layer] = []
+    warnings: list[str] = []
+    for index, (diff_id, layer) in enumerate(zip(meta.diff_ids, contents)):
+        added, modified, removed = _stack_layer(fs, index, layer, hidden)
+        created_by = meta.created_by[index] if index < len(meta.created_by) else ""
+        layers.append(
+            Layer(
+                index=index,
+                diff_id=diff_id,
+                created_by=created_by,
+                size_bytes=layer.size_bytes,
+                file_count=layer.file_count,
+                added=tuple(added),
+                modified=tuple(modified),
+                removed=tuple(removed),
+                contents=layer,
+            )
+        )
+        warnings.extend(f"layer {index}: {warning}" for warning in layer.warnings)
+    dive = dive_efficiency(contents)
+    return Image(
+        meta=meta,
+        layers=tuple(layers),
+        files=fs.files,
+        hidden=tuple(hidden),
+        efficiency=dive.efficiency,
+        wasted_bytes=dive.wasted_bytes,
+        user_wasted_percent=dive.user_wasted_percent,
+        warnings=tuple(warnings),
+    )

@@ -1,0 +1,105 @@
+"""Command line: `uvscope IMAGE`, `uvscope report IMAGE`, ...
+
+Argument parsing only; the work is done by `uvscope.analysis`. Errors the
+user can act on end the command with one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+
+from uvscope.analysis.errors import UvscopeError
+from uvscope.analysis.files import write_atomic
+from uvscope.analysis.report import build_report
+from uvscope.analysis.sources import SOURCE_KINDS, open_source, read_image
+
+from . import __version__
+
+COMMANDS = ("open", "report")
+REPORT_FORMATS = ("json",)
+
+
+def _add_image_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("image", metavar="IMAGE", help="engine reference, docker-save archive, or OCI layout (folder or tar)")
+    parser.add_argument(
+        "--source",
+        choices=SOURCE_KINDS,
+        default="auto",
+        help="where IMAGE is read from (auto: an existing file or folder is an archive or OCI layout, else the engine)",
+    )
+    parser.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform layout (default: this host's)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the `uvscope` command."""
+    parser = argparse.ArgumentParser(
+        prog="uvscope",
+        description="See where every byte of a Python project's Docker image comes from.",
+        epilog="Run `uvscope IMAGE` for the interactive session, `uvscope report IMAGE` for a report.",
+    )
+    parser.add_argument("--version", action="version", version=f"uvscope {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    open_parser = commands.add_parser("open", help="open IMAGE in the interactive session (the default command)")
+    _add_image_options(open_parser)
+    report = commands.add_parser("report", help="write a report of IMAGE")
+    _add_image_options(report)
+    report.add_argument("--format", choices=REPORT_FORMATS, default="json", help="report format (default: json)")
+    report.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    return parser
+
+
+def _summary(image) -> str:
+    from uvscope.analysis.text import summary_lines
+
+    return "\n".join(summary_lines(image))
+
+
+def _run(args: argparse.Namespace) -> int:
+    source = open_source(args.image, args.source, platform=args.platform)
+    try:
+        image = read_image(source)
+    finally:
+        source.close()
+    if args.command == "report":
+        text = json.dumps(build_report(image, version=__version__), indent=2) + "\n"
+        if args.output:
+            write_atomic(args.output, text.encode())
+        else:
+            sys.stdout.write(text)
+        return 0
+    sys.stdout.write(_summary(image) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `uvscope` console script."""
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if arguments and not arguments[0].startswith("-") and arguments[0] not in COMMANDS:
+        arguments.insert(0, "open")
+    args = build_parser().parse_args(arguments)
+    if args.command is None:
+        build_parser().print_help()
+        return 2
+    try:
+        return _run(args)
+    except UvscopeError as error:
+        print(f"uvscope: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as error:  # a bug: say so in one line; the traceback on request
+        if os.environ.get("UVSCOPE_DEBUG"):
+            traceback.print_exc()
+        print(f"uvscope: internal error: {type(error).__name__}: {error} (set UVSCOPE_DEBUG=1 for details)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,97 @@
+"""Build real images on the real Docker Engine for the tests, once, cached by content.
+
+Each fixture under `tests/images/NAME/` is a uv project with a Dockerfile. It
+is built with BuildKit (Debian's docker client, `DOCKER_BUILDKIT=1`,
+`--network host`) into `uvscope-test/NAME:<hash>`, where the hash covers the
+fixture's files, the base image and the uv binary: an unchanged fixture is
+never rebuilt, across test sessions too, as long as the engine keeps it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+IMAGES = Path(__file__).parent / "images"
+BASE_IMAGE = "uvscope-test-base:bookworm"
+DOCKER = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
+CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
+
+
+def docker(*args: str, check: bool = True, capture: bool = True, **kwargs) -> subprocess.CompletedProcess:
+    """Run Debian's docker client (the one that can drive BuildKit on this engine)."""
+    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    return subprocess.run(
+        [DOCKER, *args], check=check, capture_output=capture, text=True, env=env, **kwargs
+    )
+
+
+def uv_binary() -> str:
+    """The uv binary shipped by the `uv` PyPI package (copied into test images)."""
+    from uv import find_uv_bin
+
+    return find_uv_bin()
+
+
+def ensure_base_image() -> str:
+    """Build the debootstrap base image if the engine does not have it yet."""
+    subprocess.run(["bash", str(IMAGES / "build-base.sh"), BASE_IMAGE], check=True, env={**os.environ, "PATH": f"/usr/bin:{os.environ['PATH']}"})
+    return docker("image", "inspect", "--format", "{{.Id}}", BASE_IMAGE).stdout.strip()
+
+
+def _fixture_hash(folder: Path, extra: list[str]) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(folder)).encode())
+            digest.update(path.read_bytes())
+    for item in extra:
+        digest.update(item.encode())
+    return digest.hexdigest()[:12]
+
+
+def build_fixture(name: str, *, folder: Path | None = None, tag: str | None = None, build_args: dict | None = None) -> str:
+    """Build `tests/images/NAME` (or `folder`) and return its image reference."""
+    folder = folder or IMAGES / name
+    base_id = ensure_base_image()
+    uv = uv_binary()
+    uv_digest = hashlib.sha256(Path(uv).read_bytes()).hexdigest()
+    extra = [base_id, uv_digest, repr(sorted((build_args or {}).items()))]
+    reference = tag or f"uvscope-test/{name}:{_fixture_hash(folder, extra)}"
+    if docker("image", "inspect", reference, check=False).returncode == 0:
+        return reference
+    with tempfile.TemporaryDirectory(prefix=f"uvscope-{name}-") as context:
+        shutil.copytree(folder, context, dirs_exist_ok=True)
+        shutil.copy(uv, Path(context) / "uv")
+        shutil.copy(CA_BUNDLE, Path(context) / "ca-certificates.crt")
+        args = ["build", "--network", "host", "-t", reference]
+        for key, value in (build_args or {}).items():
+            args += ["--build-arg", f"{key}={value}"]
+        result = docker(*args, context, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"docker build of {name} failed:\n{result.stderr[-4000:]}")
+    return reference
+
+
+def save_image(reference: str, path: Path) -> Path:
+    """`docker save` the image into `path` (cached: a present file is reused)."""
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        docker("save", "-o", str(partial), reference)
+        partial.rename(path)
+    return path
+
+
+def skopeo_oci(reference: str, folder: Path, tag: str = "latest") -> Path:
+    """Copy the engine image into an OCI layout folder with skopeo."""
+    if not (folder / "index.json").exists():
+        subprocess.run(
+            ["skopeo", "copy", "--quiet", f"docker-daemon:{reference}", f"oci:{folder}:{tag}"],
+            check=True,
+            capture_output=True,
+        )
+    return folder
