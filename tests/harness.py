@@ -89,9 +89,24 @@ def save_image(reference: str, path: Path) -> Path:
 def skopeo_oci(reference: str, folder: Path, tag: str = "latest") -> Path:
     """Copy the engine image into an OCI layout folder with skopeo."""
     if not (folder / "index.json").exists():
+        shutil.rmtree(folder, ignore_errors=True)
         subprocess.run(
             ["skopeo", "copy", "--quiet", f"docker-daemon:{reference}", f"oci:{folder}:{tag}"],
             check=True,
             capture_output=True,
         )
     return folder
+
+
+def skopeo_oci_archive(reference: str, path: Path, tag: str = "latest") -> Path:
+    """Copy the engine image into an OCI layout tar with skopeo."""
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        subprocess.run(
+            ["skopeo", "copy", "--quiet", f"docker-daemon:{reference}", f"oci-archive:{partial}:{tag}"],
+            check=True,
+            capture_output=True,
+        )
+        partial.rename(path)
+    return path

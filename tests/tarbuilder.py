@@ -1,0 +1,150 @@
+"""Small synthetic layer tars and image archives, written by the tests themselves."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import tarfile
+
+import zstandard
+
+
+def layer_tar(*items: tuple) -> bytes:
+    """A layer tar from items: ("file", path, bytes), ("dir", path), ("symlink", path, target),
+    ("hardlink", path, target), ("whiteout", path), ("opaque", folder)."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for item in items:
+            kind, path = item[0], item[1]
+            if kind == "whiteout":
+                head, _, name = path.rpartition("/")
+                path, kind, item = (f"{head}/.wh.{name}" if head else f".wh.{name}"), "file", ("file", "", b"")
+            elif kind == "opaque":
+                path, kind, item = f"{path}/.wh..wh..opq", "file", ("file", "", b"")
+            info = tarfile.TarInfo(path)
+            data = None
+            if kind == "file":
+                data = item[2]
+                info.size = len(data)
+            elif kind == "dir":
+                info.type = tarfile.DIRTYPE
+                info.mode = 0o755
+            elif kind == "symlink":
+                info.type, info.linkname = tarfile.SYMTYPE, item[2]
+            elif kind == "hardlink":
+                info.type, info.linkname = tarfile.LNKTYPE, item[2]
+            archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    return buffer.getvalue()
+
+
+def digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def config_for(layers: list[bytes], commands: list[str] | None = None, arch: str = "amd64") -> bytes:
+    """An image config whose diff_ids are the uncompressed layers' digests."""
+    commands = commands or [f"RUN step {index}" for index in range(len(layers))]
+    history = [{"created_by": "ENV A=1", "empty_layer": True}] + [{"created_by": c} for c in commands]
+    return json.dumps(
+        {
+            "architecture": arch,
+            "os": "linux",
+            "created": "2026-01-01T00:00:00Z",
+            "rootfs": {"type": "layers", "diff_ids": [digest(layer) for layer in layers]},
+            "history": history,
+        }
+    ).encode()
+
+
+def _tar(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def docker_save_legacy(layers: list[bytes], tag: str = "demo:latest") -> bytes:
+    """A docker-save archive in the legacy layout (`<id>/layer.tar`), members in lexical order."""
+    config = config_for(layers)
+    config_name = digest(config).split(":")[1] + ".json"
+    files = {config_name: config}
+    names = []
+    for index, layer in enumerate(layers):
+        folder = hashlib.sha256(f"v1-{index}".encode()).hexdigest()
+        files[f"{folder}/VERSION"] = b"1.0"
+        files[f"{folder}/layer.tar"] = layer
+        names.append(f"{folder}/layer.tar")
+    files["manifest.json"] = json.dumps([{"Config": config_name, "RepoTags": [tag], "Layers": names}]).encode()
+    return _tar(dict(sorted(files.items())))
+
+
+def compress(layer: bytes, how: str) -> bytes:
+    if how == "gzip":
+        return gzip.compress(layer)
+    if how == "zstd":
+        return zstandard.ZstdCompressor().compress(layer)
+    return layer
+
+
+def oci_files(layers: list[bytes], *, compression: str = "plain", platforms=("linux/amd64",), docker25=False) -> dict[str, bytes]:
+    """The files of an OCI image layout; several platforms make an index of manifests."""
+    files: dict[str, bytes] = {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}'}
+    descriptors = []
+    for plat in platforms:
+        os_name, arch = plat.split("/")[:2]
+        config = config_for(layers, arch=arch)
+        blobs = [compress(layer, compression) for layer in layers]
+        for blob in [config, *blobs]:
+            files["blobs/sha256/" + digest(blob).split(":")[1]] = blob
+        manifest = json.dumps(
+            {
+                "schemaVersion": 2,
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config), "size": len(config)},
+                "layers": [
+                    {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(blob), "size": len(blob)}
+                    for blob in blobs
+                ],
+            }
+        ).encode()
+        files["blobs/sha256/" + digest(manifest).split(":")[1]] = manifest
+        descriptors.append(
+            {
+                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "digest": digest(manifest),
+                "size": len(manifest),
+                "platform": {"os": os_name, "architecture": arch},
+            }
+        )
+        if docker25:
+            files["manifest.json"] = json.dumps(
+                [
+                    {
+                        "Config": "blobs/sha256/" + digest(config).split(":")[1],
+                        "RepoTags": ["demo:latest"],
+                        "Layers": ["blobs/sha256/" + digest(blob).split(":")[1] for blob in blobs],
+                    }
+                ]
+            ).encode()
+    if len(descriptors) == 1:
+        index = {"schemaVersion": 2, "manifests": descriptors}
+    else:
+        nested = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": descriptors}).encode()
+        files["blobs/sha256/" + digest(nested).split(":")[1]] = nested
+        index = {
+            "schemaVersion": 2,
+            "manifests": [
+                {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest(nested), "size": len(nested)}
+            ],
+        }
+    files["index.json"] = json.dumps(index).encode()
+    return files
+
+
+def as_tar(files: dict[str, bytes]) -> bytes:
+    return _tar(dict(sorted(files.items())))

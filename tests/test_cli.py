@@ -1,0 +1,86 @@
+"""The `uvscope` command as a user runs it: output, exit codes, one-line errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from tarbuilder import docker_save_legacy, layer_tar
+
+UVSCOPE = [sys.executable, "-m", "uvscope.app.cli"]
+
+
+def run(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    import os
+
+    return subprocess.run([*UVSCOPE, *args], capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def archive(tmp_path) -> Path:
+    path = tmp_path / "demo.tar"
+    path.write_bytes(docker_save_legacy([layer_tar(("file", "a", b"x" * 10)), layer_tar(("file", "a", b"y" * 20))]))
+    return path
+
+
+def test_version_and_help():
+    assert run("--version").stdout.startswith("uvscope ")
+    help_text = run("--help").stdout
+    assert "report" in help_text and "IMAGE" in help_text or "COMMAND" in help_text
+
+
+def test_report_json_to_stdout_and_file(archive, tmp_path):
+    result = run("report", str(archive), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["schema"] == "uvscope.report/1"
+    assert set(report["image"]) >= {"ref", "id", "size_bytes", "efficiency", "wasted_bytes", "reclaimable_bytes"}
+    assert [layer["size_bytes"] for layer in report["layers"]] == [10, 20]
+    assert set(report["layers"][0]) >= {"index", "diff_id", "created_by", "size_bytes", "file_count"}
+    assert report["image"]["reclaimable_bytes"] == 10
+    out = tmp_path / "report.json"
+    assert run("report", str(archive), "-o", str(out)).returncode == 0
+    assert json.loads(out.read_text())["layers"] == report["layers"]
+
+
+def test_summary_without_a_terminal(archive):
+    result = run(str(archive))
+    assert result.returncode == 0, result.stderr
+    assert "efficiency" in result.stdout
+
+
+def _one_line_error(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def test_not_an_archive(tmp_path):
+    junk = tmp_path / "junk.tar"
+    junk.write_bytes(b"\x00garbage" * 300)
+    assert "not a readable tar archive" in _one_line_error(run("report", str(junk)))
+
+
+def test_missing_file():
+    assert "no such file" in _one_line_error(run("report", "./missing-image.tar"))
+
+
+def test_engine_not_running():
+    line = _one_line_error(run("report", "some/image:tag", env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"}))
+    assert "cannot reach the Docker Engine" in line
+
+
+@pytest.mark.engine
+def test_unknown_image(engine):
+    line = _one_line_error(run("report", "uvscope-test/no-such-image:never"))
+    assert "no image 'uvscope-test/no-such-image:never'" in line
+
+
+def test_unknown_source_flag(archive):
+    result = run("report", str(archive), "--source", "ftp")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
