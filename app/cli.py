@@ -20,7 +20,7 @@ from uvscope.analysis.sources import SOURCE_KINDS, open_source, read_image
 
 from . import __version__
 
-COMMANDS = ("open", "report")
+COMMANDS = ("open", "report", "demo")
 REPORT_FORMATS = ("json",)
 
 
@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     open_parser = commands.add_parser("open", help="open IMAGE in the interactive session (the default command)")
     _add_image_options(open_parser)
+    demo = commands.add_parser("demo", help="open the built-in demo image (built on first use, no Docker Engine needed)")
+    demo.add_argument("--rebuild", action="store_true", help="build the demo image again")
     report = commands.add_parser("report", help="write a report of IMAGE")
     _add_image_options(report)
     report.add_argument("--format", choices=REPORT_FORMATS, default="json", help="report format (default: json)")
@@ -60,6 +62,12 @@ def _summary(image) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "demo":
+        from .demo import build_demo_image, cache_folder, IMAGE_NAME
+
+        if args.rebuild:
+            (cache_folder() / IMAGE_NAME).unlink(missing_ok=True)
+        args.image, args.source, args.platform = str(build_demo_image()), "oci", None
     source = open_source(args.image, args.source, platform=args.platform)
     try:
         image = read_image(source)

@@ -84,3 +84,16 @@ def test_unknown_image(engine):
 def test_unknown_source_flag(archive):
     result = run("report", str(archive), "--source", "ftp")
     assert result.returncode == 2 and "invalid choice" in result.stderr
+
+
+def test_demo_builds_a_real_uv_image_without_an_engine(tmp_path):
+    env = {"XDG_CACHE_HOME": str(tmp_path), "DOCKER_HOST": "unix:///nonexistent/docker.sock"}
+    result = run("demo", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "uv sync --frozen --no-dev --no-install-project" in result.stdout
+    archive = tmp_path / "uvscope" / "demo-image.oci.tar"
+    report = json.loads(run("report", str(archive), env=env).stdout)
+    assert len(report["layers"]) == 4
+    sync_layer = report["layers"][1]
+    assert sync_layer["size_bytes"] > 10_000_000  # numpy and friends, really installed
+    assert any("numpy" in item["path"] for item in sync_layer["added"]["largest"])
