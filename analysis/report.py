@@ -10,6 +10,7 @@ from collections import defaultdict
 from typing import Any
 
 from .model import Change, Image
+from .python import PythonAnalysis
 
 SCHEMA = "uvscope.report/1"
 TOP_PATHS = 50
@@ -44,9 +45,73 @@ def reclaimable_summary(image: Image) -> dict[str, Any]:
     }
 
 
-def build_report(image: Image, *, version: str = "") -> dict[str, Any]:
-    """The JSON-ready report of `image`."""
+def _packages(python: PythonAnalysis) -> list[dict[str, Any]]:
+    lock = python.lock
+    closures: dict[str, Any] = {}
+    if lock is not None:
+        for item in lock.closures:  # largest first: keep each name's largest closure
+            closures.setdefault(item.name, item)
+    rows = []
+    for dist in python.attribution.distributions:
+        status = lock.statuses.get(dist.key) if lock is not None else None
+        closure = closures.get(dist.name)
+        rows.append(
+            {
+                "name": dist.name,
+                "version": dist.version,
+                "environment": dist.environment,
+                "installer": dist.installer,
+                "bytes": dist.bytes,
+                "files": dist.files,
+                "layer_bytes": {str(index): size for index, size in dist.layer_bytes.items()},
+                "reshipped_bytes": dist.reshipped_bytes,
+                "reshipped_content": dist.reshipped_content or None,
+                "requested": dist.requested,
+                "editable": dist.editable,
+                "direct_url": dist.direct_url or None,
+                "estimated": dist.estimated,
+                "lock": None
+                if status is None
+                else {"status": status.status, "version": status.version or None, "groups": list(status.groups)},
+                "closure": None
+                if closure is None
+                else {"bytes": closure.bytes, "exclusive_bytes": closure.exclusive_bytes, "packages": list(closure.packages)},
+            }
+        )
+    return rows
+
+
+def _lock(python: PythonAnalysis) -> dict[str, Any] | None:
+    match = python.lock
+    if match is None:
+        return None
+    return {
+        "source": match.lock.source,
+        "project": match.lock.members[0] if match.lock.members else None,
+        "members": list(match.lock.members),
+        "version": match.lock.version,
+        "packages": sum(len(versions) for versions in match.lock.packages.values()),
+        "environment": match.environment,
+        "not_installed": [{"name": name, "reason": reason} for name, reason in match.missing.items()],
+        "non_runtime_installed": list(match.dev_present),
+        "closures": [
+            {
+                "member": item.member,
+                "group": item.group,
+                "name": item.name,
+                "bytes": item.bytes,
+                "exclusive_bytes": item.exclusive_bytes,
+                "packages": list(item.packages),
+            }
+            for item in match.closures
+        ],
+    }
+
+
+def build_report(image: Image, python: PythonAnalysis | None = None, *, version: str = "") -> dict[str, Any]:
+    """The JSON-ready report of `image` (and of its Python side, when analysed)."""
     meta = image.meta
+    attribution = python.attribution if python is not None else None
     return {
         "schema": SCHEMA,
         "generator": {"name": "uvscope", "version": version},
@@ -77,5 +142,15 @@ def build_report(image: Image, *, version: str = "") -> dict[str, Any]:
             for layer in image.layers
         ],
         "reclaimable": reclaimable_summary(image),
+        "packages": _packages(python) if python is not None else [],
+        "attribution": None
+        if attribution is None
+        else {
+            "environments": list(attribution.environments),
+            "site_packages_bytes": attribution.site_packages_bytes,
+            "attributed_bytes": attribution.attributed_bytes,
+            "unattributed": [{"path": path, "bytes": size} for path, size in attribution.unattributed[:TOP_PATHS]],
+        },
+        "lock": _lock(python) if python is not None else None,
         "warnings": list(image.warnings),
     }

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.files import write_atomic
+from uvscope.analysis.python import analyse_python
 from uvscope.analysis.report import build_report
 from uvscope.analysis.sources import SOURCE_KINDS, open_source, read_image
 
@@ -33,6 +34,11 @@ def _add_image_options(parser: argparse.ArgumentParser) -> None:
         help="where IMAGE is read from (auto: an existing file or folder is an archive or OCI layout, else the engine)",
     )
     parser.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform layout (default: this host's)")
+    parser.add_argument(
+        "--project",
+        metavar="DIR",
+        help="uv project whose uv.lock the image is compared with (default: the current folder's, else the image's own)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -67,14 +73,15 @@ def _run(args: argparse.Namespace) -> int:
 
         if args.rebuild:
             (cache_folder() / IMAGE_NAME).unlink(missing_ok=True)
-        args.image, args.source, args.platform = str(build_demo_image()), "oci", None
+        args.image, args.source, args.platform, args.project = str(build_demo_image()), "oci", None, None
     source = open_source(args.image, args.source, platform=args.platform)
     try:
         image = read_image(source)
     finally:
         source.close()
+    python = analyse_python(image, args.project)
     if args.command == "report":
-        text = json.dumps(build_report(image, version=__version__), indent=2) + "\n"
+        text = json.dumps(build_report(image, python, version=__version__), indent=2) + "\n"
         if args.output:
             write_atomic(args.output, text.encode())
         else:

@@ -1,0 +1,157 @@
+"""Match installed distributions to uv.lock: status, groups, closures, what is missing and why."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass
+
+from .attribution import Attribution, Distribution
+from .errors import UvscopeError
+from .model import Image
+from .uvlock import MAIN, Lock, closure, direct_dependencies, package_groups, parse_lock
+
+
+def _read_lock_file(path: str) -> Lock:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return parse_lock(handle.read(), path)
+    except (OSError, UnicodeDecodeError) as error:
+        raise UvscopeError(f"cannot read {path}: {error}") from None
+
+
+def _image_lock(image: Image) -> Lock | None:
+    candidates = []
+    for candidate, visible in image.files.items():
+        if posixpath.basename(candidate) == "uv.lock" and "-packages/" not in candidate:
+            data = image.layers[visible.layer].contents.metadata.get(candidate)
+            if data is not None:
+                candidates.append((candidate.count("/"), candidate, data))
+    if not candidates:
+        return None
+    _, candidate, data = min(candidates)
+    return parse_lock(data.decode("utf-8", "replace"), f"image:/{candidate}")
+
+
+def find_lock(image: Image, attribution: Attribution, project: str | None = None) -> Lock | None:
+    """The uv.lock to compare with: `project`'s, else the current folder's or the image's.
+
+    Without `--project`, the current folder's lock is used when it describes
+    the image at least as well as the lock the image carries (more installed
+    packages pinned), so running uvscope from an unrelated checkout still
+    finds the image's own lock.
+    """
+    if project is not None:
+        path = os.path.join(project, "uv.lock")
+        if not os.path.isfile(path):
+            raise UvscopeError(f"no uv.lock in {project}")
+        return _read_lock_file(path)
+    installed = {dist.name for dist in attribution.distributions}
+    candidates = []
+    local = os.path.join(os.getcwd(), "uv.lock")
+    if os.path.isfile(local):
+        candidates.append(_read_lock_file(local))
+    inside = _image_lock(image)
+    if inside is not None:
+        candidates.append(inside)
+    if not candidates:
+        return None
+    return max(candidates, key=lambda lock: sum(name in lock.packages for name in installed))
+
+
+@dataclass(frozen=True)
+class LockStatus:
+    """How one installed distribution relates to the lock."""
+
+    status: str
+    """`match`, `version-mismatch` or `absent` (installed outside the lock)."""
+    version: str
+    """The locked version (or versions, comma separated), `` when absent."""
+    groups: tuple[str, ...]
+    """`main`, group names and `extra:X` whose dependencies reach it."""
+
+
+@dataclass(frozen=True)
+class Closure:
+    """Bytes that a direct dependency pulls in, over the lock graph."""
+
+    member: str
+    group: str
+    name: str
+    packages: tuple[str, ...]
+    bytes: int
+    exclusive_bytes: int
+    """Bytes of packages only this direct dependency pulls in (what moving it would move)."""
+
+
+@dataclass(frozen=True)
+class LockMatch:
+    """The lock read against the image."""
+
+    lock: Lock
+    environment: str
+    """The environment compared with the lock (the one holding most locked packages)."""
+    statuses: dict[tuple[str, str], LockStatus]
+    missing: dict[str, str]
+    """Locked packages not installed -> why, when it can be told."""
+    dev_present: tuple[str, ...]
+    """Installed packages that only a non-runtime group reaches (e.g. `dev`)."""
+    closures: tuple[Closure, ...]
+
+
+def match_lock(attribution: Attribution, lock: Lock) -> LockMatch:
+    """Compare what is installed with what `lock` pins."""
+    per_env: dict[str, dict[str, Distribution]] = defaultdict(dict)
+    for dist in attribution.distributions:
+        per_env[dist.environment][dist.name] = dist
+    environment = max(per_env, key=lambda env: (sum(name in lock.packages for name in per_env[env]), env), default="")
+    labels = package_groups(lock)
+    statuses: dict[tuple[str, str], LockStatus] = {}
+    for dist in attribution.distributions:
+        versions = lock.versions(dist.name)
+        if not versions:
+            status = "absent"
+        elif dist.version in versions:
+            status = "match"
+        else:
+            status = "version-mismatch"
+        statuses[dist.key] = LockStatus(status, ",".join(versions), tuple(sorted(labels.get(dist.name, ()))))
+    installed = per_env.get(environment, {})
+    missing = {}
+    for name in sorted(lock.packages):
+        if name in installed:
+            continue
+        reached = labels.get(name, set())
+        if not reached:
+            missing[name] = "only reachable through an extra that is not requested"
+        elif MAIN not in reached:
+            missing[name] = "only in " + ", ".join(sorted(f"group {g}" if not g.startswith("extra:") else g.replace(":", " ") for g in reached))
+        else:
+            missing[name] = "runtime dependency not installed (platform marker or --no-install option)"
+    dev_present = tuple(sorted(name for name in installed if labels.get(name) and MAIN not in labels[name]))
+    sizes = {name: dist.bytes for name, dist in installed.items()}
+    directs = direct_dependencies(lock)
+    reach = {(d.member, d.group, d.dependency.name): closure(lock, [d.dependency]) for d in directs}
+    counts: dict[str, int] = defaultdict(int)
+    for names in reach.values():
+        for name in names:
+            counts[name] += 1
+    closures = tuple(
+        sorted(
+            (
+                Closure(
+                    member,
+                    group,
+                    name,
+                    tuple(sorted(names)),
+                    sum(sizes.get(n, 0) for n in names),
+                    sum(sizes.get(n, 0) for n in names if counts[n] == 1),
+                )
+                for (member, group, name), names in reach.items()
+            ),
+            key=lambda c: c.bytes,
+            reverse=True,
+        )
+    )
+    return LockMatch(lock, environment, statuses, missing, dev_present, closures)
