@@ -130,7 +130,6 @@ class _Found:
     requested: bool = False
     editable: bool = False
     direct_url: str = ""
-    record_rows: frozenset = frozenset()
 
 
 def _metadata(image: Image):
@@ -188,9 +187,7 @@ def _find_distributions(image: Image) -> tuple[dict[tuple[str, str], _Found], di
         key = (site, item.name)
         paths: list[str] = []
         if "RECORD" in files:
-            rows = _record_paths(files["RECORD"], site)
-            item.record_rows = frozenset(rows)
-            paths = [path for path, _ in rows]
+            paths = [path for path, _ in _record_paths(files["RECORD"], site)]
         elif "installed-files.txt" in files:
             listing = files["installed-files.txt"].decode("utf-8", "replace").splitlines()
             paths = [posixpath.normpath(posixpath.join(folder, line.strip())) for line in listing if line.strip()]
@@ -252,12 +249,18 @@ def attribute(image: Image) -> Attribution:
                 key = owner_of(entry.path)
                 if key is not None:
                     layer_bytes[key][layer.index] += entry.size
+    # A file is re-shipped when a later layer writes a path a lower layer already
+    # shipped (overwritten in place, or deleted and written again as pip does).
     reshipped: dict[tuple[str, str], int] = defaultdict(int)
+    shipped: set[str] = set()
     for layer in image.layers:
-        for change in layer.modified:
-            key = owner_of(change.path)
-            if key is not None:
-                reshipped[key] += change.size
+        written = []
+        for entry in layer.contents.entries:
+            if entry.size and owner_of(entry.path) is not None:
+                if entry.path in shipped:
+                    reshipped[owner_of(entry.path)] += entry.size  # type: ignore[index]
+                written.append(entry.path)
+        shipped.update(written)
     distributions = []
     for key, item in found.items():
         content = ""
@@ -300,10 +303,14 @@ def _site_owned(image: Image, owners: dict[str, tuple[str, str]]):
 
 
 def _compare_records(image: Image, item: _Found) -> str:
-    """`identical` when every layer that ships this RECORD ships the same rows, else `changed`."""
+    """`identical` when every layer that ships this RECORD lists the same hashes, else `changed`.
+
+    Bytecode rows are left out: pip records `.pyc` hashes, and recompiling
+    changes them although the sources are identical.
+    """
     record = item.metadata_dir + "/RECORD"
     versions = {
-        frozenset(row for row in _record_paths(layer.contents.metadata[record], item.site) if row[1])
+        frozenset(row for row in _record_paths(layer.contents.metadata[record], item.site) if row[1] and not row[0].endswith(".pyc"))
         for layer in image.layers
         if record in layer.contents.metadata
     }

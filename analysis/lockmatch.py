@@ -123,7 +123,14 @@ def match_lock(attribution: Attribution, lock: Lock) -> LockMatch:
         if name in installed:
             continue
         reached = labels.get(name, set())
-        if not reached:
+        project = next((p for p in lock.packages[name] if p.is_project), None)
+        if project is not None:
+            missing[name] = (
+                "virtual workspace root (not installable)"
+                if "virtual" in project.source
+                else "workspace member not installed (uv sync --package selects others)"
+            )
+        elif not reached:
             missing[name] = "only reachable through an extra that is not requested"
         elif MAIN not in reached:
             missing[name] = "only in " + ", ".join(sorted(f"group {g}" if not g.startswith("extra:") else g.replace(":", " ") for g in reached))

@@ -68,3 +68,21 @@ def layers_oci(layers_image) -> Path:
 def layers_oci_archive(layers_image) -> Path:
     """An OCI layout tar (`oci-archive:`) made from the layers image by skopeo."""
     return harness.skopeo_oci_archive(layers_image, _cache_folder(layers_image) / "oci.tar")
+
+
+@pytest.fixture(scope="session")
+def numpy_image(engine) -> str:
+    """A uv project with numpy, bytecode compiled, the uv docs' bind-mount pattern."""
+    return harness.build_fixture("numpy")
+
+
+@pytest.fixture(scope="session")
+def workspace_image(engine) -> str:
+    """A workspace member image: `uv sync --package api` in a three-package workspace."""
+    return harness.build_fixture("workspace")
+
+
+@pytest.fixture(scope="session")
+def mixed_image(engine) -> str:
+    """Debian python packages, pip into the system interpreter, a forced reinstall later."""
+    return harness.build_fixture("mixed")

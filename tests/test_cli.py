@@ -97,3 +97,15 @@ def test_demo_builds_a_real_uv_image_without_an_engine(tmp_path):
     sync_layer = report["layers"][1]
     assert sync_layer["size_bytes"] > 10_000_000  # numpy and friends, really installed
     assert any("numpy" in item["path"] for item in sync_layer["added"]["largest"])
+
+
+def test_broken_lock_in_project(archive, tmp_path):
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "uv.lock").write_text("version = 1\n[[package]\n")
+    line = _one_line_error(run("report", str(archive), "--project", str(project)))
+    assert "not a valid uv.lock" in line
+
+
+def test_project_without_lock(archive, tmp_path):
+    assert "no uv.lock in" in _one_line_error(run("report", str(archive), "--project", str(tmp_path)))

@@ -1,0 +1,85 @@
+"""uv.lock parsing, groups and closures on a lock written by the test."""
+
+from __future__ import annotations
+
+import pytest
+
+from uvscope.analysis.errors import UvscopeError
+from uvscope.analysis.uvlock import closure, direct_dependencies, package_groups, parse_lock
+
+LOCK = """
+version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[[package]]
+name = "svc"
+version = "1.0.0"
+source = { editable = "." }
+dependencies = [{ name = "torch" }, { name = "requests" }]
+
+[package.optional-dependencies]
+plot = [{ name = "matplotlib" }]
+
+[package.dev-dependencies]
+dev = [{ name = "pytest" }]
+
+[[package]]
+name = "torch"
+version = "2.5.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "nvidia-cublas-cu12", marker = "sys_platform == 'linux'" }, { name = "Typing_Extensions" }]
+
+[[package]]
+name = "nvidia-cublas-cu12"
+version = "12.4.5"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "typing-extensions"
+version = "4.12.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "requests"
+version = "2.32.0"
+source = { registry = "https://pypi.org/simple" }
+dependencies = [{ name = "typing-extensions" }]
+
+[[package]]
+name = "pytest"
+version = "8.0.0"
+source = { registry = "https://pypi.org/simple" }
+
+[[package]]
+name = "matplotlib"
+version = "3.9.0"
+source = { registry = "https://pypi.org/simple" }
+"""
+
+
+def test_parse_members_and_direct_dependencies():
+    lock = parse_lock(LOCK, "uv.lock")
+    assert lock.members == ("svc",)
+    assert lock.versions("Typing_Extensions") == ["4.12.0"]
+    directs = {(d.group, d.dependency.name) for d in direct_dependencies(lock)}
+    assert directs == {("main", "torch"), ("main", "requests"), ("dev", "pytest"), ("extra:plot", "matplotlib")}
+
+
+def test_closure_follows_markers_for_all_platforms():
+    lock = parse_lock(LOCK, "uv.lock")
+    torch = next(d.dependency for d in direct_dependencies(lock) if d.dependency.name == "torch")
+    assert closure(lock, [torch]) == {"torch", "nvidia-cublas-cu12", "typing-extensions"}
+
+
+def test_groups_reaching_each_package():
+    labels = package_groups(parse_lock(LOCK, "uv.lock"))
+    assert labels["pytest"] == {"dev"}
+    assert labels["typing-extensions"] == {"main"}
+    assert labels["matplotlib"] == {"extra:plot"}
+
+
+@pytest.mark.parametrize("text", ["version = 1\n[[package]\nname=", "version = 1\n"])
+def test_broken_lock_is_a_clear_error(text):
+    with pytest.raises(UvscopeError, match="uv.lock"):
+        parse_lock(text, "uv.lock")
