@@ -28,7 +28,12 @@ class _Node:
 
     def copy(self) -> _Node:
         clone = _Node(self.size, self.is_dir)
-        clone.children = {name: child.copy() for name, child in self.children.items()}
+        pending = [(self, clone)]
+        while pending:  # iterative: image trees can be deeper than Python's recursion limit
+            source, target = pending.pop()
+            for name, child in source.children.items():
+                copied = target.children[name] = _Node(child.size, child.is_dir)
+                pending.append((child, copied))
         return clone
 
     def add(self, names: list[str], size: int, is_dir: bool) -> None:
@@ -52,7 +57,12 @@ class _Node:
             parent.children.pop(names[-1], None)
 
     def subtree_size(self) -> int:
-        return self.size + sum(child.subtree_size() for child in self.children.values())
+        total, pending = 0, [self]
+        while pending:
+            node = pending.pop()
+            total += node.size
+            pending.extend(node.children.values())
+        return total
 
 
 def _layer_tree(contents: LayerContents) -> _Node:
@@ -71,24 +81,28 @@ def _layer_tree(contents: LayerContents) -> _Node:
     return root
 
 
-def _visit_child_first(node: _Node, names: list[str]):
+def _visit_child_first(root: _Node):
     """Yield (names, node) depth-first, children before parents, in byte order like Go."""
-    for name in sorted(node.children):
+    stack = [(root, [], iter(sorted(root.children)))]
+    while stack:
+        node, names, pending = stack[-1]
+        name = next(pending, None)
+        if name is None:
+            stack.pop()
+            if names:
+                yield names, node
+            continue
         child = node.children[name]
-        names.append(name)
-        yield from _visit_child_first(child, names)
-        names.pop()
-    if names:
-        yield names, node
+        stack.append((child, [*names, name], iter(sorted(child.children))))
 
 
 def _stack(lower: _Node, upper: _Node) -> None:
     """dive's FileTree.Stack: whiteouts remove, everything else (re)sets its payload."""
-    for names, node in _visit_child_first(upper, []):
+    for names, node in _visit_child_first(upper):
         if names[-1].startswith(WHITEOUT_PREFIX):
             lower.remove(names[:-1] + [names[-1][len(WHITEOUT_PREFIX) :]])
         else:
-            lower.add(list(names), node.size, node.is_dir)
+            lower.add(names, node.size, node.is_dir)
 
 
 @dataclass(frozen=True)
@@ -112,7 +126,7 @@ def dive_efficiency(layers: Sequence[LayerContents]) -> DiveFigures:
     for index, tree in enumerate(trees):
         if index > 0:
             _stack(stacked, trees[index - 1])
-        for names, node in _visit_child_first(tree, []):
+        for names, node in _visit_child_first(tree):
             if node.children:
                 continue
             leaf = names[-1]

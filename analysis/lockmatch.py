@@ -125,11 +125,12 @@ def match_lock(attribution: Attribution, lock: Lock) -> LockMatch:
         reached = labels.get(name, set())
         project = next((p for p in lock.packages[name] if p.is_project), None)
         if project is not None:
-            missing[name] = (
-                "virtual workspace root (not installable)"
-                if "virtual" in project.source
-                else "workspace member not installed (uv sync --package selects others)"
-            )
+            if "virtual" in project.source:
+                missing[name] = "virtual workspace root (not installable)"
+            elif len(lock.members) > 1:
+                missing[name] = "workspace member not installed (uv sync --package selects others)"
+            else:
+                missing[name] = "the project itself is not installed (--no-install-project)"
         elif not reached:
             missing[name] = "only reachable through an extra that is not requested"
         elif MAIN not in reached:

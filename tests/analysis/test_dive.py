@@ -47,3 +47,9 @@ def test_opaque_markers_are_ignored_like_dive_does():
     )
     assert figures.wasted_bytes == 0
     assert figures.efficiency == 1.0
+
+
+def test_very_deep_paths_do_not_hit_the_recursion_limit():
+    deep = "/".join(["d"] * 1500)
+    figures = _figures(layer_tar(("file", deep + "/f", b"1" * 10)), layer_tar(("file", deep + "/f", b"2" * 10)))
+    assert figures.wasted_bytes == 20
