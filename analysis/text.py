@@ -5,6 +5,7 @@ from __future__ import annotations
 import humanize
 
 from .model import Image
+from .python import PythonAnalysis
 
 
 def size(nbytes: int) -> str:
@@ -12,8 +13,8 @@ def size(nbytes: int) -> str:
     return humanize.naturalsize(nbytes)
 
 
-def summary_lines(image: Image) -> list[str]:
-    """A few lines per layer and the image's totals."""
+def summary_lines(image: Image, python: PythonAnalysis | None = None, top: int = 10) -> list[str]:
+    """The image's totals, one line per layer, and its largest packages."""
     meta = image.meta
     lines = [
         f"{meta.ref}  {meta.id[:19]}  {meta.platform}",
@@ -24,6 +25,13 @@ def summary_lines(image: Image) -> list[str]:
     for layer in image.layers:
         command = " ".join(layer.created_by.split())[:90]
         lines.append(f"{layer.index:>3}  {size(layer.size_bytes):>10}  {layer.file_count:>7} files  {command}")
+    if python is not None and python.attribution.distributions:
+        statuses = python.lock.statuses if python.lock is not None else {}
+        lines += ["", f"largest of {len(python.attribution.distributions)} packages:"]
+        for dist in python.attribution.distributions[:top]:
+            status = statuses[dist.key].status if dist.key in statuses else "no lock"
+            layers = ",".join(str(index) for index in dist.layer_bytes)
+            lines.append(f"  {size(dist.bytes):>10}  {dist.name} {dist.version}  layer {layers}  {status}  {dist.environment}")
     for warning in image.warnings:
         lines.append(f"warning: {warning}")
     return lines

@@ -61,10 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _summary(image) -> str:
+def _summary(image, python) -> str:
     from uvscope.analysis.text import summary_lines
 
-    return "\n".join(summary_lines(image))
+    return "\n".join(summary_lines(image, python))
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -87,7 +87,7 @@ def _run(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return 0
-    sys.stdout.write(_summary(image) + "\n")
+    sys.stdout.write(_summary(image, python) + "\n")
     return 0
 
 

@@ -91,6 +91,7 @@ def test_demo_builds_a_real_uv_image_without_an_engine(tmp_path):
     result = run("demo", env=env)
     assert result.returncode == 0, result.stderr
     assert "uv sync --frozen --no-dev --no-install-project" in result.stdout
+    assert any("numpy" in line and "match" in line for line in result.stdout.splitlines())
     archive = tmp_path / "uvscope" / "demo-image.oci.tar"
     report = json.loads(run("report", str(archive), env=env).stdout)
     assert len(report["layers"]) == 4
