@@ -90,8 +90,6 @@ class ImageMeta:
     config: dict
     created: str = ""
     platform: str = ""
-    layer_sizes: tuple[int | None, ...] = ()
-    """Sizes the metadata reports per layer, when it does (engine only)."""
     repo_tags: tuple[str, ...] = ()
 
 

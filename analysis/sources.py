@@ -17,7 +17,7 @@ from .compression import GZIP_MAGIC, ZSTD_MAGIC
 from .errors import ArchiveError, UvscopeError
 from .layer_reader import ReadMonitor
 from .layout import BlobStore, resolve_image
-from .model import Image, ImageMeta, LayerContents, LayerRef
+from .model import Image, ImageMeta, LayerContents
 from .stack import build_image
 
 SOURCE_KINDS = ("auto", "docker", "archive", "oci")
@@ -60,11 +60,6 @@ class StoreSource(ImageSource):
 
     def meta(self) -> ImageMeta:
         return self._meta
-
-    @property
-    def layer_refs(self) -> list[LayerRef]:
-        """The layers as the manifest names them."""
-        return self._layers
 
     def total_bytes(self) -> int | None:
         sizes = [ref.compressed_size for ref in self._layers]
