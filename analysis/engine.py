@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -54,7 +56,7 @@ def _api_call(function, ref: str, *args, **kwargs):
         raise EngineUnavailable(f"lost the Docker Engine while reading {ref!r}: {_short(error)}") from None
 
 
-def _history_commands(history: list[dict], diff_ids: list[str]) -> tuple[str, ...]:
+def _history_layers(history: list[dict], diff_ids: list[str]) -> list[dict]:
     """Pair the engine's history (newest first) with layers, as well as metadata allows.
 
     The history endpoint does not say which entries are `empty_layer`; the
@@ -67,8 +69,29 @@ def _history_commands(history: list[dict], diff_ids: list[str]) -> tuple[str, ..
     elif len(with_size) == len(diff_ids):
         chosen = with_size
     else:
-        return tuple("" for _ in diff_ids)
-    return tuple(str(entry.get("CreatedBy", "")) for entry in chosen)
+        return [{} for _ in diff_ids]
+    return chosen
+
+
+def chain_ids(diff_ids: list[str]) -> list[str]:
+    """The engine's layer chain IDs: chain(0) = diff(0), chain(i) = sha256(chain(i-1) + " " + diff(i))."""
+    chains: list[str] = []
+    for diff_id in diff_ids:
+        if not chains:
+            chains.append(diff_id)
+        else:
+            chains.append("sha256:" + hashlib.sha256(f"{chains[-1]} {diff_id}".encode()).hexdigest())
+    return chains
+
+
+def _read_small(path: str) -> bytes | None:
+    try:
+        if os.path.getsize(path) > 64 << 20:
+            return None
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
 
 
 class EngineImage:
@@ -79,20 +102,54 @@ class EngineImage:
         self.client = client or engine_client()
         self.inspect_data: dict[str, Any] = _api_call(self.client.api.inspect_image, ref)
 
+    def _local_metadata(self, diff_ids: list[str]) -> tuple[dict | None, list[int | None]]:
+        """The image config and layer sizes from the engine's own storage, when this process can read it.
+
+        The history endpoint cannot tell empty-layer entries apart; the config can.
+        """
+        try:
+            info = self.client.info()
+        except Exception:  # noqa: BLE001 - any failure only means "no shortcut"
+            return None, [None] * len(diff_ids)
+        root = os.path.join(str(info.get("DockerRootDir", "")), "image", str(info.get("Driver", "")))
+        image_id = str(self.inspect_data.get("Id", "")).partition(":")[2]
+        raw = _read_small(os.path.join(root, "imagedb", "content", "sha256", image_id)) if image_id else None
+        config = None
+        if raw is not None:
+            try:
+                config = json.loads(raw)
+            except ValueError:
+                config = None
+        sizes: list[int | None] = []
+        for chain in chain_ids(diff_ids):
+            size = _read_small(os.path.join(root, "layerdb", "sha256", chain.partition(":")[2], "size"))
+            sizes.append(int(size) if size is not None and size.strip().isdigit() else None)
+        return (config if isinstance(config, dict) else None), sizes
+
     def meta(self) -> ImageMeta:
         """Metadata-only view of the image: layers and their commands, no layer read."""
         data = self.inspect_data
         diff_ids = list((data.get("RootFS") or {}).get("Layers") or [])
-        history = _api_call(self.client.api.history, self.ref)
+        config, local_sizes = self._local_metadata(diff_ids)
+        if config is not None:
+            from .layout import history_created_by
+
+            commands = history_created_by(config, len(diff_ids))
+            sizes = local_sizes
+        else:
+            entries = _history_layers(_api_call(self.client.api.history, self.ref) or [], diff_ids)
+            commands = tuple(str(entry.get("CreatedBy", "")) for entry in entries)
+            sizes = [entry.get("Size") if isinstance(entry.get("Size"), int) else None for entry in entries]
         return ImageMeta(
             ref=self.ref,
             id=str(data.get("Id", "")),
             diff_ids=tuple(diff_ids),
-            created_by=_history_commands(history or [], diff_ids),
-            config=dict(data.get("Config") or {}),
+            created_by=commands,
+            config=config if config is not None else dict(data.get("Config") or {}),
             created=str(data.get("Created", "")),
             platform="/".join(str(data[key]) for key in ("Os", "Architecture", "Variant") if data.get(key)),
             repo_tags=tuple(data.get("RepoTags") or ()),
+            layer_sizes=tuple(sizes),
         )
 
     @property

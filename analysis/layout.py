@@ -66,7 +66,7 @@ def blob_path(digest: Any) -> str:
     return f"blobs/{algorithm}/{encoded}"
 
 
-def _history_created_by(config: dict, count: int) -> tuple[str, ...]:
+def history_created_by(config: dict, count: int) -> tuple[str, ...]:
     """The `created_by` of each filesystem layer: history entries marked `empty_layer` own none."""
     history = config.get("history")
     commands: list[str] = []
@@ -90,7 +90,7 @@ def _meta(ref: str, config_bytes: bytes, config: dict, layer_blobs: list[str], s
     diff_ids = _diff_ids(config, ref)
     if len(diff_ids) != len(layer_blobs):
         raise ArchiveError(f"{ref}: manifest lists {len(layer_blobs)} layers but the config {len(diff_ids)} diff_ids")
-    created_by = _history_created_by(config, len(diff_ids))
+    created_by = history_created_by(config, len(diff_ids))
     meta = ImageMeta(
         ref=ref,
         id="sha256:" + hashlib.sha256(config_bytes).hexdigest(),
@@ -100,6 +100,7 @@ def _meta(ref: str, config_bytes: bytes, config: dict, layer_blobs: list[str], s
         created=str(config.get("created", "")),
         platform="/".join(str(config[key]) for key in ("os", "architecture", "variant") if config.get(key)),
         repo_tags=tuple(tags),
+        layer_sizes=tuple(sizes),
     )
     layers = [
         LayerRef(index, diff_id, blob, created_by[index], sizes[index])

@@ -91,6 +91,9 @@ class ImageMeta:
     created: str = ""
     platform: str = ""
     repo_tags: tuple[str, ...] = ()
+    layer_sizes: tuple[int | None, ...] = ()
+    """Approximate per-layer sizes known from metadata alone (the engine's history, blob sizes),
+    for a first paint before any layer is read; None where unknown."""
 
 
 @dataclass(frozen=True, slots=True)

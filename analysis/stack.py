@@ -100,6 +100,14 @@ def _stack_layer(
     return added, modified, removed
 
 
+def filesystem_at(image: Image, index: int) -> FileSystem:
+    """The visible filesystem after layer `index` (everything up to it, stacked)."""
+    fs = FileSystem()
+    for layer in image.layers[: index + 1]:
+        _stack_layer(fs, layer.index, layer.contents, [])
+    return fs
+
+
 def build_image(meta: ImageMeta, contents: Sequence[LayerContents]) -> Image:
     """Stack the read layers (in `meta.diff_ids` order) into an `Image`."""
     if len(contents) != len(meta.diff_ids):

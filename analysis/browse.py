@@ -1,0 +1,304 @@
+"""View models for the session: rows, trees and series the widgets render.
+
+Pure functions over an `Image` and its `PythonAnalysis`; the widgets only
+format what these return, so the views' logic is tested without a terminal.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+
+from .model import EntryKind, Image
+from .python import PythonAnalysis
+from .stack import filesystem_at
+
+CACHE_MARKERS = (
+    ".cache/uv/",
+    ".cache/pip/",
+    ".cache/pypoetry/",
+    "var/cache/apt/archives/",
+    "var/lib/apt/lists/",
+)
+"""Folders whose files never belong in an image: package-manager caches."""
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
+          "kib": 2**10, "ki": 2**10, "mib": 2**20, "mi": 2**20, "gib": 2**30, "gi": 2**30, "tib": 2**40, "ti": 2**40}
+
+
+def parse_size(text: str) -> int:
+    """`"20MB"` -> 20000000, `"1.5GiB"` -> 1610612736; ValueError if it is not a size."""
+    match = _SIZE.match(text)
+    if match is None or match.group(2) is not None and match.group(2).lower() not in _UNITS:
+        raise ValueError(f"not a size: {text!r} (examples: 500kB, 20MB, 1.5GiB)")
+    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+
+
+@dataclass(frozen=True)
+class PackageRow:
+    """One row of the packages view."""
+
+    key: tuple[str, str]
+    name: str
+    version: str
+    environment: str
+    installer: str
+    bytes: int
+    share: float
+    """Share of the image's size."""
+    layers: tuple[int, ...]
+    lock_status: str
+    groups: tuple[str, ...]
+    closure_bytes: int | None
+    exclusive_bytes: int | None
+    reshipped_bytes: int
+
+    @property
+    def shared_bytes(self) -> int | None:
+        """Closure bytes that other direct dependencies pull in too."""
+        if self.closure_bytes is None or self.exclusive_bytes is None:
+            return None
+        return self.closure_bytes - self.exclusive_bytes
+
+
+def package_rows(image: Image, python: PythonAnalysis) -> list[PackageRow]:
+    """Every distribution as a row, largest first."""
+    lock = python.lock
+    closures = {}
+    if lock is not None:
+        for item in lock.closures:
+            closures.setdefault(item.name, item)
+    total = image.size_bytes or 1
+    rows = []
+    for dist in python.attribution.distributions:
+        status = lock.statuses.get(dist.key) if lock is not None else None
+        closure = closures.get(dist.name)
+        rows.append(
+            PackageRow(
+                key=dist.key,
+                name=dist.name,
+                version=dist.version,
+                environment=dist.environment,
+                installer=dist.installer,
+                bytes=dist.bytes,
+                share=dist.bytes / total,
+                layers=tuple(dist.layer_bytes),
+                lock_status=status.status if status is not None else "no lock",
+                groups=status.groups if status is not None else (),
+                closure_bytes=closure.bytes if closure is not None else None,
+                exclusive_bytes=closure.exclusive_bytes if closure is not None else None,
+                reshipped_bytes=dist.reshipped_bytes,
+            )
+        )
+    return sorted(rows, key=lambda row: (-row.bytes, row.name))
+
+
+@dataclass(frozen=True)
+class PackageFilter:
+    """What the packages view shows: a name search and optional filters."""
+
+    text: str = ""
+    lock_status: str | None = None
+    group: str | None = None
+    environment: str | None = None
+    min_bytes: int = 0
+    layer: int | None = None
+    """Only packages with bytes in this layer."""
+
+    def apply(self, rows: list[PackageRow]) -> list[PackageRow]:
+        needle = self.text.strip().lower()
+        return [
+            row
+            for row in rows
+            if (not needle or needle in row.name)
+            and (self.lock_status is None or row.lock_status == self.lock_status)
+            and (self.group is None or self.group in row.groups)
+            and (self.environment is None or row.environment == self.environment)
+            and row.bytes >= self.min_bytes
+            and (self.layer is None or self.layer in row.layers)
+        ]
+
+
+PACKAGE_SORT_KEYS = {
+    "name": lambda row: row.name,
+    "version": lambda row: row.version,
+    "bytes": lambda row: row.bytes,
+    "share": lambda row: row.share,
+    "layers": lambda row: row.layers,
+    "lock": lambda row: row.lock_status,
+    "groups": lambda row: row.groups,
+    "closure": lambda row: row.closure_bytes or 0,
+    "exclusive": lambda row: row.exclusive_bytes or 0,
+    "reshipped": lambda row: row.reshipped_bytes,
+    "environment": lambda row: row.environment,
+}
+
+
+def sort_packages(rows: list[PackageRow], column: str, reverse: bool) -> list[PackageRow]:
+    """Rows sorted by a column of the packages view."""
+    return sorted(rows, key=PACKAGE_SORT_KEYS[column], reverse=reverse)
+
+
+def layer_top_packages(python: PythonAnalysis | None, count: int = 3) -> dict[int, list[tuple[str, int]]]:
+    """For each layer index, its largest packages by bytes shipped in it."""
+    per_layer: dict[int, list[tuple[str, int]]] = defaultdict(list)
+    if python is None:
+        return per_layer
+    for dist in python.attribution.distributions:
+        for index, size in dist.layer_bytes.items():
+            per_layer[index].append((dist.name, size))
+    return {index: sorted(items, key=lambda item: -item[1])[:count] for index, items in per_layer.items()}
+
+
+@dataclass
+class FileNode:
+    """A node of the files view: a folder's size is the sum of what it shows."""
+
+    name: str
+    path: str
+    size: int = 0
+    mark: str = ""
+    """`added`, `modified`, `removed` relative to the layers below, or `` (unchanged)."""
+    owner: str = ""
+    kind: EntryKind | None = None
+    link: str = ""
+    children: dict[str, FileNode] = field(default_factory=dict)
+
+    def sorted_children(self) -> list[FileNode]:
+        """Largest first, then by name."""
+        return sorted(self.children.values(), key=lambda node: (-node.size, node.name))
+
+    def count(self) -> int:
+        """Nodes below this one."""
+        return sum(1 + child.count() for child in self.children.values())
+
+
+def _insert(root: FileNode, path: str, size: int, mark: str, owner: str, kind: EntryKind | None, link: str = "") -> None:
+    node = root
+    parts = path.split("/")
+    for depth, part in enumerate(parts):
+        child = node.children.get(part)
+        if child is None:
+            child = node.children[part] = FileNode(part, "/".join(parts[: depth + 1]))
+        node = child
+    node.mark, node.owner, node.kind, node.link = mark, owner, kind, link
+    node.size = size
+
+
+def _total(node: FileNode) -> int:
+    if node.children:
+        node.size = sum(_total(child) for child in node.children.values())
+        if node.mark == "" and any(child.mark for child in node.children.values()):
+            node.mark = "modified" if node.kind is not None else ""
+    return node.size
+
+
+def layer_tree(image: Image, python: PythonAnalysis | None, index: int, cumulative: bool) -> FileNode:
+    """The files of layer `index` alone, or of everything up to it, with change marks."""
+    layer = image.layers[index]
+    owners = python.attribution.owners if python is not None else {}
+    added = {change.path for change in layer.added}
+    modified = {change.path for change in layer.modified}
+    root = FileNode("/", "")
+
+    def owner(path: str) -> str:
+        key = owners.get(path)
+        return key[1] if key is not None else ""
+
+    def mark(path: str) -> str:
+        return "added" if path in added else "modified" if path in modified else ""
+
+    if cumulative:
+        for path, visible in filesystem_at(image, index).files.items():
+            entry = visible.entry
+            _insert(root, path, entry.size, mark(path) if visible.layer == index else "", owner(path), entry.kind, entry.link)
+    else:
+        for entry in layer.contents.entries:
+            _insert(root, entry.path, entry.size, mark(entry.path), owner(entry.path), entry.kind, entry.link)
+    for change in layer.removed:
+        _insert(root, change.path.rstrip("/"), change.size, "removed", "", None)
+    _total(root)
+    return root
+
+
+def filter_tree(node: FileNode, text: str = "", min_bytes: int = 0) -> FileNode | None:
+    """A copy of the tree keeping files whose path contains `text` and whose size is at least `min_bytes`."""
+    needle = text.strip().lower()
+    if not node.children:
+        keep = (not needle or needle in node.path.lower()) and node.size >= min_bytes
+        return replace(node, children={}) if keep else None
+    children = {}
+    for name, child in node.children.items():
+        kept = filter_tree(child, text, min_bytes)
+        if kept is not None:
+            children[name] = kept
+    if not children and node.path:
+        if node.kind is EntryKind.DIR and (not needle or needle in node.path.lower()) and min_bytes == 0:
+            return replace(node, children={})
+        return None
+    copy = replace(node, children=children)
+    copy.size = sum(child.size for child in children.values())
+    return copy
+
+
+@dataclass(frozen=True)
+class WasteItem:
+    """Bytes that should not be in the image, and why."""
+
+    label: str
+    bytes: int
+    detail: str = ""
+
+
+def waste_by_package(image: Image, python: PythonAnalysis | None) -> list[WasteItem]:
+    """Hidden (overwritten or deleted) bytes grouped by the package that owns the path."""
+    owners = python.attribution.owners if python is not None else {}
+    totals: dict[str, int] = defaultdict(int)
+    for copy in image.hidden:
+        key = owners.get(copy.path)
+        totals[key[1] if key else "(no package)"] += copy.size
+    return [WasteItem(name, size) for name, size in sorted(totals.items(), key=lambda item: -item[1])]
+
+
+def cache_folders(image: Image) -> list[WasteItem]:
+    """Package-manager caches left in the final filesystem, by folder, largest first."""
+    totals: dict[str, int] = defaultdict(int)
+    layers: dict[str, set[int]] = defaultdict(set)
+    for path, visible in image.files.items():
+        probe = "/" + path
+        for marker in CACHE_MARKERS:
+            index = probe.find("/" + marker)
+            if index != -1:
+                folder = probe[: index + len(marker)]
+                totals[folder] += visible.entry.size
+                layers[folder].add(visible.layer)
+                break
+    return [
+        WasteItem(folder, size, "layer " + ", ".join(str(i) for i in sorted(layers[folder])))
+        for folder, size in sorted(totals.items(), key=lambda item: -item[1])
+        if size
+    ]
+
+
+def stacked_layer_series(image: Image, python: PythonAnalysis | None, top: int = 5) -> tuple[list[str], dict[str, list[int]]]:
+    """Per-layer bytes split into the image's `top` largest packages and the rest, for a stacked bar chart."""
+    labels = [str(layer.index) for layer in image.layers]
+    series: dict[str, list[int]] = {}
+    dists = list(python.attribution.distributions[:top]) if python is not None else []
+    for dist in dists:
+        series[dist.name] = [dist.layer_bytes.get(layer.index, 0) for layer in image.layers]
+    series["other"] = [
+        max(0, layer.size_bytes - sum(values[layer.index] for values in series.values())) for layer in image.layers
+    ]
+    return labels, series
+
+
+def short_command(created_by: str, width: int = 80) -> str:
+    """A history command without builder noise (`/bin/sh -c`, `#(nop)`, `# buildkit`), on one line."""
+    text = " ".join(created_by.split())
+    for noise in ("/bin/sh -c #(nop) ", "/bin/sh -c ", " # buildkit"):
+        text = text.replace(noise, "")
+    return text if len(text) <= width else text[: width - 1] + "…"
