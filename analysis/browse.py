@@ -106,7 +106,8 @@ class PackageFilter:
     environment: str | None = None
     min_bytes: int = 0
     layer: int | None = None
-    """Only packages with bytes in this layer."""
+    """Only packages with bytes in this layer (or, with `up_to_layer`, in any layer up to it)."""
+    up_to_layer: bool = False
 
     def apply(self, rows: list[PackageRow]) -> list[PackageRow]:
         needle = self.text.strip().lower()
@@ -118,8 +119,15 @@ class PackageFilter:
             and (self.group is None or self.group in row.groups)
             and (self.environment is None or row.environment == self.environment)
             and row.bytes >= self.min_bytes
-            and (self.layer is None or self.layer in row.layers)
+            and self._in_layer(row)
         ]
+
+    def _in_layer(self, row: PackageRow) -> bool:
+        if self.layer is None:
+            return True
+        if self.up_to_layer:
+            return any(index <= self.layer for index in row.layers)
+        return self.layer in row.layers
 
 
 PACKAGE_SORT_KEYS = {
@@ -294,6 +302,14 @@ def stacked_layer_series(image: Image, python: PythonAnalysis | None, top: int =
         max(0, layer.size_bytes - sum(values[layer.index] for values in series.values())) for layer in image.layers
     ]
     return labels, series
+
+
+def environment_label(site_dir: str) -> str:
+    """`/app/.venv/lib/python3.11/site-packages` -> `/app/.venv`; other layouts unchanged."""
+    head, sep, _ = site_dir.rpartition("/lib/python")
+    if sep and head:
+        return head
+    return site_dir.removesuffix("/site-packages").removesuffix("/dist-packages") or site_dir
 
 
 def short_command(created_by: str, width: int = 80) -> str:

@@ -52,8 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     open_parser = commands.add_parser("open", help="open IMAGE in the interactive session (the default command)")
     _add_image_options(open_parser)
+    open_parser.add_argument("--summary", action="store_true", help="print a text summary instead of the session")
     demo = commands.add_parser("demo", help="open the built-in demo image (built on first use, no Docker Engine needed)")
     demo.add_argument("--rebuild", action="store_true", help="build the demo image again")
+    demo.add_argument("--summary", action="store_true", help="print a text summary instead of the session")
     report = commands.add_parser("report", help="write a report of IMAGE")
     _add_image_options(report)
     report.add_argument("--format", choices=REPORT_FORMATS, default="json", help="report format (default: json)")
@@ -74,6 +76,11 @@ def _run(args: argparse.Namespace) -> int:
         if args.rebuild:
             (cache_folder() / IMAGE_NAME).unlink(missing_ok=True)
         args.image, args.source, args.platform, args.project = str(build_demo_image()), "oci", None, None
+    if args.command in ("open", "demo") and sys.stdout.isatty() and not getattr(args, "summary", False):
+        from .app import make_app
+
+        make_app(args.image, args.source, args.platform, args.project).run()
+        return 0
     source = open_source(args.image, args.source, platform=args.platform)
     try:
         image = read_image(source)

@@ -110,3 +110,8 @@ def test_broken_lock_in_project(archive, tmp_path):
 
 def test_project_without_lock(archive, tmp_path):
     assert "no uv.lock in" in _one_line_error(run("report", str(archive), "--project", str(tmp_path)))
+
+
+def test_open_without_a_terminal_prints_the_summary(archive):
+    result = run("open", str(archive), "--summary")
+    assert result.returncode == 0 and "efficiency" in result.stdout

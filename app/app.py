@@ -1,0 +1,52 @@
+"""The uvscope Textual application: global keys, the main screen, the help dialog."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from uvscope.analysis.sources import open_source
+
+from .screens.help import HelpScreen
+from .screens.main import ImageRequest, MainScreen
+
+
+class UvscopeApp(App[None]):
+    """Open one image and explore where its bytes come from."""
+
+    CSS_PATH = "uvscope.tcss"
+    TITLE = "uvscope"
+    BINDINGS = [
+        Binding("q", "quit", "Quit"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    def __init__(self, request: ImageRequest, *, source_opener=open_source) -> None:
+        super().__init__()
+        self.request = request
+        self.source_opener = source_opener
+
+    def on_mount(self) -> None:
+        self.push_screen(MainScreen(self.request, self.source_opener))
+
+    def action_help(self) -> None:
+        """Show the keys and what each view shows."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, MainScreen):
+            for tab in ("layers", "packages", "files", "waste", "plots"):
+                yield SystemCommand(f"Show {tab}", f"Switch to the {tab} view", lambda tab=tab: screen.action_show_tab(tab))
+            yield SystemCommand("Everything up to the layer", "Aggregate layers (ctrl+a)", lambda: screen.action_aggregate(True))
+            yield SystemCommand("This layer only", "Only the selected layer's changes (ctrl+l)", lambda: screen.action_aggregate(False))
+            yield SystemCommand("Help", "Keys and views", self.action_help)
+
+
+def make_app(ref: str, source: str = "auto", platform: str | None = None, project: str | None = None) -> UvscopeApp:
+    """The one factory the CLI and the tests use to build the session."""
+    return UvscopeApp(ImageRequest(ref, source, platform, project))

@@ -1,0 +1,296 @@
+"""The session's main screen: layers, packages, files, waste and plots of one image.
+
+The image is read in a thread worker; the layer list is painted from
+metadata first, then everything fills in as layers are read.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, ProgressBar, Static, TabbedContent, TabPane
+from textual.worker import get_current_worker
+
+from uvscope.analysis.browse import layer_top_packages, layer_tree, package_rows
+from uvscope.analysis.errors import ReadCancelled, UvscopeError
+from uvscope.analysis.model import Image, ImageMeta, LayerContents
+from uvscope.analysis.python import PythonAnalysis, analyse_python
+from uvscope.analysis.sources import ImageSource
+from uvscope.analysis.stack import build_image
+from uvscope.analysis.text import size
+from uvscope.widgets.file_browser import FileBrowser
+from uvscope.widgets.layer_table import LayerTable
+from uvscope.widgets.package_table import PackageView
+from uvscope.widgets.plots import LayerSizePlot, TopPackagesPlot
+from uvscope.widgets.waste_panel import WastePanel
+
+PARTIAL_EVERY = 1.0
+"""Seconds between partial analyses while layers are still being read."""
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """What the user asked to open."""
+
+    ref: str
+    source: str = "auto"
+    platform: str | None = None
+    project: str | None = None
+
+
+class _Monitor:
+    """Reports read progress to the screen (throttled) and stops the read when the worker is cancelled."""
+
+    def __init__(self, screen: MainScreen, total: int | None) -> None:
+        self.screen = screen
+        self.worker = get_current_worker()
+        self.total = total
+        self.done = 0
+        self._last = 0.0
+
+    def advance(self, nbytes: int) -> None:
+        self.done += nbytes
+        now = time.monotonic()
+        if now - self._last > 0.1:
+            self._last = now
+            self.screen.post_message(MainScreen.Progress(self.done, self.total))
+
+    @property
+    def cancelled(self) -> bool:
+        return self.worker.is_cancelled
+
+
+class MainScreen(Screen):
+    """Tabs over one image; the highlighted layer drives packages and files."""
+
+    BINDINGS = [
+        Binding("1", "show_tab('layers')", "Layers"),
+        Binding("2", "show_tab('packages')", "Packages"),
+        Binding("3", "show_tab('files')", "Files"),
+        Binding("4", "show_tab('waste')", "Waste"),
+        Binding("5", "show_tab('plots')", "Plots"),
+        Binding("ctrl+a", "aggregate(True)", "Up to layer"),
+        Binding("ctrl+l", "aggregate(False)", "Layer only"),
+        Binding("slash", "search", "Search", key_display="/"),
+        Binding("e", "expand_all", "Expand", show=False),
+        Binding("c", "collapse_all", "Collapse", show=False),
+    ]
+
+    selected_layer: reactive[int] = reactive(-1, init=False)
+    cumulative: reactive[bool] = reactive(True, init=False)
+
+    class MetaLoaded(Message):
+        """The image's metadata is known (first paint)."""
+
+        def __init__(self, meta: ImageMeta, total: int | None) -> None:
+            super().__init__()
+            self.meta = meta
+            self.total = total
+
+    class Progress(Message):
+        """More bytes of the image were read."""
+
+        def __init__(self, done: int, total: int | None) -> None:
+            super().__init__()
+            self.done = done
+            self.total = total
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, MainScreen.Progress)
+
+    class Loaded(Message):
+        """Layers were read and analysed (`partial` while more are coming)."""
+
+        def __init__(self, image: Image, python: PythonAnalysis, partial: bool) -> None:
+            super().__init__()
+            self.image = image
+            self.python = python
+            self.partial = partial
+
+    class Failed(Message):
+        """The read stopped with an error the user should see."""
+
+        def __init__(self, message: str) -> None:
+            super().__init__()
+            self.message = message
+
+    def __init__(self, request: ImageRequest, open_source) -> None:
+        super().__init__()
+        self.request = request
+        self.open_source = open_source
+        self.meta: ImageMeta | None = None
+        self.image: Image | None = None
+        self.python: PythonAnalysis | None = None
+        self.complete = False
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"opening {self.request.ref}…", id="status")
+        yield ProgressBar(id="progress", show_eta=False)
+        with TabbedContent(initial="layers"):
+            with TabPane("Layers", id="layers"):
+                yield LayerTable(id="layer-table")
+            with TabPane("Packages", id="packages"):
+                yield PackageView(id="package-view")
+            with TabPane("Files", id="files"):
+                yield FileBrowser(id="file-browser")
+            with TabPane("Waste", id="waste"):
+                yield WastePanel(id="waste-panel")
+            with TabPane("Plots", id="plots"):
+                yield LayerSizePlot(id="layer-plot")
+                yield TopPackagesPlot(id="package-plot")
+        yield Footer()
+
+    FOCUS_IN_TAB = {"layers": "#layer-table", "packages": "#package-table", "files": "#file-tree", "waste": "#waste-panel"}
+
+    def on_mount(self) -> None:
+        self.query_one(LayerTable).focus()
+        self.read_image()
+
+    # -- reading -----------------------------------------------------------------
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="read")
+    def read_image(self) -> None:
+        """Open the source, paint its metadata, then read and analyse every layer."""
+        request = self.request
+        try:
+            source: ImageSource = self.open_source(request.ref, request.source, platform=request.platform)
+        except UvscopeError as error:
+            self.post_message(self.Failed(str(error)))
+            return
+        try:
+            meta = source.meta()
+            self.post_message(self.MetaLoaded(meta, source.total_bytes()))
+            monitor = _Monitor(self, source.total_bytes())
+            contents: dict[int, LayerContents] = {}
+            last = time.monotonic()
+            for index, layer in source.read_layers(monitor):
+                contents[index] = layer
+                ready = 0
+                while ready in contents:
+                    ready += 1
+                if ready < len(meta.diff_ids) and time.monotonic() - last > PARTIAL_EVERY and ready:
+                    last = time.monotonic()
+                    self._post_analysis(meta, contents, ready, request.project, partial=True)
+            meta = source.meta()
+            self._post_analysis(meta, contents, len(meta.diff_ids), request.project, partial=False)
+        except ReadCancelled:
+            return
+        except UvscopeError as error:
+            self.post_message(self.Failed(str(error)))
+        finally:
+            source.close()
+
+    def _post_analysis(self, meta: ImageMeta, contents: dict, count: int, project: str | None, partial: bool) -> None:
+        prefix = replace(meta, diff_ids=meta.diff_ids[:count], created_by=meta.created_by[:count])
+        image = build_image(prefix, [contents[index] for index in range(count)])
+        self.post_message(self.Loaded(image, analyse_python(image, project), partial))
+
+    @on(MetaLoaded)
+    def _meta_loaded(self, message: MetaLoaded) -> None:
+        self.meta = message.meta
+        self.app.sub_title = f"{message.meta.ref}  {message.meta.platform}"
+        # Start on the last layer: with "everything up to it", that is the whole image.
+        self.query_one(LayerTable).show(message.meta, select=len(message.meta.diff_ids) - 1)
+        self.query_one(ProgressBar).update(total=message.total)
+        self._status(f"{len(message.meta.diff_ids)} layers; reading…")
+
+    @on(Progress)
+    def _progress(self, message: Progress) -> None:
+        self.query_one(ProgressBar).update(total=message.total, progress=message.done)
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        self.image, self.python, self.complete = message.image, message.python, not message.partial
+        meta = self.meta if self.meta is not None and message.partial else message.image.meta
+        self.meta = meta
+        self.query_one(LayerTable).show(meta, message.image, layer_top_packages(message.python))
+        self.query_one(PackageView).set_rows(package_rows(message.image, message.python))
+        self.query_one(WastePanel).show(message.image, message.python)
+        self.query_one(LayerSizePlot).show(message.image, message.python)
+        self.query_one(TopPackagesPlot).show(message.python)
+        if self.complete:
+            self.query_one(ProgressBar).display = False
+            image = message.image
+            self._status(
+                f"{size(image.size_bytes)} in {len(image.layers)} layers, "
+                f"{len(message.python.attribution.distributions)} packages; efficiency {image.efficiency:.1%}, "
+                f"reclaimable {size(image.reclaimable_bytes)}"
+            )
+        else:
+            self._status(f"read {len(message.image.layers)} of {len(meta.diff_ids)} layers…")
+        self._refresh_layer_views()
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.error = message.message
+        self.query_one(ProgressBar).display = False
+        self._status(f"error: {message.message}", error=True)
+        self.notify(message.message, title="uvscope could not finish reading", severity="error", timeout=10)
+
+    def _status(self, text: str, error: bool = False) -> None:
+        status = self.query_one("#status", Static)
+        status.update(text)
+        status.set_class(error, "-error")
+
+    # -- layer selection -----------------------------------------------------------
+
+    @on(LayerTable.LayerSelected)
+    def _layer_selected(self, message: LayerTable.LayerSelected) -> None:
+        self.selected_layer = message.index
+
+    def watch_selected_layer(self) -> None:
+        self._refresh_layer_views()
+
+    def watch_cumulative(self) -> None:
+        self._refresh_layer_views()
+
+    def _refresh_layer_views(self) -> None:
+        index = self.selected_layer
+        if self.image is None or not 0 <= index < len(self.image.layers):
+            return
+        self.query_one(PackageView).set_layer(index, self.cumulative)
+        title = f"everything up to layer {index}" if self.cumulative else f"layer {index} only"
+        tree = layer_tree(self.image, self.python, index, self.cumulative)
+        self.query_one(FileBrowser).show(tree, title)
+
+    # -- actions ---------------------------------------------------------------------
+
+    def action_show_tab(self, tab: str) -> None:
+        """Switch to a tab."""
+        self.query_one(TabbedContent).active = tab
+
+    @on(TabbedContent.TabActivated)
+    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        target = self.FOCUS_IN_TAB.get(event.pane.id or "")
+        if target is not None:
+            self.query_one(target).focus()
+
+    def action_aggregate(self, cumulative: bool) -> None:
+        """Show everything up to the selected layer (ctrl+a) or that layer alone (ctrl+l)."""
+        self.cumulative = cumulative
+
+    def action_search(self) -> None:
+        """Focus the search box of the current tab."""
+        tab = self.query_one(TabbedContent).active
+        if tab == "files":
+            self.query_one("#file-search").focus()
+        else:
+            self.action_show_tab("packages")
+            self.query_one("#package-search").focus()
+
+    def action_expand_all(self) -> None:
+        """Expand every folder of the files view."""
+        self.query_one(FileBrowser).expand_all()
+
+    def action_collapse_all(self) -> None:
+        """Collapse every folder of the files view."""
+        self.query_one(FileBrowser).collapse_all()

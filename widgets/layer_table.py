@@ -1,0 +1,97 @@
+"""The layers of an image as a table: size bar, size, files, command, top packages."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.message import Message
+from textual.widgets import DataTable
+
+from uvscope.analysis.browse import short_command
+from uvscope.analysis.model import Image, ImageMeta
+from uvscope.analysis.text import size
+
+BAR_WIDTH = 16
+_EIGHTHS = " ▏▎▍▌▋▊▉"
+
+
+def size_bar(value: int, largest: int, width: int = BAR_WIDTH) -> str:
+    """A horizontal bar of `value` relative to `largest`, in eighths of a cell."""
+    if largest <= 0 or value <= 0:
+        return ""
+    eighths = max(1, round(width * 8 * value / largest))
+    return "█" * (eighths // 8) + (_EIGHTHS[eighths % 8] if eighths % 8 else "")
+
+
+class LayerTable(DataTable):
+    """One row per filesystem layer; the highlighted row is the selected layer."""
+
+    DEFAULT_CSS = """
+    LayerTable {
+        height: 1fr;
+    }
+    """
+
+    class LayerSelected(Message):
+        """The user moved to another layer."""
+
+        def __init__(self, table: LayerTable, index: int) -> None:
+            super().__init__()
+            self.table = table
+            self.index = index
+
+        @property
+        def control(self) -> LayerTable:
+            return self.table
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        self.add_column("#", key="index")
+        self.add_column("size", key="size")
+        self.add_column("", key="bar", width=BAR_WIDTH)
+        self.add_column("files", key="files")
+        self.add_column("command", key="command")
+        self.add_column("top packages", key="top")
+
+    def show(
+        self,
+        meta: ImageMeta,
+        image: Image | None = None,
+        top: dict[int, list[tuple[str, int]]] | None = None,
+        select: int | None = None,
+    ) -> None:
+        """Fill the table from metadata (sizes approximate) or from a read image (exact).
+
+        The cursor stays on its row unless `select` names another.
+        """
+        row = self.cursor_row if select is None else select
+        self.clear()
+        read = {layer.index: layer for layer in image.layers} if image is not None else {}
+        sizes = []
+        for index in range(len(meta.diff_ids)):
+            if index in read:
+                sizes.append(read[index].size_bytes)
+            else:
+                approx = meta.layer_sizes[index] if index < len(meta.layer_sizes) else None
+                sizes.append(approx or 0)
+        largest = max(sizes, default=0)
+        for index, created_by in enumerate(meta.created_by):
+            layer = read.get(index)
+            label = size(sizes[index]) if layer is not None else (f"~{size(sizes[index])}" if sizes[index] else "…")
+            packages = ", ".join(f"{name} {size(nbytes)}" for name, nbytes in (top or {}).get(index, []))
+            self.add_row(
+                Text(str(index), justify="right"),
+                Text(label, justify="right"),
+                Text(size_bar(sizes[index], largest), style="bold"),
+                Text(str(layer.file_count) if layer is not None else "", justify="right"),
+                short_command(created_by, 70) or "(no history)",
+                packages,
+                key=str(index),
+            )
+        if self.row_count:
+            self.move_cursor(row=min(max(row, 0), self.row_count - 1))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.LayerSelected(self, int(event.row_key.value)))

@@ -1,0 +1,156 @@
+"""The packages of an image: a sortable, searchable, filterable table."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import DataTable, Input, Select
+
+from uvscope.analysis.browse import PackageFilter, PackageRow, environment_label, parse_size, sort_packages
+from uvscope.analysis.text import size
+
+COLUMNS = [
+    ("name", "name"),
+    ("version", "version"),
+    ("bytes", "size"),
+    ("share", "share"),
+    ("layers", "layers"),
+    ("lock", "lock"),
+    ("groups", "groups"),
+    ("closure", "closure"),
+    ("exclusive", "excl/shared"),
+    ("reshipped", "re-shipped"),
+    ("environment", "environment"),
+]
+LOCK_STYLES = {"match": "green", "version-mismatch": "yellow", "absent": "red"}
+
+
+class PackageView(Vertical):
+    """Search box and filters above a table of distributions, largest first."""
+
+    DEFAULT_CSS = """
+    PackageView { height: 1fr; }
+    PackageView #package-filters { height: auto; }
+    PackageView #package-search { width: 1fr; }
+    PackageView #package-min-size { width: 18; }
+    PackageView Select { width: 22; }
+    PackageView DataTable { height: 1fr; }
+    """
+
+    class Filtered(Message):
+        """The visible rows changed (search, filter or sort)."""
+
+        def __init__(self, view: PackageView, rows: list[PackageRow]) -> None:
+            super().__init__()
+            self.view = view
+            self.rows = rows
+
+        @property
+        def control(self) -> PackageView:
+            return self.view
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.rows: list[PackageRow] = []
+        self.package_filter = PackageFilter()
+        self.sort_column = "bytes"
+        self.sort_reverse = True
+        self.shown_rows: list[PackageRow] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="package-filters"):
+            yield Input(placeholder="search packages (/)", id="package-search")
+            yield Select([], prompt="lock status", id="lock-filter")
+            yield Select([], prompt="group", id="group-filter")
+            yield Select([], prompt="environment", id="env-filter")
+            yield Input(placeholder="min size, e.g. 1MB", id="package-min-size")
+        yield DataTable(id="package-table", cursor_type="row", zebra_stripes=True)
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        for key, label in COLUMNS:
+            table.add_column(label, key=key)
+
+    def set_rows(self, rows: list[PackageRow]) -> None:
+        """Show a new set of rows (the image was read, or read further)."""
+        self.rows = rows
+        self._set_options("#lock-filter", sorted({row.lock_status for row in rows}))
+        self._set_options("#group-filter", sorted({group for row in rows for group in row.groups}))
+        self._set_options("#env-filter", sorted({row.environment for row in rows}), label=environment_label)
+        self.refresh_rows()
+
+    def _set_options(self, selector: str, values: list[str], label=str) -> None:
+        select = self.query_one(selector, Select)
+        current = select.value
+        select.set_options([(label(value), value) for value in values])
+        if current in values:
+            select.value = current
+
+    def set_layer(self, index: int | None, cumulative: bool) -> None:
+        """Show packages with bytes in layer `index` (or in any layer up to it when `cumulative`)."""
+        self.package_filter = replace(self.package_filter, layer=index, up_to_layer=cumulative)
+        self.refresh_rows()
+
+    def sort_by(self, column: str) -> None:
+        """Sort by `column`; sorting by the same column again reverses the order."""
+        if column == self.sort_column:
+            self.sort_reverse = not self.sort_reverse
+        else:
+            self.sort_column, self.sort_reverse = column, column not in ("name", "version", "environment", "lock")
+        self.refresh_rows()
+
+    def refresh_rows(self) -> None:
+        """Apply search, filters and sort to the table."""
+        self.shown_rows = sort_packages(self.package_filter.apply(self.rows), self.sort_column, self.sort_reverse)
+        table = self.query_one(DataTable)
+        table.clear()
+        for row in self.shown_rows:
+            shared = row.shared_bytes
+            table.add_row(
+                row.name,
+                row.version,
+                Text(size(row.bytes), justify="right"),
+                Text(f"{row.share:.1%}", justify="right"),
+                ",".join(str(index) for index in row.layers),
+                Text(row.lock_status, style=LOCK_STYLES.get(row.lock_status, "dim")),
+                ",".join(row.groups),
+                Text(size(row.closure_bytes) if row.closure_bytes is not None else "", justify="right"),
+                Text(f"{size(row.exclusive_bytes)}/{size(shared)}" if shared is not None else "", justify="right"),
+                Text(size(row.reshipped_bytes) if row.reshipped_bytes else "", justify="right"),
+                environment_label(row.environment),
+                key="|".join(row.key),
+            )
+        self.post_message(self.Filtered(self, self.shown_rows))
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        self.sort_by(str(event.column_key.value))
+
+    @on(Input.Changed, "#package-search")
+    def _search(self, event: Input.Changed) -> None:
+        self.package_filter = replace(self.package_filter, text=event.value)
+        self.refresh_rows()
+
+    @on(Input.Changed, "#package-min-size")
+    def _min_size(self, event: Input.Changed) -> None:
+        try:
+            minimum = parse_size(event.value) if event.value.strip() else 0
+        except ValueError:
+            event.input.add_class("-invalid")
+            return
+        event.input.remove_class("-invalid")
+        self.package_filter = replace(self.package_filter, min_bytes=minimum)
+        self.refresh_rows()
+
+    @on(Select.Changed)
+    def _select(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.NULL else str(event.value)
+        field = {"lock-filter": "lock_status", "group-filter": "group", "env-filter": "environment"}[event.select.id or ""]
+        self.package_filter = replace(self.package_filter, **{field: value})
+        self.refresh_rows()
