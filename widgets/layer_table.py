@@ -46,6 +46,9 @@ class LayerTable(DataTable):
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         self.add_column("#", key="index")
         self.add_column("size", key="size")
         self.add_column("", key="bar", width=BAR_WIDTH)
@@ -65,7 +68,8 @@ class LayerTable(DataTable):
         The cursor stays on its row unless `select` names another.
         """
         row = self.cursor_row if select is None else select
-        self.clear()
+        self.clear(columns=True)  # widths follow this content only, not earlier approximations
+        self._add_columns()
         read = {layer.index: layer for layer in image.layers} if image is not None else {}
         sizes = []
         for index in range(len(meta.diff_ids)):

@@ -72,7 +72,10 @@ class PackageView(Vertical):
         yield DataTable(id="package-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
+        self._add_columns(self.query_one(DataTable))
+
+    @staticmethod
+    def _add_columns(table: DataTable) -> None:
         for key, label in COLUMNS:
             table.add_column(label, key=key)
 
@@ -108,7 +111,8 @@ class PackageView(Vertical):
         """Apply search, filters and sort to the table."""
         self.shown_rows = sort_packages(self.package_filter.apply(self.rows), self.sort_column, self.sort_reverse)
         table = self.query_one(DataTable)
-        table.clear()
+        table.clear(columns=True)  # widths follow the rows shown, whatever was shown before
+        self._add_columns(table)
         for row in self.shown_rows:
             shared = row.shared_bytes
             table.add_row(

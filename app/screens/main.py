@@ -130,6 +130,9 @@ class MainScreen(Screen):
         self.python: PythonAnalysis | None = None
         self.complete = False
         self.error: str | None = None
+        self._trees: dict[tuple[int, bool], object] = {}
+        """File trees already built for (layer, cumulative): moving the cursor back is instant."""
+        self._files_shown: tuple[int, bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -210,6 +213,8 @@ class MainScreen(Screen):
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         self.image, self.python, self.complete = message.image, message.python, not message.partial
+        self._trees.clear()
+        self._files_shown = None
         meta = self.meta if self.meta is not None and message.partial else message.image.meta
         self.meta = meta
         self.query_one(LayerTable).show(meta, message.image, layer_top_packages(message.python))
@@ -258,9 +263,24 @@ class MainScreen(Screen):
         if self.image is None or not 0 <= index < len(self.image.layers):
             return
         self.query_one(PackageView).set_layer(index, self.cumulative)
-        title = f"everything up to layer {index}" if self.cumulative else f"layer {index} only"
-        tree = layer_tree(self.image, self.python, index, self.cumulative)
+        if self.query_one(TabbedContent).active == "files":
+            self._show_files()
+
+    def _show_files(self) -> None:
+        """Build (or reuse) the files tree of the selected layer; only while the Files tab is shown."""
+        if self.image is None or not 0 <= self.selected_layer < len(self.image.layers):
+            return
+        wanted = (self.selected_layer, self.cumulative)
+        if wanted == self._files_shown:
+            return
+        tree = self._trees.get(wanted)
+        if tree is None:
+            if len(self._trees) >= 8:
+                self._trees.pop(next(iter(self._trees)))
+            tree = self._trees[wanted] = layer_tree(self.image, self.python, *wanted)
+        title = f"everything up to layer {wanted[0]}" if wanted[1] else f"layer {wanted[0]} only"
         self.query_one(FileBrowser).show(tree, title)
+        self._files_shown = wanted
 
     # -- actions ---------------------------------------------------------------------
 
@@ -270,6 +290,8 @@ class MainScreen(Screen):
 
     @on(TabbedContent.TabActivated)
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id == "files":
+            self._show_files()
         target = self.FOCUS_IN_TAB.get(event.pane.id or "")
         if target is not None:
             self.query_one(target).focus()

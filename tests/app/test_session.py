@@ -57,7 +57,7 @@ async def test_selecting_a_layer_drives_packages_and_files(session_tar):
         assert screen.selected_layer == 1
         names = [row.name for row in screen.query_one(PackageView).shown_rows]
         assert "svc" not in names and "numpy" in names  # svc is installed in layer 2
-        await pilot.press("ctrl+l")
+        await pilot.press("ctrl+l", "3")
         await pilot.pause()
         assert screen.cumulative is False
         browser = screen.query_one(FileBrowser)
@@ -65,6 +65,10 @@ async def test_selecting_a_layer_drives_packages_and_files(session_tar):
         await pilot.press("ctrl+a")
         await pilot.pause()
         assert "usr" in screen.query_one(FileBrowser).root_node.children
+        await pilot.press("1", "down")  # back in Layers: the files view follows when shown again
+        await pilot.press("3")
+        await pilot.pause()
+        assert screen.query_one("#file-title").render().plain.startswith("everything up to layer 2")
 
 
 async def test_sort_by_header_click_search_and_filters(session_tar):

@@ -18,6 +18,7 @@ async def _wait(pilot) -> None:
 
 def _run_before(*keys: str):
     async def run_before(pilot) -> None:
+        pilot.app.animation_level = "none"  # no fades: the same picture on a busy machine
         await _wait(pilot)
         for key in keys:
             await pilot.press(key)
