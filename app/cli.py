@@ -21,7 +21,7 @@ from uvscope.analysis.sources import SOURCE_KINDS, open_source, read_image
 
 from . import __version__
 
-COMMANDS = ("open", "report", "demo")
+COMMANDS = ("open", "report", "demo", "optimize")
 REPORT_FORMATS = ("json",)
 
 
@@ -60,7 +60,63 @@ def build_parser() -> argparse.ArgumentParser:
     _add_image_options(report)
     report.add_argument("--format", choices=REPORT_FORMATS, default="json", help="report format (default: json)")
     report.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    optimize = commands.add_parser(
+        "optimize", help="give heavy dependencies their own cached layer: write dependency groups and a revised Dockerfile"
+    )
+    optimize.add_argument("--project", metavar="DIR", default=".", help="the uv project (default: the current folder)")
+    optimize.add_argument("--image", metavar="IMAGE", help="an image built from the project: package sizes for --suggest and the preview")
+    optimize.add_argument("--source", choices=SOURCE_KINDS, default="auto", help="where --image is read from")
+    optimize.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile to rewrite (default: DIR/Dockerfile)")
+    optimize.add_argument("--package", metavar="MEMBER", help="the workspace member the image is built for")
+    optimize.add_argument(
+        "--group", metavar="NAME=PKG[,PKG...]", action="append", default=[], help="a group and its direct dependencies, bottom layer first; repeat"
+    )
+    optimize.add_argument("--suggest", action="store_true", help="use uvscope's suggestion (heavy closures) instead of --group")
+    mode = optimize.add_mutually_exclusive_group()
+    mode.add_argument("--write", action="store_true", help="write the files (pyproject.toml, uv.lock, Dockerfile)")
+    mode.add_argument("--dry-run", action="store_true", help="only show the diffs (the default)")
     return parser
+
+
+def _optimize(args: argparse.Namespace) -> int:
+    from uvscope.analysis.optimize import apply_plan, plan_optimization
+    from uvscope.analysis.text import size
+
+    sizes = None
+    if args.image:
+        source = open_source(args.image, args.source)
+        try:
+            image = read_image(source)
+        finally:
+            source.close()
+        python = analyse_python(image, args.project)
+        if python.lock is not None:
+            env = python.lock.environment
+            sizes = {d.name: d.bytes for d in python.attribution.distributions if d.environment == env}
+    plan = plan_optimization(
+        args.project, groups=args.group, use_suggestion=args.suggest, sizes=sizes, dockerfile=args.dockerfile, package=args.package
+    )
+    out = sys.stdout
+    for group in plan.grouping.groups:
+        out.write(f"group {group.name}: {', '.join(group.packages)}\n")
+    if plan.preview is not None:
+        for layer in plan.preview.layers:
+            out.write(f"  layer {layer.name}: {size(layer.bytes)} ({len(layer.packages)} packages)\n")
+        for cost in plan.preview.costs:
+            out.write(f"  {cost.change}: rebuilds {size(cost.today)} today, {size(cost.proposed)} with the groups\n")
+    out.write("\n" + plan.pyproject.diff())
+    if plan.dockerfile is not None:
+        out.write("\n" + plan.dockerfile.diff())
+        for note in plan.rewrite.notes if plan.rewrite else ():
+            out.write(f"note: {note}\n")
+    else:
+        out.write("note: no Dockerfile found; only pyproject.toml would change\n")
+    if not args.write:
+        out.write("\n(dry run: nothing written; add --write to write these files and re-lock)\n")
+        return 0
+    for path in apply_plan(plan):
+        out.write(f"wrote {path}\n")
+    return 0
 
 
 def _summary(image, python) -> str:
@@ -70,6 +126,8 @@ def _summary(image, python) -> str:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "optimize":
+        return _optimize(args)
     if args.command == "demo":
         from .demo import build_demo_image, cache_folder, IMAGE_NAME
 

@@ -1,1 +1,3 @@
 """api."""
+
+VERSION = "source-1"

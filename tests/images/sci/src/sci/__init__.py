@@ -1,0 +1,3 @@
+"""sci: the application code."""
+
+VERSION = "source-1"
