@@ -44,8 +44,10 @@ def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
     try:
         with open(root, "rb") as handle:
             workspace = ((tomllib.load(handle).get("tool") or {}).get("uv") or {}).get("workspace") or {}
-    except (OSError, tomllib.TOMLDecodeError) as error:
-        raise UvscopeError(f"cannot read {root}: {error}") from None
+    except OSError as error:
+        raise UvscopeError(f"cannot read {root}: {error.strerror or error}") from None
+    except tomllib.TOMLDecodeError as error:
+        raise UvscopeError(f"{root}: not valid TOML ({error})") from None
     for pattern in workspace.get("members") or []:
         for folder in sorted(glob.glob(os.path.join(project_dir, str(pattern)))):
             name = name_of(os.path.join(folder, "pyproject.toml"))

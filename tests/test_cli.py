@@ -115,3 +115,45 @@ def test_project_without_lock(archive, tmp_path):
 def test_open_without_a_terminal_prints_the_summary(archive):
     result = run("open", str(archive), "--summary")
     assert result.returncode == 0 and "efficiency" in result.stdout
+
+
+OPT_PYPROJECT = """[project]
+name = "svc"
+version = "1.0.0"
+dependencies = ["six>=1.16"]  # keep this comment
+"""
+OPT_DOCKERFILE = "FROM python:3.12\nRUN pip install uv\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen\n"
+OPT_LOCK = 'version = 1\n[[package]]\nname = "svc"\nversion = "1.0.0"\nsource = { editable = "." }\ndependencies = [{ name = "six" }]\n[[package]]\nname = "six"\nversion = "1.17.0"\nsource = { registry = "https://pypi.org/simple" }\n'
+
+
+def _opt_project(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(OPT_PYPROJECT)
+    (tmp_path / "Dockerfile").write_text(OPT_DOCKERFILE)
+    (tmp_path / "uv.lock").write_text(OPT_LOCK)
+    return {name: (tmp_path / name).read_bytes() for name in ("pyproject.toml", "Dockerfile", "uv.lock")}
+
+
+def test_optimize_dry_run_shows_diffs_and_writes_nothing(tmp_path):
+    before = _opt_project(tmp_path)
+    result = run("optimize", "--project", str(tmp_path), "--group", "heavy=six")
+    assert result.returncode == 0, result.stderr
+    assert '+heavy = ["six>=1.16"]' in result.stdout
+    assert "+RUN uv export --frozen --no-header --no-annotate --no-emit-project --only-group heavy" in result.stdout
+    assert "dry run" in result.stdout
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+
+
+def test_optimize_write_with_a_broken_pyproject_changes_nothing(tmp_path):
+    before = _opt_project(tmp_path)
+    (tmp_path / "pyproject.toml").write_text("[project\nname = ")
+    before["pyproject.toml"] = (tmp_path / "pyproject.toml").read_bytes()
+    line = _one_line_error(run("optimize", "--project", str(tmp_path), "--group", "heavy=six", "--write"))
+    assert "not valid TOML" in line
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(before)
+
+
+def test_optimize_needs_groups_or_suggest(tmp_path):
+    _opt_project(tmp_path)
+    assert "--group NAME=PKG" in _one_line_error(run("optimize", "--project", str(tmp_path)))
+    assert "--suggest needs package sizes" in _one_line_error(run("optimize", "--project", str(tmp_path), "--suggest"))
