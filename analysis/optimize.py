@@ -115,6 +115,7 @@ def plan_optimization(
     project_dir: str,
     *,
     groups: list[str] = (),
+    grouping: Grouping | None = None,
     use_suggestion: bool = False,
     sizes: dict[str, int] | None = None,
     dockerfile: str | None = None,
@@ -134,7 +135,11 @@ def plan_optimization(
     member = _choose_member(lock, paths, package, docker_file.text if docker_file else None)
     pyproject_path = os.path.normpath(os.path.join(project_dir, paths[member], "pyproject.toml"))
     pyproject = read_project_file(pyproject_path)
-    if groups:
+    if grouping is not None:
+        if not grouping.groups or not any(group.packages for group in grouping.groups):
+            raise UvscopeError("every group is empty: put at least one package in a group")
+        grouping = Grouping(tuple(group for group in grouping.groups if group.packages))
+    elif groups:
         grouping = Grouping()
         for option in groups:
             name, packages = parse_group_option(option)

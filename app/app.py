@@ -44,6 +44,7 @@ class UvscopeApp(App[None]):
                 yield SystemCommand(f"Show {tab}", f"Switch to the {tab} view", lambda tab=tab: screen.action_show_tab(tab))
             yield SystemCommand("Everything up to the layer", "Aggregate layers (ctrl+a)", lambda: screen.action_aggregate(True))
             yield SystemCommand("This layer only", "Only the selected layer's changes (ctrl+l)", lambda: screen.action_aggregate(False))
+            yield SystemCommand("Grouping editor", "Give heavy packages their own cached layer (g)", screen.action_grouping)
             yield SystemCommand("Help", "Keys and views", self.action_help)
 
 

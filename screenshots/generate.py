@@ -28,6 +28,7 @@ VIEWS = [
     ("files-layer-only", ["3", "ctrl+l"]),
     ("waste", ["4"]),
     ("plots", ["5"]),
+    ("grouping", ["g"]),
     ("help", ["question_mark"]),
 ]
 

@@ -22,6 +22,7 @@ Where every byte of this image comes from.
 | `ctrl+l` | show the selected layer only |
 | `/` | search packages (or paths, in Files) |
 | `e` / `c` | expand / collapse all folders in Files |
+| `g` | grouping editor: drag packages into groups that get their own cached layer |
 | click a column header | sort Packages by it (again: reverse) |
 | `ctrl+p` | command palette (every action, themes) |
 | `q` | quit (stops reading at once) |

@@ -79,6 +79,7 @@ class MainScreen(Screen):
         Binding("ctrl+a", "aggregate(True)", "Up to layer"),
         Binding("ctrl+l", "aggregate(False)", "Layer only"),
         Binding("slash", "search", "Search", key_display="/"),
+        Binding("g", "grouping", "Grouping"),
         Binding("e", "expand_all", "Expand", show=False),
         Binding("c", "collapse_all", "Collapse", show=False),
     ]
@@ -308,6 +309,26 @@ class MainScreen(Screen):
         else:
             self.action_show_tab("packages")
             self.query_one("#package-search").focus()
+
+    def action_grouping(self) -> None:
+        """Open the grouping editor for the image's project."""
+        from uvscope.analysis.grouping import items_for
+
+        from .grouping import GroupingScreen
+
+        if self.python is None or self.python.lock is None or not self.complete:
+            self.notify("the grouping editor needs the image read and a uv.lock (--project DIR or one in the image)")
+            return
+        match = self.python.lock
+        sizes = {d.name: d.bytes for d in self.python.attribution.distributions if d.environment == match.environment}
+        members = [m for m in match.lock.members if not any(p.source.get("virtual") for p in match.lock.packages.get(m, []))]
+        installed = [m for m in members if m in sizes] or members
+        if not installed:
+            self.notify("uv.lock has no installable project")
+            return
+        # The member the image was built for pulls in the most (other members are its dependencies).
+        member = max(installed, key=lambda m: (sum(1 for _ in items_for(match.lock, sizes, m)), m))
+        self.app.push_screen(GroupingScreen(match, sizes, member, self.request.project))
 
     def action_expand_all(self) -> None:
         """Expand every folder of the files view."""

@@ -55,3 +55,8 @@ def test_plots_view_small_terminal(snap_compare, session_tar):
 def test_help_dialog(snap_compare, session_tar):
     """The help dialog over the layers view, listing keys and what each view shows."""
     assert snap_compare(make_app(session_tar), terminal_size=(100, 36), run_before=_run_before("question_mark"))
+
+
+def test_grouping_editor(snap_compare, session_tar):
+    """The grouping editor: numpy suggested into `heavy` (34.0 MB), requests in the rest, and the live cost preview."""
+    assert snap_compare(make_app(session_tar), terminal_size=(120, 40), run_before=_run_before("g"))

@@ -1,0 +1,234 @@
+"""The grouping editor: drag heavy packages into dependency groups that get their own layer.
+
+Columns are layers-to-be, bottom first, then "the rest". The preview under
+the board says, live, how large each layer would be and what a version bump,
+a new light dependency or a source change would rebuild today and with the
+groups. `w` shows the diff of pyproject.toml and the Dockerfile and writes
+them (re-locking) after confirmation.
+"""
+
+from __future__ import annotations
+
+import os
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from uvscope.analysis.errors import UvscopeError
+from uvscope.analysis.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
+from uvscope.analysis.lockmatch import LockMatch
+from uvscope.analysis.optimize import apply_plan, plan_optimization
+from uvscope.analysis.text import size
+from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
+
+from .dialogs import ConfirmDiff, NamePrompt
+
+
+class GroupingScreen(Screen):
+    """Edit which direct dependencies get a cached layer of their own."""
+
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("left_square_bracket", "move_card(-1)", "Move left", key_display="["),
+        Binding("right_square_bracket", "move_card(1)", "Move right", key_display="]"),
+        Binding("left", "focus_column(-1)", "Column left", show=False),
+        Binding("right", "focus_column(1)", "Column right", show=False),
+        Binding("up", "focus_card(-1)", "Up", show=False),
+        Binding("down", "focus_card(1)", "Down", show=False),
+        Binding("n", "new_group", "New group"),
+        Binding("r", "rename_group", "Rename"),
+        Binding("d", "delete_group", "Delete group"),
+        Binding("less_than_sign", "reorder(-1)", "Group down", key_display="<"),
+        Binding("greater_than_sign", "reorder(1)", "Group up", key_display=">"),
+        Binding("s", "suggest", "Suggest"),
+        Binding("x", "scratch", "Scratch"),
+        Binding("w", "write", "Write"),
+    ]
+
+    class Written(Message):
+        """The files were written (or writing failed with `error`)."""
+
+        def __init__(self, paths: list[str], error: str | None = None) -> None:
+            super().__init__()
+            self.paths = paths
+            self.error = error
+
+    def __init__(self, match: LockMatch, sizes: dict[str, int], member: str, project_dir: str | None) -> None:
+        super().__init__()
+        self.match = match
+        self.sizes = sizes
+        self.member = member
+        self.project_dir = project_dir
+        self.items = items_for(match.lock, sizes, member)
+        self.suggestion = suggest(match.lock, sizes, member)
+        self.grouping = self.suggestion
+        self.written: list[str] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(
+            f"[b]{self.member}[/b]: drag packages between layers (bottom layer on the left), or use [ ] to move the "
+            f"focused one; n new group, w write pyproject.toml and Dockerfile",
+            id="grouping-help",
+        )
+        yield GroupBoard(id="board")
+        yield Static(id="grouping-preview")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        await self.refresh_board()
+
+    async def refresh_board(self, focus: str | None = None) -> None:
+        """Redraw the columns and the live preview for the current grouping."""
+        plans = plan_layers(self.grouping, self.match.lock, self.sizes, self.member)
+        await self.query_one(GroupBoard).show(self.grouping, self.items, plans, focus)
+        shown = preview(self.grouping, self.match.lock, self.sizes, self.member, self.sizes.get(self.member, 0))
+        layers = "   ".join(f"{layer.name}: {size(layer.bytes)}" for layer in shown.layers)
+        costs = "\n".join(
+            f"  {cost.change:<28} today {size(cost.today):>10}   with the groups {size(cost.proposed):>10}"
+            for cost in shown.costs
+        )
+        self.query_one("#grouping-preview", Static).update(f"[b]layers[/b]  {layers}\n[b]a typical change rebuilds[/b]\n{costs}")
+
+    # -- moving --------------------------------------------------------------------
+
+    def _columns(self) -> list[str]:
+        return [*self.grouping.names(), REST]
+
+    def _focused_card(self) -> PackageCard | None:
+        return self.focused if isinstance(self.focused, PackageCard) else None
+
+    def _focused_column(self) -> str | None:
+        card = self._focused_card()
+        if card is not None and isinstance(card.parent, GroupColumn):
+            return card.parent.group_name
+        return None
+
+    async def _move(self, package: str, target: str) -> None:
+        try:
+            self.grouping = self.grouping.move(package, target)
+        except GroupingError as error:
+            self.notify(str(error), severity="error")
+            return
+        await self.refresh_board(focus=package)
+
+    @on(GroupBoard.Moved)
+    async def _dropped(self, message: GroupBoard.Moved) -> None:
+        await self._move(message.package, message.target)
+
+    async def action_move_card(self, delta: int) -> None:
+        """Move the focused card to the column on its left (-1) or right (+1)."""
+        card, column = self._focused_card(), self._focused_column()
+        if card is None or column is None:
+            return
+        columns = self._columns()
+        target = columns[max(0, min(len(columns) - 1, columns.index(column) + delta))]
+        if target != column:
+            await self._move(card.item.name, target)
+
+    def action_focus_column(self, delta: int) -> None:
+        """Focus the first card of the neighbouring column."""
+        columns = list(self.query(GroupColumn))
+        current = self._focused_column()
+        index = next((i for i, c in enumerate(columns) if c.group_name == current), -1)
+        for step in range(1, len(columns) + 1):
+            column = columns[(index + delta * step) % len(columns)]
+            cards = list(column.query(PackageCard))
+            if cards:
+                cards[0].focus()
+                return
+
+    def action_focus_card(self, delta: int) -> None:
+        """Focus the previous or next card."""
+        if delta < 0:
+            self.focus_previous(PackageCard)
+        else:
+            self.focus_next(PackageCard)
+
+    # -- groups ----------------------------------------------------------------------
+
+    @work
+    async def action_new_group(self) -> None:
+        """Ask for a name and add an empty group on top of the others."""
+        name = await self.app.push_screen_wait(NamePrompt("Name of the new dependency group (its own layer):"))
+        if name:
+            await self._change(lambda: self.grouping.add_group(name))
+
+    @work
+    async def action_rename_group(self) -> None:
+        """Rename the focused card's group."""
+        column = self._focused_column()
+        if column in (None, REST):
+            self.notify("focus a card in a group to rename that group")
+            return
+        name = await self.app.push_screen_wait(NamePrompt(f"Rename group {column!r} to:", column))
+        if name and name != column:
+            await self._change(lambda: self.grouping.rename_group(column, name))
+
+    async def action_delete_group(self) -> None:
+        """Delete the focused card's group; its packages go back to the rest."""
+        column = self._focused_column()
+        if column not in (None, REST):
+            await self._change(lambda: self.grouping.delete_group(column))
+
+    async def action_reorder(self, delta: int) -> None:
+        """Move the focused card's group one layer down (-1) or up (+1)."""
+        column = self._focused_column()
+        if column not in (None, REST):
+            card = self._focused_card()
+            await self._change(lambda: self.grouping.reorder(column, delta), focus=card.item.name if card else None)
+
+    async def action_suggest(self) -> None:
+        """Start from uvscope's suggestion."""
+        await self._change(lambda: self.suggestion)
+
+    async def action_scratch(self) -> None:
+        """Start from scratch: no groups."""
+        await self._change(lambda: Grouping())
+
+    async def _change(self, make, focus: str | None = None) -> None:
+        try:
+            self.grouping = make()
+        except GroupingError as error:
+            self.notify(str(error), severity="error")
+            return
+        await self.refresh_board(focus=focus)
+
+    # -- writing ----------------------------------------------------------------------
+
+    @work
+    async def action_write(self) -> None:
+        """Show the diff of every file, then write them if confirmed."""
+        project = self.project_dir or os.getcwd()
+        try:
+            plan = plan_optimization(project, grouping=self.grouping, sizes=self.sizes, package=self.member)
+        except UvscopeError as error:
+            self.notify(f"{error}", title="cannot write", severity="error", timeout=10)
+            return
+        diff = plan.pyproject.diff() + ("\n" + plan.dockerfile.diff() if plan.dockerfile is not None else "")
+        if await self.app.push_screen_wait(ConfirmDiff(f"write {project}?", diff)):
+            self._apply(plan)
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def _apply(self, plan) -> None:
+        try:
+            self.post_message(self.Written(apply_plan(plan)))
+        except UvscopeError as error:
+            self.post_message(self.Written([], str(error)))
+
+    @on(Written)
+    def _written(self, message: Written) -> None:
+        if message.error:
+            self.notify(message.error, title="nothing written", severity="error", timeout=15)
+        else:
+            self.written = message.paths
+            self.notify("wrote " + ", ".join(message.paths), title="groups written")
+
+    def action_back(self) -> None:
+        """Cancel a drag, or go back to the image."""
+        if not self.query_one(GroupBoard).cancel_drag():
+            self.app.pop_screen()

@@ -1,0 +1,156 @@
+"""The grouping editor: drag with the mouse, keyboard moves, groups, live preview, write with a diff first."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+from sessionimage import LOCK
+
+from uvscope.app.app import make_app
+from uvscope.app.screens.dialogs import ConfirmDiff, NamePrompt
+from uvscope.app.screens.grouping import GroupingScreen
+from uvscope.app.screens.main import MainScreen
+from uvscope.widgets.group_board import GroupColumn, PackageCard
+
+PYPROJECT = """[project]
+name = "svc"
+version = "1.0.0"
+dependencies = ["numpy>=2.1", "requests>=2.32"]  # runtime
+
+[dependency-groups]
+dev = ["pytest"]
+"""
+DOCKERFILE = """FROM python:3.12-slim
+COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /bin/
+WORKDIR /app
+COPY pyproject.toml uv.lock ./
+RUN uv sync --frozen --no-dev --no-install-project
+COPY . .
+RUN uv sync --frozen --no-dev
+"""
+
+
+def _project(folder: Path) -> Path:
+    folder.mkdir()
+    (folder / "pyproject.toml").write_text(PYPROJECT)
+    (folder / "uv.lock").write_bytes(LOCK)
+    (folder / "Dockerfile").write_text(DOCKERFILE)
+    return folder
+
+
+async def _open_grouping(app, pilot) -> GroupingScreen:
+    await pilot.pause()
+    main = app.screen
+    assert isinstance(main, MainScreen)
+    await main.workers.wait_for_complete()
+    await pilot.pause()
+    await pilot.press("g")
+    await pilot.pause()
+    assert isinstance(app.screen, GroupingScreen)
+    return app.screen
+
+
+def _columns(screen: GroupingScreen) -> dict[str, list[str]]:
+    return {column.group_name: [card.item.name for card in column.query(PackageCard)] for column in screen.query(GroupColumn)}
+
+
+async def test_starts_from_the_suggestion_and_drags_with_the_mouse(session_tar):
+    app = make_app(session_tar)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_grouping(app, pilot)
+        assert _columns(screen) == {"heavy": ["numpy"], "rest": ["requests"]}
+        preview = str(screen.query_one("#grouping-preview").render())
+        assert "heavy: 34.0 MB" in preview and "rest: 213.8 kB" in preview
+        await pilot.mouse_down("#card-requests")
+        await pilot.hover("#column-heavy", offset=(4, 6))
+        assert screen.query_one("#column-heavy").has_class("-drop-target")
+        await pilot.mouse_up("#column-heavy", offset=(4, 6))
+        await pilot.pause()
+        assert screen.grouping.group_of("requests") == "heavy"
+        assert _columns(screen) == {"heavy": ["numpy", "requests"], "rest": []}
+        assert "rest: 0 Bytes" in str(screen.query_one("#grouping-preview").render())
+
+
+async def test_escape_cancels_a_drag(session_tar):
+    app = make_app(session_tar)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_grouping(app, pilot)
+        await pilot.mouse_down("#card-numpy")
+        await pilot.hover("#column-rest", offset=(4, 6))
+        await pilot.press("escape")
+        await pilot.mouse_up("#column-rest", offset=(4, 6))
+        await pilot.pause()
+        assert screen.grouping.group_of("numpy") == "heavy"
+        assert isinstance(app.screen, GroupingScreen)
+
+
+async def test_keyboard_moves_new_rename_reorder_delete(session_tar):
+    app = make_app(session_tar)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_grouping(app, pilot)
+        screen.query_one("#card-requests", PackageCard).focus()
+        await pilot.press("left_square_bracket")
+        await pilot.pause()
+        assert screen.grouping.group_of("requests") == "heavy"
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        assert screen.grouping.group_of("requests") == "rest"
+        await pilot.press("n")
+        await pilot.pause()
+        assert isinstance(app.screen, NamePrompt)
+        await pilot.press(*"web", "enter")
+        await pilot.pause()
+        assert screen.grouping.names() == ["heavy", "web"]
+        screen.query_one("#card-requests", PackageCard).focus()
+        await pilot.press("left_square_bracket")  # rest -> web
+        await pilot.pause()
+        assert screen.grouping.group_of("requests") == "web"
+        await pilot.press("less_than_sign")  # web one layer down, below heavy
+        await pilot.pause()
+        assert screen.grouping.names() == ["web", "heavy"]
+        await pilot.press("r")
+        await pilot.pause()
+        app.screen.query_one("#name-input").value = ""
+        await pilot.press(*"light", "enter")
+        await pilot.pause()
+        assert screen.grouping.names() == ["light", "heavy"]
+        screen.query_one("#card-requests", PackageCard).focus()
+        await pilot.press("d")
+        await pilot.pause()
+        assert screen.grouping.names() == ["heavy"] and screen.grouping.group_of("requests") == "rest"
+        await pilot.press("x")
+        await pilot.pause()
+        assert screen.grouping.names() == []
+        await pilot.press("s")
+        await pilot.pause()
+        assert screen.grouping.names() == ["heavy"]
+
+
+async def test_write_shows_the_diff_first_and_writes_only_when_confirmed(session_tar, tmp_path, monkeypatch):
+    project = _project(Path(tmp_path) / "project")
+    fake_bin = Path(tmp_path) / "bin"
+    fake_bin.mkdir()
+    uv = fake_bin / "uv"
+    uv.write_text("#!/bin/sh\nexit 0\n")  # `uv lock` that keeps the lock as it is
+    uv.chmod(uv.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
+    app = make_app(session_tar, project=str(project))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_grouping(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDiff)
+        assert '+heavy = ["numpy>=2.1"]' in app.screen.diff and "uv export --frozen" in app.screen.diff
+        await pilot.press("n")
+        await pilot.pause()
+        assert (project / "pyproject.toml").read_text() == PYPROJECT
+        await pilot.press("w")
+        await pilot.pause()
+        await pilot.press("y")
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.written, "nothing was written"
+        assert 'heavy = ["numpy>=2.1"]' in (project / "pyproject.toml").read_text()
+        assert "COPY --from=uvscope-export /uvscope/heavy.txt" in (project / "Dockerfile").read_text()

@@ -1,0 +1,180 @@
+"""Columns of layers-to-be with draggable package cards.
+
+Each column is a dependency group that gets its own layer (bottom first),
+the last one "the rest". Cards are direct dependencies with their closure
+bytes. Drag a card with the mouse (escape cancels) or move it with the keys
+of the screen that hosts the board; either way the board posts `Moved` and
+the host applies the pure `Grouping.move`.
+"""
+
+from __future__ import annotations
+
+from textual import events
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Static
+
+from uvscope.analysis.grouping import REST, Grouping, Item, LayerPlan
+from uvscope.analysis.text import size
+
+
+def column_id(name: str) -> str:
+    return f"column-{name}"
+
+
+def card_id(name: str) -> str:
+    return f"card-{name}"
+
+
+class PackageCard(Static, can_focus=True):
+    """A direct dependency: name and closure bytes. Press and drag to move it."""
+
+    DEFAULT_CSS = """
+    PackageCard { height: 3; border: round $panel-lighten-2; padding: 0 1; margin: 0 0 0 0; }
+    PackageCard:focus { border: round $accent; }
+    PackageCard.-dragging { border: double $warning; }
+    """
+
+    def __init__(self, item: Item) -> None:
+        super().__init__(f"{item.name}  [b]{size(item.closure_bytes)}[/b]", id=card_id(item.name))
+        self.item = item
+
+    def on_mouse_down(self, event: events.MouseDown) -> None:
+        self.focus()
+        self.capture_mouse()
+        self.add_class("-dragging")
+        self.post_message(GroupBoard.DragStarted(self))
+
+    def on_mouse_move(self, event: events.MouseMove) -> None:
+        if self.has_class("-dragging"):
+            self.post_message(GroupBoard.DragOver(self, event.screen_x, event.screen_y))
+
+    def on_mouse_up(self, event: events.MouseUp) -> None:
+        if self.has_class("-dragging"):
+            self.release_mouse()
+            self.remove_class("-dragging")
+            self.post_message(GroupBoard.Dropped(self, event.screen_x, event.screen_y))
+
+    def cancel_drag(self) -> None:
+        """Stop dragging without moving (escape)."""
+        if self.has_class("-dragging"):
+            self.release_mouse()
+            self.remove_class("-dragging")
+
+
+class GroupColumn(VerticalScroll):
+    """One layer-to-be and the cards it holds."""
+
+    DEFAULT_CSS = """
+    GroupColumn { width: 1fr; height: 1fr; border: tall $primary-background; padding: 0 1; }
+    GroupColumn.-drop-target { border: tall $success; }
+    GroupColumn.-selected { border: tall $accent; }
+    GroupColumn > .column-title { height: 2; text-style: bold; }
+    """
+
+    def __init__(self, name: str, plan: LayerPlan | None, items: list[Item]) -> None:
+        super().__init__(id=column_id(name))
+        self.group_name = name
+        self.plan = plan
+        self.items = items
+
+    def compose(self) -> ComposeResult:
+        layer = f"{size(self.plan.bytes)} · {len(self.plan.packages)} packages" if self.plan is not None else ""
+        title = "the rest (uv sync)" if self.group_name == REST else f"group {self.group_name}"
+        yield Static(f"{title}\n{layer}", classes="column-title")
+        for item in self.items:
+            yield PackageCard(item)
+
+
+class GroupBoard(Horizontal):
+    """The columns, bottom layer on the left."""
+
+    DEFAULT_CSS = "GroupBoard { height: 1fr; }"
+
+    class DragStarted(Message):
+        def __init__(self, card: PackageCard) -> None:
+            super().__init__()
+            self.card = card
+
+    class DragOver(Message):
+        def __init__(self, card: PackageCard, x: int, y: int) -> None:
+            super().__init__()
+            self.card, self.x, self.y = card, x, y
+
+    class Dropped(Message):
+        def __init__(self, card: PackageCard, x: int, y: int) -> None:
+            super().__init__()
+            self.card, self.x, self.y = card, x, y
+
+    class Moved(Message):
+        """The user dropped a card on another column."""
+
+        def __init__(self, board: GroupBoard, package: str, target: str) -> None:
+            super().__init__()
+            self.board, self.package, self.target = board, package, target
+
+        @property
+        def control(self) -> GroupBoard:
+            return self.board
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.dragging: PackageCard | None = None
+
+    async def show(self, grouping: Grouping, items: list[Item], plans: list[LayerPlan], focus: str | None = None) -> None:
+        """Lay out the columns for `grouping` (re-creating them)."""
+        by_group: dict[str, list[Item]] = {name: [] for name in [*grouping.names(), REST]}
+        order = {name: index for group in grouping.groups for index, name in enumerate(group.packages)}
+        for item in items:
+            by_group[grouping.group_of(item.name)].append(item)
+        plan_of = {plan.name: plan for plan in plans}
+        await self.remove_children()
+        columns = [
+            GroupColumn(name, plan_of.get(name), sorted(group_items, key=lambda i: (order.get(i.name, 0), -i.closure_bytes)))
+            for name, group_items in by_group.items()
+        ]
+        await self.mount_all(columns)
+        if focus is not None:
+            cards = self.query(f"#{card_id(focus)}")
+            if cards:
+                cards.first().focus()
+
+    def column_at(self, x: int, y: int) -> GroupColumn | None:
+        """The column under a screen position, if any."""
+        try:
+            widget, _ = self.screen.get_widget_at(x, y)
+        except Exception:  # noqa: BLE001 - outside every widget
+            return None
+        node = widget
+        while node is not None and not isinstance(node, GroupColumn):
+            node = node.parent
+        return node if isinstance(node, GroupColumn) else None
+
+    def on_group_board_drag_started(self, message: DragStarted) -> None:
+        self.dragging = message.card
+
+    def on_group_board_drag_over(self, message: DragOver) -> None:
+        target = self.column_at(message.x, message.y)
+        for column in self.query(GroupColumn):
+            column.set_class(column is target, "-drop-target")
+
+    def on_group_board_dropped(self, message: Dropped) -> None:
+        self.dragging = None
+        target = self.column_at(message.x, message.y)
+        for column in self.query(GroupColumn):
+            column.remove_class("-drop-target")
+        if target is not None and target.group_name != message.card.item.name:
+            current = message.card.parent
+            if not (isinstance(current, GroupColumn) and current.group_name == target.group_name):
+                self.post_message(self.Moved(self, message.card.item.name, target.group_name))
+
+    def cancel_drag(self) -> bool:
+        """Cancel a drag in progress; True if there was one."""
+        if self.dragging is None:
+            return False
+        self.dragging.cancel_drag()
+        self.dragging = None
+        for column in self.query(GroupColumn):
+            column.remove_class("-drop-target")
+        return True
