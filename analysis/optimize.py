@@ -19,6 +19,8 @@ from .dockerfile import parse_dockerfile
 from .errors import UvscopeError
 from .files import write_atomic
 from .grouping import Group, Grouping, Preview, parse_group_option, preview, suggest
+from .lockhistory import churn as lock_churn
+from .lockhistory import is_git_checkout, lock_history
 from .project_edit import ProjectFile, read_project_file, with_groups, write_checked, write_groups_and_lock
 from .uvlock import Lock, parse_lock
 
@@ -147,6 +149,8 @@ def plan_optimization(
     elif use_suggestion:
         if not sizes:
             raise UvscopeError("--suggest needs package sizes: give --image IMAGE (an image built from this project)")
+        if churn is None and is_git_checkout(project_dir):
+            churn = lock_churn(lock_history(project_dir))
         grouping = suggest(lock, sizes, member, churn)
         if not grouping.groups:
             raise UvscopeError("no direct dependency is heavy enough (20 MB closure) to deserve a layer of its own")

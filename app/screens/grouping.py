@@ -20,12 +20,23 @@ from textual.widgets import Footer, Header, Static
 
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
+from uvscope.analysis.lockhistory import churn, is_git_checkout, lock_history
 from uvscope.analysis.lockmatch import LockMatch
 from uvscope.analysis.optimize import apply_plan, plan_optimization
 from uvscope.analysis.text import size
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
 
 from .dialogs import ConfirmDiff, NamePrompt
+
+
+def _project_churn(project_dir: str | None) -> dict[str, int] | None:
+    """How often each package changed in the git history of the project's uv.lock, when there is one."""
+    if project_dir is None or not is_git_checkout(project_dir):
+        return None
+    try:
+        return churn(lock_history(project_dir))
+    except UvscopeError:
+        return None
 
 
 class GroupingScreen(Screen):
@@ -64,7 +75,7 @@ class GroupingScreen(Screen):
         self.member = member
         self.project_dir = project_dir
         self.items = items_for(match.lock, sizes, member)
-        self.suggestion = suggest(match.lock, sizes, member)
+        self.suggestion = suggest(match.lock, sizes, member, _project_churn(project_dir))
         self.grouping = self.suggestion
         self.written: list[str] = []
 
