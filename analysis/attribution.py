@@ -69,7 +69,7 @@ class Attribution:
     unattributed: tuple[tuple[str, int], ...]
     """Visible files under a site-packages folder that no distribution owns, largest first."""
     owners: dict[str, tuple[str, str]] = field(repr=False)
-    """Visible path -> (environment, name) of its owner."""
+    """Visible path -> `Distribution.key` (environment, name) of its owner."""
 
 
 def site_dir_of(path: str) -> str | None:
@@ -237,7 +237,7 @@ def attribute(image: Image) -> Attribution:
         if site is not None:
             site_bytes += entry.size
         if key is not None:
-            visible_owner[path] = key
+            visible_owner[path] = ("/" + key[0], key[1])  # the same key as `Distribution.key`
             visible_bytes[key] += entry.size
             visible_files[key] += 1
         elif site is not None:

@@ -21,7 +21,7 @@ from uvscope.analysis.sources import SOURCE_KINDS, open_source, read_image
 
 from . import __version__
 
-COMMANDS = ("open", "report", "demo", "optimize")
+COMMANDS = ("open", "report", "demo", "optimize", "diff", "history")
 REPORT_FORMATS = ("json",)
 
 
@@ -75,7 +75,96 @@ def build_parser() -> argparse.ArgumentParser:
     mode = optimize.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="write the files (pyproject.toml, uv.lock, Dockerfile)")
     mode.add_argument("--dry-run", action="store_true", help="only show the diffs (the default)")
+    diff = commands.add_parser("diff", help="what changed between two images, and what pulling B costs when you have A")
+    diff.add_argument("image_a", metavar="IMAGE_A")
+    diff.add_argument("image_b", metavar="IMAGE_B")
+    diff.add_argument("--source", choices=SOURCE_KINDS, default="auto", help="where the images are read from")
+    diff.add_argument("--platform", help="os/arch[/variant] for multi-platform layouts")
+    diff.add_argument("--project", metavar="DIR", help="uv project whose uv.lock the images are compared with")
+    diff.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
+    diff.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    history = commands.add_parser("history", help="churn across the tags of a repository, and across the history of uv.lock")
+    history.add_argument("images", metavar="REPO_OR_IMAGE", nargs="*", help="a repository (all its local tags) or several images")
+    history.add_argument("--tags", help="only these tags of REPO, comma separated")
+    history.add_argument("--lock-history", metavar="DIR", help="walk the git history of DIR/uv.lock")
+    history.add_argument("--image", metavar="IMAGE", help="with --lock-history: package sizes from this image")
+    history.add_argument("--group", metavar="NAME=PKG[,PKG...]", action="append", default=[], help="a proposed group, for the estimate")
+    history.add_argument("--package", metavar="MEMBER", help="the workspace member the image is built for")
+    history.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
+    history.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     return parser
+
+
+def _emit(text: str, output: str | None) -> None:
+    if output:
+        write_atomic(output, text.encode())
+    else:
+        sys.stdout.write(text)
+
+
+def _read(ref: str, source: str = "auto", platform: str | None = None, project: str | None = None):
+    opened = open_source(ref, source, platform=platform)
+    try:
+        image = read_image(opened)
+    finally:
+        opened.close()
+    return image, analyse_python(image, project)
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from uvscope.analysis.diff import diff_images
+    from uvscope.analysis.markdown import diff_markdown
+
+    image_a, python_a = _read(args.image_a, args.source, args.platform, args.project)
+    image_b, python_b = _read(args.image_b, args.source, args.platform, args.project)
+    document = diff_images(image_a, python_a, image_b, python_b)
+    _emit(json.dumps(document, indent=2) + "\n" if args.format == "json" else diff_markdown(document) + "\n", args.output)
+    return 0
+
+
+def _history(args: argparse.Namespace) -> int:
+    from uvscope.analysis.engine import EngineImage, engine_client
+    from uvscope.analysis.grouping import Group, Grouping, parse_group_option
+    from uvscope.analysis.history import history_document, image_history, rebuild_estimate
+    from uvscope.analysis.lockhistory import lock_history
+    from uvscope.analysis.markdown import history_markdown
+
+    metas = []
+    if args.images:
+        client = engine_client()
+        refs = list(args.images)
+        if len(refs) == 1 and ":" not in refs[0].rpartition("/")[2] and "@" not in refs[0]:
+            repository = refs[0]
+            wanted = set(args.tags.split(",")) if args.tags else None
+            refs = sorted(
+                {tag for image in client.images.list(name=repository) for tag in image.tags if tag.rpartition(":")[0] == repository}
+            )
+            if wanted is not None:
+                refs = [ref for ref in refs if ref.rpartition(":")[2] in wanted]
+            if not refs:
+                raise UvscopeError(f"no local tags of {repository!r} in the Docker Engine")
+        metas = [EngineImage(ref, client).meta() for ref in refs]
+    commits, estimates = None, None
+    if args.lock_history:
+        commits = lock_history(args.lock_history)
+        if args.image:
+            image, python = _read(args.image, project=args.lock_history)
+            if python.lock is None:
+                raise UvscopeError(f"no uv.lock to size packages with (looked in {args.lock_history} and in the image)")
+            sizes = {d.name: d.bytes for d in python.attribution.distributions if d.environment == python.lock.environment}
+            from uvscope.analysis.optimize import _choose_member, member_paths
+
+            lock = python.lock.lock
+            member = _choose_member(lock, member_paths(args.lock_history, lock), args.package, None)
+            grouping = None
+            if args.group:
+                grouping = Grouping(tuple(Group(name, tuple(packages)) for name, packages in map(parse_group_option, args.group)))
+            estimates = [rebuild_estimate(commit, lock, sizes, member, grouping) for commit in commits]
+    elif not args.images:
+        raise UvscopeError("give a repository, images, or --lock-history DIR")
+    document = history_document(image_history(metas), commits, estimates)
+    _emit(json.dumps(document, indent=2) + "\n" if args.format == "json" else history_markdown(document) + "\n", args.output)
+    return 0
 
 
 def _optimize(args: argparse.Namespace) -> int:
@@ -128,6 +217,10 @@ def _summary(image, python) -> str:
 def _run(args: argparse.Namespace) -> int:
     if args.command == "optimize":
         return _optimize(args)
+    if args.command == "diff":
+        return _diff(args)
+    if args.command == "history":
+        return _history(args)
     if args.command == "demo":
         from .demo import build_demo_image, cache_folder, IMAGE_NAME
 

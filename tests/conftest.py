@@ -86,3 +86,28 @@ def workspace_image(engine) -> str:
 def mixed_image(engine) -> str:
     """Debian python packages, pip into the system interpreter, a forced reinstall later."""
     return harness.build_fixture("mixed")
+
+
+@pytest.fixture(scope="session")
+def tagged_images(engine, tmp_path_factory) -> dict[str, str]:
+    """uvscope-test/tags:v1, v2 (only the version bumped) and v3 (v1 plus requests), built in that order."""
+    import shutil
+    import subprocess
+
+    base = harness.IMAGES / "tags"
+    uv = str(Path(harness.uv_binary()))
+    refs = {}
+    for tag in ("v1", "v2", "v3"):
+        folder = tmp_path_factory.mktemp(f"tags-{tag}") / "project"
+        shutil.copytree(base, folder)
+        pyproject = folder / "pyproject.toml"
+        if tag == "v2":
+            pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', 'version = "0.1.1"'))
+        if tag == "v3":
+            pyproject.write_text(pyproject.read_text().replace('"idna>=3.4"]', '"idna>=3.4", "requests>=2.31"]'))
+        if tag != "v1":
+            subprocess.run([uv, "lock", "-q"], cwd=folder, check=True, capture_output=True, timeout=600)
+        built = harness.build_fixture(f"tags-{tag}", folder=folder)
+        harness.docker("tag", built, f"uvscope-test/tags:{tag}")
+        refs[tag] = f"uvscope-test/tags:{tag}"
+    return refs

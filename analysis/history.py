@@ -1,0 +1,97 @@
+"""Churn across the tags of a repository, from image metadata only (no layer is read).
+
+For each image, ordered by creation time: its size, the bytes of layers the
+previous image did not have (what a push or pull after it re-ships), and the
+bytes it reuses. Dozens of tags take seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .grouping import Grouping, plan_layers
+from .lockhistory import LockCommit
+from .model import ImageMeta
+from .uvlock import Lock
+
+SCHEMA = "uvscope.history/1"
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One image of the history."""
+
+    ref: str
+    created: str
+    size_bytes: int
+    new_bytes: int
+    reused_bytes: int
+    new_layers: int
+
+
+def image_history(metas: list[ImageMeta]) -> list[HistoryEntry]:
+    """Entries oldest first; `new_bytes` relative to the image just before."""
+    ordered = sorted(metas, key=lambda meta: meta.created)
+    entries = []
+    previous: set[str] = set()
+    for meta in ordered:
+        sizes = [size or 0 for size in meta.layer_sizes] or [0] * len(meta.diff_ids)
+        new = [(diff, size) for diff, size in zip(meta.diff_ids, sizes) if diff not in previous]
+        total = sum(sizes)
+        new_bytes = sum(size for _, size in new)
+        entries.append(HistoryEntry(meta.ref, meta.created, total, new_bytes, total - new_bytes, len(new)))
+        previous = set(meta.diff_ids)
+    return entries
+
+
+def rebuild_estimate(
+    commit: LockCommit, lock: Lock, sizes: dict[str, int], member: str, grouping: Grouping | None
+) -> tuple[int, int | None]:
+    """Bytes a lock commit forced to rebuild: with one dependency layer, and with `grouping`.
+
+    Any change to uv.lock re-runs the single `uv sync` layer; with groups,
+    only the groups whose packages the commit touched are rebuilt, plus the rest.
+    """
+    if not commit.touched:
+        return 0, 0 if grouping is not None else None
+    plans = plan_layers(grouping or Grouping(), lock, sizes, member)
+    today = sum(plan.bytes for plan in plans)
+    if grouping is None:
+        return today, None
+    grouped = sum(plan.bytes for plan in plans[:-1] if commit.touched & set(plan.packages)) + plans[-1].bytes
+    return today, grouped
+
+
+def history_document(
+    entries: list[HistoryEntry], commits: list[LockCommit] | None = None, estimates: list[tuple[int, int | None]] | None = None
+) -> dict[str, Any]:
+    """The `uvscope.history/1` document."""
+    lock_commits = []
+    for index, commit in enumerate(commits or []):
+        item: dict[str, Any] = {
+            "commit": commit.commit,
+            "date": commit.date,
+            "subject": commit.subject,
+            "added": [{"name": n, "version": v} for n, v in sorted(commit.added.items())],
+            "removed": [{"name": n, "version": v} for n, v in sorted(commit.removed.items())],
+            "changed": [{"name": n, "from": old, "to": new} for n, (old, new) in sorted(commit.changed.items())],
+        }
+        if estimates is not None:
+            item["rebuild_bytes_current"], item["rebuild_bytes_grouped"] = estimates[index]
+        lock_commits.append(item)
+    return {
+        "schema": SCHEMA,
+        "images": [
+            {
+                "ref": e.ref,
+                "created": e.created,
+                "size_bytes": e.size_bytes,
+                "new_bytes": e.new_bytes,
+                "reused_bytes": e.reused_bytes,
+                "new_layers": e.new_layers,
+            }
+            for e in entries
+        ],
+        "lock_commits": lock_commits,
+    }

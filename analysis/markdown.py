@@ -1,0 +1,88 @@
+"""Markdown renderings of uvscope's documents, for pull-request comments and terminals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .text import size
+
+
+def _table(headers: list[str], rows: list[list[str]], align: str = "") -> list[str]:
+    align = align or "l" * len(headers)
+    marks = ["---:" if a == "r" else "---" for a in align]
+    lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(marks) + " |"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return lines
+
+
+def _command(text: str, width: int = 70) -> str:
+    text = " ".join(text.replace("/bin/sh -c ", "").replace(" # buildkit", "").split())
+    return "`" + (text if len(text) <= width else text[: width - 1] + "…").replace("`", "'") + "`" if text else ""
+
+
+def diff_markdown(doc: dict[str, Any]) -> str:
+    """`uvscope.diff/1` as Markdown."""
+    a, b = doc["a"], doc["b"]
+    packages = doc["packages"]
+    new = [layer for layer in doc["layers"] if layer["status"] == "new"]
+    lines = [
+        f"## {a['ref']} → {b['ref']}",
+        "",
+        f"Pulling **{b['ref']}** when you have {a['ref']} costs **{size(doc['pull_bytes'])}** "
+        f"({len(new)} new of {len(doc['layers'])} layers; image {size(a['size_bytes'])} → {size(b['size_bytes'])}).",
+        "",
+    ]
+    identical = sum(layer["identical_content_bytes"] for layer in new)
+    if identical:
+        lines += [f"Of that, **{size(identical)}** is content A already had (same RECORD hashes), shipped again.", ""]
+    rows = [
+        [str(l["index"]), l["status"], size(l["size_bytes"]), size(l["identical_content_bytes"]) if l["status"] == "new" else "", _command(l.get("created_by", ""))]
+        for l in doc["layers"]
+    ]
+    lines += ["### Layers", ""] + _table(["#", "status", "size", "identical content", "command"], rows, "rlrrl") + [""]
+    for title, key in (("Added", "added"), ("Removed", "removed")):
+        if packages[key]:
+            rows = [[p["name"], p["version"], size(p["bytes"])] for p in packages[key]]
+            lines += [f"### {title} packages", ""] + _table(["package", "version", "size"], rows, "llr") + [""]
+    if packages["changed"]:
+        rows = [[p["name"], p["from"], p["to"], p["direction"], f"{p['bytes_delta']:+,}"] for p in packages["changed"]]
+        lines += ["### Changed packages", ""] + _table(["package", "from", "to", "", "bytes Δ"], rows, "llllr") + [""]
+    if packages["reinstalled_identical"]:
+        rows = [[p["name"], p["version"], size(p["bytes"])] for p in packages["reinstalled_identical"]]
+        lines += [
+            "### Re-shipped although identical",
+            "",
+            "<details><summary>"
+            f"{len(rows)} packages, {size(sum(p['bytes'] for p in packages['reinstalled_identical']))}: same version and files, "
+            "in a new layer (the layer was rebuilt although they did not change)</summary>",
+            "",
+        ] + _table(["package", "version", "re-shipped"], rows, "llr") + ["", "</details>", ""]
+    if packages.get("reinstalled_changed"):
+        rows = [[p["name"], p["version"], size(p["bytes"])] for p in packages["reinstalled_changed"]]
+        lines += ["### Rebuilt at the same version (files differ)", ""] + _table(["package", "version", "shipped"], rows, "llr") + [""]
+    return "\n".join(lines)
+
+
+def history_markdown(doc: dict[str, Any]) -> str:
+    """`uvscope.history/1` as Markdown."""
+    lines = ["## Image history", ""]
+    rows = [[i["ref"], i["created"][:19], size(i["size_bytes"]), size(i["new_bytes"]), size(i["reused_bytes"])] for i in doc["images"]]
+    lines += _table(["image", "created", "size", "new", "reused"], rows, "llrrr") + [""]
+    if doc["lock_commits"]:
+        lines += ["## uv.lock history", ""]
+        rows = []
+        for c in doc["lock_commits"]:
+            parts = [f"+{p['name']} {p['version']}" for p in c["added"]]
+            parts += [f"-{p['name']}" for p in c["removed"]]
+            parts += [f"{p['name']} {p['from']}→{p['to']}" for p in c["changed"]]
+            text = ", ".join(parts[:8]) + (f" (+{len(parts) - 8} more)" if len(parts) > 8 else "")
+            row = [c["commit"][:10], c["date"][:10], c["subject"][:50], text]
+            if "rebuild_bytes_current" in c:
+                grouped = c["rebuild_bytes_grouped"]
+                row += [size(c["rebuild_bytes_current"]), size(grouped) if grouped is not None else ""]
+            rows.append(row)
+        headers = ["commit", "date", "subject", "packages"]
+        if rows and len(rows[0]) > 4:
+            headers += ["rebuilt today", "with groups"]
+        lines += _table(headers, rows) + [""]
+    return "\n".join(lines)
