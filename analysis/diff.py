@@ -135,8 +135,8 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
 
     return {
         "schema": SCHEMA,
-        "a": {"ref": a.meta.ref, "id": a.meta.id, "size_bytes": a.size_bytes},
-        "b": {"ref": b.meta.ref, "id": b.meta.id, "size_bytes": b.size_bytes},
+        "a": {"ref": a.meta.ref, "id": a.meta.id, "size_bytes": a.size_bytes, "diff_ids": list(a.meta.diff_ids)},
+        "b": {"ref": b.meta.ref, "id": b.meta.id, "size_bytes": b.size_bytes, "diff_ids": list(b.meta.diff_ids)},
         "layers": layers,
         "pull_bytes": sum(layer.size_bytes for layer in b.layers if layer.index in new_layers),
         "packages": {

@@ -93,7 +93,7 @@ class OptimizePlan:
     preview: Preview | None
 
 
-def _choose_member(lock: Lock, paths: dict[str, str], package: str | None, dockerfile_text: str | None) -> str:
+def choose_member(lock: Lock, paths: dict[str, str], package: str | None, dockerfile_text: str | None) -> str:
     from packaging.utils import canonicalize_name
 
     if package:
@@ -134,7 +134,7 @@ def plan_optimization(
     if dockerfile and docker_file is None:
         raise UvscopeError(f"no Dockerfile at {dockerfile}")
     paths = member_paths(project_dir, lock)
-    member = _choose_member(lock, paths, package, docker_file.text if docker_file else None)
+    member = choose_member(lock, paths, package, docker_file.text if docker_file else None)
     pyproject_path = os.path.normpath(os.path.join(project_dir, paths[member], "pyproject.toml"))
     pyproject = read_project_file(pyproject_path)
     if grouping is not None:

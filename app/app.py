@@ -24,13 +24,14 @@ class UvscopeApp(App[None]):
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
-    def __init__(self, request: ImageRequest, *, source_opener=open_source) -> None:
+    def __init__(self, request: ImageRequest | None = None, *, source_opener=open_source, first_screen=None) -> None:
         super().__init__()
         self.request = request
         self.source_opener = source_opener
+        self.first_screen = first_screen
 
     def on_mount(self) -> None:
-        self.push_screen(MainScreen(self.request, self.source_opener))
+        self.push_screen(self.first_screen() if self.first_screen is not None else MainScreen(self.request, self.source_opener))
 
     def action_help(self) -> None:
         """Show the keys and what each view shows."""
@@ -51,3 +52,17 @@ class UvscopeApp(App[None]):
 def make_app(ref: str, source: str = "auto", platform: str | None = None, project: str | None = None) -> UvscopeApp:
     """The one factory the CLI and the tests use to build the session."""
     return UvscopeApp(ImageRequest(ref, source, platform, project))
+
+
+def make_diff_app(ref_a: str, ref_b: str, source: str = "auto", project: str | None = None) -> UvscopeApp:
+    """The session on `uvscope diff A B`."""
+    from .screens.diff import DiffScreen
+
+    return UvscopeApp(first_screen=lambda: DiffScreen(ref_a, ref_b, open_source, source, project))
+
+
+def make_history_app(load_metas) -> UvscopeApp:
+    """The session on `uvscope history`: `load_metas()` returns the images' metadata."""
+    from .screens.history import HistoryScreen
+
+    return UvscopeApp(first_screen=lambda: HistoryScreen(load_metas))

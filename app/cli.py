@@ -83,6 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--project", metavar="DIR", help="uv project whose uv.lock the images are compared with")
     diff.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
     diff.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    diff.add_argument("--print", action="store_true", help="print the report even on a terminal (no session)")
     history = commands.add_parser("history", help="churn across the tags of a repository, and across the history of uv.lock")
     history.add_argument("images", metavar="REPO_OR_IMAGE", nargs="*", help="a repository (all its local tags) or several images")
     history.add_argument("--tags", help="only these tags of REPO, comma separated")
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--package", metavar="MEMBER", help="the workspace member the image is built for")
     history.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
     history.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    history.add_argument("--print", action="store_true", help="print the report even on a terminal (no session)")
     return parser
 
 
@@ -115,6 +117,11 @@ def _diff(args: argparse.Namespace) -> int:
     from uvscope.analysis.diff import diff_images
     from uvscope.analysis.markdown import diff_markdown
 
+    if sys.stdout.isatty() and not args.output and not args.print:
+        from .app import make_diff_app
+
+        make_diff_app(args.image_a, args.image_b, args.source, args.project).run()
+        return 0
     image_a, python_a = _read(args.image_a, args.source, args.platform, args.project)
     image_b, python_b = _read(args.image_b, args.source, args.platform, args.project)
     document = diff_images(image_a, python_a, image_b, python_b)
@@ -122,28 +129,40 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _history(args: argparse.Namespace) -> int:
+def _history_metas(args: argparse.Namespace):
+    """Metadata of the images `history` covers: a repository's local tags, or the images given."""
     from uvscope.analysis.engine import EngineImage, engine_client
+
+    client = engine_client()
+    refs = list(args.images)
+    if len(refs) == 1 and ":" not in refs[0].rpartition("/")[2] and "@" not in refs[0]:
+        repository = refs[0]
+        wanted = set(args.tags.split(",")) if args.tags else None
+        refs = sorted(
+            {tag for image in client.images.list(name=repository) for tag in image.tags if tag.rpartition(":")[0] == repository}
+        )
+        if wanted is not None:
+            refs = [ref for ref in refs if ref.rpartition(":")[2] in wanted]
+        if not refs:
+            raise UvscopeError(f"no local tags of {repository!r} in the Docker Engine")
+    return [EngineImage(ref, client).meta() for ref in refs]
+
+
+def _history(args: argparse.Namespace) -> int:
     from uvscope.analysis.grouping import Group, Grouping, parse_group_option
     from uvscope.analysis.history import history_document, image_history, rebuild_estimate
     from uvscope.analysis.lockhistory import lock_history
     from uvscope.analysis.markdown import history_markdown
 
-    metas = []
-    if args.images:
-        client = engine_client()
-        refs = list(args.images)
-        if len(refs) == 1 and ":" not in refs[0].rpartition("/")[2] and "@" not in refs[0]:
-            repository = refs[0]
-            wanted = set(args.tags.split(",")) if args.tags else None
-            refs = sorted(
-                {tag for image in client.images.list(name=repository) for tag in image.tags if tag.rpartition(":")[0] == repository}
-            )
-            if wanted is not None:
-                refs = [ref for ref in refs if ref.rpartition(":")[2] in wanted]
-            if not refs:
-                raise UvscopeError(f"no local tags of {repository!r} in the Docker Engine")
-        metas = [EngineImage(ref, client).meta() for ref in refs]
+    def load_metas():
+        return _history_metas(args)
+
+    if sys.stdout.isatty() and not args.output and not args.print and args.images and not args.lock_history:
+        from .app import make_history_app
+
+        make_history_app(load_metas).run()
+        return 0
+    metas = load_metas() if args.images else []
     commits, estimates = None, None
     if args.lock_history:
         commits = lock_history(args.lock_history)
@@ -152,10 +171,10 @@ def _history(args: argparse.Namespace) -> int:
             if python.lock is None:
                 raise UvscopeError(f"no uv.lock to size packages with (looked in {args.lock_history} and in the image)")
             sizes = {d.name: d.bytes for d in python.attribution.distributions if d.environment == python.lock.environment}
-            from uvscope.analysis.optimize import _choose_member, member_paths
+            from uvscope.analysis.optimize import choose_member, member_paths
 
             lock = python.lock.lock
-            member = _choose_member(lock, member_paths(args.lock_history, lock), args.package, None)
+            member = choose_member(lock, member_paths(args.lock_history, lock), args.package, None)
             grouping = None
             if args.group:
                 grouping = Grouping(tuple(Group(name, tuple(packages)) for name, packages in map(parse_group_option, args.group)))

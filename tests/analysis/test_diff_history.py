@@ -66,3 +66,31 @@ def test_history_covers_the_tags_with_their_new_bytes(tagged_images, tmp_path):
     assert abs(v2["new_bytes"] - diff["pull_bytes"]) <= max(0.01 * diff["pull_bytes"], 64_000)
     markdown = _cli("history", "uvscope-test/tags", "--tags", "v1,v3", cwd=tmp_path).stdout
     assert "uvscope-test/tags:v3" in markdown and "uvscope-test/tags:v2" not in markdown
+
+
+def test_lock_history_estimates_rebuilds_today_and_with_groups(numpy_image, tmp_path):
+    import shutil
+
+    from harness import IMAGES
+
+    repo = tmp_path / "project"
+    shutil.copytree(IMAGES / "numpy", repo)
+    git = ["git", "-C", str(repo)]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    subprocess.run([*git, "config", "user.email", "t@example.invalid"], check=True)
+    subprocess.run([*git, "config", "user.name", "t"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "initial"], check=True)
+    lock = repo / "uv.lock"
+    lock.write_text(lock.read_text().replace('name = "numapp"\nversion = "0.1.0"', 'name = "numapp"\nversion = "0.1.1"'))
+    subprocess.run([*git, "commit", "-q", "-am", "bump numapp"], check=True)
+    result = _cli(
+        "history", "--lock-history", str(repo), "--image", numpy_image, "--group", "heavy=numpy", "--format", "json", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    commits = json.loads(result.stdout)["lock_commits"]
+    assert [c["subject"] for c in commits] == ["initial", "bump numapp"]
+    bump = commits[1]
+    assert bump["changed"] == [{"name": "numapp", "from": "0.1.0", "to": "0.1.1"}]
+    assert bump["rebuild_bytes_current"] > 20_000_000  # the whole dependency layer: numpy
+    assert bump["rebuild_bytes_grouped"] < 1_000_000  # numpy's layer is kept

@@ -1,0 +1,129 @@
+"""Side by side: what changed between two images (`uvscope diff A B`)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
+
+from uvscope.analysis.browse import short_command
+from uvscope.analysis.diff import diff_images
+from uvscope.analysis.errors import UvscopeError
+from uvscope.analysis.python import analyse_python
+from uvscope.analysis.sources import read_image
+from uvscope.analysis.text import size
+
+STATUS_STYLE = {"shared": "dim", "new": "bold yellow"}
+KIND_STYLE = {"added": "green", "removed": "red", "upgraded": "cyan", "downgraded": "magenta", "re-shipped": "yellow", "rebuilt": "yellow"}
+
+
+class DiffScreen(Screen):
+    """Layers of A and B side by side (shared or new), and the package changes."""
+
+    BINDINGS = [Binding("tab", "focus_next", "Next table", show=False)]
+
+    class Compared(Message):
+        def __init__(self, document: dict) -> None:
+            super().__init__()
+            self.document = document
+
+    class Failed(Message):
+        def __init__(self, message: str) -> None:
+            super().__init__()
+            self.message = message
+
+    def __init__(self, ref_a: str, ref_b: str, open_source, source: str = "auto", project: str | None = None) -> None:
+        super().__init__()
+        self.refs = (ref_a, ref_b)
+        self.open_source = open_source
+        self.source = source
+        self.project = project
+        self.document: dict | None = None
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(f"reading {self.refs[0]} and {self.refs[1]}…", id="diff-summary")
+        yield LoadingIndicator()
+        with Horizontal(id="diff-layers"):
+            with Vertical():
+                yield Static(f"[b]A[/b] {self.refs[0]}")
+                yield DataTable(id="layers-a", cursor_type="row", zebra_stripes=True)
+            with Vertical():
+                yield Static(f"[b]B[/b] {self.refs[1]}")
+                yield DataTable(id="layers-b", cursor_type="row", zebra_stripes=True)
+        yield Static("[b]packages[/b]")
+        yield DataTable(id="diff-packages", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.compare()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def compare(self) -> None:
+        """Read both images and diff them."""
+        try:
+            sides = []
+            for ref in self.refs:
+                source = self.open_source(ref, self.source)
+                try:
+                    image = read_image(source)
+                finally:
+                    source.close()
+                sides.append((image, analyse_python(image, self.project)))
+            self.post_message(self.Compared(diff_images(sides[0][0], sides[0][1], sides[1][0], sides[1][1])))
+        except UvscopeError as error:
+            self.post_message(self.Failed(str(error)))
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.error = message.message
+        self.query_one(LoadingIndicator).display = False
+        self.query_one("#diff-summary", Static).update(f"[b red]error:[/] {message.message}")
+
+    @on(Compared)
+    def _compared(self, message: Compared) -> None:
+        doc = self.document = message.document
+        self.query_one(LoadingIndicator).display = False
+        new = [layer for layer in doc["layers"] if layer["status"] == "new"]
+        identical = sum(layer["identical_content_bytes"] for layer in new)
+        self.query_one("#diff-summary", Static).update(
+            f"pulling B when you have A costs [b]{size(doc['pull_bytes'])}[/b] ({len(new)} new layers); "
+            f"{size(identical)} of it is content A already had"
+        )
+        b_ids = {layer["diff_id"] for layer in doc["layers"]}
+        table_a = self.query_one("#layers-a", DataTable)
+        table_a.add_columns("#", "diff_id", "in B")
+        for index, diff_id in enumerate(doc["a"]["diff_ids"]):
+            table_a.add_row(str(index), diff_id[7:19], Text("shared" if diff_id in b_ids else "not in B", style="dim"))
+        table_b = self.query_one("#layers-b", DataTable)
+        table_b.add_columns("#", "status", "size", "identical", "command")
+        for layer in doc["layers"]:
+            table_b.add_row(
+                str(layer["index"]),
+                Text(layer["status"], style=STATUS_STYLE[layer["status"]]),
+                size(layer["size_bytes"]),
+                size(layer["identical_content_bytes"]) if layer["status"] == "new" else "",
+                short_command(layer.get("created_by", ""), 50),
+            )
+        packages = self.query_one("#diff-packages", DataTable)
+        packages.add_columns("change", "package", "from", "to", "bytes")
+        for kind, name, old, new_version, nbytes in self.package_rows():
+            packages.add_row(Text(kind, style=KIND_STYLE.get(kind, "")), name, old, new_version, nbytes)
+
+    def package_rows(self) -> list[tuple[str, str, str, str, str]]:
+        """(change, name, from, to, bytes) rows of the packages table."""
+        if self.document is None:
+            return []
+        packages = self.document["packages"]
+        rows = [("added", p["name"], "", p["version"], size(p["bytes"])) for p in packages["added"]]
+        rows += [("removed", p["name"], p["version"], "", size(p["bytes"])) for p in packages["removed"]]
+        rows += [(p["direction"], p["name"], p["from"], p["to"], f"{p['bytes_delta']:+,}") for p in packages["changed"]]
+        rows += [("re-shipped", p["name"], p["version"], p["version"], size(p["bytes"])) for p in packages["reinstalled_identical"]]
+        rows += [("rebuilt", p["name"], p["version"], p["version"], size(p["bytes"])) for p in packages.get("reinstalled_changed", [])]
+        return rows

@@ -1,0 +1,78 @@
+"""Churn across tags (`uvscope history`): a table and a chart of new bytes per image."""
+
+from __future__ import annotations
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Static
+from textual_plotext import PlotextPlot
+
+from uvscope.analysis.errors import UvscopeError
+from uvscope.analysis.history import HistoryEntry, image_history
+from uvscope.analysis.text import size
+
+MB = 1_000_000
+
+
+class HistoryScreen(Screen):
+    """Each tag's size, new and reused bytes, oldest first, and the churn over time."""
+
+    class Loaded(Message):
+        def __init__(self, entries: list[HistoryEntry]) -> None:
+            super().__init__()
+            self.entries = entries
+
+    class Failed(Message):
+        def __init__(self, message: str) -> None:
+            super().__init__()
+            self.message = message
+
+    def __init__(self, load_metas) -> None:
+        super().__init__()
+        self.load_metas = load_metas
+        self.entries: list[HistoryEntry] = []
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("reading image metadata…", id="history-summary")
+        yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
+        yield PlotextPlot(id="history-plot")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.load()
+
+    @work(thread=True, exclusive=True, exit_on_error=False)
+    def load(self) -> None:
+        """Metadata only: no layer is read."""
+        try:
+            self.post_message(self.Loaded(image_history(self.load_metas())))
+        except UvscopeError as error:
+            self.post_message(self.Failed(str(error)))
+
+    @on(Failed)
+    def _failed(self, message: Failed) -> None:
+        self.error = message.message
+        self.query_one("#history-summary", Static).update(f"[b red]error:[/] {message.message}")
+
+    @on(Loaded)
+    def _loaded(self, message: Loaded) -> None:
+        self.entries = message.entries
+        churn = sum(entry.new_bytes for entry in message.entries[1:])
+        self.query_one("#history-summary", Static).update(
+            f"{len(message.entries)} images; after the first, each re-shipped {size(churn // max(1, len(message.entries) - 1))} on average"
+        )
+        table = self.query_one(DataTable)
+        table.add_columns("image", "created", "size", "new", "reused", "new layers")
+        for entry in message.entries:
+            table.add_row(entry.ref, entry.created[:19], size(entry.size_bytes), size(entry.new_bytes), size(entry.reused_bytes), str(entry.new_layers))
+        plot = self.query_one(PlotextPlot)
+        plt = plot.plt
+        plt.clear_data()
+        plt.title("new bytes per image (MB): what each push re-ships")
+        labels = [entry.ref.rpartition(":")[2] or entry.ref for entry in message.entries]
+        plt.bar(labels, [entry.new_bytes / MB for entry in message.entries])
+        plot.refresh()
