@@ -1,9 +1,10 @@
 """Regenerate the README's screenshots of the session from a real image.
 
-    uv run python screenshots/generate.py [IMAGE]
+    uv run python screenshots/generate.py [IMAGE] [--diff A B] [--history REPO]
 
 IMAGE defaults to the built-in demo image (a real `uv sync` of a small
-project, built if missing). Writes `screenshots/<view>.svg` and, when
+project, built if missing). `--diff` and `--history` also shoot those views
+(they need the images in the Docker Engine). Writes `screenshots/<view>.svg` and, when
 Debian's `rsvg-convert` is installed (apt-get install librsvg2-bin), a PNG
 beside each. Look at them before committing.
 """
@@ -16,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from uvscope.app.app import make_app
+from uvscope.app.app import make_app, make_diff_app, make_history_app
 from uvscope.app.demo import build_demo_image
 
 HERE = Path(__file__).parent
@@ -33,8 +34,8 @@ VIEWS = [
 ]
 
 
-async def shoot(ref: str, name: str, keys: list[str]) -> Path:
-    app = make_app(ref)
+async def shoot(ref: str, name: str, keys: list[str], app=None) -> Path:
+    app = app or make_app(ref)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await app.screen.workers.wait_for_complete()
@@ -46,10 +47,26 @@ async def shoot(ref: str, name: str, keys: list[str]) -> Path:
 
 
 def main() -> None:
-    ref = sys.argv[1] if len(sys.argv) > 1 else str(build_demo_image())
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("image", nargs="?")
+    parser.add_argument("--diff", nargs=2, metavar=("A", "B"))
+    parser.add_argument("--history", metavar="REPO")
+    args = parser.parse_args()
+    ref = args.image or str(build_demo_image())
+    shots = [(name, keys, None) for name, keys in VIEWS]
+    if args.diff:
+        shots.append(("diff", [], make_diff_app(*args.diff)))
+    if args.history:
+        from uvscope.analysis.engine import EngineImage, engine_client
+
+        client = engine_client()
+        tags = sorted({t for image in client.images.list(name=args.history) for t in image.tags if t.startswith(args.history + ":")})
+        shots.append(("history", [], make_history_app(lambda: [EngineImage(tag, client).meta() for tag in tags])))
     converter = shutil.which("rsvg-convert")
-    for name, keys in VIEWS:
-        svg = asyncio.run(shoot(ref, name, keys))
+    for name, keys, app in shots:
+        svg = asyncio.run(shoot(ref, name, keys, app))
         if converter:
             subprocess.run([converter, "-b", "#000000", str(svg), "-o", str(svg.with_suffix(".png"))], check=True)
         print(svg.with_suffix(".png" if converter else ".svg"))
