@@ -86,3 +86,48 @@ def history_markdown(doc: dict[str, Any]) -> str:
             headers += ["rebuilt today", "with groups"]
         lines += _table(headers, rows) + [""]
     return "\n".join(lines)
+
+
+def report_markdown(doc: dict[str, Any], top: int = 15) -> str:
+    """`uvscope.report/1` as Markdown for a pull-request comment."""
+    image = doc["image"]
+    lines = [
+        f"## uvscope: `{image['ref']}`",
+        "",
+        f"**{size(image['size_bytes'])}** in {len(doc['layers'])} layers, {len(doc['packages'])} packages · "
+        f"efficiency **{image['efficiency']:.2%}** (dive's) · reclaimable **{size(image['reclaimable_bytes'])}**",
+        "",
+    ]
+    if doc.get("findings"):
+        lines += ["### Findings", ""]
+        for f in doc["findings"]:
+            lines += [f"- **{f['severity']}** {f['title']}  ", f"  {f['detail']}  ", f"  *Fix:* {f['fix']}"]
+        lines.append("")
+    rows = [[str(l["index"]), size(l["size_bytes"]), str(l["file_count"]), _command(l["created_by"])] for l in doc["layers"]]
+    lines += ["### Layers", ""] + _table(["#", "size", "files", "command"], rows, "rrrl") + [""]
+    if doc["packages"]:
+        rows = [
+            [p["name"], p["version"], size(p["bytes"]), (p["lock"] or {}).get("status", ""), ",".join(map(str, p["layer_bytes"])),
+             size(p["closure"]["bytes"]) if p["closure"] else ""]
+            for p in doc["packages"][:top]
+        ]
+        lines += ["### Largest packages", ""] + _table(["package", "version", "size", "lock", "layers", "closure"], rows, "llrllr")
+        if len(doc["packages"]) > top:
+            rest = [[p["name"], p["version"], size(p["bytes"])] for p in doc["packages"][top:]]
+            lines += ["", f"<details><summary>{len(rest)} more packages</summary>", ""] + _table(["package", "version", "size"], rest, "llr") + ["", "</details>"]
+        lines.append("")
+    reclaimable = doc["reclaimable"]
+    if reclaimable["paths"]:
+        rows = [[size(p["bytes"]), f"`{p['path']}`", f"{p['reason']} in layer {p['hidden_by']}"] for p in reclaimable["paths"][:top]]
+        lines += [
+            "<details><summary>Waste: " + size(reclaimable["bytes"]) + f" in {reclaimable['copies']} hidden copies</summary>",
+            "",
+        ] + _table(["bytes", "path", "why"], rows, "rll") + ["", "</details>", ""]
+    attribution = doc.get("attribution")
+    if attribution:
+        lines += [
+            f"Python environments: {', '.join(attribution['environments']) or 'none'} · "
+            f"{size(attribution['attributed_bytes'])} of {size(attribution['site_packages_bytes'])} attributed to packages.",
+            "",
+        ]
+    return "\n".join(lines)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from .findings import find_problems
 from .model import Change, Image
 from .python import PythonAnalysis
 
@@ -152,5 +153,9 @@ def build_report(image: Image, python: PythonAnalysis | None = None, *, version:
             "unattributed": [{"path": path, "bytes": size} for path, size in attribution.unattributed[:TOP_PATHS]],
         },
         "lock": _lock(python) if python is not None else None,
+        "findings": [
+            {"id": f.id, "severity": f.severity, "title": f.title, "detail": f.detail, "fix": f.fix, "bytes": f.bytes}
+            for f in find_problems(image, python)
+        ],
         "warnings": list(image.warnings),
     }

@@ -22,7 +22,7 @@ from uvscope.analysis.sources import SOURCE_KINDS, open_source, read_image
 from . import __version__
 
 COMMANDS = ("open", "report", "demo", "optimize", "diff", "history")
-REPORT_FORMATS = ("json",)
+REPORT_FORMATS = ("json", "md", "html")
 
 
 def _add_image_options(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_image_options(report)
     report.add_argument("--format", choices=REPORT_FORMATS, default="json", help="report format (default: json)")
     report.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    report.add_argument("--ci", action="store_true", help="check the rules of [tool.uvscope.ci]; exit 1 if one fails")
+    report.add_argument("--ci-config", metavar="FILE", help="read the CI rules from this TOML file instead")
     optimize = commands.add_parser(
         "optimize", help="give heavy dependencies their own cached layer: write dependency groups and a revised Dockerfile"
     )
@@ -227,6 +229,39 @@ def _optimize(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report(args: argparse.Namespace, image, python) -> int:
+    rules = None
+    if args.ci:
+        from uvscope.analysis.ci import load_rules
+
+        rules = load_rules(args.project, args.ci_config)  # before anything is written: a bad config is exit 2
+    document = build_report(image, python, version=__version__)
+    if args.format == "md":
+        from uvscope.analysis.markdown import report_markdown
+
+        text = report_markdown(document) + "\n"
+    elif args.format == "html":
+        from uvscope.analysis.html_report import report_html
+
+        text = report_html(document)
+    else:
+        text = json.dumps(document, indent=2) + "\n"
+    if args.output:
+        write_atomic(args.output, text.encode())
+    elif not args.ci:
+        sys.stdout.write(text)
+    if rules is None:
+        return 0
+    from uvscope.analysis.ci import evaluate
+
+    results = evaluate(rules, image, python)
+    for result in results:
+        print(f"{result.status:<4}  {result.rule}: {result.detail}")
+    failed = [r for r in results if r.status == "FAIL"]
+    print(f"{'FAIL' if failed else 'PASS'}: {len(results) - len(failed)} of {len(results)} rules passed or skipped")
+    return 1 if failed else 0
+
+
 def _summary(image, python) -> str:
     from uvscope.analysis.text import summary_lines
 
@@ -258,12 +293,7 @@ def _run(args: argparse.Namespace) -> int:
         source.close()
     python = analyse_python(image, args.project)
     if args.command == "report":
-        text = json.dumps(build_report(image, python, version=__version__), indent=2) + "\n"
-        if args.output:
-            write_atomic(args.output, text.encode())
-        else:
-            sys.stdout.write(text)
-        return 0
+        return _report(args, image, python)
     sys.stdout.write(_summary(image, python) + "\n")
     return 0
 
