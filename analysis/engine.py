@@ -101,17 +101,38 @@ class EngineImage:
         self.ref = ref
         self.client = client or engine_client()
         self.inspect_data: dict[str, Any] = _api_call(self.client.api.inspect_image, ref)
+        self.has_local_config = False
+
+    def _storage(self) -> tuple[str, str] | None:
+        """(DockerRootDir, storage driver) of the engine, when it says."""
+        if not hasattr(self, "_info"):
+            try:
+                self._info = self.client.info()
+            except Exception:  # noqa: BLE001 - any failure only means "no local shortcut"
+                self._info = {}
+        root, driver = self._info.get("DockerRootDir"), self._info.get("Driver")
+        return (str(root), str(driver)) if root and driver else None
+
+    def local_layer_folders(self) -> list[tuple[str, str]] | None:
+        """Each layer's overlay2 `diff` folder and tar-split, when this process can read them all."""
+        from .overlay import layer_folder
+
+        storage = self._storage()
+        if storage is None:
+            return None
+        diff_ids = list((self.inspect_data.get("RootFS") or {}).get("Layers") or [])
+        folders = [layer_folder(storage[0], storage[1], chain) for chain in chain_ids(diff_ids)]
+        return folders if folders and all(folder is not None for folder in folders) else None  # type: ignore[return-value]
 
     def _local_metadata(self, diff_ids: list[str]) -> tuple[dict | None, list[int | None]]:
         """The image config and layer sizes from the engine's own storage, when this process can read it.
 
         The history endpoint cannot tell empty-layer entries apart; the config can.
         """
-        try:
-            info = self.client.info()
-        except Exception:  # noqa: BLE001 - any failure only means "no shortcut"
+        storage = self._storage()
+        if storage is None:
             return None, [None] * len(diff_ids)
-        root = os.path.join(str(info.get("DockerRootDir", "")), "image", str(info.get("Driver", "")))
+        root = os.path.join(storage[0], "image", storage[1])
         image_id = str(self.inspect_data.get("Id", "")).partition(":")[2]
         raw = _read_small(os.path.join(root, "imagedb", "content", "sha256", image_id)) if image_id else None
         config = None
@@ -131,6 +152,7 @@ class EngineImage:
         data = self.inspect_data
         diff_ids = list((data.get("RootFS") or {}).get("Layers") or [])
         config, local_sizes = self._local_metadata(diff_ids)
+        self.has_local_config = config is not None
         if config is not None:
             from .layout import history_created_by
 

@@ -129,7 +129,9 @@ def read_layer(
                 size = member.size if kind is EntryKind.FILE else 0
                 if size < 0:
                     raise LayerError(f"negative size for {path!r}")
-                entries.append(FileEntry(path, kind, size, member.mode & 0o7777, member.linkname))
+                # A hard link names a path of the same tar: normalise it like the paths themselves.
+                link = (normalize_path(member.linkname) or "") if kind is EntryKind.HARDLINK else member.linkname
+                entries.append(FileEntry(path, kind, size, member.mode & 0o7777, link))
                 if kind is EntryKind.FILE and keep(path):
                     if size > METADATA_CAP:
                         warnings.append(f"{path} is {size} bytes; not read (cap {METADATA_CAP})")

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from .archive import DirectoryStore, StreamStore, TarStore
+from .cache import LayerCache
 from .compression import GZIP_MAGIC, ZSTD_MAGIC
 from .errors import ArchiveError, UvscopeError
 from .layer_reader import ReadMonitor
@@ -38,8 +39,8 @@ class ImageSource(ABC):
         """The image's metadata, without reading any layer (cheap: first paint)."""
 
     @abstractmethod
-    def read_layers(self, monitor: ReadMonitor | None = None) -> Iterator[tuple[int, LayerContents]]:
-        """Read every layer once, yielding `(index, contents)`; `meta()` is exact afterwards."""
+    def read_layers(self, monitor: ReadMonitor | None = None, cache: LayerCache | None = None) -> Iterator[tuple[int, LayerContents]]:
+        """Read every layer once (or take it from `cache`), yielding `(index, contents)`; `meta()` is exact afterwards."""
 
     def total_bytes(self) -> int | None:
         """Bytes the read will consume, for a progress bar (None if unknown)."""
@@ -65,9 +66,16 @@ class StoreSource(ImageSource):
         sizes = [ref.compressed_size for ref in self._layers]
         return None if any(size is None for size in sizes) else sum(sizes)  # type: ignore[arg-type]
 
-    def read_layers(self, monitor: ReadMonitor | None = None) -> Iterator[tuple[int, LayerContents]]:
+    def read_layers(self, monitor: ReadMonitor | None = None, cache: LayerCache | None = None) -> Iterator[tuple[int, LayerContents]]:
         for ref in self._layers:
-            yield ref.index, self.store.read_layer(ref.blob, monitor)
+            layer = cache.get(ref.diff_id) if cache is not None else None
+            if layer is None:
+                layer = self.store.read_layer(ref.blob, monitor)
+                if cache is not None:
+                    cache.put(ref.diff_id, layer)
+            elif monitor is not None and ref.compressed_size:
+                monitor.advance(ref.compressed_size)
+            yield ref.index, layer
 
     def close(self) -> None:
         close = getattr(self.store, "close", None)
@@ -80,12 +88,15 @@ class EngineSource(ImageSource):
 
     kind = "docker"
 
-    def __init__(self, ref: str, client=None) -> None:
+    def __init__(self, ref: str, client=None, *, stream: bool = False) -> None:
         from .engine import EngineImage
 
         super().__init__(ref)
         self.engine = EngineImage(ref, client)
         self._meta = self.engine.meta()
+        self.force_stream = stream
+        self.path_used = ""
+        """How the layers were read: `cache`, `local-storage` or `stream`."""
 
     def meta(self) -> ImageMeta:
         return self._meta
@@ -93,16 +104,58 @@ class EngineSource(ImageSource):
     def total_bytes(self) -> int | None:
         return self.engine.size or None
 
-    def read_layers(self, monitor: ReadMonitor | None = None) -> Iterator[tuple[int, LayerContents]]:
+    def read_layers(self, monitor: ReadMonitor | None = None, cache: LayerCache | None = None) -> Iterator[tuple[int, LayerContents]]:
+        diff_ids = list(self._meta.diff_ids)
+        known_history = self.engine.has_local_config or (cache is not None and cache.get_history(self._meta.id) is not None)
+        if cache is not None and known_history and cache.has_all(diff_ids):
+            layers = [cache.get(diff_id) for diff_id in diff_ids]
+            if all(layer is not None for layer in layers):
+                self.path_used = "cache"
+                self._with_cached_history(cache)
+                yield from enumerate(layers)  # type: ignore[misc]
+                return
+        folders = None if self.force_stream else self.engine.local_layer_folders()
+        if folders is not None:
+            from .overlay import read_overlay_layer, tar_order
+
+            self.path_used = "local-storage"
+            for index, (diff_id, (folder, split)) in enumerate(zip(diff_ids, folders)):
+                layer = cache.get(diff_id) if cache is not None else None
+                if layer is None:
+                    if monitor is not None and monitor.cancelled:
+                        from .errors import ReadCancelled
+
+                        raise ReadCancelled()
+                    layer = read_overlay_layer(folder, order=tar_order(split))
+                    if cache is not None:
+                        cache.put(diff_id, layer)
+                if monitor is not None:
+                    monitor.advance(layer.size_bytes)
+                yield index, layer
+            return
+        self.path_used = "stream"
         with self.engine.export() as stream:
             store = StreamStore(stream, self.ref, monitor)
         meta, layers = resolve_image(store, self.ref)
         if meta.diff_ids != self._meta.diff_ids:
             raise UvscopeError(f"{self.ref}: the image changed while it was read (tagged anew?); run again")
         # The exported config knows which history entries are empty layers; the engine API does not.
-        self._meta = replace(meta, ref=self.ref, id=self._meta.id or meta.id, repo_tags=self._meta.repo_tags)
+        self._meta = replace(
+            meta, ref=self.ref, id=self._meta.id or meta.id, repo_tags=self._meta.repo_tags, layer_sizes=self._meta.layer_sizes
+        )
+        if cache is not None:
+            cache.put_history(self._meta.id, list(self._meta.created_by))
         for ref in layers:
-            yield ref.index, store.read_layer(ref.blob)
+            layer = store.read_layer(ref.blob)
+            if cache is not None:
+                cache.put(ref.diff_id, layer)
+            yield ref.index, layer
+
+    def _with_cached_history(self, cache: LayerCache) -> None:
+        if not self.engine.has_local_config:
+            commands = cache.get_history(self._meta.id)
+            if commands is not None and len(commands) == len(self._meta.diff_ids):
+                self._meta = replace(self._meta, created_by=tuple(commands))
 
 
 def _split_tag(path: str) -> tuple[str, str | None]:
@@ -133,7 +186,7 @@ def _open_file(ref: str, path: str, kind: str, tag: str | None, platform: str | 
     return StoreSource(ref, TarStore(path), kind, tag, platform)
 
 
-def open_source(ref: str, kind: str = "auto", *, platform: str | None = None, client=None) -> ImageSource:
+def open_source(ref: str, kind: str = "auto", *, platform: str | None = None, client=None, stream: bool = False) -> ImageSource:
     """Open the image `ref` from the source `kind` (`auto`, `docker`, `archive`, `oci`)."""
     if kind not in SOURCE_KINDS:
         raise UvscopeError(f"unknown source {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
@@ -143,19 +196,19 @@ def open_source(ref: str, kind: str = "auto", *, platform: str | None = None, cl
             target, kind = ref[len(prefix) :], prefixed_kind
             break
     if kind == "docker":
-        return EngineSource(target, client)
+        return EngineSource(target, client, stream=stream)
     path, tag = _split_tag(target)
     if os.path.exists(path):
         return _open_file(ref, path, "oci" if kind == "oci" else "archive", tag, platform)
     if kind != "auto" or target.endswith(_ARCHIVE_SUFFIXES) or target.startswith(("/", "./", "../")):
         raise ArchiveError(f"no such file or folder: {path}")
-    return EngineSource(target, client)
+    return EngineSource(target, client, stream=stream)
 
 
-def read_image(source: ImageSource, monitor: ReadMonitor | None = None) -> Image:
-    """Read every layer of `source` and stack them into an `Image`."""
+def read_image(source: ImageSource, monitor: ReadMonitor | None = None, cache: LayerCache | None = None) -> Image:
+    """Read every layer of `source` (cached layers are not read again) and stack them into an `Image`."""
     contents: dict[int, LayerContents] = {}
-    for index, layer in source.read_layers(monitor):
+    for index, layer in source.read_layers(monitor, cache):
         contents[index] = layer
     meta = source.meta()
     return build_image(meta, [contents[index] for index in range(len(meta.diff_ids))])

@@ -49,9 +49,18 @@ class UvscopeApp(App[None]):
             yield SystemCommand("Help", "Keys and views", self.action_help)
 
 
-def make_app(ref: str, source: str = "auto", platform: str | None = None, project: str | None = None) -> UvscopeApp:
-    """The one factory the CLI and the tests use to build the session."""
-    return UvscopeApp(ImageRequest(ref, source, platform, project))
+def make_app(
+    ref: str,
+    source: str = "auto",
+    platform: str | None = None,
+    project: str | None = None,
+    *,
+    cache_dir: str | None = None,
+    no_cache: bool = True,
+    stream: bool = False,
+) -> UvscopeApp:
+    """The one factory the CLI and the tests use to build the session (tests read without the cache)."""
+    return UvscopeApp(ImageRequest(ref, source, platform, project, cache_dir, no_cache, stream))
 
 
 def make_diff_app(ref_a: str, ref_b: str, source: str = "auto", project: str | None = None) -> UvscopeApp:

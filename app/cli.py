@@ -39,6 +39,19 @@ def _add_image_options(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="uv project whose uv.lock the image is compared with (default: the current folder's, else the image's own)",
     )
+    _add_read_options(parser)
+
+
+def _add_read_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cache-dir", metavar="DIR", help="where read layers are cached (default: $XDG_CACHE_HOME/uvscope)")
+    parser.add_argument("--no-cache", action="store_true", help="neither use nor fill the layer cache")
+    parser.add_argument("--stream", action="store_true", help="read through `docker save` even when the engine's storage is readable")
+
+
+def _cache(args: argparse.Namespace):
+    from uvscope.analysis.cache import LayerCache
+
+    return None if getattr(args, "no_cache", False) else LayerCache(getattr(args, "cache_dir", None))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,6 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--project", metavar="DIR", default=".", help="the uv project (default: the current folder)")
     optimize.add_argument("--image", metavar="IMAGE", help="an image built from the project: package sizes for --suggest and the preview")
     optimize.add_argument("--source", choices=SOURCE_KINDS, default="auto", help="where --image is read from")
+    _add_read_options(optimize)
     optimize.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile to rewrite (default: DIR/Dockerfile)")
     optimize.add_argument("--package", metavar="MEMBER", help="the workspace member the image is built for")
     optimize.add_argument(
@@ -84,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--platform", help="os/arch[/variant] for multi-platform layouts")
     diff.add_argument("--project", metavar="DIR", help="uv project whose uv.lock the images are compared with")
     diff.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
+    _add_read_options(diff)
     diff.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     diff.add_argument("--print", action="store_true", help="print the report even on a terminal (no session)")
     history = commands.add_parser("history", help="churn across the tags of a repository, and across the history of uv.lock")
@@ -94,6 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--group", metavar="NAME=PKG[,PKG...]", action="append", default=[], help="a proposed group, for the estimate")
     history.add_argument("--package", metavar="MEMBER", help="the workspace member the image is built for")
     history.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
+    _add_read_options(history)
     history.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     history.add_argument("--print", action="store_true", help="print the report even on a terminal (no session)")
     return parser
@@ -106,10 +122,10 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _read(ref: str, source: str = "auto", platform: str | None = None, project: str | None = None):
-    opened = open_source(ref, source, platform=platform)
+def _read(args: argparse.Namespace, ref: str, source: str = "auto", platform: str | None = None, project: str | None = None):
+    opened = open_source(ref, source, platform=platform, stream=getattr(args, "stream", False))
     try:
-        image = read_image(opened)
+        image = read_image(opened, cache=_cache(args))
     finally:
         opened.close()
     return image, analyse_python(image, project)
@@ -124,8 +140,8 @@ def _diff(args: argparse.Namespace) -> int:
 
         make_diff_app(args.image_a, args.image_b, args.source, args.project).run()
         return 0
-    image_a, python_a = _read(args.image_a, args.source, args.platform, args.project)
-    image_b, python_b = _read(args.image_b, args.source, args.platform, args.project)
+    image_a, python_a = _read(args, args.image_a, args.source, args.platform, args.project)
+    image_b, python_b = _read(args, args.image_b, args.source, args.platform, args.project)
     document = diff_images(image_a, python_a, image_b, python_b)
     _emit(json.dumps(document, indent=2) + "\n" if args.format == "json" else diff_markdown(document) + "\n", args.output)
     return 0
@@ -169,7 +185,7 @@ def _history(args: argparse.Namespace) -> int:
     if args.lock_history:
         commits = lock_history(args.lock_history)
         if args.image:
-            image, python = _read(args.image, project=args.lock_history)
+            image, python = _read(args, args.image, project=args.lock_history)
             if python.lock is None:
                 raise UvscopeError(f"no uv.lock to size packages with (looked in {args.lock_history} and in the image)")
             sizes = {d.name: d.bytes for d in python.attribution.distributions if d.environment == python.lock.environment}
@@ -194,12 +210,7 @@ def _optimize(args: argparse.Namespace) -> int:
 
     sizes = None
     if args.image:
-        source = open_source(args.image, args.source)
-        try:
-            image = read_image(source)
-        finally:
-            source.close()
-        python = analyse_python(image, args.project)
+        image, python = _read(args, args.image, args.source, project=args.project)
         if python.lock is not None:
             env = python.lock.environment
             sizes = {d.name: d.bytes for d in python.attribution.distributions if d.environment == env}
@@ -284,14 +295,10 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("open", "demo") and sys.stdout.isatty() and not getattr(args, "summary", False):
         from .app import make_app
 
-        make_app(args.image, args.source, args.platform, args.project).run()
+        make_app(args.image, args.source, args.platform, args.project, cache_dir=getattr(args, "cache_dir", None),
+                 no_cache=getattr(args, "no_cache", False), stream=getattr(args, "stream", False)).run()
         return 0
-    source = open_source(args.image, args.source, platform=args.platform)
-    try:
-        image = read_image(source)
-    finally:
-        source.close()
-    python = analyse_python(image, args.project)
+    image, python = _read(args, args.image, args.source, args.platform, args.project)
     if args.command == "report":
         return _report(args, image, python)
     sys.stdout.write(_summary(image, python) + "\n")

@@ -43,6 +43,9 @@ class ImageRequest:
     source: str = "auto"
     platform: str | None = None
     project: str | None = None
+    cache_dir: str | None = None
+    no_cache: bool = True
+    stream: bool = False
 
 
 class _Monitor:
@@ -166,7 +169,10 @@ class MainScreen(Screen):
         """Open the source, paint its metadata, then read and analyse every layer."""
         request = self.request
         try:
-            source: ImageSource = self.open_source(request.ref, request.source, platform=request.platform)
+            if request.stream:
+                source: ImageSource = self.open_source(request.ref, request.source, platform=request.platform, stream=True)
+            else:
+                source = self.open_source(request.ref, request.source, platform=request.platform)
         except UvscopeError as error:
             self.post_message(self.Failed(str(error)))
             return
@@ -176,7 +182,10 @@ class MainScreen(Screen):
             monitor = _Monitor(self, source.total_bytes())
             contents: dict[int, LayerContents] = {}
             last = time.monotonic()
-            for index, layer in source.read_layers(monitor):
+            from uvscope.analysis.cache import LayerCache
+
+            cache = None if request.no_cache else LayerCache(request.cache_dir)
+            for index, layer in source.read_layers(monitor, cache):
                 contents[index] = layer
                 ready = 0
                 while ready in contents:
@@ -190,6 +199,8 @@ class MainScreen(Screen):
             return
         except UvscopeError as error:
             self.post_message(self.Failed(str(error)))
+        except Exception as error:  # a bug: show it in the session, keep what was read usable
+            self.post_message(self.Failed(f"internal error: {type(error).__name__}: {error}"))
         finally:
             source.close()
 

@@ -174,8 +174,8 @@ class _BlockingSource:
     def close(self):
         self.inner.close()
 
-    def read_layers(self, monitor=None):
-        for count, item in enumerate(self.inner.read_layers(monitor)):
+    def read_layers(self, monitor=None, cache=None):
+        for count, item in enumerate(self.inner.read_layers(monitor, cache)):
             if self.fail_after is not None and count >= self.fail_after:
                 raise LayerError("layer 1: not a readable layer tar: unexpected end of data")
             yield item
