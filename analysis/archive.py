@@ -99,10 +99,20 @@ class TarStore:
         member = self._members.get(_member_name(name))
         return member.size if member is not None and member.isreg() else None
 
+    def _resolve(self, name: str) -> tarfile.TarInfo:
+        """The member `name` names, following links inside the archive (a loop is an error)."""
+        member = self._member(name)
+        for _ in range(16):
+            if not (member.issym() or member.islnk()):
+                return member
+            base = posixpath.dirname(_member_name(member.name)) if member.issym() else ""
+            member = self._member(posixpath.join(base, member.linkname))
+        raise ArchiveError(f"{self.path}: link loop at {name}")
+
     def _open(self, name: str) -> BinaryIO:
         try:
-            handle = self._tar.extractfile(self._member(name))
-        except (tarfile.TarError, KeyError) as error:
+            handle = self._tar.extractfile(self._resolve(name))
+        except (tarfile.TarError, KeyError, RecursionError) as error:
             raise ArchiveError(f"{self.path}: cannot open {name} ({error})") from None
         if handle is None:
             raise ArchiveError(f"{self.path}: {name} is not a file")

@@ -83,11 +83,18 @@ class _Counting:
         self._source = source
         self._monitor = monitor
         self.count = 0
+        self._empty_reads = 0
 
     def read(self, size: int = -1) -> bytes:
         if self._monitor is not None and self._monitor.cancelled:
             raise ReadCancelled()
         data = self._source.read(size)
+        if not data and size != 0:
+            # tarfile skips a member by reading up to its declared size, even past the end:
+            # a header claiming a terabyte would spin here. A real end is read a few times.
+            self._empty_reads += 1
+            if self._empty_reads > 64:
+                raise LayerError("layer tar ends before the contents its headers declare")
         self.count += len(data)
         if self._monitor is not None:
             self._monitor.advance(len(data))

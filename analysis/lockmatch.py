@@ -21,7 +21,7 @@ def _read_lock_file(path: str) -> Lock:
         raise UvscopeError(f"cannot read {path}: {error}") from None
 
 
-def _image_lock(image: Image) -> Lock | None:
+def _image_lock(image: Image, warnings: list[str] | None = None) -> Lock | None:
     candidates = []
     for candidate, visible in image.files.items():
         if posixpath.basename(candidate) == "uv.lock" and "-packages/" not in candidate:
@@ -31,10 +31,18 @@ def _image_lock(image: Image) -> Lock | None:
     if not candidates:
         return None
     _, candidate, data = min(candidates)
-    return parse_lock(data.decode("utf-8", "replace"), f"image:/{candidate}")
+    try:
+        return parse_lock(data.decode("utf-8", "replace"), f"image:/{candidate}")
+    except UvscopeError as error:
+        if warnings is None:
+            raise
+        warnings.append(f"{error}; packages are shown without lock information")
+        return None
 
 
-def find_lock(image: Image, attribution: Attribution, project: str | None = None) -> Lock | None:
+def find_lock(
+    image: Image, attribution: Attribution, project: str | None = None, warnings: list[str] | None = None
+) -> Lock | None:
     """The uv.lock to compare with: `project`'s, else the current folder's or the image's.
 
     Without `--project`, the current folder's lock is used when it describes
@@ -52,7 +60,7 @@ def find_lock(image: Image, attribution: Attribution, project: str | None = None
     local = os.path.join(os.getcwd(), "uv.lock")
     if os.path.isfile(local):
         candidates.append(_read_lock_file(local))
-    inside = _image_lock(image)
+    inside = _image_lock(image, warnings)
     if inside is not None:
         candidates.append(inside)
     if not candidates:

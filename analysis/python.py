@@ -15,10 +15,16 @@ class PythonAnalysis:
 
     attribution: Attribution
     lock: LockMatch | None
+    warnings: tuple[str, ...] = ()
 
 
 def analyse_python(image: Image, project: str | None = None) -> PythonAnalysis:
-    """Attribute the image's Python files and match them to uv.lock (`--project` or found)."""
+    """Attribute the image's Python files and match them to uv.lock (`--project` or found).
+
+    A broken uv.lock the user points at is an error; one found in the image
+    is a warning, and the rest of the analysis stands.
+    """
     attribution = attribute(image)
-    lock = find_lock(image, attribution, project)
-    return PythonAnalysis(attribution, match_lock(attribution, lock) if lock is not None else None)
+    warnings: list[str] = []
+    lock = find_lock(image, attribution, project, warnings)
+    return PythonAnalysis(attribution, match_lock(attribution, lock) if lock is not None else None, tuple(warnings))

@@ -157,5 +157,5 @@ def build_report(image: Image, python: PythonAnalysis | None = None, *, version:
             {"id": f.id, "severity": f.severity, "title": f.title, "detail": f.detail, "fix": f.fix, "bytes": f.bytes}
             for f in find_problems(image, python)
         ],
-        "warnings": list(image.warnings),
+        "warnings": list(image.warnings) + (list(python.warnings) if python is not None else []),
     }

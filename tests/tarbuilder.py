@@ -85,7 +85,7 @@ def docker_save_legacy(layers: list[bytes], tag: str = "demo:latest") -> bytes:
 
 def compress(layer: bytes, how: str) -> bytes:
     if how == "gzip":
-        return gzip.compress(layer)
+        return gzip.compress(layer, mtime=0)
     if how == "zstd":
         return zstandard.ZstdCompressor().compress(layer)
     return layer

@@ -1,0 +1,62 @@
+"""Faults: the engine going away mid-read, a full disk, uv missing; clear messages, files left as they were."""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+
+import pytest
+from tarbuilder import docker_save_legacy, layer_tar
+
+from uvscope.analysis import files as files_module
+from uvscope.analysis.engine import _ChunkStream
+from uvscope.analysis.errors import EngineUnavailable, UvscopeError
+from uvscope.analysis.archive import StreamStore
+from uvscope.analysis.files import write_atomic
+from uvscope.analysis.project_edit import read_project_file, write_groups_and_lock
+
+
+def _chunks_then_failure(data: bytes, fail_at: int):
+    yield data[:fail_at]
+    import urllib3
+
+    raise urllib3.exceptions.ProtocolError("Connection broken: engine stopped")
+
+
+def test_engine_stopping_mid_stream_is_one_clear_error():
+    archive = docker_save_legacy([layer_tar(("file", "a", b"x" * 50_000))])
+    stream = io.BufferedReader(_ChunkStream(_chunks_then_failure(archive, 20_000), "app:1"), 4096)
+    with pytest.raises(EngineUnavailable, match="the export stream of 'app:1' broke"):
+        StreamStore(stream, "app:1")
+
+
+def test_full_disk_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    target = tmp_path / "report.json"
+    target.write_text("old report")
+
+    class Full(io.RawIOBase):
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    real_fdopen = os.fdopen
+
+    def fdopen(fd, *args, **kwargs):
+        real_fdopen(fd, *args, **kwargs).close()
+        return Full()
+
+    monkeypatch.setattr(files_module.os, "fdopen", fdopen)
+    with pytest.raises(UvscopeError, match="No space left on device"):
+        write_atomic(str(target), b"new report")
+    assert target.read_text() == "old report"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+
+
+def test_uv_missing_is_a_clear_error_and_nothing_changes(tmp_path, monkeypatch):
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "a"\nversion = "1"\ndependencies = ["six"]\n')
+    (tmp_path / "uv.lock").write_text('version = 1\n[[package]]\nname = "six"\nversion = "1"\nsource = { registry = "x" }\n')
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(UvscopeError, match="uv is not on PATH"):
+        write_groups_and_lock(read_project_file(str(tmp_path / "pyproject.toml")), "changed", str(tmp_path / "uv.lock"))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
