@@ -21,8 +21,15 @@ from .layout import BlobStore, resolve_image
 from .model import Image, ImageMeta, LayerContents
 from .stack import build_image
 
-SOURCE_KINDS = ("auto", "docker", "archive", "oci")
-_PREFIXES = {"docker-archive:": "archive", "oci-archive:": "oci", "oci:": "oci", "docker-daemon:": "docker", "docker://": "docker"}
+SOURCE_KINDS = ("auto", "docker", "archive", "oci", "registry")
+_PREFIXES = {
+    "docker-archive:": "archive",
+    "oci-archive:": "oci",
+    "oci:": "oci",
+    "docker-daemon:": "docker",
+    "registry://": "registry",
+    "registry+http://": "registry",
+}
 _ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".oci")
 
 
@@ -193,8 +200,13 @@ def open_source(ref: str, kind: str = "auto", *, platform: str | None = None, cl
     target = ref
     for prefix, prefixed_kind in _PREFIXES.items():
         if ref.startswith(prefix):
-            target, kind = ref[len(prefix) :], prefixed_kind
+            target, kind = (ref if prefixed_kind == "registry" else ref[len(prefix) :]), prefixed_kind
             break
+    if kind == "registry":
+        from .registry import RegistryClient, RegistryStore, parse_registry_ref
+
+        parsed = parse_registry_ref(target)
+        return StoreSource(ref, RegistryStore(RegistryClient(parsed)), "registry", platform=platform)
     if kind == "docker":
         return EngineSource(target, client, stream=stream)
     path, tag = _split_tag(target)

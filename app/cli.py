@@ -148,9 +148,19 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _history_metas(args: argparse.Namespace):
-    """Metadata of the images `history` covers: a repository's local tags, or the images given."""
+    """Metadata of the images `history` covers: a repository's local tags, a registry repository's tags, or the images given."""
     from uvscope.analysis.engine import EngineImage, engine_client
 
+    if len(args.images) == 1 and args.images[0].startswith(("registry://", "registry+http://")):
+        from uvscope.analysis.registry import RegistryClient, parse_registry_ref
+
+        repository = parse_registry_ref(args.images[0])
+        tags = RegistryClient(repository).tags()
+        if args.tags:
+            tags = [tag for tag in tags if tag in set(args.tags.split(","))]
+        base = args.images[0].rsplit(":", 1)[0] if ":" in args.images[0].rpartition("/")[2] else args.images[0]
+        # Manifests and configs only: opening a registry source reads no layer.
+        return [open_source(f"{base}:{tag}").meta() for tag in tags]
     client = engine_client()
     refs = list(args.images)
     if len(refs) == 1 and ":" not in refs[0].rpartition("/")[2] and "@" not in refs[0]:

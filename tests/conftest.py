@@ -111,3 +111,19 @@ def tagged_images(engine, tmp_path_factory) -> dict[str, str]:
         harness.docker("tag", built, f"uvscope-test/tags:{tag}")
         refs[tag] = f"uvscope-test/tags:{tag}"
     return refs
+
+
+@pytest.fixture(scope="session")
+def registry(tmp_path_factory):
+    """An anonymous registry on loopback (started here, stopped at the end)."""
+    server = harness.Registry(tmp_path_factory.mktemp("registry"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def private_registry(tmp_path_factory):
+    """A registry behind htpasswd basic auth."""
+    server = harness.Registry(tmp_path_factory.mktemp("private-registry"), user="alice", password="s3cret-pass")
+    yield server
+    server.stop()

@@ -110,3 +110,58 @@ def skopeo_oci_archive(reference: str, path: Path, tag: str = "latest") -> Path:
         )
         partial.rename(path)
     return path
+
+
+class Registry:
+    """Debian's docker-registry on a loopback port, optionally behind htpasswd basic auth."""
+
+    def __init__(self, folder: Path, *, user: str | None = None, password: str | None = None) -> None:
+        import socket
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.host = f"127.0.0.1:{self.port}"
+        self.user, self.password = user, password
+        folder.mkdir(parents=True, exist_ok=True)
+        config = [
+            "version: 0.1",
+            "storage:",
+            f"  filesystem:\n    rootdirectory: {folder / 'data'}",
+            "http:",
+            f"  addr: 127.0.0.1:{self.port}",
+        ]
+        if user:
+            subprocess.run(["htpasswd", "-Bbc", str(folder / "htpasswd"), user, password], check=True, capture_output=True)
+            config += ["auth:", "  htpasswd:", "    realm: uvscope-tests", f"    path: {folder / 'htpasswd'}"]
+        (folder / "config.yml").write_text("\n".join(config) + "\n")
+        self.log = open(folder / "registry.log", "w")
+        self.process = subprocess.Popen(["docker-registry", "serve", str(folder / "config.yml")], stdout=self.log, stderr=self.log)
+        import time
+        import urllib.error
+        import urllib.request
+
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"http://{self.host}/v2/", timeout=1)
+                break
+            except urllib.error.HTTPError:
+                break  # 401: up, and asking for credentials
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("docker-registry did not start")
+
+    def push(self, reference: str, repository: str) -> str:
+        """Copy an engine image into the registry with skopeo; return `host/repository`."""
+        target = f"{self.host}/{repository}"
+        args = ["skopeo", "copy", "--quiet", "--dest-tls-verify=false"]
+        if self.user:
+            args.append(f"--dest-creds={self.user}:{self.password}")
+        subprocess.run([*args, f"docker-daemon:{reference}", f"docker://{target}"], check=True, capture_output=True)
+        return target
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+        self.log.close()
