@@ -15,7 +15,8 @@ import posixpath
 import tarfile
 from typing import BinaryIO
 
-from .compression import READ_SIZE, open_layer_stream
+from .compression import open_layer_stream
+from .tarstream import Contents, iter_members
 from .errors import ArchiveError, LayerError, ReadCancelled
 from .layer_reader import ReadMonitor, read_layer
 from .layout import JSON_CAP
@@ -143,29 +144,28 @@ class StreamStore:
     def _read_all(self, stream: BinaryIO, monitor: ReadMonitor | None) -> None:
         kept = 0
         try:
-            with tarfile.open(fileobj=open_layer_stream(stream), mode="r|", bufsize=READ_SIZE) as archive:
-                for member in archive:
-                    name = _member_name(member.name)
-                    if member.issym() or member.islnk():
-                        target = member.linkname if member.islnk() else posixpath.join(posixpath.dirname(name), member.linkname)
-                        self._links[name] = _member_name(target)
-                        continue
-                    if not member.isreg():
-                        continue
-                    self._sizes[name] = member.size
-                    handle = archive.extractfile(member)
-                    if handle is None:
-                        continue
-                    if member.size <= SMALL_FILE and kept + member.size <= SMALL_TOTAL:
-                        self._small[name] = handle.read()
-                        kept += member.size
-                        if monitor is not None:
-                            monitor.advance(member.size)
-                        continue
-                    try:
-                        self._layers[name] = read_layer(handle, monitor=monitor)
-                    except LayerError as error:
-                        self._failed[name] = error
+            for item in iter_members(open_layer_stream(stream)):
+                member = item.info
+                name = _member_name(member.name)
+                if member.issym() or member.islnk():
+                    target = member.linkname if member.islnk() else posixpath.join(posixpath.dirname(name), member.linkname)
+                    self._links[name] = _member_name(target)
+                    continue
+                if not member.isreg():
+                    continue
+                self._sizes[name] = member.size
+                if member.size <= SMALL_FILE and kept + member.size <= SMALL_TOTAL:
+                    self._small[name] = item.read()
+                    kept += member.size
+                    if monitor is not None:
+                        monitor.advance(member.size)
+                    continue
+                try:
+                    self._layers[name] = read_layer(Contents(item), monitor=monitor)
+                except LayerError as error:
+                    self._failed[name] = error
+        except LayerError as error:
+            raise ArchiveError(f"{self.label}: not a readable image archive ({error})") from None
         except ReadCancelled:
             raise
         except (tarfile.TarError, EOFError, OSError, ValueError) as error:

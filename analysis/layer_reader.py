@@ -11,7 +11,8 @@ import tarfile
 from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
-from .compression import READ_SIZE, open_layer_stream
+from .compression import open_layer_stream
+from .tarstream import iter_members
 from .errors import LayerError, ReadCancelled
 from .model import EntryKind, FileEntry, LayerContents
 
@@ -90,8 +91,8 @@ class _Counting:
             raise ReadCancelled()
         data = self._source.read(size)
         if not data and size != 0:
-            # tarfile skips a member by reading up to its declared size, even past the end:
-            # a header claiming a terabyte would spin here. A real end is read a few times.
+            # A reader that keeps asking past the end (a header claiming a terabyte) must not
+            # spin here. A real end is read a few times.
             self._empty_reads += 1
             if self._empty_reads > 64:
                 raise LayerError("layer tar ends before the contents its headers declare")
@@ -116,39 +117,34 @@ def read_layer(
     metadata: dict[str, bytes] = {}
     warnings: list[str] = []
     try:
-        with tarfile.open(fileobj=stream, mode="r|", bufsize=READ_SIZE) as archive:
-            for member in archive:
-                path = normalize_path(member.name)
-                if path is None:
-                    if member.name.strip("./"):
-                        warnings.append(f"skipped entry outside the root: {member.name!r}")
-                    continue
-                parent, name = posixpath.split(path)
-                if name.startswith(WHITEOUT_PREFIX):
-                    if name == OPAQUE_MARKER:
-                        opaque.append(parent)
-                    elif name.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
-                        warnings.append(f"ignored special whiteout {path!r}")
-                    else:
-                        whiteouts.append(posixpath.join(parent, name[len(WHITEOUT_PREFIX) :]))
-                    continue
-                kind = _kind(member)
-                size = member.size if kind is EntryKind.FILE else 0
-                if size < 0:
-                    raise LayerError(f"negative size for {path!r}")
-                # A hard link names a path of the same tar: normalise it like the paths themselves.
-                link = (normalize_path(member.linkname) or "") if kind is EntryKind.HARDLINK else member.linkname
-                entries.append(FileEntry(path, kind, size, member.mode & 0o7777, link))
-                if kind is EntryKind.FILE and keep(path):
-                    if size > METADATA_CAP:
-                        warnings.append(f"{path} is {size} bytes; not read (cap {METADATA_CAP})")
-                    else:
-                        handle = archive.extractfile(member)
-                        if handle is not None:
-                            data = handle.read()
-                            if len(data) != size:
-                                raise LayerError(f"layer ends inside {path!r}")
-                            metadata[path] = data
+        for item in iter_members(stream):
+            member = item.info
+            path = normalize_path(member.name)
+            if path is None:
+                if member.name.strip("./"):
+                    warnings.append(f"skipped entry outside the root: {member.name!r}")
+                continue
+            parent, name = posixpath.split(path)
+            if name.startswith(WHITEOUT_PREFIX):
+                if name == OPAQUE_MARKER:
+                    opaque.append(parent)
+                elif name.startswith(WHITEOUT_PREFIX + WHITEOUT_PREFIX):
+                    warnings.append(f"ignored special whiteout {path!r}")
+                else:
+                    whiteouts.append(posixpath.join(parent, name[len(WHITEOUT_PREFIX) :]))
+                continue
+            kind = _kind(member)
+            size = member.size if kind is EntryKind.FILE else 0
+            if size < 0:
+                raise LayerError(f"negative size for {path!r}")
+            # A hard link names a path of the same tar: normalise it like the paths themselves.
+            link = (normalize_path(member.linkname) or "") if kind is EntryKind.HARDLINK else member.linkname
+            entries.append(FileEntry(path, kind, size, member.mode & 0o7777, link))
+            if kind is EntryKind.FILE and keep(path):
+                if size > METADATA_CAP:
+                    warnings.append(f"{path} is {size} bytes; not read (cap {METADATA_CAP})")
+                else:
+                    metadata[path] = item.read()
     except ReadCancelled:
         raise
     except LayerError:
