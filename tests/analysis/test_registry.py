@@ -59,7 +59,7 @@ def test_unknown_tag_is_not_found(registry, layers_image):
 class _FakeRegistry:
     """A loopback registry serving an OCI layout folder, behind a bearer token, with scripted failures."""
 
-    def __init__(self, layout, failures: list[int] | None = None, retry_after: str = "") -> None:
+    def __init__(self, layout, failures: list[int] | None = None, retry_after: str = "", hang: float = 0) -> None:
         import http.server
         import threading
 
@@ -68,12 +68,17 @@ class _FakeRegistry:
         self.failures = list(failures or [])
         self.token_requests = 0
         self.retry_after = retry_after
+        self.hang = hang
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
 
             def do_GET(self):  # noqa: N802
+                if server_self.hang:
+                    import time
+
+                    time.sleep(server_self.hang)
                 if self.path.startswith("/token"):
                     server_self.token_requests += 1
                     return self._send(200, json.dumps({"token": "t0ken"}).encode(), "application/json")
@@ -156,3 +161,16 @@ def test_history_of_a_registry_repository_reads_only_manifests(registry, tagged_
     images = json.loads(result.stdout)["images"]
     assert [image["ref"].rpartition(":")[2] for image in images] == ["v1", "v2"]
     assert 0 < images[1]["new_bytes"] < images[1]["size_bytes"]
+
+
+def test_registry_that_hangs_times_out_with_one_line(layers_oci, monkeypatch):
+    from uvscope.analysis import registry as registry_module
+
+    monkeypatch.setattr(registry_module, "TIMEOUT", (1, 1))
+    monkeypatch.setattr(registry_module, "RETRIES", 1)
+    fake = _FakeRegistry(layers_oci, hang=3)
+    try:
+        with pytest.raises(UvscopeError, match="cannot reach 127.0.0.1:.*ReadTimeout"):
+            open_source(f"registry://127.0.0.1:{fake.port}/uvscope/layers:latest")
+    finally:
+        fake.close()
