@@ -9,6 +9,7 @@ from .browse import cache_folders
 from .grouping import HEAVY_MIN_BYTES, items_for
 from .model import Image
 from .python import PythonAnalysis
+from .uvlock import buildable_members
 from .text import size
 
 
@@ -63,9 +64,7 @@ def find_problems(image: Image, python: PythonAnalysis | None) -> list[Finding]:
         )
     if lock is not None:
         sizes = {d.name: d.bytes for d in python.attribution.distributions if d.environment == lock.environment}
-        for member in lock.lock.members:
-            if member not in sizes:
-                continue
+        for member in buildable_members(lock.lock):
             items = items_for(lock.lock, sizes, member)
             heavy = [item for item in items if item.closure_bytes >= HEAVY_MIN_BYTES]
             light = [item for item in items if item.closure_bytes < HEAVY_MIN_BYTES]

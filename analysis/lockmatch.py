@@ -134,7 +134,11 @@ def match_lock(attribution: Attribution, lock: Lock) -> LockMatch:
         project = next((p for p in lock.packages[name] if p.is_project), None)
         if project is not None:
             if "virtual" in project.source:
-                missing[name] = "virtual workspace root (not installable)"
+                missing[name] = (
+                    "the project itself (not packaged: nothing to install)"
+                    if project.dependencies
+                    else "virtual workspace root (not installable)"
+                )
             elif len(lock.members) > 1:
                 missing[name] = "workspace member not installed (uv sync --package selects others)"
             else:

@@ -22,7 +22,7 @@ from .grouping import Group, Grouping, Preview, parse_group_option, preview, sug
 from .lockhistory import churn as lock_churn
 from .lockhistory import is_git_checkout, lock_history
 from .project_edit import ProjectFile, read_project_file, with_groups, write_checked, write_groups_and_lock
-from .uvlock import Lock, parse_lock
+from .uvlock import Lock, buildable_members, parse_lock
 
 
 def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
@@ -107,7 +107,7 @@ def choose_member(lock: Lock, paths: dict[str, str], package: str | None, docker
         match = re.search(r"uv\s+sync\b[^\n]*?--package[= ](\S+)", dockerfile_text)
         if match and str(canonicalize_name(match.group(1))) in paths:
             return str(canonicalize_name(match.group(1)))
-    installable = [name for name in paths if not any(p.source.get("virtual") for p in lock.packages.get(name, []))]
+    installable = [name for name in buildable_members(lock) if name in paths]
     if len(installable) == 1:
         return installable[0]
     raise UvscopeError(f"several workspace members ({', '.join(sorted(installable))}): choose one with --package")

@@ -139,6 +139,17 @@ def direct_dependencies(lock: Lock) -> list[DirectDependency]:
     return result
 
 
+def buildable_members(lock: Lock) -> list[str]:
+    """Members whose dependencies an image installs: every member with runtime dependencies
+    (a non-packaged project is `virtual` in uv.lock but still has them)."""
+    return [
+        member
+        for member in lock.members
+        if any(package.dependencies for package in lock.packages.get(member, []))
+        or not any("virtual" in package.source for package in lock.packages.get(member, []))
+    ]
+
+
 def package_groups(lock: Lock) -> dict[str, set[str]]:
     """For each package, the labels (`main`, group names, `extra:X`) whose closure reaches it."""
     labels: dict[str, set[str]] = defaultdict(set)

@@ -324,6 +324,7 @@ class MainScreen(Screen):
     def action_grouping(self) -> None:
         """Open the grouping editor for the image's project."""
         from uvscope.analysis.grouping import items_for
+        from uvscope.analysis.uvlock import buildable_members
 
         from .grouping import GroupingScreen
 
@@ -332,7 +333,7 @@ class MainScreen(Screen):
             return
         match = self.python.lock
         sizes = {d.name: d.bytes for d in self.python.attribution.distributions if d.environment == match.environment}
-        members = [m for m in match.lock.members if not any(p.source.get("virtual") for p in match.lock.packages.get(m, []))]
+        members = buildable_members(match.lock)
         installed = [m for m in members if m in sizes] or members
         if not installed:
             self.notify("uv.lock has no installable project")

@@ -83,3 +83,17 @@ def test_groups_reaching_each_package():
 def test_broken_lock_is_a_clear_error(text):
     with pytest.raises(UvscopeError, match="uv.lock"):
         parse_lock(text, "uv.lock")
+
+
+def test_non_packaged_project_is_a_member_with_dependencies():
+    from uvscope.analysis.uvlock import buildable_members
+
+    text = LOCK.replace('source = { editable = "." }', 'source = { virtual = "." }')
+    lock = parse_lock(text, "uv.lock")
+    assert buildable_members(lock) == ["svc"]
+    workspace_root = parse_lock(
+        'version = 1\n[[package]]\nname = "root"\nversion = "0"\nsource = { virtual = "." }\n'
+        '[manifest]\nmembers = ["root", "api"]\n[[package]]\nname = "api"\nversion = "1"\nsource = { editable = "api" }\n',
+        "uv.lock",
+    )
+    assert buildable_members(workspace_root) == ["api"]
