@@ -19,7 +19,8 @@ import zlib
 
 from .model import EntryKind, FileEntry, LayerContents
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""Bump whenever what the readers put in `LayerContents` changes: older entries are then dropped."""
 DEFAULT_LIMIT = 2 << 30
 """Bytes of compressed entries kept at most (2 GiB)."""
 

@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from uvscope.analysis.cache import default_cache_dir
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.files import write_atomic
 
@@ -25,9 +26,8 @@ IMAGE_NAME = "demo-image.oci.tar"
 
 
 def cache_folder() -> Path:
-    """`$XDG_CACHE_HOME/uvscope` (or `~/.cache/uvscope`)."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "uvscope"
+    """`$XDG_CACHE_HOME/uvscope` (or `~/.cache/uvscope`), where the layer cache lives too."""
+    return Path(default_cache_dir())
 
 
 def _snapshot(root: Path) -> dict[str, tuple]:

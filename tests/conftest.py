@@ -19,6 +19,18 @@ import harness  # noqa: E402
 CACHE = Path(os.environ.get("UVSCOPE_TEST_CACHE", Path.home() / ".cache" / "uvscope-tests"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_layer_cache(tmp_path_factory):
+    """The tests (and the uvscope processes they start) never read or fill the user's layer cache."""
+    previous = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = previous
+
+
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("UVSCOPE_TESTS_NO_ENGINE") == "1":
         skip = pytest.mark.skip(reason="UVSCOPE_TESTS_NO_ENGINE=1")
