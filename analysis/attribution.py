@@ -224,6 +224,7 @@ def attribute(image: Image) -> Attribution:
     visible_files: dict[tuple[str, str], int] = defaultdict(int)
     environments: set[str] = set()
     site_bytes = 0
+    attributed_bytes = 0
     unattributed: list[tuple[str, int]] = []
     visible_owner: dict[str, tuple[str, str]] = {}
     for path, visible in image.files.items():
@@ -236,30 +237,31 @@ def attribute(image: Image) -> Attribution:
         key = owner_of(path)
         if site is not None:
             site_bytes += entry.size
+            if key is not None:
+                attributed_bytes += entry.size
         if key is not None:
             visible_owner[path] = ("/" + key[0], key[1])  # the same key as `Distribution.key`
             visible_bytes[key] += entry.size
             visible_files[key] += 1
         elif site is not None:
             unattributed.append((path, entry.size))
+    # Bytes per layer, hidden copies included; a file is re-shipped when a later layer writes
+    # a path a lower layer already shipped (overwritten in place, or deleted and written again as pip does).
     layer_bytes: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for layer in image.layers:
-        for entry in layer.contents.entries:
-            if entry.size:
-                key = owner_of(entry.path)
-                if key is not None:
-                    layer_bytes[key][layer.index] += entry.size
-    # A file is re-shipped when a later layer writes a path a lower layer already
-    # shipped (overwritten in place, or deleted and written again as pip does).
     reshipped: dict[tuple[str, str], int] = defaultdict(int)
     shipped: set[str] = set()
     for layer in image.layers:
         written = []
         for entry in layer.contents.entries:
-            if entry.size and owner_of(entry.path) is not None:
-                if entry.path in shipped:
-                    reshipped[owner_of(entry.path)] += entry.size  # type: ignore[index]
-                written.append(entry.path)
+            if not entry.size:
+                continue
+            key = owner_of(entry.path)
+            if key is None:
+                continue
+            layer_bytes[key][layer.index] += entry.size
+            if entry.path in shipped:
+                reshipped[key] += entry.size
+            written.append(entry.path)
         shipped.update(written)
     distributions = []
     for key, item in found.items():
@@ -290,16 +292,10 @@ def attribute(image: Image) -> Attribution:
         distributions=tuple(distributions),
         environments=tuple(sorted("/" + site for site in environments)),
         site_packages_bytes=site_bytes,
-        attributed_bytes=sum(size for path, size in _site_owned(image, visible_owner)),
+        attributed_bytes=attributed_bytes,
         unattributed=tuple(("/" + path, size) for path, size in unattributed),
         owners=visible_owner,
     )
-
-
-def _site_owned(image: Image, owners: dict[str, tuple[str, str]]):
-    for path, key in owners.items():
-        if site_dir_of(path) is not None:
-            yield path, image.files[path].entry.size
 
 
 def _compare_records(image: Image, item: _Found) -> str:

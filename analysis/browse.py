@@ -6,7 +6,6 @@ format what these return, so the views' logic is tested without a terminal.
 
 from __future__ import annotations
 
-import posixpath
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
@@ -67,15 +66,11 @@ class PackageRow:
 def package_rows(image: Image, python: PythonAnalysis) -> list[PackageRow]:
     """Every distribution as a row, largest first."""
     lock = python.lock
-    closures = {}
-    if lock is not None:
-        for item in lock.closures:
-            closures.setdefault(item.name, item)
     total = image.size_bytes or 1
     rows = []
     for dist in python.attribution.distributions:
         status = lock.statuses.get(dist.key) if lock is not None else None
-        closure = closures.get(dist.name)
+        closure = lock.closure_of(dist.name) if lock is not None else None
         rows.append(
             PackageRow(
                 key=dist.key,

@@ -130,7 +130,7 @@ def rewrite_dockerfile(
     workdir, environment = _environment(dockerfile, sync.stage, insert_at)
 
     # The export stage: the install stage's base, how it gets uv, its ARG/ENV, the project's metadata.
-    export = [f"# uvscope: export each dependency group's pins; a group's layer is rebuilt only when they change\n"]
+    export = ["# uvscope: export each dependency group's pins; a group's layer is rebuilt only when they change\n"]
     export.append(f"FROM {stage.base} AS {EXPORT_STAGE}\n")
     provided = False
     for index, instruction in stage_instructions[1:]:

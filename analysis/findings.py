@@ -36,8 +36,7 @@ def find_problems(image: Image, python: PythonAnalysis | None) -> list[Finding]:
     findings: list[Finding] = []
     lock = python.lock if python is not None else None
     if lock is not None and lock.dev_present:
-        sizes = {d.name: d.bytes for d in python.attribution.distributions if d.environment == lock.environment}
-        total = sum(sizes.get(name, 0) for name in lock.dev_present)
+        total = sum(lock.sizes.get(name, 0) for name in lock.dev_present)
         findings.append(
             Finding(
                 "dev-packages",
@@ -63,9 +62,8 @@ def find_problems(image: Image, python: PythonAnalysis | None) -> list[Finding]:
             )
         )
     if lock is not None:
-        sizes = {d.name: d.bytes for d in python.attribution.distributions if d.environment == lock.environment}
         for member in buildable_members(lock.lock):
-            items = items_for(lock.lock, sizes, member)
+            items = items_for(lock.lock, lock.sizes, member)
             heavy = [item for item in items if item.closure_bytes >= HEAVY_MIN_BYTES]
             light = [item for item in items if item.closure_bytes < HEAVY_MIN_BYTES]
             layers_of = {d.name: set(d.layer_bytes) for d in python.attribution.distributions if d.environment == lock.environment}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from packaging.utils import canonicalize_name
 
-from .uvlock import MAIN, Dependency, Lock, closure, direct_dependencies
+from .uvlock import MAIN, Dependency, Lock, closure, closure_weights, direct_dependencies
 
 REST = "rest"
 """Name of the implicit last layer: everything `uv sync` installs after the groups."""
@@ -141,21 +141,8 @@ def _runtime_roots(lock: Lock, member: str) -> list[Dependency]:
 
 def items_for(lock: Lock, sizes: dict[str, int], member: str) -> list[Item]:
     """The member's runtime direct dependencies with their closure bytes, largest first."""
-    roots = _runtime_roots(lock, member)
-    reach = {root.name: closure(lock, [root]) for root in roots}
-    counts: dict[str, int] = {}
-    for names in reach.values():
-        for name in names:
-            counts[name] = counts.get(name, 0) + 1
-    items = [
-        Item(
-            member,
-            name,
-            sum(sizes.get(n, 0) for n in names),
-            sum(sizes.get(n, 0) for n in names if counts[n] == 1),
-        )
-        for name, names in reach.items()
-    ]
+    weights = closure_weights(lock, {root.name: root for root in _runtime_roots(lock, member)}, sizes)
+    items = [Item(member, name, total, exclusive) for name, (_, total, exclusive) in weights.items()]
     return sorted(items, key=lambda item: (-item.closure_bytes, item.name))
 
 

@@ -49,9 +49,9 @@ def host_platform_name() -> str:
     return f"linux/{arch}"
 
 
-def read_json(store: BlobStore, name: str) -> Any:
-    """Parse the JSON file `name` of the store, with a clear error if it is not JSON."""
-    data = store.read_bytes(name)
+def read_json(store: BlobStore, name: str, data: bytes | None = None) -> Any:
+    """Parse the JSON file `name` of the store (or its already read `data`), with a clear error if it is not JSON."""
+    data = store.read_bytes(name) if data is None else data
     try:
         return json.loads(data)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
@@ -125,7 +125,7 @@ def _docker_save(store: BlobStore, ref: str, tag: str | None) -> tuple[ImageMeta
     if not isinstance(config_name, str) or not isinstance(layer_names, list):
         raise ArchiveError("manifest.json entry lacks Config or Layers")
     config_bytes = store.read_bytes(config_name)
-    config = read_json(store, config_name)
+    config = read_json(store, config_name, config_bytes)
     sizes = [store.size(name) for name in layer_names]
     return _meta(ref, config_bytes, config, [str(name) for name in layer_names], sizes, chosen.get("RepoTags") or ())
 
@@ -177,7 +177,7 @@ def _oci_layout(store: BlobStore, ref: str, tag: str | None, platform: str) -> t
             raise ArchiveError(f"{descriptor.get('digest')}: manifest lacks config or layers")
         config_name = blob_path(config_descriptor.get("digest"))
         config_bytes = store.read_bytes(config_name)
-        config = read_json(store, config_name)
+        config = read_json(store, config_name, config_bytes)
         names = [blob_path(layer.get("digest") if isinstance(layer, dict) else None) for layer in layer_descriptors]
         sizes = [layer.get("size") if isinstance(layer.get("size"), int) else None for layer in layer_descriptors]
         tags = [t for t in [(descriptor.get("annotations") or {}).get(REF_NAME)] if t]

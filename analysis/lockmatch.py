@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from .attribution import Attribution, Distribution
 from .errors import UvscopeError
 from .model import Image
-from .uvlock import MAIN, Lock, closure, direct_dependencies, package_groups, parse_lock
+from .uvlock import MAIN, Lock, closure_weights, direct_dependencies, package_groups, parse_lock
 
 
 def _read_lock_file(path: str) -> Lock:
@@ -106,6 +106,12 @@ class LockMatch:
     dev_present: tuple[str, ...]
     """Installed packages that only a non-runtime group reaches (e.g. `dev`)."""
     closures: tuple[Closure, ...]
+    sizes: dict[str, int]
+    """Bytes of each package installed in `environment`: what grouping and closures weigh."""
+
+    def closure_of(self, name: str) -> Closure | None:
+        """The largest closure of the direct dependency `name` (it may be direct in several groups)."""
+        return next((item for item in self.closures if item.name == name), None)
 
 
 def match_lock(attribution: Attribution, lock: Lock) -> LockMatch:
@@ -151,27 +157,15 @@ def match_lock(attribution: Attribution, lock: Lock) -> LockMatch:
             missing[name] = "runtime dependency not installed (platform marker or --no-install option)"
     dev_present = tuple(sorted(name for name in installed if labels.get(name) and MAIN not in labels[name]))
     sizes = {name: dist.bytes for name, dist in installed.items()}
-    directs = direct_dependencies(lock)
-    reach = {(d.member, d.group, d.dependency.name): closure(lock, [d.dependency]) for d in directs}
-    counts: dict[str, int] = defaultdict(int)
-    for names in reach.values():
-        for name in names:
-            counts[name] += 1
+    roots = {(d.member, d.group, d.dependency.name): d.dependency for d in direct_dependencies(lock)}
     closures = tuple(
         sorted(
             (
-                Closure(
-                    member,
-                    group,
-                    name,
-                    tuple(sorted(names)),
-                    sum(sizes.get(n, 0) for n in names),
-                    sum(sizes.get(n, 0) for n in names if counts[n] == 1),
-                )
-                for (member, group, name), names in reach.items()
+                Closure(member, group, name, tuple(sorted(names)), total, exclusive)
+                for (member, group, name), (names, total, exclusive) in closure_weights(lock, roots, sizes).items()
             ),
             key=lambda c: c.bytes,
             reverse=True,
         )
     )
-    return LockMatch(lock, environment, statuses, missing, dev_present, closures)
+    return LockMatch(lock, environment, statuses, missing, dev_present, closures, sizes)

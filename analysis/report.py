@@ -48,14 +48,10 @@ def reclaimable_summary(image: Image) -> dict[str, Any]:
 
 def _packages(python: PythonAnalysis) -> list[dict[str, Any]]:
     lock = python.lock
-    closures: dict[str, Any] = {}
-    if lock is not None:
-        for item in lock.closures:  # largest first: keep each name's largest closure
-            closures.setdefault(item.name, item)
     rows = []
     for dist in python.attribution.distributions:
         status = lock.statuses.get(dist.key) if lock is not None else None
-        closure = closures.get(dist.name)
+        closure = lock.closure_of(dist.name) if lock is not None else None
         rows.append(
             {
                 "name": dist.name,

@@ -15,9 +15,10 @@ from dataclasses import replace
 from .archive import DirectoryStore, StreamStore, TarStore
 from .cache import LayerCache
 from .compression import GZIP_MAGIC, ZSTD_MAGIC
-from .errors import ArchiveError, UvscopeError
+from .errors import ArchiveError, ReadCancelled, UvscopeError
 from .layer_reader import ReadMonitor
 from .layout import BlobStore, resolve_image
+from .overlay import read_overlay_layer, tar_order
 from .model import Image, ImageMeta, LayerContents
 from .stack import build_image
 
@@ -123,15 +124,11 @@ class EngineSource(ImageSource):
                 return
         folders = None if self.force_stream else self.engine.local_layer_folders()
         if folders is not None:
-            from .overlay import read_overlay_layer, tar_order
-
             self.path_used = "local-storage"
             for index, (diff_id, (folder, split)) in enumerate(zip(diff_ids, folders)):
                 layer = cache.get(diff_id) if cache is not None else None
                 if layer is None:
                     if monitor is not None and monitor.cancelled:
-                        from .errors import ReadCancelled
-
                         raise ReadCancelled()
                     layer = read_overlay_layer(folder, order=tar_order(split))
                     if cache is not None:

@@ -116,6 +116,19 @@ def closure(lock: Lock, roots: list[Dependency], *, stop: frozenset[str] = froze
     return seen
 
 
+def closure_weights(lock: Lock, roots: dict, sizes: dict[str, int]) -> dict:
+    """For each key -> direct dependency: (its closure, the closure's bytes, the bytes only it pulls in)."""
+    reach = {key: closure(lock, [dependency]) for key, dependency in roots.items()}
+    counts: dict[str, int] = defaultdict(int)
+    for names in reach.values():
+        for name in names:
+            counts[name] += 1
+    return {
+        key: (names, sum(sizes.get(n, 0) for n in names), sum(sizes.get(n, 0) for n in names if counts[n] == 1))
+        for key, names in reach.items()
+    }
+
+
 @dataclass(frozen=True)
 class DirectDependency:
     """A direct dependency of a workspace member, in its runtime set or one group."""

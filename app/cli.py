@@ -198,7 +198,7 @@ def _history(args: argparse.Namespace) -> int:
             image, python = _read(args, args.image, project=args.lock_history)
             if python.lock is None:
                 raise UvscopeError(f"no uv.lock to size packages with (looked in {args.lock_history} and in the image)")
-            sizes = {d.name: d.bytes for d in python.attribution.distributions if d.environment == python.lock.environment}
+            sizes = python.lock.sizes
             from uvscope.analysis.optimize import choose_member, member_paths
 
             lock = python.lock.lock
@@ -222,8 +222,7 @@ def _optimize(args: argparse.Namespace) -> int:
     if args.image:
         image, python = _read(args, args.image, args.source, project=args.project)
         if python.lock is not None:
-            env = python.lock.environment
-            sizes = {d.name: d.bytes for d in python.attribution.distributions if d.environment == env}
+            sizes = python.lock.sizes
     plan = plan_optimization(
         args.project, groups=args.group, use_suggestion=args.suggest, sizes=sizes, dockerfile=args.dockerfile, package=args.package
     )

@@ -332,7 +332,7 @@ class MainScreen(Screen):
             self.notify("the grouping editor needs the image read and a uv.lock (--project DIR or one in the image)")
             return
         match = self.python.lock
-        sizes = {d.name: d.bytes for d in self.python.attribution.distributions if d.environment == match.environment}
+        sizes = match.sizes
         members = buildable_members(match.lock)
         installed = [m for m in members if m in sizes] or members
         if not installed:

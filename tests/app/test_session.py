@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 import pytest
-from textual.widgets import DataTable, Input, TabbedContent, Tree
+from textual.widgets import Input, TabbedContent, Tree
 
 from uvscope.analysis.errors import LayerError, ReadCancelled, UvscopeError
 from uvscope.analysis.sources import open_source
@@ -24,11 +24,6 @@ async def _loaded(app, pilot) -> MainScreen:
     await screen.workers.wait_for_complete()
     await pilot.pause()
     return screen
-
-
-def _record_messages(app):
-    seen = []
-    return seen, lambda message: seen.append(type(message).__name__)
 
 
 async def test_views_fill_in_and_messages_flow(session_tar):

@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from tarbuilder import as_tar, compress, config_for, digest, docker_save_legacy, layer_tar, oci_files  # noqa: E402
+from tarbuilder import as_tar, config_for, docker_save_legacy, layer_tar, oci_files  # noqa: E402
 
 HERE = Path(__file__).parent
 SITE = "venv/lib/python3.11/site-packages"
