@@ -148,6 +148,19 @@ def test_groups_keep_their_layer_in_the_final_image(tmp_path, shape, project, gr
     assert any(diff_id not in o_after_ids for ids in o_holders.values() for diff_id in ids), "the original kept its dependencies"
     assert o_recreated > 10 * recreated and o_group_files
 
+    # the preview (worked out from the Dockerfile, sizes from the original image) agrees with the engine
+    predicted = proof["predicted_bump"]
+    assert predicted is not None
+    for said, measured in ((predicted["today"], o_recreated), (predicted["with_groups"], recreated)):
+        assert abs(said - measured) <= max(2_000_000, 0.05 * measured), (said, measured)
+
+    # the report's "heavy dependencies share a layer" fires on the original and not on the revised image
+    for tag, expected in ((original["images"]["after"], True), (revised["images"]["after"], False)):
+        report = _uvscope("report", tag, "--format", "json", "--project", str(context), cwd=context)
+        assert report.returncode == 0, report.stderr[-2000:]
+        ids = {finding["id"] for finding in json.loads(report.stdout)["findings"]}
+        assert ("heavy-layer-shared" in ids) == expected, (tag, ids)
+
     ran = docker("run", "--rm", "--network", "none", "--entrypoint", python, revised["images"]["after"], "-c",
                  f"import numpy, pandas, attrs, {imports}, {proof['change'].split('new dependency ')[1]}; print('ok')", check=False)
     assert ran.stdout.strip() == "ok", ran.stderr[-2000:]
