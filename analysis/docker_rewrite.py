@@ -237,6 +237,19 @@ def _copies_project(instruction: Instruction, member_dirs: set[str]) -> bool:
     return False
 
 
+def _provides_uv(instruction: Instruction) -> bool:
+    """A step that puts uv on the PATH: a COPY of the uv binary, or a pip/curl install of uv."""
+    if instruction.keyword in ("COPY", "ADD"):
+        sources, _ = copy_sources(instruction)
+        return bool({posixpath.basename(s.rstrip("/")) for s in sources} & {"uv", "uvx"}) or "astral-sh/uv" in (
+            instruction.flag("from") or ""
+        )
+    if instruction.keyword == "RUN":
+        script = instruction.script()
+        return bool(re.search(r"pip3?\s+install\b[^&;|]*\buv\b", script)) or "astral.sh/uv" in script
+    return False
+
+
 def _binds_context(instruction: Instruction) -> bool:
     return any(
         flag.startswith("--mount=") and "from=" not in flag and ("type=bind" in flag or "type=" not in flag)
@@ -318,12 +331,16 @@ def rewrite_dockerfile(
     stage = sync.stage
     notes: list[str] = []
 
-    # The install stage's own steps before the groups: shared (by BuildKit) with every group stage.
-    prefix = [
+    # The install stage's own steps before the groups: shared (by BuildKit) with every group stage;
+    # uv itself may arrive after the project's files (then its step comes along into the generated ones).
+    stage_steps = dockerfile.stage_instructions(stage.index)[1:]
+    prefix = [dockerfile.source(instruction).rstrip("\r\n") + nl for index, instruction in stage_steps if index < insert_at]
+    late_uv = [
         dockerfile.source(instruction).rstrip("\r\n") + nl
-        for index, instruction in dockerfile.stage_instructions(stage.index)[1:]
-        if index < insert_at
+        for index, instruction in stage_steps
+        if insert_at <= index < sync.index and _provides_uv(instruction)
     ]
+    prefix += late_uv
     from_flags = " ".join(stage.flags)
     from_line = f"FROM {from_flags + ' ' if from_flags else ''}{stage.base}"
     mounts = " ".join(sync.carried_flags)
@@ -378,7 +395,7 @@ def rewrite_dockerfile(
         ]
 
     # In the install stage: each group's layer, bottom first, before anything reads the project.
-    install = [*block_begin]
+    install = [*block_begin, *late_uv]
     for group in grouping.groups:
         install.append(f"# uvscope: dependency group {group.name!r} in its own layer, reused while its pins do not change{nl}")
         install.extend(install_steps(group.name))

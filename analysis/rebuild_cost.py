@@ -14,7 +14,9 @@ builds:
   pins) a bump, a new light dependency or a source change leaves as it was.
 
 A layer's bytes are the Python packages it installs (from the image's
-per-package sizes, or uv.lock's wheel sizes) and the project's own files.
+per-package sizes, or uv.lock's wheel sizes), twice that when uv ran without
+a cache mount (its cache of unpacked wheels stays in the layer), and the
+project's own files.
 Other steps (`apt-get`, ...) are not counted: the figures are the Python
 part, which is what the groups move.
 """
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from packaging.utils import canonicalize_name
 
 from .docker_rewrite import EXPORT_DIR, EXPORT_STAGE
-from .docker_stages import copy_sources, covers, find_syncs
+from .docker_stages import context_at, copy_sources, covers, find_syncs
 from .dockerfile import Dockerfile, Instruction, Stage, parse_dockerfile
 from .errors import UvscopeError
 from .uvlock import Dependency, Lock, closure
@@ -50,6 +52,8 @@ class Layer:
     recreated: bool
     packages: frozenset[str] = frozenset()
     project: bool = False
+    cached: bool = False
+    """uv ran without a cache mount or `--no-cache`: its cache (the unpacked wheels) stays in the layer too."""
 
 
 @dataclass
@@ -173,7 +177,16 @@ class _Walk:
         recreated = state.dirty or triggered
         state.dirty = recreated
         added, project = self._installs(instruction, state)
-        state.layers.append(Layer(stage.index, index, keyword, recreated, frozenset(added), project))
+        cached = bool(added) and self._cache_stays(stage, index, instruction)
+        state.layers.append(Layer(stage.index, index, keyword, recreated, frozenset(added), project, cached))
+
+    def _cache_stays(self, stage: Stage, index: int, instruction: Instruction) -> bool:
+        if any(flag.startswith("--mount=") and "type=cache" in flag for flag in instruction.flags):
+            return False
+        if re.search(r"--no-cache\b|UV_NO_CACHE=(1|true)", instruction.script()):
+            return False
+        environment = context_at(self.dockerfile, stage, index).env
+        return environment.get("UV_NO_CACHE", "").lower() not in ("1", "true", "yes") and "uv " in instruction.script()
 
     # -- what a RUN installs --------------------------------------------------------------------
 
@@ -239,7 +252,7 @@ class _Walk:
         total = 0
         for layer in self.final_layers():
             if layer.recreated:
-                total += sum(self.sizes.get(name, 0) for name in layer.packages)
+                total += sum(self.sizes.get(name, 0) for name in layer.packages) * (2 if layer.cached else 1)
                 if layer.project:
                     total += project_bytes
         return total

@@ -223,3 +223,16 @@ def test_shape_analysis_finds_the_sync_whose_environment_reaches_the_final_image
     )
     shape = analyse_shape(parse_dockerfile(text))
     assert shape.sync.stage.name == "build" and shape.multi_stage
+
+
+def test_uv_installed_after_the_project_files_comes_along_into_the_group_steps():
+    text = (
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\n"
+        "COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /bin/uv\nRUN uv sync --frozen\n"
+    )
+    lines = _rewrite(text).text.splitlines()
+    group_run = next(i for i, line in enumerate(lines) if "-r /uvscope/heavy.txt" in line)
+    first_uv = lines.index("COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /bin/uv")
+    assert first_uv < group_run < lines.index("COPY pyproject.toml uv.lock ./")
+    export = lines[: lines.index("FROM python:3.12-slim")]
+    assert "COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /bin/uv" in export

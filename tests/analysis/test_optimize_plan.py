@@ -1,0 +1,95 @@
+"""`optimize`'s plan on real projects (no engine): members, the Dockerfile's own `--package`,
+what the Dockerfile already keeps, and the preview worked out from the Dockerfile."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from uvscope.analysis.errors import NothingToDo, UvscopeError
+from uvscope.analysis.grouping import Group, Grouping
+from uvscope.analysis.optimize import plan_optimization
+
+SHAPES = Path(__file__).parent.parent / "shapes"
+
+
+def _project(tmp_path: Path, template: str, dockerfile: str) -> Path:
+    folder = tmp_path / template
+    shutil.copytree(SHAPES / template, folder)
+    text = (SHAPES / f"{dockerfile}.Dockerfile").read_text() if (SHAPES / f"{dockerfile}.Dockerfile").exists() else dockerfile
+    (folder / "Dockerfile").write_text(text.replace("{UV_BASE}", "uv-base").replace("{BASE}", "python-base"))
+    return folder
+
+
+def test_package_on_the_command_line_must_agree_with_the_dockerfile(tmp_path):
+    project = _project(tmp_path, "workspace", "workspace-member")
+    with pytest.raises(UvscopeError, match="--package svc-b disagrees with the Dockerfile, which runs `uv sync --package svc-a`"):
+        plan_optimization(str(project), groups=["heavy=numpy"], package="svc-b")
+    plan = plan_optimization(str(project), groups=["heavy=numpy,pandas"])  # the Dockerfile says svc-a
+    assert plan.member == "svc-a" and plan.pyproject.path.endswith("packages/svc-a/pyproject.toml")
+    assert "--no-emit-workspace --package svc-a --only-group heavy" in plan.dockerfile.new_text
+
+
+def test_each_member_gets_its_own_lean_image_from_one_dockerfile_with_a_package_arg(tmp_path):
+    text = (SHAPES / "workspace-member.Dockerfile").read_text().replace("--package svc-a", "--package $PACKAGE")
+    text = text.replace("FROM {UV_BASE} AS builder\n", "FROM {UV_BASE} AS builder\nARG PACKAGE\n")
+    project = _project(tmp_path, "workspace", text)
+    for member, group in (("svc-a", "heavy=numpy,pandas"), ("svc-b", "heavy=numpy")):
+        plan = plan_optimization(str(project), groups=[group], package=member)
+        assert plan.member == member and plan.pyproject.path.endswith(f"packages/{member}/pyproject.toml")
+        assert f"--package {member} --only-group heavy" in plan.dockerfile.new_text
+        # the preview follows the member's own closure: svc-b has no pandas to move
+        heavy = set(plan.preview.layers[0].packages)
+        assert heavy == {"numpy"} if member == "svc-b" else {"numpy", "pandas"} <= heavy
+
+
+def test_the_preview_is_worked_out_from_the_dockerfile(tmp_path):
+    single = plan_optimization(str(_project(tmp_path / "a", "project", "docs-intermediate")), groups=["heavy=numpy,pandas"])
+    multi = plan_optimization(str(_project(tmp_path / "b", "project", "example-multistage")), groups=["heavy=numpy,pandas"])
+    assert single.sizes_from == multi.sizes_from == "uv.lock's wheel sizes (compressed)"
+    for plan in (single, multi):
+        bump = plan.preview.costs[0]
+        assert bump.proposed < bump.today / 50
+    # a source change: the project's own layer in the single stage; the whole environment copy in the multi-stage build
+    assert single.preview.costs[2].today < 100_000 < multi.preview.costs[2].today
+    assert multi.preview.costs[2].proposed < multi.preview.costs[2].today / 50
+
+
+def test_a_dockerfile_that_already_isolates_its_heavy_packages_is_recognised(tmp_path):
+    hand_written = (
+        "FROM uv-base AS heavy\n"
+        "WORKDIR /app\n"
+        "COPY requirements-heavy.txt .\n"
+        "RUN uv venv /app/.venv && uv pip install --python /app/.venv numpy pandas\n"
+        "FROM heavy AS builder\n"
+        "COPY pyproject.toml uv.lock ./\n"
+        "RUN uv sync --frozen --no-install-project\n"
+        "COPY . .\n"
+        "RUN uv sync --frozen\n"
+    )
+    project = _project(tmp_path, "project", hand_written)
+    sizes = {"numpy": 70_000_000, "pandas": 80_000_000, "attrs": 500_000, "python-dateutil": 1_000_000, "tzdata": 2_000_000, "six": 50_000}
+    plan = plan_optimization(str(project), groups=["heavy=numpy,pandas"], sizes=sizes)
+    assert {"numpy", "pandas"} <= set(plan.already_kept)
+    assert plan.preview.costs[0].today < 5_000_000  # not the 150 MB a generic model would claim
+    with pytest.raises(NothingToDo, match="already keeps numpy, pandas"):
+        plan_optimization(str(project), use_suggestion=True, sizes=sizes)
+
+
+def test_nothing_to_do_is_said_on_stdout_with_exit_0(tmp_path):
+    project = _project(tmp_path, "project", "docs-intermediate")
+    plan = plan_optimization(str(project), grouping=Grouping((Group("heavy", ("numpy", "pandas")),)))
+    (project / "Dockerfile").write_text(plan.dockerfile.new_text)
+    (project / "pyproject.toml").write_text(plan.pyproject.new_text)
+    lock = subprocess.run([str(Path(sys.executable).parent / "uv"), "lock", "-q"], cwd=project, capture_output=True, text=True)
+    assert lock.returncode == 0, lock.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "uvscope.app.cli", "optimize", "--project", str(project), "--group", "heavy=numpy,pandas"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0 and "a re-run replaces" not in result.stderr
+    assert "the Dockerfile already keeps numpy, pandas" in result.stdout
