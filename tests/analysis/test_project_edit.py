@@ -82,7 +82,7 @@ def test_failed_or_version_changing_lock_restores_both_files(tmp_path, script, r
     pyproject = read_project_file(str(tmp_path / "pyproject.toml"))
     with pytest.raises(UvscopeError) as raised:
         write_groups_and_lock(pyproject, with_groups(PYPROJECT, HEAVY), str(tmp_path / "uv.lock"), uv=_fake_uv(tmp_path, script))
-    assert reason in str(raised.value) and "left as they were" in str(raised.value)
+    assert reason in str(raised.value) and "pyproject.toml and uv.lock are as they were" in str(raised.value)
     assert (tmp_path / "pyproject.toml").read_text() == PYPROJECT
     assert (tmp_path / "uv.lock").read_text() == LOCK
     assert sorted(os.listdir(tmp_path)) == ["fake-uv", "pyproject.toml", "uv.lock"]  # no temporary files left
