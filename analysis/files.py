@@ -81,7 +81,7 @@ def _write_node(path: str, data: bytes) -> None:
         os.close(fd)
 
 
-def _write_in_place(path: str, data: bytes, meta: FileMeta | None) -> None:
+def write_in_place(path: str, data: bytes, meta: FileMeta | None = None) -> None:
     """Rewrite a regular file's own inode (hard links stay in step); the old bytes come back on failure."""
     try:
         fd = os.open(path, os.O_RDWR | os.O_NOCTTY)
@@ -171,8 +171,13 @@ def _write_replacing(path: str, data: bytes, meta: FileMeta | None, exists: bool
     _fsync_folder(folder)
 
 
-def write_file(path: str, data: bytes, meta: FileMeta | None = None) -> None:
-    """Write `data` to `path` as the module docstring says; `meta` overrides the owner and mode to keep."""
+def write_file(path: str, data: bytes, meta: FileMeta | None = None, ignore_links: int = 0) -> None:
+    """Write `data` to `path` as the module docstring says.
+
+    `meta` overrides the owner and mode to keep; `ignore_links` hard links to
+    the file are the caller's own (a journal's copy of the old inode) and do
+    not count as other names to keep in step.
+    """
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -187,13 +192,13 @@ def write_file(path: str, data: bytes, meta: FileMeta | None = None) -> None:
     target = resolve(path)
     if st is not None:
         meta = meta or FileMeta.of(st)
-        if st.st_nlink > 1:
-            _write_in_place(target, data, meta)
+        if st.st_nlink - ignore_links > 1:
+            write_in_place(target, data, meta)
             return
     try:
         _write_replacing(target, data, meta, st is not None)
     except _KeepInPlace:
-        _write_in_place(target, data, meta)
+        write_in_place(target, data, meta)
 
 
 def write_atomic(path: str, data: bytes) -> None:

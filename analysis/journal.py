@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from .errors import UvscopeError
-from .files import FileMeta, read_bytes, remove_file, resolve, write_file, write_new
+from .files import FileMeta, read_bytes, remove_file, resolve, write_file, write_in_place, write_new
 
 
 class Interrupted(UvscopeError):
@@ -47,8 +47,9 @@ class _Entry:
     meta: FileMeta | None
     written: bytes | None = None
     touched: bool = False
+    nlink: int = 1
     keep_link: str | None = field(default=None)
-    """A second name for the original inode while an outside program (uv) may replace the file."""
+    """A second name for the original inode, so a rollback puts back the very file (inode, times, xattrs)."""
 
 
 def _snapshot(path: str) -> tuple[bytes | None, FileMeta | None, os.stat_result | None]:
@@ -135,11 +136,23 @@ class Journal:
 
     def track(self, path: str, expected: bytes | None | type(...) = ...) -> None:
         """Remember `path` as it is now; refuse if it no longer holds `expected` (bytes, or None for absent)."""
-        data, meta, _ = _snapshot(path)
+        data, meta, st = _snapshot(path)
         if expected is not ... and data != expected:
             what = "appeared" if expected is None else "changed on disk"
             raise UvscopeError(f"{path} {what} since uvscope read it; not overwriting it (run again)")
-        self.entries[path] = _Entry(path, self._label(path), data, meta)
+        self.entries[path] = _Entry(path, self._label(path), data, meta, nlink=st.st_nlink if st else 1)
+
+    def _keep(self, entry: _Entry) -> None:
+        """Give the original inode a second name before it is first replaced."""
+        if entry.touched or entry.original is None or entry.keep_link is not None:
+            return
+        target = resolve(entry.path)
+        keep = tempfile.mktemp(prefix=".uvscope-keep-", dir=os.path.dirname(os.path.abspath(target)))
+        try:
+            os.link(target, keep)
+            entry.keep_link = keep
+        except OSError:
+            entry.keep_link = None
 
     def write(self, path: str, data: bytes) -> None:
         """Write a tracked file (checked: it must still be as tracked or as last written)."""
@@ -148,46 +161,37 @@ class Journal:
         current = read_bytes(path)
         if current != (entry.written if entry.touched else entry.original):
             raise UvscopeError(f"{path} changed on disk since uvscope read it; not overwriting it")
+        if entry.nlink == 1:
+            self._keep(entry)
         entry.touched = True
         entry.written = data
         if entry.original is None:
             write_new(path, data)
         else:
-            write_file(path, data)
+            write_file(path, data, ignore_links=1 if entry.keep_link else 0)
         self.checkpoint()
 
     def before_outside_write(self, path: str) -> None:
-        """An outside program (uv) is about to replace `path`: keep a second name for a hard-linked original."""
+        """An outside program (uv) is about to replace `path`: keep a second name for the original inode."""
         entry = self.entries[path]
-        target = resolve(path)
-        try:
-            st = os.stat(target)
-        except OSError:
-            return
-        if st.st_nlink > 1:
-            keep = tempfile.mktemp(prefix=".uvscope-keep-", dir=os.path.dirname(os.path.abspath(target)))
-            try:
-                os.link(target, keep)
-                entry.keep_link = keep
-            except OSError:
-                entry.keep_link = None
-        entry.touched = True
-        entry.written = entry.original
+        if not entry.touched:
+            self._keep(entry)
+            entry.touched = True
+            entry.written = entry.original
 
     def after_outside_write(self, path: str) -> bool:
         """Adopt what the outside program wrote; put back owner, mode and hard links it broke. True if it changed."""
         entry = self.entries[path]
         target = resolve(path)
         data, _, st = _snapshot(target)
-        if entry.keep_link is not None and st is not None:
-            keep_st = os.stat(entry.keep_link)
-            if (keep_st.st_dev, keep_st.st_ino) != (st.st_dev, st.st_ino):
-                # uv renamed a new file over a hard-linked one: put its bytes into the original inode.
-                write_file(entry.keep_link, data)
-                os.replace(entry.keep_link, target)
+        keep_st = os.stat(entry.keep_link) if entry.keep_link is not None else None
+        replaced = keep_st is not None and st is not None and (keep_st.st_dev, keep_st.st_ino) != (st.st_dev, st.st_ino)
+        if replaced and entry.nlink > 1:
+            # A rename over a hard-linked file: its bytes go into the original inode, which takes its name back.
+            write_file(entry.keep_link, data)
+            os.replace(entry.keep_link, target)
             entry.keep_link = None
-            self._drop_keep_links()
-        elif st is not None and entry.meta is not None and FileMeta.of(st) != entry.meta:
+        elif replaced and entry.meta is not None and FileMeta.of(st) != entry.meta:
             try:
                 os.chown(target, entry.meta.uid, entry.meta.gid)
                 os.chmod(target, entry.meta.mode)
@@ -249,6 +253,25 @@ class Journal:
         self.verify()
         self.committed = True
 
+    def _put_back(self, entry: _Entry) -> None:
+        """The original file again: its own inode when a second name kept it, else its bytes and metadata."""
+        target = resolve(entry.path)
+        keep = entry.keep_link
+        if keep is not None:
+            entry.keep_link = None
+            keep_st, st = os.stat(keep), os.stat(target)
+            if (keep_st.st_dev, keep_st.st_ino) != (st.st_dev, st.st_ino):
+                if read_bytes(keep) == entry.original:
+                    os.replace(keep, target)
+                    return
+                os.unlink(keep)
+            else:
+                # Rewritten in place (its inode kept): put the bytes back the same way.
+                os.unlink(keep)
+                write_in_place(target, entry.original, entry.meta)
+                return
+        write_file(entry.path, entry.original, entry.meta)
+
     def rollback(self) -> str:
         """Put back every file that still holds what uvscope wrote; say what each file is now."""
         restored, untouched, kept = [], [], []
@@ -267,14 +290,11 @@ class Journal:
                 if entry.original is None:
                     remove_file(entry.path)
                 else:
-                    if entry.keep_link is not None and os.path.exists(entry.keep_link):
-                        os.replace(entry.keep_link, resolve(entry.path))
-                        entry.keep_link = None
-                    if read_bytes(entry.path) != entry.original:
-                        write_file(entry.path, entry.original, entry.meta)
+                    self._put_back(entry)
                 restored.append(entry.label)
             except (UvscopeError, OSError) as error:
                 kept.append(f"{entry.label} (restore failed: {error})")
+        self._drop_keep_links()
         self.entries = {}
         same = list(reversed(restored)) + list(reversed(untouched))
         parts = []
