@@ -338,7 +338,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except GroupingError as error:  # a bad --group option
         print(f"uvscope: error: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # outside a write (a write's own handler says which files are in which state)
+        print("uvscope: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
