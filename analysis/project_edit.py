@@ -327,7 +327,7 @@ def merge_group_options(options: list[str]) -> list[str]:
             raise UvscopeError(str(error)) from None
         if not packages:
             raise UvscopeError(f"--group wants NAME=PKG[,PKG...], got {option!r}")
-        if str(canonicalize_name(name)) != name.lower().replace("_", "-").replace(".", "-") or name == REST:
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", name) or name == REST:
             raise UvscopeError(f"--group {option!r}: {name!r} is not a valid dependency-group name")
         for package in packages:
             if not re.fullmatch(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?", str(package)):
