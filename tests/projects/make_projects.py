@@ -112,6 +112,8 @@ class Case:
     """More assertions on the project afterwards."""
     no_lock: bool = False
     """Do not make a uv.lock with the real uv (the case makes its own files)."""
+    after_lock: Callable[[Path], None] | None = None
+    """A step made after the real `uv lock` (links, owners, modes, a broken pyproject.toml)."""
 
 
 SUCCESS_CHANGES = ("pyproject.toml", "uv.lock", "Dockerfile")
@@ -193,6 +195,14 @@ def _user_edit_kept(folder: Path) -> None:
 
 def _immutable(folder: Path) -> None:
     subprocess.run(["chattr", "+i", str(folder / "uv.lock")], check=True)
+
+
+def _latin1(folder: Path) -> None:
+    _write(folder, "pyproject.toml", PYPROJECT.replace("# the service", "# caf\u00e9").encode("latin-1"))
+
+
+def _broken_toml(folder: Path) -> None:
+    _write(folder, "pyproject.toml", "[project\nname=")
 
 
 def _one_heavy_group(folder: Path) -> None:
@@ -284,10 +294,10 @@ def cases() -> list[Case]:
         Case("utf8-bom", lambda f: _standard(f, b"\xef\xbb\xbf" + PYPROJECT.encode()), changed=SUCCESS_CHANGES, check=_bom_kept),
         Case("repeated-group-option", lambda f: _standard(f), args=["--group", "heavy=idna", "--group", "heavy=attrs", "--write"],
              changed=SUCCESS_CHANGES, check=_one_heavy_group),
-        Case("symlinks", _symlinked, changed=("config/pyproject.toml", "config/uv.lock", "config/Dockerfile")),
-        Case("owned-by-another-user", lambda f: _standard(f), changed=SUCCESS_CHANGES, needs_root=True),
+        Case("symlinks", _symlinked, changed=("config/pyproject.toml", "config/uv.lock", "config/Dockerfile"), after_lock=_link_lock_into_config),
+        Case("owned-by-another-user", lambda f: _standard(f), changed=SUCCESS_CHANGES, needs_root=True, after_lock=_owned_by_someone_else),
         Case("hard-links", lambda f: _standard(f), changed=SUCCESS_CHANGES + ("uv.lock.bak", "pyproject.toml.bak"),
-             check=_both_names_agree),
+             check=_both_names_agree, after_lock=_hard_linked),
         Case("uv-frozen-in-environment", lambda f: _standard(f), changed=SUCCESS_CHANGES, check=_lock_mentions_heavy,
              env={"UV_FROZEN": "1", "UV_LOCKED": "1", "UV_NO_SYNC": "1"}),
         Case("dockerfile-uvscope-exists", lambda f: (_standard(f, dockerfile=DOCKERFILE_COPIES_VENV),
@@ -301,18 +311,18 @@ def cases() -> list[Case]:
         Case("group-without-equals", lambda f: _standard(f), args=["--group", "heavy", "--write"], code=2, message="--group wants NAME=PKG"),
         Case("package-in-two-groups", lambda f: _standard(f), args=["--group", "a=idna", "--group", "b=idna", "--write"], code=2,
              message="idna is in two groups"),
-        Case("latin-1-pyproject", lambda f: _standard(f), code=2, message="is not UTF-8 text (byte 0xe9"),
-        Case("not-valid-toml", lambda f: _standard(f), code=2, message="not valid TOML"),
+        Case("latin-1-pyproject", lambda f: _standard(f), code=2, message="is not UTF-8 text (byte 0xe9", after_lock=_latin1),
+        Case("not-valid-toml", lambda f: _standard(f), code=2, message="not valid TOML", after_lock=_broken_toml),
         Case("not-a-runtime-dependency", lambda f: _standard(f), args=["--group", "heavy=numpy", "--write"], code=2,
              message="numpy not in [project.dependencies]"),
         Case("no-pyproject", lambda f: _write(f, "uv.lock", "version = 1\n"), code=2, message="no pyproject.toml in", no_lock=True),
         Case("no-uv-lock", lambda f: _standard(f), code=2, message="run `uv lock` first", no_lock=True),
         # -- refusals: nothing written --------------------------------------------------------
-        Case("read-only-pyproject", lambda f: _standard(f), code=2, message="pyproject.toml is read-only"),
-        Case("read-only-lock", lambda f: _standard(f), code=2, message="uv.lock is read-only"),
+        Case("read-only-pyproject", lambda f: _standard(f), code=2, message="pyproject.toml is read-only", after_lock=_read_only("pyproject.toml")),
+        Case("read-only-lock", lambda f: _standard(f), code=2, message="uv.lock is read-only", after_lock=_read_only("uv.lock")),
         Case("uv-cannot-write-the-lock", lambda f: _standard(f), code=2, fake_uv=FAKE_READ_ONLY_LOCK,
              message="uv lock failed: error: failed to write uv.lock: Permission denied (os error 13); pyproject.toml, uv.lock and Dockerfile are as they were"),
-        Case("immutable-lock", lambda f: _standard(f), code=2, message="uv lock failed", needs_root=True),
+        Case("immutable-lock", lambda f: _standard(f), code=2, message="uv lock failed", needs_root=True, after_lock=_immutable),
         Case("disk-full", lambda f: _standard(f), code=2, message="No space left on device", fake_uv=FAKE_FAILS, needs_tmpfs=True),
         # -- a fake uv that fails, lies, edits, hangs or is interrupted -------------------------
         Case("uv-fails", lambda f: _standard(f), code=2, fake_uv=FAKE_FAILS,
@@ -326,6 +336,13 @@ def cases() -> list[Case]:
              check=_user_edit_kept),
         Case("uv-hangs", lambda f: _standard(f), code=2, fake_uv=FAKE_HANGS, env={"UVSCOPE_LOCK_TIMEOUT": "2"},
              message="uv lock did not finish in 2 s and was stopped; pyproject.toml, uv.lock and Dockerfile are as they were"),
+        # -- the failure path keeps links, owners and hard links too --------------------------
+        Case("symlinks-uv-changes-versions", _symlinked, code=2, fake_uv=FAKE_CHANGES_VERSIONS, after_lock=_link_lock_into_config,
+             message="uv lock would change package versions (idna"),
+        Case("owned-by-another-user-uv-fails", lambda f: _standard(f), code=2, fake_uv=FAKE_FAILS, needs_root=True,
+             after_lock=_owned_by_someone_else, message="uv lock failed"),
+        Case("hard-links-uv-changes-versions", lambda f: _standard(f), code=2, fake_uv=FAKE_CHANGES_VERSIONS,
+             after_lock=_hard_linked, message="uv lock would change package versions (idna"),
         Case("sigint-during-lock", lambda f: _standard(f), code=130, fake_uv=FAKE_HANGS, signal_after_start=2,
              message="interrupted by SIGINT: pyproject.toml, uv.lock and Dockerfile are as they were"),
         Case("sigterm-during-lock", lambda f: _standard(f), code=143, fake_uv=FAKE_HANGS, signal_after_start=15,
@@ -333,17 +350,6 @@ def cases() -> list[Case]:
     ]
 
 
-AFTER_LOCK: dict[str, Callable[[Path], None]] = {
-    "symlinks": _link_lock_into_config,
-    "owned-by-another-user": _owned_by_someone_else,
-    "hard-links": _hard_linked,
-    "read-only-pyproject": _read_only("pyproject.toml"),
-    "read-only-lock": _read_only("uv.lock"),
-    "immutable-lock": _immutable,
-    "latin-1-pyproject": lambda f: _write(f, "pyproject.toml", PYPROJECT.replace("# the service", "# caf\u00e9").encode("latin-1")),
-    "not-valid-toml": lambda f: _write(f, "pyproject.toml", "[project\nname="),
-}
-"""Steps made after the real `uv lock` (links, owners, modes)."""
 
 
 def clean_uv_environment() -> dict[str, str]:
@@ -359,8 +365,8 @@ def make(case: Case, folder: Path, uv: str = "uv") -> None:
     case.make(folder)
     if not case.no_lock:
         subprocess.run([uv, "lock"], cwd=folder, env=clean_uv_environment(), check=True, capture_output=True, timeout=300)
-    if case.name in AFTER_LOCK:
-        AFTER_LOCK[case.name](folder)
+    if case.after_lock is not None:
+        case.after_lock(folder)
 
 
 if __name__ == "__main__":
