@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from types import EllipsisType
 
 from .errors import UvscopeError
 from .files import FileMeta, read_bytes, remove_file, resolve, write_file, write_in_place, write_new
@@ -74,7 +75,6 @@ class Journal:
         self.entries: dict[str, _Entry] = {}
         self.received: int | None = None
         self.committed = False
-        self._child: subprocess.Popen | None = None
         self._previous: dict[int, object] = {}
 
     # -- signals --------------------------------------------------------------------------
@@ -109,13 +109,8 @@ class Journal:
             self._drop_keep_links()
 
     def _on_signal(self, signum, frame) -> None:
+        # Only a flag: the work stops at its next step (`run` polls it every 0.1 s and stops its child).
         self.received = signum
-        child = self._child
-        if child is not None and child.poll() is None:
-            try:
-                child.send_signal(signal.SIGTERM)
-            except OSError:
-                pass
 
     def _interrupted(self, summary: str) -> Interrupted:
         return Interrupted(self.received, f"interrupted by {signal_name(self.received)}: {summary}")
@@ -134,7 +129,7 @@ class Journal:
                 return relative
         return path
 
-    def track(self, path: str, expected: bytes | None | type(...) = ...) -> None:
+    def track(self, path: str, expected: bytes | None | EllipsisType = ...) -> None:
         """Remember `path` as it is now; refuse if it no longer holds `expected` (bytes, or None for absent)."""
         data, meta, st = _snapshot(path)
         if expected is not ... and data != expected:
@@ -218,25 +213,24 @@ class Journal:
             child = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL)
         except OSError as error:
             raise UvscopeError(f"{os.path.basename(argv[0])} could not run ({error.strerror or error})") from None
-        self._child = child
         deadline = time.monotonic() + timeout
-        try:
-            while True:
-                try:
-                    out, err = child.communicate(timeout=0.1)
-                    break
-                except subprocess.TimeoutExpired:
-                    if self.received is not None:
-                        child.terminate()
-                    elif time.monotonic() > deadline:
-                        child.kill()
-                        child.communicate()
-                        for path in writes:
-                            self.after_outside_write(path)
-                        name = " ".join([os.path.basename(argv[0]), *argv[1:2]])
-                        raise UvscopeError(f"{name} did not finish in {timeout:g} s and was stopped") from None
-        finally:
-            self._child = None
+        stopping_since = None
+        while True:
+            try:
+                out, err = child.communicate(timeout=0.1)
+                break
+            except subprocess.TimeoutExpired:
+                if self.received is not None:
+                    stopping_since = stopping_since or time.monotonic()
+                    # SIGTERM first; a child that ignores it for 5 s is killed.
+                    child.kill() if time.monotonic() - stopping_since > 5 else child.terminate()
+                elif time.monotonic() > deadline:
+                    child.kill()
+                    child.communicate()
+                    for path in writes:
+                        self.after_outside_write(path)
+                    name = " ".join([os.path.basename(argv[0]), *argv[1:2]])
+                    raise UvscopeError(f"{name} did not finish in {timeout:g} s and was stopped") from None
         for path in writes:
             self.after_outside_write(path)
         self.checkpoint()
