@@ -1,195 +1,457 @@
-"""Rewrite a uv Dockerfile so each dependency group is installed in its own cached layer.
+"""Rewrite a uv Dockerfile so each dependency group sits in its own cached layer of the final image.
 
-For each group, a small export stage copies `pyproject.toml`/`uv.lock` (and
-the workspace members' `pyproject.toml`) and runs `uv export --frozen
---only-group G ...`; the install stage copies that exported file with
-`COPY --from` and installs it with `uv pip install` in its own `RUN`, before
-anything that depends on the project's files. BuildKit keys a `COPY` on the
-copied content, so a group's layer is reused as long as its own pins do not
-change, whatever else changes in pyproject.toml or uv.lock.
+An export stage runs `uv export --frozen --only-group G` for each group (a
+later group leaves out what an earlier one installs). In the stage that runs
+`uv sync`, before anything reads the project's files, each group's exported
+pins are copied in and installed with `uv pip install --no-deps` in a layer
+of its own: BuildKit keys a `COPY` on the copied content, so that layer is
+reused while the group's own pins do not change, whatever else changes in
+pyproject.toml or uv.lock. Where the final image derives from that stage
+(single stage, or `FROM builder`), that is all.
+
+Where the final image copies the environment from the builder in one
+`COPY --from=builder /app /app` (the uv Docker example's multistage shape),
+that one layer would still hold every package. So that `COPY` becomes one
+`COPY` per group, bottom first, from a stage that holds only that group's
+environment (the builder's own steps up to the group install, which BuildKit
+shares with the builder), then a `COPY` of everything else from a stage
+derived from the builder in which the groups' distributions are uninstalled.
+The user's flags (`--chown`, `--link`), stage names, `ENV`, `USER`,
+`WORKDIR` and entrypoint are kept.
+
+Everything uvscope writes sits between `# uvscope:begin` and `# uvscope:end`
+lines (a replaced instruction is kept there as a `# uvscope:original`
+comment), so a re-run first restores the user's file and then rewrites it:
+writing twice gives the same file as writing once.
 """
 
 from __future__ import annotations
 
+import json
 import posixpath
 import re
 import shlex
 from dataclasses import dataclass
 
-from .dockerfile import Dockerfile, Instruction, parse_dockerfile
+from .docker_stages import SyncStep, context_at, copy_sources, covers, find_syncs
+from .dockerfile import Dockerfile, Instruction, Stage, parse_dockerfile
 from .errors import UvscopeError
 from .grouping import Grouping
 
 EXPORT_STAGE = "uvscope-export"
+GROUP_STAGE = "uvscope-group-{}"
+REST_STAGE = "uvscope-rest"
 EXPORT_DIR = "/uvscope"
-_UV_SYNC = re.compile(r"\buv\s+sync\b")
+BEGIN = "# uvscope:begin"
+END = "# uvscope:end"
+ORIGINAL = "# uvscope:original "
+_BEGIN_LINE = BEGIN + " (written by `uvscope optimize`; a re-run replaces everything down to uvscope:end)"
 _PROJECT_FILES = {"pyproject.toml", "uv.lock", ".", "./", "*"}
+_LEGACY_COMMENT = re.compile(r"^\s*# uvscope: ")
 
 
 @dataclass(frozen=True)
 class Rewrite:
-    """The new Dockerfile text, where to write it, and what the user should know."""
+    """The new Dockerfile text and what the user should know."""
 
     text: str
     in_place: bool
-    """False when the shape cannot be rewritten safely: write `Dockerfile.uvscope` beside it."""
+    """Always True: every shape uvscope accepts is rewritten in place (kept for callers)."""
     notes: tuple[str, ...]
+    shape: str
+    """`single-stage` (the final image holds the install stage's layers) or `multi-stage`
+    (the final image copies the environment from a builder)."""
+    environment: str
+    """The environment `uv sync` installs into, in the install stage."""
+    final_environment: str
+    """Where that environment lands in the final image."""
+    replaced_previous: bool
+    """The Dockerfile already held uvscope's groups; they were replaced."""
 
 
-def _sources(instruction: Instruction) -> list[str]:
-    words = shlex.split(instruction.body) if not instruction.body.startswith("[") else []
-    if instruction.body.startswith("["):
-        import json
+# --- recognising and removing what uvscope wrote before --------------------------------------------
 
-        try:
-            words = [str(w) for w in json.loads(instruction.body)]
-        except ValueError:
-            words = []
-    return words[:-1]
+
+def strip_generated(text: str) -> tuple[str, bool]:
+    """The Dockerfile as the user wrote it: uvscope's blocks removed, replaced lines restored.
+
+    Also removes what uvscope 0.1 wrote (an `uvscope-export` stage and
+    `# uvscope:` commented install steps). Returns (text, whether anything was removed).
+    """
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    inside = False
+    found = False
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            if inside:
+                raise UvscopeError(f"Dockerfile line {number}: a uvscope block starts inside another; fix it by hand")
+            inside = found = True
+            continue
+        if inside:
+            if stripped.startswith(END):
+                inside = False
+            elif stripped.startswith(ORIGINAL.strip()):
+                ending = line[len(line.rstrip("\r\n")) :]
+                out.append(line.lstrip()[len(ORIGINAL) :].rstrip("\r\n") + ending)
+            continue
+        out.append(line)
+    if inside:
+        raise UvscopeError("the Dockerfile has a `# uvscope:begin` line without its `# uvscope:end`; fix it by hand")
+    text = "".join(out)
+    legacy = _strip_legacy(text)
+    return legacy, found or legacy != text
+
+
+def _strip_legacy(text: str) -> str:
+    """Remove uvscope 0.1's export stage and group steps (written without block markers)."""
+    if EXPORT_STAGE not in text:
+        return text
+    dockerfile = parse_dockerfile(text)
+    drop: set[int] = set()
+    for stage in dockerfile.stages:
+        if stage.name.lower() == EXPORT_STAGE:
+            for _, instruction in dockerfile.stage_instructions(stage.index):
+                drop.update(range(instruction.start, instruction.end))
+    previous_copy = False
+    for instruction in dockerfile.instructions:
+        if instruction.keyword == "COPY" and (instruction.flag("from") or "").lower() == EXPORT_STAGE:
+            drop.update(range(instruction.start, instruction.end))
+            previous_copy = True
+        elif previous_copy and instruction.keyword == "RUN" and f"{EXPORT_DIR}/" in instruction.script():
+            drop.update(range(instruction.start, instruction.end))
+            previous_copy = False
+        else:
+            previous_copy = False
+    kept = []
+    for number, line in enumerate(dockerfile.lines):
+        if number in drop or _LEGACY_COMMENT.match(line):
+            continue
+        if not line.strip() and kept and not kept[-1].strip() and number - 1 in drop:
+            continue
+        kept.append(line)
+    return "".join(kept)
+
+
+# --- the shape of the build ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _EnvironmentCopy:
+    """A `COPY --from=<builder>` in the final image's stages that brings the environment."""
+
+    index: int
+    instruction: Instruction
+    source_stage: Stage
+    destination_environment: str
+
+
+@dataclass(frozen=True)
+class BuildShape:
+    """How the final image gets the environment `uv sync` builds."""
+
+    dockerfile: Dockerfile
+    sync: SyncStep
+    final: Stage
+    copies: tuple[_EnvironmentCopy, ...]
+    """Empty when the final stage derives from the install stage (its layers are the final image's)."""
+
+    @property
+    def multi_stage(self) -> bool:
+        return bool(self.copies)
+
+
+def _refuse_without_sync(dockerfile: Dockerfile) -> UvscopeError:
+    scripts = " ".join(ins.script() for ins in dockerfile.instructions if ins.keyword == "RUN")
+    if re.search(r"\bpip3?\s+install\b[^&;|]*(-r|--requirement)\b", scripts):
+        how = "installs its dependencies with `pip install -r` (a requirements file), not `uv sync`"
+    elif re.search(r"\buv\s+pip\s+install\b", scripts):
+        how = "installs its dependencies with `uv pip install`, not `uv sync` from uv.lock"
+    elif re.search(r"\bpoetry\s+install\b|\bpipenv\b|\bpdm\s+(install|sync)\b", scripts):
+        how = "installs its dependencies with another tool, not `uv sync`"
+    else:
+        how = "runs no `uv sync`"
+    return UvscopeError(
+        f"the Dockerfile {how}: uvscope rewrites Dockerfiles that install the project with `uv sync` from uv.lock "
+        "(e.g. `COPY pyproject.toml uv.lock ./` then `RUN uv sync --frozen --no-install-project`)"
+    )
+
+
+def analyse_shape(dockerfile: Dockerfile) -> BuildShape:
+    """Find the `uv sync` whose environment reaches the final image, and how it gets there."""
+    syncs = find_syncs(dockerfile)
+    if not syncs:
+        raise _refuse_without_sync(dockerfile)
+    final = dockerfile.stages[-1]
+    final_chain = dockerfile.ancestors(final)
+    for sync in syncs:
+        if sync.stage in final_chain:
+            return BuildShape(dockerfile, sync, final, ())
+        copies = []
+        for stage in final_chain:
+            for index, instruction in dockerfile.stage_instructions(stage.index)[1:]:
+                reference = instruction.flag("from")
+                if instruction.keyword not in ("COPY", "ADD") or reference is None:
+                    continue
+                source_stage = dockerfile.find_stage(reference, stage.index)
+                if source_stage is None or sync.stage not in dockerfile.ancestors(source_stage):
+                    continue
+                sources, destination = copy_sources(instruction)
+                context = context_at(dockerfile, stage, index)
+                for source in sources:
+                    if covers(source, sync.environment):
+                        copies.append(_EnvironmentCopy(index, instruction, source_stage, _map_path(source, destination, sync.environment, context.workdir)))
+                        break
+        if copies:
+            return BuildShape(dockerfile, sync, final, tuple(copies))
+    sync = syncs[0]
+    stage_label = sync.stage.name or f"#{sync.stage.index}"
+    raise UvscopeError(
+        f"the final image neither derives from stage {stage_label!r} nor copies its environment {sync.environment} "
+        "(uvscope rewrites a builder whose final stage is `FROM builder` or copies `/app` or the `.venv` from it)"
+    )
+
+
+def _map_path(source: str, destination: str, path: str, workdir: str) -> str:
+    """Where `path` (inside the copied `source` folder) lands when copied to `destination`."""
+    source = posixpath.normpath(source)
+    destination = destination if destination.startswith("/") else posixpath.join(workdir, destination)
+    relative = posixpath.relpath(path, source) if source != "/" else path.lstrip("/")
+    return posixpath.normpath(posixpath.join(destination, relative))
 
 
 def _copies_project(instruction: Instruction, member_dirs: set[str]) -> bool:
+    """A COPY/ADD from the build context that brings the project's files (which change with every bump)."""
     if instruction.keyword not in ("COPY", "ADD") or instruction.flag("from") is not None:
         return False
-    for source in _sources(instruction):
+    if instruction.heredocs:
+        return False
+    sources, _ = copy_sources(instruction)
+    for source in sources:
         clean = source.rstrip("/") or "."
-        if clean in _PROJECT_FILES or posixpath.basename(clean) in ("pyproject.toml", "uv.lock"):
+        if clean in _PROJECT_FILES or posixpath.basename(clean) in ("pyproject.toml", "uv.lock", ".python-version"):
             return True
         if clean.split("/")[0] in member_dirs:
             return True
     return False
 
 
-def _provides_uv(instruction: Instruction) -> bool:
-    if instruction.keyword in ("COPY", "ADD"):
-        names = {posixpath.basename(s.rstrip("/")) for s in _sources(instruction)}
-        source = instruction.flag("from") or ""
-        return bool(names & {"uv", "uvx"}) or "astral-sh/uv" in source
-    if instruction.keyword == "RUN":
-        return bool(re.search(r"pip3?\s+install\b[^&;|]*\buv\b", instruction.body)) or "astral.sh/uv" in instruction.body
-    return False
+def _binds_context(instruction: Instruction) -> bool:
+    return any(
+        flag.startswith("--mount=") and "from=" not in flag and ("type=bind" in flag or "type=" not in flag)
+        for flag in instruction.flags
+    )
 
 
-def _sync_options(body: str) -> dict[str, str | bool]:
-    words = shlex.split(body.replace("\\\n", " ")) if body else []
-    options: dict[str, str | bool] = {}
-    for index, word in enumerate(words):
-        if word == "--package" and index + 1 < len(words):
-            options["package"] = words[index + 1]
-        elif word.startswith("--package="):
-            options["package"] = word.split("=", 1)[1]
-        elif word in ("--no-install-workspace", "--all-packages"):
-            options[word[2:]] = True
-    return options
+def _insertion_point(shape: BuildShape, member_dirs: set[str]) -> int:
+    """The first instruction of the install stage that reads the project's files (or the sync)."""
+    dockerfile, sync = shape.dockerfile, shape.sync
+    for index, instruction in dockerfile.stage_instructions(sync.stage.index)[1:]:
+        if index >= sync.index or _copies_project(instruction, member_dirs) or (
+            instruction.keyword == "RUN" and _binds_context(instruction)
+        ):
+            return index
+    return sync.index
 
 
-def _environment(dockerfile: Dockerfile, stage: int, before: int) -> tuple[str, str]:
-    """(WORKDIR, project environment) in force in `stage` before instruction `before`."""
-    workdir, environment = "/", ""
-    for index, instruction in dockerfile.stage_instructions(stage):
-        if index >= before:
-            break
-        if instruction.keyword == "WORKDIR":
-            path = instruction.body.strip().strip("\"'")
-            workdir = path if path.startswith("/") else posixpath.join(workdir, path)
-        elif instruction.keyword == "ENV":
-            match = re.search(r"\bUV_PROJECT_ENVIRONMENT[= ]\s*(\"[^\"]*\"|'[^']*'|\S+)", instruction.body)
-            if match:
-                environment = match.group(1).strip("\"'")
-    return workdir, environment or posixpath.join(workdir, ".venv")
+def _project_copied_in_parent(shape: BuildShape, member_dirs: set[str]) -> Stage | None:
+    dockerfile = shape.dockerfile
+    for ancestor in dockerfile.ancestors(shape.sync.stage)[1:]:
+        for _, instruction in dockerfile.stage_instructions(ancestor.index)[1:]:
+            if _copies_project(instruction, member_dirs):
+                return ancestor
+    return None
+
+
+# --- writing ---------------------------------------------------------------------------------------
+
+
+def _newline(text: str) -> str:
+    return "\r\n" if text.count("\r\n") * 2 > text.count("\n") else "\n"
+
+
+def _shell_words(words: list[str]) -> str:
+    return " ".join(word if re.fullmatch(r"[\w@%+=:,./${}*-]+", word) else shlex.quote(word) for word in words)
+
+
+def _copy_line(flags: list[str], sources: list[str], destination: str) -> str:
+    if any(re.search(r"\s", item) for item in [*sources, destination]):
+        return "COPY " + " ".join(flags + [json.dumps([*sources, destination])])
+    return "COPY " + " ".join(flags + sources + [destination])
 
 
 def rewrite_dockerfile(
-    text: str, grouping: Grouping, *, member_paths: dict[str, str], workspace: bool
+    text: str,
+    grouping: Grouping,
+    *,
+    member_paths: dict[str, str],
+    workspace: bool,
+    package: str | None = None,
+    emit_index_url: bool = False,
 ) -> Rewrite:
-    """Rewrite `text` to install `grouping`'s groups in their own layers.
+    """Rewrite `text` so each of `grouping`'s groups has its own layer in the final image.
 
     `member_paths` maps workspace members to their folders relative to the
     project (the root project is `.`); `workspace` says whether uv.lock holds
-    several members (their own packages are then left to `uv sync`).
+    several members (their own packages are then left to `uv sync`); `package`
+    is the member the image is built for, when the Dockerfile does not say.
     """
     if not grouping.groups:
         raise UvscopeError("no dependency group to give a layer of its own (use --group NAME=PKG,... or --suggest)")
-    dockerfile = parse_dockerfile(text)
-    sync_index = next(
-        (i for i, ins in enumerate(dockerfile.instructions) if ins.keyword == "RUN" and _UV_SYNC.search(ins.body)), None
-    )
-    if sync_index is None:
-        raise UvscopeError("the Dockerfile runs no `uv sync`: nothing to split (uvscope rewrites uv project Dockerfiles)")
-    sync = dockerfile.instructions[sync_index]
-    stage = dockerfile.stages[sync.stage]
-    member_dirs = {path.split("/")[0] for path in member_paths.values() if path not in (".", "")}
-    member_dirs |= {"src"}
-    stage_instructions = dockerfile.stage_instructions(sync.stage)
-    insert_at = next(
-        (i for i, ins in stage_instructions[1:] if i <= sync_index and (i == sync_index or _copies_project(ins, member_dirs))),
-        sync_index,
-    )
+    original, replaced = strip_generated(text)
+    dockerfile = parse_dockerfile(original)
+    shape = analyse_shape(dockerfile)
+    sync = shape.sync
+    member_dirs = {path.split("/")[0] for path in member_paths.values() if path not in (".", "")} | {"src"}
+    parent = _project_copied_in_parent(shape, member_dirs)
+    if parent is not None:
+        raise UvscopeError(
+            f"stage {parent.name or parent.index!r} copies the project's files before `uv sync` runs in a stage derived "
+            "from it, so every dependency layer after it is rebuilt on a version bump; copy pyproject.toml and uv.lock "
+            "in the stage that runs `uv sync`"
+        )
+    insert_at = _insertion_point(shape, member_dirs)
+    nl = _newline(original)
+    escape = dockerfile.escape
+    environment = sync.environment
+    stage = sync.stage
     notes: list[str] = []
-    options = _sync_options(sync.body)
-    workdir, environment = _environment(dockerfile, sync.stage, insert_at)
 
-    # The export stage: the install stage's base, how it gets uv, its ARG/ENV, the project's metadata.
-    export = ["# uvscope: export each dependency group's pins; a group's layer is rebuilt only when they change\n"]
-    export.append(f"FROM {stage.base} AS {EXPORT_STAGE}\n")
-    provided = False
-    for index, instruction in stage_instructions[1:]:
-        if index >= sync_index:
-            break
-        if instruction.keyword in ("ARG", "ENV") or _provides_uv(instruction):
-            export.extend(dockerfile.lines[instruction.start : instruction.end])
-            provided = provided or _provides_uv(instruction)
-    if not provided:
-        notes.append(f"no instruction installs uv before `uv sync`: the export stage expects {stage.base} to have uv")
-    export.append(f"WORKDIR {EXPORT_DIR}/project\n")
-    files = ["pyproject.toml", "uv.lock"]
-    export.append("COPY pyproject.toml uv.lock ./\n")
-    for member, path in sorted(member_paths.items()):
+    # The install stage's own steps before the groups: shared (by BuildKit) with every group stage.
+    prefix = [
+        dockerfile.source(instruction).rstrip("\r\n") + nl
+        for index, instruction in dockerfile.stage_instructions(stage.index)[1:]
+        if index < insert_at
+    ]
+    from_flags = " ".join(stage.flags)
+    from_line = f"FROM {from_flags + ' ' if from_flags else ''}{stage.base}"
+    mounts = " ".join(sync.carried_flags)
+    run = f"RUN {mounts + ' ' if mounts else ''}"
+    block_begin = [_BEGIN_LINE + nl]
+    block_end = [END + nl]
+
+    # Export stage: each group's pins, a later group without what an earlier one installs.
+    export = [*block_begin, f"# uvscope: each dependency group's pinned requirements, from uv.lock{nl}"]
+    export.append(f"{from_line} AS {EXPORT_STAGE}{nl}")
+    export.extend(prefix)
+    export.append(f"USER root{nl}")
+    export.append(f"WORKDIR {EXPORT_DIR}/project{nl}")
+    export.append(f"COPY pyproject.toml uv.lock .python-versio[n] ./{nl}")
+    for _, path in sorted(member_paths.items()):
         if path not in (".", ""):
-            export.append(f"COPY {path}/pyproject.toml {path}/pyproject.toml\n")
-            files.append(f"{path}/pyproject.toml")
+            export.append(f"COPY {path}/pyproject.toml {path}/pyproject.toml{nl}")
     flags = ["--frozen", "--no-header", "--no-annotate", "--no-emit-project"]
     if workspace:
         flags.append("--no-emit-workspace")
-    if isinstance(options.get("package"), str):
-        flags += ["--package", str(options["package"])]
+    member = sync.package or package
+    if member:
+        flags += ["--package", member]
+    if emit_index_url:
+        flags.append("--emit-index-url")
     commands = [
-        f"uv export {' '.join(flags)} --only-group {group.name} -o {EXPORT_DIR}/{group.name}.txt" for group in grouping.groups
+        "(head -n 1 .python-version 2>/dev/null || sed -n 's/^requires-python = \"\\(.*\\)\"$/\\1/p' uv.lock)"
+        f" > {EXPORT_DIR}/python"
     ]
-    export.append("RUN " + " \\\n && ".join(commands) + "\n\n")
-
-    # In the install stage: one COPY + RUN per group, bottom first, before anything reads the project.
-    mounts = " ".join(flag for flag in sync.flags if flag.startswith("--mount=type=cache"))
-    install = []
+    earlier: list[str] = []
     for group in grouping.groups:
-        install.append(f"# uvscope: dependency group {group.name!r} in its own layer, reused while its pins do not change\n")
-        install.append(f"COPY --from={EXPORT_STAGE} {EXPORT_DIR}/{group.name}.txt {EXPORT_DIR}/{group.name}.txt\n")
-        run = f"RUN {mounts + ' ' if mounts else ''}uv venv --allow-existing {environment} \\\n"
-        run += f" && uv pip install --python {environment} --no-deps -r {EXPORT_DIR}/{group.name}.txt\n"
-        install.append(run)
+        without = "".join(
+            f" $(sed -n 's/^\\([A-Za-z0-9][A-Za-z0-9._-]*\\).*/--no-emit-package \\1/p' {EXPORT_DIR}/{name}.txt)"
+            for name in earlier
+        )
+        commands.append(f"uv export {_shell_words(flags)} --only-group {group.name}{without} -o {EXPORT_DIR}/{group.name}.txt")
+        earlier.append(group.name)
+    export.append(f"{run}" + f" {escape}{nl} && ".join(commands) + nl)
+    export.extend(block_end)
+
+    def install_steps(group_name: str) -> list[str]:
+        python = (
+            f'py={shlex.quote(sync.python)}'
+            if sync.python
+            else f'py="${{UV_PYTHON:-$(cat {EXPORT_DIR}/python)}}"'
+        )
+        venv = f"[ -e {environment}/bin/python ] || {{ {python}; uv venv ${{py:+--python \"$py\"}} {environment}; }}"
+        return [
+            f"COPY --from={EXPORT_STAGE} {EXPORT_DIR}/python {EXPORT_DIR}/{group_name}.txt {EXPORT_DIR}/{nl}",
+            f"{run}{venv} {escape}{nl}"
+            f" && uv pip install --python {environment} --no-deps -r {EXPORT_DIR}/{group_name}.txt{nl}",
+        ]
+
+    # In the install stage: each group's layer, bottom first, before anything reads the project.
+    install = [*block_begin]
+    for group in grouping.groups:
+        install.append(f"# uvscope: dependency group {group.name!r} in its own layer, reused while its pins do not change{nl}")
+        install.extend(install_steps(group.name))
+    install.extend(block_end)
+
+    insertions: list[tuple[int, list[str]]] = [
+        (dockerfile.text_start(dockerfile.instructions[stage.instruction]), export),
+        (dockerfile.text_start(dockerfile.instructions[insert_at]), install),
+    ]
+    replacements: list[tuple[Instruction, list[str]]] = []
+    final_environment = environment
+    if shape.multi_stage:
+        groups_and_rest = [*block_begin]
+        for group in grouping.groups:
+            groups_and_rest.append(f"# uvscope: a stage that holds only the environment of group {group.name!r}{nl}")
+            groups_and_rest.append(f"{from_line} AS {GROUP_STAGE.format(group.name)}{nl}")
+            groups_and_rest.extend(prefix)
+            groups_and_rest.extend(install_steps(group.name))
+        sources = sorted({copy.source_stage.index for copy in shape.copies})
+        rest_names = {}
+        for source_index in sources:
+            source = dockerfile.stages[source_index]
+            name = REST_STAGE if len(sources) == 1 else f"{REST_STAGE}-{source.ref.lower()}"
+            rest_names[source_index] = name
+            lists = " ".join(f"-r {EXPORT_DIR}/{group.name}.txt" for group in grouping.groups)
+            orphans = (
+                f"find {environment} -path '*/__pycache__/*.pyc' | while read -r f; do "
+                f'm="${{f##*/}}"; [ -e "${{f%/__pycache__/*}}/${{m%%.*}}.py" ] || rm -f "$f"; done'
+            )
+            groups_and_rest.append(f"# uvscope: {source.ref} without the groups' distributions (their files and bytecode){nl}")
+            groups_and_rest.append(f"FROM {source.ref} AS {name}{nl}")
+            groups_and_rest.append(f"{run}uv pip uninstall --python {environment} {lists} {escape}{nl} && {orphans}{nl}")
+        groups_and_rest.extend(block_end)
+        # Before the first stage that copies the environment: every stage it names must come earlier.
+        first_copier = dockerfile.stages[min(copy.instruction.stage for copy in shape.copies)]
+        insertions.append((dockerfile.text_start(dockerfile.instructions[first_copier.instruction]), groups_and_rest))
+        first_source_stage = shape.copies[0].source_stage
+        for copy in shape.copies:
+            instruction = copy.instruction
+            other_flags = [flag for flag in instruction.flags if not flag.startswith("--from=")]
+            block = [*block_begin]
+            block.extend(ORIGINAL + line.rstrip("\r\n") + nl for line in dockerfile.source(instruction).splitlines())
+            for group in grouping.groups:
+                block.append(
+                    _copy_line([f"--from={GROUP_STAGE.format(group.name)}", *other_flags], [environment], copy.destination_environment) + nl
+                )
+            sources_, destination = copy_sources(instruction)
+            block.append(_copy_line([f"--from={rest_names[copy.source_stage.index]}", *other_flags], sources_, destination) + nl)
+            block.extend(block_end)
+            replacements.append((instruction, block))
+        final_environment = shape.copies[0].destination_environment
+        notes.append(
+            f"the final stage copies the environment from {first_source_stage.ref!r}: it now copies each group from a stage "
+            f"that holds only that group, then everything else from {first_source_stage.ref!r} without the groups"
+        )
+    notes.append(f"groups installed into {environment} (the environment `uv sync` uses) before the project's files are copied")
+    if replaced:
+        notes.append("the Dockerfile already held uvscope's groups: they were replaced, the rest of the file is as you wrote it")
 
     lines = list(dockerfile.lines)
-    insert_line = dockerfile.instructions[insert_at].start
-    from_line = dockerfile.instructions[stage.instruction].start
-    # Insert from the bottom up so earlier line numbers stay valid.
-    lines[insert_line:insert_line] = install
-    lines[from_line:from_line] = export
+    edits: list[tuple[int, int, list[str]]] = [(line, line, new) for line, new in insertions]
+    edits += [(instruction.start, instruction.end, new) for instruction, new in replacements]
+    # Apply from the bottom up so earlier line numbers stay valid; at one line, keep insertion order.
+    for start, end, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
+        lines[start:end] = new
     new_text = "".join(lines)
-    in_place = True
-    copies_venv = [
-        ins
-        for ins in dockerfile.instructions
-        if ins.stage > sync.stage
-        and ins.keyword == "COPY"
-        and ins.flag("from") in (stage.name, str(stage.index))
-        and any(".venv" in s or s.rstrip("/") == environment for s in _sources(ins))
-    ]
-    if copies_venv:
-        in_place = False
-        notes.append(
-            "a later stage copies the whole environment from the install stage in one COPY, so that layer still holds "
-            "every package: the groups are cached in the builder but the runtime layer is re-shipped whole. "
-            "Written beside the Dockerfile for review; install the groups in the runtime stage to keep them cached there."
-        )
-    notes.append(f"groups installed into {environment} (the environment `uv sync` uses) before the project files are copied")
-    return Rewrite(new_text, in_place, tuple(notes))
+    parse_dockerfile(new_text)  # what uvscope writes must parse again
+    return Rewrite(
+        text=new_text,
+        in_place=True,
+        notes=tuple(notes),
+        shape="multi-stage" if shape.multi_stage else "single-stage",
+        environment=environment,
+        final_environment=final_environment,
+        replaced_previous=replaced,
+    )

@@ -9,7 +9,9 @@ not touch stays byte for byte.
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
 from dataclasses import dataclass
 
 from .errors import UvscopeError
@@ -31,6 +33,8 @@ class Instruction:
     """Index one past its last line (heredoc bodies included)."""
     stage: int
     """Index of its stage; -1 for ARGs before the first FROM."""
+    heredocs: tuple[str, ...] = ()
+    """Bodies of its heredocs (`RUN <<EOF ... EOF`), in order."""
 
     def flag(self, name: str) -> str | None:
         """The value of `--name=value`, or None."""
@@ -41,15 +45,48 @@ class Instruction:
         return None
 
 
+    def is_json(self) -> bool:
+        """Exec (JSON) form: `RUN ["uv", "sync"]`."""
+        return self.body.startswith("[")
+
+    def words(self) -> list[str]:
+        """The body split into words: the JSON array, or shell words (quotes removed)."""
+        if self.is_json():
+            try:
+                value = json.loads(self.body)
+            except ValueError:
+                return []
+            return [str(word) for word in value] if isinstance(value, list) else []
+        try:
+            return shlex.split(self.body, comments=False)
+        except ValueError:
+            return self.body.split()
+
+    def script(self) -> str:
+        """What a RUN runs: the heredoc bodies, the exec form's words, or the shell form's body."""
+        if self.heredocs:
+            return "\n".join(self.heredocs)
+        if self.is_json():
+            return shlex.join(self.words())
+        return self.body
+
+
 @dataclass(frozen=True)
 class Stage:
-    """A build stage: `FROM base [AS name]`."""
+    """A build stage: `FROM [--platform=...] base [AS name]`."""
 
     index: int
     base: str
     name: str
     instruction: int
     """Index of its FROM in `Dockerfile.instructions`."""
+    flags: tuple[str, ...] = ()
+    """The FROM's flags (`--platform=$BUILDPLATFORM`), kept for stages derived from it."""
+
+    @property
+    def ref(self) -> str:
+        """How other instructions refer to it: its name, or its index."""
+        return self.name or str(self.index)
 
 
 @dataclass(frozen=True)
@@ -60,10 +97,45 @@ class Dockerfile:
     instructions: tuple[Instruction, ...]
     stages: tuple[Stage, ...]
     escape: str
+    directives: int = 0
+    """How many lines at the top are parser directives (`# syntax=`, `# escape=`)."""
 
     def stage_instructions(self, stage: int) -> list[tuple[int, Instruction]]:
         """(index, instruction) of one stage, its FROM first."""
         return [(i, ins) for i, ins in enumerate(self.instructions) if ins.stage == stage]
+
+    def find_stage(self, ref: str, before: int | None = None) -> Stage | None:
+        """The stage `ref` names (a name in any case, or an index) among those before stage `before`.
+
+        Stage names are case-insensitive in BuildKit (`AS Builder` is `--from=builder`).
+        """
+        candidates = self.stages if before is None else self.stages[:before]
+        if ref.isdigit():
+            index = int(ref)
+            return candidates[index] if index < len(candidates) else None
+        return next((stage for stage in candidates if stage.name and stage.name.lower() == ref.lower()), None)
+
+    def parent(self, stage: Stage) -> Stage | None:
+        """The earlier stage `stage` is built FROM, or None for an image."""
+        return self.find_stage(stage.base, stage.index)
+
+    def ancestors(self, stage: Stage) -> list[Stage]:
+        """`stage` and the stages it derives from, nearest first."""
+        chain = [stage]
+        while (parent := self.parent(chain[-1])) is not None and parent not in chain:
+            chain.append(parent)
+        return chain
+
+    def source(self, instruction: Instruction) -> str:
+        """The instruction's own lines, as written."""
+        return "".join(self.lines[instruction.start : instruction.end])
+
+    def text_start(self, instruction: Instruction) -> int:
+        """The first line of the comment block directly above `instruction` (its own first line if none)."""
+        line = instruction.start
+        while line > self.directives and self.lines[line - 1].lstrip().startswith("#"):
+            line -= 1
+        return line
 
 
 def _split_flags(rest: str) -> tuple[tuple[str, ...], str]:
@@ -92,6 +164,7 @@ def parse_dockerfile(text: str) -> Dockerfile:
                 raise UvscopeError(f"Dockerfile line {index + 1}: escape must be \\ or `")
             escape = match.group(2)
         index += 1
+    directives = index
     instructions: list[Instruction] = []
     stages: list[Stage] = []
     while index < len(lines):
@@ -120,26 +193,31 @@ def parse_dockerfile(text: str) -> Dockerfile:
         keyword = keyword.upper()
         if not re.fullmatch(r"[A-Z]+", keyword):
             raise UvscopeError(f"Dockerfile line {start + 1}: not an instruction: {logical[:60]!r}")
-        if keyword in ("RUN", "COPY", "ADD"):
+        heredocs = []
+        if keyword in ("RUN", "COPY", "ADD") and not rest.lstrip().startswith("["):
             for match in _HEREDOC.finditer(rest):
                 delimiter, strip_tabs = match.group(3), bool(match.group(1))
+                content = []
                 while index < len(lines):
                     body = lines[index].rstrip("\r\n")
                     index += 1
                     if (body.lstrip("\t") if strip_tabs else body) == delimiter:
                         break
+                    content.append(body)
                 else:
                     raise UvscopeError(f"Dockerfile line {start + 1}: heredoc {delimiter} is not closed")
+                heredocs.append("\n".join(content))
         flags, body = _split_flags(rest) if keyword in ("RUN", "COPY", "ADD", "FROM") else ((), rest.strip())
         if keyword == "FROM":
             words = body.split()
             if not words:
                 raise UvscopeError(f"Dockerfile line {start + 1}: FROM without an image")
             name = words[2] if len(words) >= 3 and words[1].lower() == "as" else ""
-            stages.append(Stage(len(stages), words[0], name, len(instructions)))
+            stages.append(Stage(len(stages), words[0], name, len(instructions), flags))
         elif not stages and keyword != "ARG":
             raise UvscopeError(f"Dockerfile line {start + 1}: {keyword} before the first FROM")
-        instructions.append(Instruction(keyword, flags, body, start, index, len(stages) - 1))
+        instructions.append(Instruction(keyword, flags, body, start, index, len(stages) - 1, tuple(heredocs)))
     if not stages:
         raise UvscopeError("not a Dockerfile: no FROM instruction")
-    return Dockerfile(lines, tuple(instructions), tuple(stages), escape)
+    return Dockerfile(lines, tuple(instructions), tuple(stages), escape, directives)
+

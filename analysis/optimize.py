@@ -13,7 +13,8 @@ import glob
 import os
 from dataclasses import dataclass
 
-from .docker_rewrite import Rewrite, rewrite_dockerfile
+from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated
+from .docker_stages import find_syncs
 from .dockerfile import parse_dockerfile
 from .errors import UvscopeError
 from .grouping import Group, Grouping, Preview, parse_group_option, preview, suggest
@@ -85,6 +86,25 @@ class OptimizePlan:
     preview: Preview | None
 
 
+def _dockerfile_package(text: str) -> str | None:
+    """The member the Dockerfile's `uv sync --package M` builds, if it says."""
+    try:
+        syncs = find_syncs(parse_dockerfile(strip_generated(text)[0]))
+    except UvscopeError:
+        return None
+    return next((sync.package for sync in syncs if sync.package), None)
+
+
+def _declares_indexes(pyproject_text: str) -> bool:
+    """Whether pyproject.toml names its own package indexes (the exported pins must carry them)."""
+    try:
+        data = tomllib.loads(pyproject_text.lstrip("\ufeff"))
+    except tomllib.TOMLDecodeError:
+        return False
+    uv = (data.get("tool") or {}).get("uv") or {}
+    return bool(uv.get("index") or uv.get("index-url") or uv.get("extra-index-url"))
+
+
 def choose_member(lock: Lock, paths: dict[str, str], package: str | None, dockerfile_text: str | None) -> str:
     from packaging.utils import canonicalize_name
 
@@ -126,6 +146,15 @@ def plan_optimization(
     if dockerfile and docker_file is None:
         raise UvscopeError(f"no Dockerfile at {dockerfile}")
     paths = member_paths(project_dir, lock)
+    shape_package = _dockerfile_package(docker_file.text) if docker_file else None
+    if package and shape_package and "$" not in shape_package:
+        from packaging.utils import canonicalize_name
+
+        if canonicalize_name(package) != canonicalize_name(shape_package):
+            raise UvscopeError(
+                f"--package {package} disagrees with the Dockerfile, which runs `uv sync --package {shape_package}`; "
+                "give the member the Dockerfile builds"
+            )
     member = choose_member(lock, paths, package, docker_file.text if docker_file else None)
     pyproject_path = os.path.normpath(os.path.join(project_dir, paths[member], "pyproject.toml"))
     pyproject = read_project_file(pyproject_path)
@@ -153,12 +182,14 @@ def plan_optimization(
     docker_change = None
     if docker_file is not None:
         rewrite = rewrite_dockerfile(
-            docker_file.text, grouping, member_paths=paths, workspace=len(lock.members) > 1
+            docker_file.text,
+            grouping,
+            member_paths=paths,
+            workspace=len(lock.members) > 1,
+            package=member if len(lock.members) > 1 else None,
+            emit_index_url=_declares_indexes(pyproject.text),
         )
-        parse_dockerfile(rewrite.text)  # what we write must parse again
-        target = dockerfile_path if rewrite.in_place else dockerfile_path + ".uvscope"
-        original = docker_file if rewrite.in_place else (read_project_file(target) if os.path.exists(target) else None)
-        docker_change = FileChange(target, original, rewrite.text)
+        docker_change = FileChange(dockerfile_path, docker_file, rewrite.text)
     shown = preview(grouping, lock, sizes, member, sizes.get(member, 0)) if sizes else None
     return OptimizePlan(member, grouping, FileChange(pyproject_path, pyproject, new_pyproject), lock_path, docker_change, rewrite, shown)
 

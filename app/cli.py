@@ -92,6 +92,19 @@ def build_parser() -> argparse.ArgumentParser:
     mode = optimize.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="write the files (pyproject.toml, uv.lock, Dockerfile)")
     mode.add_argument("--dry-run", action="store_true", help="only show the diffs (the default)")
+    mode.add_argument(
+        "--prove",
+        action="store_true",
+        help="build the original and the revised Dockerfile in scratch copies, bump the version and add a light "
+        "dependency, rebuild, and print what each re-creates (needs Docker with BuildKit; writes nothing)",
+    )
+    optimize.add_argument(
+        "--docker-build-option", metavar="OPTION", action="append", default=[],
+        help="with --prove: an option for `docker build` (e.g. --docker-build-option=--network=host); repeat",
+    )
+    optimize.add_argument("--prove-dependency", metavar="NAME", help="with --prove: the new light dependency (default: a small package not yet locked)")
+    optimize.add_argument("--keep-images", action="store_true", help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:...)")
+    optimize.add_argument("--format", choices=("md", "json"), default="md", help="with --prove: output format (default: md)")
     diff = commands.add_parser("diff", help="what changed between two images, and what pulling B costs when you have A")
     diff.add_argument("image_a", metavar="IMAGE_A")
     diff.add_argument("image_b", metavar="IMAGE_B")
@@ -245,6 +258,8 @@ def _optimize(args: argparse.Namespace) -> int:
             out.write(f"note: {note}\n")
     else:
         out.write("note: no Dockerfile found; only pyproject.toml would change\n")
+    if args.prove:
+        return _prove(args, plan)
     if not args.write:
         out.write("\n(dry run: nothing written; add --write to write these files and re-lock)\n")
         return 0
@@ -253,6 +268,45 @@ def _optimize(args: argparse.Namespace) -> int:
         out.write(f"wrote {path}\n")
     if not written:
         out.write("nothing to write: the files already hold these groups (uv lock --check passed)\n")
+    return 0
+
+
+def _prove(args: argparse.Namespace, plan) -> int:
+    import json
+
+    from uvscope.analysis.prove import prove
+    from uvscope.analysis.text import size
+
+    def say(text: str) -> None:
+        print(f"uvscope: {text}", file=sys.stderr, flush=True)
+
+    proof = prove(
+        plan, args.project, build_options=tuple(args.docker_build_option), dependency=args.prove_dependency,
+        keep_images=args.keep_images, progress=say,
+    )
+    rows = []
+    for result in (proof.original, proof.revised):
+        rows.append({
+            "dockerfile": result.label,
+            "image_bytes": result.after.size,
+            "recreated_bytes": result.recreated_bytes,
+            "recreated_share": round(result.recreated_share, 6),
+            "groups_kept": {group: result.kept(group) for group in proof.groups} if result.label == "revised" else {},
+            "group_layers": {group: list(ids) for group, ids in result.group_layers.items()},
+            "images": {"before": result.before.tag, "after": result.after.tag},
+            "diff_ids": {"before": list(result.before.diff_ids), "after": list(result.after.diff_ids)},
+        })
+    if args.format == "json":
+        sys.stdout.write(json.dumps({"change": proof.change, "groups": list(proof.groups), "shape": plan.rewrite.shape, "results": rows}, indent=2) + "\n")
+        return 0
+    out = sys.stdout
+    out.write(f"\n## uvscope --prove: {proof.change}\n\n")
+    out.write("| Dockerfile | final image | re-created after the change | groups' layers |\n|---|---:|---:|---|\n")
+    for row in rows:
+        kept = ", ".join(f"{group} {'kept' if ok else 'REBUILT'}" for group, ok in row["groups_kept"].items()) or "-"
+        out.write(f"| {row['dockerfile']} | {size(row['image_bytes'])} | {size(row['recreated_bytes'])} ({row['recreated_share']:.1%}) | {kept} |\n")
+    if args.keep_images:
+        out.write("\nimages: " + ", ".join(f"{row['images']['before']} {row['images']['after']}" for row in rows) + "\n")
     return 0
 
 

@@ -43,6 +43,88 @@ def ensure_base_image() -> str:
     return docker("image", "inspect", "--format", "{{.Id}}", BASE_IMAGE).stdout.strip()
 
 
+def _build_small_image(name: str, dockerfile: str, files: dict[str, str | Path], extra: list[str]) -> str:
+    """Build a helper image from `dockerfile` and `files` (context path -> file or folder), tagged by content."""
+    digest = hashlib.sha256(dockerfile.encode())
+    for item in extra:
+        digest.update(item.encode())
+    for target, source in sorted(files.items()):
+        digest.update(target.encode())
+        source = Path(source)
+        if source.is_file():
+            digest.update(hashlib.sha256(source.read_bytes()).digest())
+    reference = f"{name}:{digest.hexdigest()[:12]}"
+    if docker("image", "inspect", reference, check=False).returncode == 0:
+        return reference
+    with tempfile.TemporaryDirectory(prefix="uvscope-helper-") as context:
+        for target, source in files.items():
+            source = Path(source)
+            if source.is_dir():
+                shutil.copytree(source, Path(context) / target, symlinks=True, ignore=_python_ignore)
+            else:
+                shutil.copy(source, Path(context) / target)
+        (Path(context) / "Dockerfile").write_text(dockerfile)
+        result = docker("build", "--network", "host", "-t", reference, context, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(f"docker build of {name} failed:\n{result.stderr[-4000:]}")
+    return reference
+
+
+def _python_ignore(folder: str, names: list[str]) -> set[str]:
+    """What a python:slim image leaves out of a CPython install (and what is not the interpreter's own)."""
+    drop = {"__pycache__", "site-packages", "test", "idlelib", "tkinter", "turtledemo", "ensurepip", "pkgconfig"}
+    return {name for name in names if name in drop or name.startswith("config-3")}
+
+
+def uv_base_image() -> str:
+    """The test base with uv and the CA bundle, like the uv project's own python images
+    (`ghcr.io/astral-sh/uv:python3.11-bookworm`): a `COPY . /app` brings no uv binary into the app layer."""
+    base_id = ensure_base_image()
+    dockerfile = (
+        f"FROM {BASE_IMAGE}\n"
+        "COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt\n"
+        "COPY uv /usr/local/bin/uv\n"
+        "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt UV_PYTHON_DOWNLOADS=never\n"
+    )
+    return _build_small_image("uvscope-test-uv", dockerfile, {"uv": uv_binary(), "ca-certificates.crt": CA_BUNDLE}, [base_id])
+
+
+def uv_binary_image() -> str:
+    """An image holding only `/uv`, like `ghcr.io/astral-sh/uv` (for `COPY --from` and `RUN --mount=from=`)."""
+    return _build_small_image("uvscope-test-uvbin", "FROM scratch\nCOPY uv /uv\n", {"uv": uv_binary()}, [])
+
+
+def python_slim_image() -> str:
+    """A python:slim-like base: CPython installed under /usr/local (this machine's own interpreter,
+    copied as the official image lays it out), the CA bundle, and no uv."""
+    import sys
+    import sysconfig
+
+    base_id = ensure_base_image()
+    prefix = Path(sys.base_prefix)
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    files: dict[str, str | Path] = {"ca-certificates.crt": CA_BUNDLE, "python-lib": prefix / "lib" / f"python{version}"}
+    binary = Path(os.path.realpath(prefix / "bin" / f"python{version}"))
+    files["python"] = binary
+    shared = sysconfig.get_config_var("INSTSONAME") if sysconfig.get_config_var("Py_ENABLE_SHARED") else None
+    lines = [
+        f"FROM {BASE_IMAGE}",
+        "COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt",
+        f"COPY python /usr/local/bin/python{version}",
+        f"COPY python-lib /usr/local/lib/python{version}",
+    ]
+    if shared:
+        files["libpython"] = prefix / "lib" / shared
+        lines.append(f"COPY libpython /usr/local/lib/{shared}")
+    lines += [
+        f"RUN ldconfig && mkdir -p /usr/local/lib/python{version}/site-packages"
+        f" && ln -s python{version} /usr/local/bin/python3 && ln -s python3 /usr/local/bin/python"
+        " && /usr/local/bin/python -c 'import sys, ssl, sqlite3; assert sys.prefix == \"/usr/local\", sys.prefix'",
+        "ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt UV_PYTHON_DOWNLOADS=never",
+    ]
+    return _build_small_image("uvscope-test-pyslim", "\n".join(lines) + "\n", files, [base_id, sys.version])
+
+
 def _fixture_hash(folder: Path, extra: list[str]) -> str:
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
