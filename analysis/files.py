@@ -235,3 +235,21 @@ def remove_file(path: str) -> None:
         pass
     except OSError as error:
         raise UvscopeError(f"cannot remove {path}: {error.strerror or error}") from None
+
+
+def make_private(path: str, root: str) -> None:
+    """In uvscope's own scratch copy `root`: turn a linked `path` into a regular file holding the same bytes.
+
+    A copy made with its symlinks kept would otherwise let a write (uvscope's
+    or `uv lock`'s) go through the link into the user's own file. A path whose
+    folder leads out of `root` is refused.
+    """
+    real_root = os.path.realpath(root)
+    folder = os.path.realpath(os.path.dirname(os.path.abspath(path)))
+    if folder != real_root and not folder.startswith(real_root + os.sep):
+        raise UvscopeError(f"{path} is in a linked folder that leads out of the scratch copy; not writing through it")
+    if os.path.islink(path):
+        data = read_bytes(path)
+        os.unlink(path)
+        if data is not None:
+            write_new(path, data)

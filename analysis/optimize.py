@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import glob
 import os
+import tomllib
 from dataclasses import dataclass
 
 from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated

@@ -265,3 +265,22 @@ def test_outside_writer_breaking_a_hard_link_is_repaired(tmp_path):
     assert (tmp_path / "other-name").read_bytes() == b"new lock" == (tmp_path / "lock").read_bytes()
     assert (tmp_path / "lock").stat().st_nlink == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["lock", "other-name"]
+
+
+def test_scratch_copy_links_become_private_files(tmp_path):
+    """`optimize --prove` copies the project with its links; no write in the copy may reach the user's file."""
+    from uvscope.analysis.files import make_private
+
+    outside = tmp_path / "shared" / "pyproject.toml"
+    outside.parent.mkdir()
+    outside.write_bytes(b"the user's file")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    (copy / "pyproject.toml").symlink_to(outside)
+    make_private(str(copy / "pyproject.toml"), str(copy))
+    write_file(str(copy / "pyproject.toml"), b"scratch edit")
+    assert outside.read_bytes() == b"the user's file"
+    assert not (copy / "pyproject.toml").is_symlink() and (copy / "pyproject.toml").read_bytes() == b"scratch edit"
+    (copy / "packages").symlink_to(tmp_path / "shared")
+    with pytest.raises(UvscopeError, match="leads out of the scratch copy"):
+        make_private(str(copy / "packages" / "pyproject.toml"), str(copy))
