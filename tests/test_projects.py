@@ -24,7 +24,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent / "projects"))
 
-from make_projects import PYPROJECT, Case, cases, clean_uv_environment, make  # noqa: E402
+from make_projects import DOCKERFILE, PYPROJECT, Case, cases, clean_uv_environment, make  # noqa: E402
 
 REAL_UV = shutil.which("uv")
 CASES = {case.name: case for case in cases()}
@@ -158,10 +158,10 @@ def test_hostile_project(project, tmp_path):
 
 
 def test_rerun_gives_the_same_files_as_one_run(tmp_path):
-    """`--write` twice = once (without a Dockerfile: its own stages are recognised by the Dockerfile rewriter)."""
+    """`--write` twice gives the same files as once: the group is already there, the Dockerfile's own blocks are replaced."""
     if REAL_UV is None:
         pytest.skip("the real uv is not on PATH")
-    case = Case("rerun", lambda f: (f / "pyproject.toml").write_text(PYPROJECT))
+    case = Case("rerun", lambda f: ((f / "pyproject.toml").write_text(PYPROJECT), (f / "Dockerfile").write_text(DOCKERFILE)))
     folder = tmp_path / "project"
     make(case, folder, REAL_UV)
     code, _, err = _run(case, folder, tmp_path)
