@@ -98,8 +98,8 @@ def project(request, tmp_path):
             _fill(base)
         yield case, folder
     finally:
-        if case.name == "immutable-lock":
-            subprocess.run(["chattr", "-i", str(folder / "uv.lock")], capture_output=True)
+        if case.after_lock is not None and case.after_lock.__name__.startswith("_immutable"):
+            subprocess.run(["chattr", "-i", str(folder), str(folder / "uv.lock")], capture_output=True)
         if case.needs_tmpfs:
             subprocess.run(["umount", str(base)], capture_output=True)
 

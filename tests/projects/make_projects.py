@@ -205,6 +205,10 @@ def _broken_toml(folder: Path) -> None:
     _write(folder, "pyproject.toml", "[project\nname=")
 
 
+def _immutable_folder(folder: Path) -> None:
+    subprocess.run(["chattr", "+i", str(folder)], check=True)
+
+
 def _one_heavy_group(folder: Path) -> None:
     _heavy_has_every_string(folder)
     assert (folder / "Dockerfile").read_text().count("--only-group heavy") == 1
@@ -322,6 +326,8 @@ def cases() -> list[Case]:
         Case("uv-cannot-write-the-lock", lambda f: _standard(f), code=2, fake_uv=FAKE_READ_ONLY_LOCK,
              message="uv lock failed: error: failed to write uv.lock: Permission denied (os error 13); pyproject.toml, uv.lock and Dockerfile are as they were"),
         Case("immutable-lock", lambda f: _standard(f), code=2, message="uv lock failed", needs_root=True, after_lock=_immutable),
+        Case("immutable-folder", lambda f: _standard(f), code=2, needs_root=True, after_lock=_immutable_folder,
+             message="uv lock failed"),
         Case("disk-full", lambda f: _standard(f), code=2, message="No space left on device", fake_uv=FAKE_FAILS, needs_tmpfs=True),
         # -- a fake uv that fails, lies, edits, hangs or is interrupted -------------------------
         Case("uv-fails", lambda f: _standard(f), code=2, fake_uv=FAKE_FAILS,
