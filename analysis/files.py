@@ -3,7 +3,8 @@
 What it promises, whatever `path` is:
 
 - a regular file is replaced atomically (a temporary file in the target's own
-  folder, fsync, rename) and keeps its owner, group and mode;
+  folder, fsync, rename) and keeps its owner, group, mode and extended
+  attributes;
 - a symlink is followed: its target is replaced, never the link;
 - a character device, FIFO or socket-like node (`/dev/null`, `/dev/stdout`,
   `>(gzip > r.gz)`) is opened and written in place, never renamed over;
@@ -120,6 +121,19 @@ def _apply_meta_fd(fd: int, meta: FileMeta) -> None:
         os.fchmod(fd, meta.mode)
 
 
+def _copy_xattrs(source: str, fd: int) -> None:
+    """Extended attributes (ACLs, labels, user notes) of the file being replaced, as far as they can be set."""
+    try:
+        names = os.listxattr(source)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.setxattr(fd, name, os.getxattr(source, name))
+        except OSError:
+            pass
+
+
 def _fsync_folder(folder: str) -> None:
     try:
         fd = os.open(folder, os.O_RDONLY)
@@ -154,6 +168,7 @@ def _write_replacing(path: str, data: bytes, meta: FileMeta | None, exists: bool
                     _apply_meta_fd(handle.fileno(), meta)
                 except PermissionError:
                     raise _KeepInPlace() from None
+                _copy_xattrs(path, handle.fileno())
             else:
                 umask = os.umask(0)
                 os.umask(umask)

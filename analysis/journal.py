@@ -142,7 +142,8 @@ class Journal:
         if entry.touched or entry.original is None or entry.keep_link is not None:
             return
         target = resolve(entry.path)
-        keep = tempfile.mktemp(prefix=".uvscope-keep-", dir=os.path.dirname(os.path.abspath(target)))
+        # Named after the file: if uvscope is killed (SIGKILL, power loss) the original is still there to recover.
+        keep = tempfile.mktemp(prefix=f".{os.path.basename(target)}.uvscope-orig-", dir=os.path.dirname(os.path.abspath(target)))
         try:
             os.link(target, keep)
             entry.keep_link = keep

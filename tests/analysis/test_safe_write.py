@@ -284,3 +284,14 @@ def test_scratch_copy_links_become_private_files(tmp_path):
     (copy / "packages").symlink_to(tmp_path / "shared")
     with pytest.raises(UvscopeError, match="leads out of the scratch copy"):
         make_private(str(copy / "packages" / "pyproject.toml"), str(copy))
+
+
+def test_extended_attributes_are_kept(tmp_path):
+    target = tmp_path / "pyproject.toml"
+    target.write_bytes(b"old")
+    try:
+        os.setxattr(target, "user.reviewed-by", b"alice")
+    except OSError as error:
+        pytest.skip(f"no user extended attributes on this filesystem: {error}")
+    write_file(str(target), b"new")
+    assert target.read_bytes() == b"new" and os.getxattr(target, "user.reviewed-by") == b"alice"
