@@ -128,8 +128,8 @@ def _strip_legacy(text: str) -> str:
     for number, line in enumerate(dockerfile.lines):
         if number in drop or _LEGACY_COMMENT.match(line):
             continue
-        if not line.strip() and kept and not kept[-1].strip() and number - 1 in drop:
-            continue
+        if not line.strip() and number - 1 in drop:
+            continue  # 0.1 ended its export stage with a blank line
         kept.append(line)
     return "".join(kept)
 

@@ -46,17 +46,23 @@ class Instruction:
 
 
     def is_json(self) -> bool:
-        """Exec (JSON) form: `RUN ["uv", "sync"]`."""
-        return self.body.startswith("[")
+        """Exec (JSON) form: `RUN ["uv", "sync"]` (a shell test `RUN [ -e x ] || ...` is not)."""
+        return self._json() is not None
+
+    def _json(self) -> list[str] | None:
+        if not self.body.startswith("["):
+            return None
+        try:
+            value = json.loads(self.body)
+        except ValueError:
+            return None
+        return [str(word) for word in value] if isinstance(value, list) and all(isinstance(w, str) for w in value) else None
 
     def words(self) -> list[str]:
         """The body split into words: the JSON array, or shell words (quotes removed)."""
-        if self.is_json():
-            try:
-                value = json.loads(self.body)
-            except ValueError:
-                return []
-            return [str(word) for word in value] if isinstance(value, list) else []
+        exec_form = self._json()
+        if exec_form is not None:
+            return exec_form
         try:
             return shlex.split(self.body, comments=False)
         except ValueError:

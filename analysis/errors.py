@@ -7,6 +7,12 @@ class UvscopeError(Exception):
     exit_code = 2
 
 
+class NothingToDo(UvscopeError):
+    """The request is already met (e.g. the Dockerfile already isolates those packages): said, exit 0."""
+
+    exit_code = 0
+
+
 class EngineUnavailable(UvscopeError):
     """The Docker Engine cannot be reached."""
 

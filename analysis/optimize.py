@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated
 from .docker_stages import find_syncs
 from .dockerfile import parse_dockerfile
-from .errors import UvscopeError
-from .grouping import Group, Grouping, Preview, parse_group_option, preview, suggest
+from .errors import NothingToDo, UvscopeError
+from .grouping import ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
+from .journal import Journal
 from .lockhistory import churn as lock_churn
 from .lockhistory import is_git_checkout, lock_history
-from .journal import Journal
 from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, with_groups
+from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs, wheel_sizes
 from .uvlock import Lock, buildable_members, parse_lock
 
 
@@ -85,6 +86,10 @@ class OptimizePlan:
     dockerfile: FileChange | None
     rewrite: Rewrite | None
     preview: Preview | None
+    sizes_from: str = ""
+    """Where the preview's package sizes come from: `the image` or `uv.lock's wheel sizes (compressed)`."""
+    already_kept: tuple[str, ...] = ()
+    """Packages the Dockerfile as it is already keeps in layers a version bump leaves as they were."""
 
 
 def _dockerfile_package(text: str) -> str | None:
@@ -176,6 +181,12 @@ def plan_optimization(
         grouping = suggest(lock, sizes, member, churn)
         if not grouping.groups:
             raise UvscopeError("no direct dependency is heavy enough (20 MB closure) to deserve a layer of its own")
+        kept = _kept_today(docker_file, lock, member, paths)
+        if kept and all(name in kept for group in grouping.groups for name in group.packages):
+            raise NothingToDo(
+                f"the Dockerfile already keeps {', '.join(sorted(n for g in grouping.groups for n in g.packages))} in layers "
+                "of their own that a version bump leaves as they were: nothing to propose"
+            )
     else:
         raise UvscopeError("say which packages to group: --group NAME=PKG[,PKG...] or --suggest")
     new_pyproject = with_groups(pyproject.text, grouping, pyproject_path)
@@ -191,8 +202,32 @@ def plan_optimization(
             emit_index_url=_declares_indexes(pyproject.text),
         )
         docker_change = FileChange(dockerfile_path, docker_file, rewrite.text)
-    shown = preview(grouping, lock, sizes, member, sizes.get(member, 0)) if sizes else None
-    return OptimizePlan(member, grouping, FileChange(pyproject_path, pyproject, new_pyproject), lock_path, docker_change, rewrite, shown)
+    sizes_from = "the image" if sizes else ""
+    if not sizes:
+        sizes, sizes_from = wheel_sizes(read_project_file(lock_path).text), "uv.lock's wheel sizes (compressed)"
+    shown = preview(grouping, lock, sizes, member, sizes.get(member, 0))
+    kept: tuple[str, ...] = ()
+    if docker_file is not None and rewrite is not None:
+        member_dirs = frozenset(path for path in paths.values() if path not in (".", ""))
+        layers = plan_layers(grouping, lock, sizes, member)
+        costs = rebuild_costs(
+            docker_file.text, rewrite.text, lock, member, sizes, sizes.get(member, 0), group_packages_for(layers), member_dirs
+        )
+        shown = Preview(shown.layers, tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
+        kept = tuple(sorted(_kept_today(docker_file, lock, member, paths)))
+    return OptimizePlan(
+        member, grouping, FileChange(pyproject_path, pyproject, new_pyproject), lock_path, docker_change, rewrite, shown, sizes_from, kept
+    )
+
+
+def _kept_today(docker_file: ProjectFile | None, lock: Lock, member: str, paths: dict[str, str]) -> set[str]:
+    """What the Dockerfile as it is already keeps out of a version bump's rebuild (empty if it cannot be read)."""
+    if docker_file is None:
+        return set()
+    try:
+        return kept_packages(docker_file.text, lock, member, None, frozenset(p for p in paths.values() if p not in (".", "")))
+    except UvscopeError:
+        return set()
 
 
 def _free_name(path: str, data: bytes) -> str | None:

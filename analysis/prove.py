@@ -81,6 +81,35 @@ class Proof:
     original: DockerfileProof
     revised: DockerfileProof
     groups: tuple[str, ...]
+    predicted: tuple[int, int] | None = None
+    """The preview's figures for a version bump (today, with the groups), with package sizes read
+    from the original image just built: what `optimize` said, next to what the engine did."""
+
+
+def _predicted_bump(plan: OptimizePlan, tag: str, project_dir: str) -> tuple[int, int] | None:
+    """Re-run the Dockerfile preview with exact per-package sizes from the freshly built original image."""
+    from .grouping import plan_layers
+    from .python import analyse_python
+    from .rebuild_cost import CHANGES, group_packages_for, recreated_in_final_image
+    from .sources import open_source, read_image
+    from .uvlock import parse_lock
+
+    source = open_source(tag, "docker")
+    try:
+        image = read_image(source)
+    finally:
+        source.close()
+    python = analyse_python(image, project_dir)
+    if python.lock is None or plan.dockerfile is None or plan.dockerfile.original is None:
+        return None
+    sizes = python.lock.sizes
+    with open(plan.lock_path, encoding="utf-8") as handle:
+        lock = parse_lock(handle.read(), plan.lock_path)
+    groups = group_packages_for(plan_layers(plan.grouping, lock, sizes, plan.member))
+    project = sizes.get(plan.member, 0)
+    today = recreated_in_final_image(plan.dockerfile.original.text, CHANGES[0], lock, plan.member, sizes, project)
+    proposed = recreated_in_final_image(plan.dockerfile.new_text, CHANGES[0], lock, plan.member, sizes, project, groups)
+    return today, proposed
 
 
 def find_docker(explicit: str | None = None) -> str:
@@ -243,6 +272,7 @@ def prove(
             light = _light_dependency(handle.read(), dependency)
         slug = re.sub(r"[^a-z0-9._-]+", "-", plan.member.lower()).strip("-.") or "project"
         built: dict[tuple[str, str], BuiltImage] = {}
+        predicted: tuple[int, int] | None = None
         change = ""
         tags: list[str] = []
         try:
@@ -257,6 +287,13 @@ def prove(
                     _run([docker, "build", *build_options, "-f", os.path.join(folder, dockerfile_rel), "-t", tag, folder])
                     tags.append(tag)
                     built[(label, when)] = _inspect(tag)
+                    if (label, when) == ("original", "before"):
+                        say("reading the original image for the preview's package sizes")
+                        try:
+                            predicted = _predicted_bump(plan, tag, project_dir)
+                        except UvscopeError as error:
+                            say(f"no preview to compare: {error}")
+                            predicted = None
         finally:
             if not keep_images:
                 for tag in tags:
@@ -272,7 +309,7 @@ def prove(
 
     original = DockerfileProof("original", built[("original", "before")], built[("original", "after")], {})
     revised_proof = DockerfileProof("revised", built[("revised", "before")], built[("revised", "after")], layers(built[("revised", "before")], built[("revised", "after")]))
-    return Proof(change, original, revised_proof, groups)
+    return Proof(change, original, revised_proof, groups, predicted)
 
 
 def _versions(lock_text: str) -> dict[str, list[str]]:

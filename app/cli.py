@@ -13,7 +13,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from uvscope.analysis.errors import UvscopeError
+from uvscope.analysis.errors import NothingToDo, UvscopeError
 from uvscope.analysis.files import write_file
 from uvscope.analysis.grouping import GroupingError
 from uvscope.analysis.python import analyse_python
@@ -249,8 +249,12 @@ def _optimize(args: argparse.Namespace) -> int:
     if plan.preview is not None:
         for layer in plan.preview.layers:
             out.write(f"  layer {layer.name}: {size(layer.bytes)} ({len(layer.packages)} packages)\n")
+        where = "in the final image" if plan.rewrite is not None else "(the usual uv Dockerfile; no Dockerfile found)"
+        out.write(f"what a change re-creates {where}, sizes from {plan.sizes_from}:\n")
         for cost in plan.preview.costs:
-            out.write(f"  {cost.change}: rebuilds {size(cost.today)} today, {size(cost.proposed)} with the groups\n")
+            out.write(f"  {cost.change}: {size(cost.today)} today, {size(cost.proposed)} with the groups\n")
+    if plan.already_kept:
+        out.write(f"note: the Dockerfile already keeps {', '.join(plan.already_kept)} in layers a version bump leaves as they were\n")
     out.write("\n" + plan.pyproject.diff())
     if plan.dockerfile is not None:
         out.write("\n" + plan.dockerfile.diff())
@@ -268,6 +272,12 @@ def _optimize(args: argparse.Namespace) -> int:
         out.write(f"wrote {path}\n")
     if not written:
         out.write("nothing to write: the files already hold these groups (uv lock --check passed)\n")
+    if plan.preview is not None and plan.rewrite is not None:
+        bump = plan.preview.costs[0]
+        out.write(
+            f"a version bump now re-creates about {size(bump.proposed)} of Python packages and project files in the final image "
+            f"(was {size(bump.today)}); check it with `uvscope optimize --prove` before you push\n"
+        )
     return 0
 
 
@@ -296,8 +306,11 @@ def _prove(args: argparse.Namespace, plan) -> int:
             "images": {"before": result.before.tag, "after": result.after.tag},
             "diff_ids": {"before": list(result.before.diff_ids), "after": list(result.after.diff_ids)},
         })
+    predicted = {"today": proof.predicted[0], "with_groups": proof.predicted[1]} if proof.predicted else None
     if args.format == "json":
-        sys.stdout.write(json.dumps({"change": proof.change, "groups": list(proof.groups), "shape": plan.rewrite.shape, "results": rows}, indent=2) + "\n")
+        document = {"change": proof.change, "groups": list(proof.groups), "shape": plan.rewrite.shape, "results": rows,
+                    "predicted_bump": predicted}
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return 0
     out = sys.stdout
     out.write(f"\n## uvscope --prove: {proof.change}\n\n")
@@ -305,6 +318,12 @@ def _prove(args: argparse.Namespace, plan) -> int:
     for row in rows:
         kept = ", ".join(f"{group} {'kept' if ok else 'REBUILT'}" for group, ok in row["groups_kept"].items()) or "-"
         out.write(f"| {row['dockerfile']} | {size(row['image_bytes'])} | {size(row['recreated_bytes'])} ({row['recreated_share']:.1%}) | {kept} |\n")
+    if predicted:
+        out.write(
+            f"\nuvscope's preview, with package sizes from the original image, said a version bump re-creates "
+            f"{size(predicted['today'])} today and {size(predicted['with_groups'])} with the groups "
+            "(Python packages and project files only)\n"
+        )
     if args.keep_images:
         out.write("\nimages: " + ", ".join(f"{row['images']['before']} {row['images']['after']}" for row in rows) + "\n")
     return 0
@@ -386,6 +405,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return _run(args)
+    except NothingToDo as done:
+        print(f"uvscope: {done}")
+        return 0
     except UvscopeError as error:
         print(f"uvscope: error: {error}", file=sys.stderr)
         return error.exit_code

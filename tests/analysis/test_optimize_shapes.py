@@ -1,0 +1,169 @@
+"""`uvscope optimize --prove` on the Dockerfile shapes people write, checked against the engine.
+
+Each shape under `tests/shapes/` is a real Dockerfile (the uv docs' intermediate
+layers, the uv Docker example's multistage build, a non-editable `.venv` copy,
+a workspace member, `--active`, a system prefix with uv from a RUN mount, a
+parent stage with WORKDIR and a non-root USER, exec-form RUN). `--prove`
+builds the original and the revised Dockerfile, bumps the version and adds a
+light dependency, and rebuilds both. The test then reads the four images
+itself, from `docker save` (not through uvscope): the layer that holds each
+group's packages must be the same layer (same diff_id, computed here from the
+tar) before and after the change, at most 3% of the final image's bytes may be
+new, and the revised image must import everything. The original Dockerfile is
+measured the same way and must re-create its dependency layer, so the test
+can tell the difference.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from harness import BASE_IMAGE, DOCKER, docker, python_slim_image, uv_base_image, uv_binary_image
+
+pytestmark = pytest.mark.engine
+
+SHAPES = Path(__file__).parent.parent / "shapes"
+MAX_SHARE = 0.03
+GROUP_FOLDERS = ("site-packages/numpy/", "site-packages/pandas/")
+"""A file under these (sources, bytecode, libraries) belongs to the groups."""
+
+
+def _context(tmp: Path, shape: str, project: str) -> Path:
+    folder = tmp / shape
+    shutil.copytree(SHAPES / project, folder)
+    text = (SHAPES / f"{shape}.Dockerfile").read_text()
+    images = {"UV_BASE": uv_base_image(), "BASE": BASE_IMAGE, "PYSLIM": python_slim_image(), "UVBIN": uv_binary_image()}
+    for key, value in images.items():
+        text = text.replace("{" + key + "}", value)
+    (folder / "Dockerfile").write_text(text)
+    return folder
+
+
+def _uvscope(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}", "UVSCOPE_DOCKER": DOCKER}
+    return subprocess.run([sys.executable, "-m", "uvscope.app.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=1800, env=env)
+
+
+def _layers(tag: str, needles: tuple[str, ...]) -> list[tuple[str, int, set[str]]]:
+    """(diff_id, bytes, needles found) of each layer of `tag`, read from `docker save` and hashed here."""
+    process = subprocess.Popen([DOCKER, "save", tag], stdout=subprocess.PIPE)
+    blobs: dict[str, tuple[str, int, set[str]]] = {}
+    manifest = None
+    assert process.stdout is not None
+    with tarfile.open(fileobj=process.stdout, mode="r|") as archive:
+        for member in archive:
+            if member.name == "manifest.json":
+                manifest = json.load(archive.extractfile(member))
+            elif member.isfile() and (member.name.endswith("/layer.tar") or member.name.startswith("blobs/")):
+                handle = archive.extractfile(member)
+                digest, found = hashlib.sha256(), set()
+
+                class Tee:
+                    def read(self, size: int = -1) -> bytes:
+                        data = handle.read(size)
+                        digest.update(data)
+                        return data
+
+                try:
+                    with tarfile.open(fileobj=Tee(), mode="r|") as layer:
+                        for entry in layer:
+                            found.update(needle for needle in needles if entry.name.endswith(needle))
+                            found.update(
+                                "group file" for folder in GROUP_FOLDERS if folder in entry.name and not entry.isdir()
+                            )
+                except tarfile.ReadError:
+                    pass  # a config or manifest blob
+                while handle.read(1 << 20):
+                    pass
+                blobs[member.name] = (f"sha256:{digest.hexdigest()}", member.size, found)
+    assert process.wait() == 0
+    assert manifest is not None
+    return [blobs[name] for name in manifest[0]["Layers"]]
+
+
+def _measure(before_tag: str, after_tag: str, needles: tuple[str, ...]):
+    before, after = _layers(before_tag, needles), _layers(after_tag, needles)
+    known = {diff_id for diff_id, _, _ in before}
+    recreated = sum(size for diff_id, size, _ in after if diff_id not in known)
+    total = sum(size for _, size, _ in after)
+    holders = {needle: [diff_id for diff_id, _, found in before if needle in found] for needle in needles}
+    after_ids = {diff_id for diff_id, _, _ in after}
+    recreated_group_files = any("group file" in found for diff_id, _, found in after if diff_id not in known)
+    return recreated, total, holders, after_ids, recreated_group_files
+
+
+CASES = [
+    # shape, project template, groups, --package, what the final image must import, its python
+    ("docs-intermediate", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
+    ("example-multistage", "project", ["heavy=numpy", "ml=pandas"], None, "shapes_app", "/app/.venv/bin/python"),
+    ("venv-no-editable", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
+    ("workspace-member", "workspace", ["heavy=numpy,pandas"], "svc-a", "svc_a, lib_b", "/app/.venv/bin/python"),
+    ("active-venv", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/opt/venv/bin/python"),
+    ("system-prefix", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/usr/local/bin/python"),
+    ("parent-workdir-user", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
+    ("json-run", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
+]
+
+
+@pytest.mark.parametrize("shape, project, groups, package, imports, python", CASES, ids=[case[0] for case in CASES])
+def test_groups_keep_their_layer_in_the_final_image(tmp_path, shape, project, groups, package, imports, python):
+    context = _context(tmp_path, shape, project)
+    before_files = {path: path.read_bytes() for path in context.rglob("*") if path.is_file()}
+    args = ["optimize", "--project", str(context), "--prove", "--format", "json", "--keep-images",
+            "--docker-build-option=--network=host"]
+    for group in groups:
+        args += ["--group", group]
+    if package:
+        args += ["--package", package]
+    result = _uvscope(*args, cwd=context)
+    assert result.returncode == 0, result.stderr[-3000:]
+    proof = json.loads(result.stdout[result.stdout.index("{\n") :])
+    # --prove works in scratch copies: the project is untouched
+    assert {path: path.read_bytes() for path in context.rglob("*") if path.is_file()} == before_files
+    rows = {row["dockerfile"]: row for row in proof["results"]}
+    needles = ("site-packages/numpy/__init__.py", "site-packages/pandas/__init__.py")
+
+    revised = rows["revised"]
+    recreated, total, holders, after_ids, group_files = _measure(revised["images"]["before"], revised["images"]["after"], needles)
+    print(f"{shape}: revised re-created {recreated} of {total} bytes ({recreated / total:.2%})")
+    for needle, diff_ids in holders.items():
+        assert len(diff_ids) == 1, (needle, diff_ids)  # each heavy package lives in exactly one layer
+        assert diff_ids[0] in after_ids, f"{needle}'s layer was re-created"
+    assert recreated <= MAX_SHARE * total, (recreated, total)
+    assert not group_files, "a re-created layer holds files of the groups (bytecode re-written by `uv sync`?)"
+    assert all(revised["groups_kept"].values()) and set(revised["groups_kept"]) == {g.split("=")[0] for g in groups}
+    assert revised["recreated_share"] <= MAX_SHARE
+
+    original = rows["original"]
+    o_recreated, o_total, o_holders, o_after_ids, o_group_files = _measure(original["images"]["before"], original["images"]["after"], needles)
+    print(f"{shape}: original re-created {o_recreated} of {o_total} bytes ({o_recreated / o_total:.2%})")
+    assert any(diff_id not in o_after_ids for ids in o_holders.values() for diff_id in ids), "the original kept its dependencies"
+    assert o_recreated > 10 * recreated and o_group_files
+
+    # the preview (worked out from the Dockerfile, sizes from the original image) agrees with the engine
+    predicted = proof["predicted_bump"]
+    assert predicted is not None
+    for said, measured in ((predicted["today"], o_recreated), (predicted["with_groups"], recreated)):
+        assert abs(said - measured) <= max(2_000_000, 0.05 * measured), (said, measured)
+
+    # the report's "heavy dependencies share a layer" fires on the original and not on the revised image
+    for tag, expected in ((original["images"]["after"], True), (revised["images"]["after"], False)):
+        report = _uvscope("report", tag, "--format", "json", "--project", str(context), cwd=context)
+        assert report.returncode == 0, report.stderr[-2000:]
+        ids = {finding["id"] for finding in json.loads(report.stdout)["findings"]}
+        assert ("heavy-layer-shared" in ids) == expected, (tag, ids)
+
+    ran = docker("run", "--rm", "--network", "none", "--entrypoint", python, revised["images"]["after"], "-c",
+                 f"import numpy, pandas, attrs, {imports}, {proof['change'].split('new dependency ')[1]}; print('ok')", check=False)
+    assert ran.stdout.strip() == "ok", ran.stderr[-2000:]
+    for row in rows.values():
+        for tag in row["images"].values():
+            docker("image", "rm", "--no-prune", tag, check=False)

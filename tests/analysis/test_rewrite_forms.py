@@ -1,0 +1,225 @@
+"""The rewrite on every instruction form and stage layout, without an engine.
+
+The engine tests (`test_optimize_shapes.py`) prove the result builds and keeps
+the groups cached; these pin down what the text must look like where the
+engine here (dockerd 20.10's built-in frontend) cannot build the shape:
+heredoc RUN and upper-case stage names need a newer Dockerfile frontend.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from uvscope.analysis.docker_rewrite import END, ORIGINAL, analyse_shape, rewrite_dockerfile, strip_generated
+from uvscope.analysis.docker_stages import context_at, find_syncs
+from uvscope.analysis.dockerfile import parse_dockerfile
+from uvscope.analysis.errors import UvscopeError
+from uvscope.analysis.grouping import Group, Grouping
+
+HEAVY = Grouping((Group("heavy", ("numpy",)),))
+TWO = Grouping((Group("heavy", ("numpy",)), Group("ml", ("pandas",))))
+SHAPES = sorted((Path(__file__).parent.parent / "shapes").glob("*.Dockerfile"))
+
+
+def _rewrite(text: str, grouping: Grouping = HEAVY, **kwargs):
+    return rewrite_dockerfile(text, grouping, member_paths=kwargs.pop("member_paths", {"app": "."}), workspace=kwargs.pop("workspace", False), **kwargs)
+
+
+def _instructions(text: str, stage_name: str) -> list[str]:
+    dockerfile = parse_dockerfile(text)
+    stage = next(s for s in dockerfile.stages if s.name.lower() == stage_name.lower())
+    return [dockerfile.source(ins).strip() for _, ins in dockerfile.stage_instructions(stage.index)]
+
+
+@pytest.mark.parametrize("path", SHAPES, ids=[p.stem for p in SHAPES])
+def test_writing_twice_gives_the_same_file_and_stripping_gives_the_original(path):
+    text = path.read_text()
+    once = _rewrite(text, TWO, member_paths={"svc-a": "packages/svc-a", "svc-b": "packages/svc-b", "lib-b": "packages/lib-b"} if "workspace" in path.stem else {"app": "."}, workspace="workspace" in path.stem)
+    twice = _rewrite(once.text, TWO, member_paths={"svc-a": "packages/svc-a", "svc-b": "packages/svc-b", "lib-b": "packages/lib-b"} if "workspace" in path.stem else {"app": "."}, workspace="workspace" in path.stem)
+    assert twice.text == once.text and twice.replaced_previous and not once.replaced_previous
+    assert strip_generated(once.text) == (text, True)
+    # a different grouping on a re-run replaces the old one: one export stage, never two
+    other = _rewrite(once.text, HEAVY) if "workspace" not in path.stem else None
+    if other is not None:
+        assert other.text.count("AS uvscope-export") == 1 and "--only-group ml" not in other.text
+
+
+def test_what_uvscope_0_1_wrote_is_recognised_and_replaced():
+    legacy = (
+        "FROM base AS uvscope-export\n"
+        "WORKDIR /uvscope/project\n"
+        "COPY pyproject.toml uv.lock ./\n"
+        "RUN uv export --frozen --no-header --no-annotate --no-emit-project --only-group heavy -o /uvscope/heavy.txt\n"
+        "\n"
+        "FROM base\n"
+        "WORKDIR /app\n"
+        "# uvscope: dependency group 'heavy' in its own layer, reused while its pins do not change\n"
+        "COPY --from=uvscope-export /uvscope/heavy.txt /uvscope/heavy.txt\n"
+        "RUN uv venv --allow-existing /app/.venv \\\n"
+        " && uv pip install --python /app/.venv --no-deps -r /uvscope/heavy.txt\n"
+        "COPY pyproject.toml uv.lock ./\n"
+        "RUN uv sync --frozen\n"
+    )
+    legacy = "# uvscope: export each dependency group's pins; a group's layer is rebuilt only when they change\n" + legacy
+    original, found = strip_generated(legacy)
+    assert found and original == "FROM base\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen\n"
+    assert _rewrite(legacy).text.count("AS uvscope-export") == 1
+
+
+def test_generated_lines_go_above_the_comment_that_describes_the_next_instruction():
+    text = (
+        "FROM base\n"
+        "WORKDIR /app\n"
+        "\n"
+        "# Install dependencies first:\n"
+        "# they change less often than the code.\n"
+        "COPY pyproject.toml uv.lock ./\n"
+        "RUN uv sync --frozen --no-install-project\n"
+    )
+    lines = _rewrite(text).text.splitlines()
+    comment = lines.index("# Install dependencies first:")
+    assert lines[comment + 1 : comment + 3] == ["# they change less often than the code.", "COPY pyproject.toml uv.lock ./"]
+    assert lines[comment - 1] == END
+    assert "FROM base AS uvscope-export" in lines and lines.index("FROM base AS uvscope-export") < lines.index("FROM base")
+
+
+def test_escape_directive_continuations_use_the_files_escape_character():
+    text = "# escape=`\nFROM base\nWORKDIR C:/app\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen `\n    --no-install-project\n"
+    result = _rewrite(text)
+    assert result.text.startswith("# escape=`\n")
+    assert " `\n && uv pip install" in result.text and " \\\n" not in result.text
+    parsed = parse_dockerfile(result.text)
+    assert parsed.escape == "`"
+    runs = [ins.body for ins in parsed.instructions if ins.keyword == "RUN"]
+    assert any(body.endswith("-r /uvscope/heavy.txt") and "&& uv pip install" in body for body in runs)
+
+
+def test_exec_form_heredoc_and_upper_case_stage_names():
+    text = (
+        "ARG PYTHON=3.12\n"
+        "FROM --platform=$BUILDPLATFORM python:${PYTHON}-slim AS Builder\n"
+        "COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /bin/uv\n"
+        "WORKDIR /app\n"
+        "COPY pyproject.toml uv.lock ./\n"
+        "RUN --mount=type=cache,target=/root/.cache/uv <<EOF\n"
+        "set -e\n"
+        "uv sync --frozen --no-install-project\n"
+        "EOF\n"
+        "COPY . .\n"
+        'RUN ["uv", "sync", "--frozen"]\n'
+        "FROM python:${PYTHON}-slim AS Runtime\n"
+        "COPY --from=builder /app /app\n"
+    )
+    result = _rewrite(text)
+    assert result.shape == "multi-stage"
+    lines = result.text.splitlines()
+    # the FROM flags and the global ARG's use come along into every generated stage
+    assert "FROM --platform=$BUILDPLATFORM python:${PYTHON}-slim AS uvscope-export" in lines
+    assert "FROM --platform=$BUILDPLATFORM python:${PYTHON}-slim AS uvscope-group-heavy" in lines
+    assert "FROM Builder AS uvscope-rest" in lines  # the user's own spelling of the stage
+    runtime = _instructions(result.text, "Runtime")
+    assert runtime[1:] == [
+        "COPY --from=uvscope-group-heavy /app/.venv /app/.venv",
+        "COPY --from=uvscope-rest /app /app",
+    ]
+    builder = _instructions(result.text, "Builder")
+    assert builder.index("COPY pyproject.toml uv.lock ./") > next(i for i, x in enumerate(builder) if "-r /uvscope/heavy.txt" in x)
+    # the cache mount of the heredoc RUN is carried into the group's RUN
+    assert any(x.startswith("RUN --mount=type=cache,target=/root/.cache/uv [ -e /app/.venv/bin/python ]") for x in builder)
+
+
+def test_environment_user_and_workdir_come_from_parent_stages():
+    text = (
+        "FROM base AS common\n"
+        "ENV VIRTUAL_ENV=/opt/venv\n"
+        "WORKDIR /srv/app\n"
+        "USER app\n"
+        "FROM common AS builder\n"
+        "COPY pyproject.toml uv.lock ./\n"
+        "RUN uv sync --active --frozen --no-install-project\n"
+        "FROM common\n"
+        "COPY --from=builder /opt/venv /opt/venv\n"
+    )
+    dockerfile = parse_dockerfile(text)
+    context = context_at(dockerfile, dockerfile.stages[1])
+    assert (context.workdir, context.user, context.env["VIRTUAL_ENV"]) == ("/srv/app", "app", "/opt/venv")
+    result = _rewrite(text)
+    assert result.environment == "/opt/venv" and result.final_environment == "/opt/venv"
+    assert "uv pip install --python /opt/venv --no-deps -r /uvscope/heavy.txt" in result.text
+    assert "COPY --from=uvscope-group-heavy /opt/venv /opt/venv" in result.text
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [
+        ("ENV UV_PROJECT_ENVIRONMENT=/usr/local", "/usr/local"),
+        ("ENV UV_PROJECT_ENVIRONMENT=venv", "/code/venv"),
+        ("ARG ENVDIR=/opt/env\nENV UV_PROJECT_ENVIRONMENT=${ENVDIR}", "/opt/env"),
+        ("ENV OTHER=1", "/code/.venv"),
+    ],
+)
+def test_the_environment_uv_sync_uses(env, expected):
+    text = f"FROM base\nWORKDIR /code\n{env}\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen\n"
+    assert find_syncs(parse_dockerfile(text))[0].environment == expected
+    assert f"uv pip install --python {expected} " in _rewrite(text).text
+
+
+def test_a_system_prefix_is_never_turned_into_a_venv():
+    result = _rewrite("FROM python:3.12-slim\nENV UV_PROJECT_ENVIRONMENT=/usr/local\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen\n")
+    # `uv venv` only runs where no interpreter exists yet; /usr/local/bin/python exists in python:slim
+    assert "[ -e /usr/local/bin/python ] || {" in result.text
+
+
+def test_uv_from_a_run_mount_is_carried_into_every_generated_step():
+    mount = "--mount=from=ghcr.io/astral-sh/uv:0.8,source=/uv,target=/bin/uv"
+    text = f"FROM python:3.12-slim\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN {mount} uv sync --frozen\nFROM python:3.12-slim\nCOPY --from=0 /app/.venv /app/.venv\n"
+    result = _rewrite(text)
+    runs = [ins for ins in parse_dockerfile(result.text).instructions if ins.keyword == "RUN"]
+    assert all(mount in ins.flags for ins in runs), [ins.flags for ins in runs]
+    assert "FROM 0 AS uvscope-rest" in result.text
+
+
+def test_copies_with_user_flags_keep_them():
+    text = "FROM base AS build\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen\nFROM base\nCOPY --link --chown=1000:1000 --chmod=755 --from=build /app/.venv /venv\n"
+    lines = _rewrite(text).text.splitlines()
+    assert lines[-4:] == [
+        f"{ORIGINAL}COPY --link --chown=1000:1000 --chmod=755 --from=build /app/.venv /venv",
+        "COPY --from=uvscope-group-heavy --link --chown=1000:1000 --chmod=755 /app/.venv /venv",
+        "COPY --from=uvscope-rest --link --chown=1000:1000 --chmod=755 /app/.venv /venv",
+        END,
+    ]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("FROM base\nCOPY requirements.txt .\nRUN pip install -r requirements.txt\n", "`pip install -r`"),
+        ("FROM base\nRUN uv pip install numpy\n", "`uv pip install`"),
+        ("FROM base\nRUN poetry install\n", "another tool"),
+        (
+            "FROM base AS build\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen && uv build\nFROM base\nCOPY --from=build /dist /dist\n",
+            "neither derives from stage 'build' nor copies its environment /.venv",
+        ),
+        (
+            "FROM base AS src\nWORKDIR /app\nCOPY . .\nFROM src AS build\nRUN uv sync --frozen\n",
+            "copies the project's files before `uv sync` runs",
+        ),
+        ("FROM base\n# uvscope:begin (x)\nRUN true\n", "without its `# uvscope:end`"),
+    ],
+)
+def test_what_cannot_be_rewritten_is_refused_with_one_line(text, message):
+    with pytest.raises(UvscopeError, match=None) as error:
+        _rewrite(text)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_shape_analysis_finds_the_sync_whose_environment_reaches_the_final_image():
+    text = (
+        "FROM base AS dev\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen\n"
+        "FROM base AS build\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen --no-dev\n"
+        "FROM base\nCOPY --from=build /app /app\n"
+    )
+    shape = analyse_shape(parse_dockerfile(text))
+    assert shape.sync.stage.name == "build" and shape.multi_stage
