@@ -18,12 +18,12 @@ from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated
 from .docker_stages import find_syncs
 from .dockerfile import parse_dockerfile
 from .errors import NothingToDo, UvscopeError
-from .files import write_atomic
 from .grouping import ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
+from .journal import Journal
 from .lockhistory import churn as lock_churn
 from .lockhistory import is_git_checkout, lock_history
+from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, with_groups
 from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs, wheel_sizes
-from .project_edit import ProjectFile, read_project_file, with_groups, write_checked, write_groups_and_lock
 from .uvlock import Lock, buildable_members, parse_lock
 
 
@@ -33,9 +33,8 @@ def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
 
     def name_of(path: str) -> str | None:
         try:
-            with open(path, "rb") as handle:
-                data = tomllib.load(handle)
-        except (OSError, tomllib.TOMLDecodeError):
+            data = load_toml(path)
+        except UvscopeError:
             return None
         project = data.get("project")
         return str(canonicalize_name(project["name"])) if isinstance(project, dict) and "name" in project else None
@@ -45,13 +44,7 @@ def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
     root_name = name_of(root)
     if root_name:
         paths[root_name] = "."
-    try:
-        with open(root, "rb") as handle:
-            workspace = ((tomllib.load(handle).get("tool") or {}).get("uv") or {}).get("workspace") or {}
-    except OSError as error:
-        raise UvscopeError(f"cannot read {root}: {error.strerror or error}") from None
-    except tomllib.TOMLDecodeError as error:
-        raise UvscopeError(f"{root}: not valid TOML ({error})") from None
+    workspace = ((load_toml(root).get("tool") or {}).get("uv") or {}).get("workspace") or {}
     for pattern in workspace.get("members") or []:
         for folder in sorted(glob.glob(os.path.join(project_dir, str(pattern)))):
             name = name_of(os.path.join(folder, "pyproject.toml"))
@@ -237,25 +230,60 @@ def _kept_today(docker_file: ProjectFile | None, lock: Lock, member: str, paths:
         return set()
 
 
-def apply_plan(plan: OptimizePlan) -> list[str]:
-    """Write the plan's files; return what was written. Nothing is left half-done."""
-    if plan.dockerfile is not None and plan.dockerfile.original is not None:
-        current = read_project_file(plan.dockerfile.path)
-        if current.data != plan.dockerfile.original.data:
-            raise UvscopeError(f"{plan.dockerfile.path} changed on disk since uvscope read it; not overwriting it (run again)")
-    original_lock = read_project_file(plan.lock_path)
-    assert plan.pyproject.original is not None
-    write_groups_and_lock(plan.pyproject.original, plan.pyproject.new_text, plan.lock_path)
-    written = [plan.pyproject.path, plan.lock_path]
-    if plan.dockerfile is not None:
+def _free_name(path: str, data: bytes) -> str | None:
+    """`path`, or `path.2`, `path.3`... if taken; None when one of them already holds exactly `data`."""
+    for number in range(1, 100):
+        candidate = path if number == 1 else f"{path}.{number}"
+        if not os.path.lexists(candidate):
+            return candidate
         try:
-            if plan.dockerfile.original is not None:
-                write_checked(plan.dockerfile.original, plan.dockerfile.new_text.encode())
-            else:
-                write_atomic(plan.dockerfile.path, plan.dockerfile.new_text.encode())
-        except UvscopeError:
-            write_atomic(plan.pyproject.path, plan.pyproject.original.data)
-            write_atomic(plan.lock_path, original_lock.data)
-            raise
-        written.append(plan.dockerfile.path)
+            with open(candidate, "rb") as handle:
+                if handle.read() == data:
+                    return None
+        except OSError:
+            pass
+    raise UvscopeError(f"{path} and 98 numbered copies of it exist; not writing another")
+
+
+def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
+    """Write the plan's files, all or nothing (also across SIGINT/SIGTERM); return what was written.
+
+    A file that changed on disk since it was planned, or is read-only, is
+    refused before anything is written. A file uvscope creates beside the
+    Dockerfile never overwrites one that exists: a free name is taken.
+    """
+    uv = find_uv(uv)
+    pyproject, docker = plan.pyproject, plan.dockerfile
+    assert pyproject.original is not None
+    docker_target = None
+    docker_expected: bytes | None = None
+    if docker is not None:
+        new_data = docker.new_text.encode()
+        if plan.rewrite is not None and not plan.rewrite.in_place:
+            docker_target = _free_name(docker.path, new_data)
+        else:
+            docker_target = docker.path
+            docker_expected = docker.original.data if docker.original is not None else None
+            if docker_expected == new_data:
+                docker_target = None
+    for path in (pyproject.path, plan.lock_path, docker_target if docker_expected is not None else None):
+        if path:
+            refuse_read_only(path)
+    written = []
+    with Journal(os.path.dirname(os.path.abspath(plan.lock_path))) as journal:
+        journal.track(pyproject.path, pyproject.original.data)
+        journal.track(plan.lock_path)
+        if docker_target:
+            journal.track(docker_target, docker_expected)
+        new_pyproject = pyproject.new_text.encode()
+        if new_pyproject != pyproject.original.data:
+            journal.write(pyproject.path, new_pyproject)
+            written.append(pyproject.path)
+        relock(journal, plan.lock_path, uv)
+        if journal.entries[plan.lock_path].written != journal.entries[plan.lock_path].original:
+            written.append(plan.lock_path)
+        if docker_target:
+            journal.write(docker_target, docker.new_text.encode())
+            written.append(docker_target)
+        journal.commit()
     return written

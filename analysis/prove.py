@@ -25,7 +25,9 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from .errors import UvscopeError
+from .files import make_private, write_file
 from .optimize import OptimizePlan
+from .project_edit import uv_environment
 from .uvlock import parse_lock
 
 LIGHT_CANDIDATES = ("idna", "six", "iniconfig", "pyparsing", "tomli-w", "wcwidth")
@@ -129,7 +131,7 @@ def find_docker(explicit: str | None = None) -> str:
 
 
 def _run(args: list[str], *, cwd: str | None = None, check: bool = True, timeout: int = 3600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    env = {**uv_environment(), "DOCKER_BUILDKIT": "1"}  # uv lock here must really re-lock (no UV_FROZEN...)
     try:
         result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     except OSError as error:
@@ -179,8 +181,7 @@ def _apply_change(context: str, pyproject: str, dependency: str, uv: str) -> str
     dependencies = project.setdefault("dependencies", tomlkit.array())
     dependencies.append(dependency)
     said.append(f"new dependency {dependency}")
-    with open(path, "w", encoding="utf-8") as handle:
-        handle.write(tomlkit.dumps(document))
+    write_file(path, tomlkit.dumps(document).encode())
     _run([uv, "lock"], cwd=context, timeout=900)
     return ", ".join(said)
 
@@ -256,17 +257,17 @@ def prove(
         for label in ("original", "revised"):
             folder = os.path.join(scratch, label)
             shutil.copytree(project_dir, folder, symlinks=True, ignore=_IGNORED)
+            for rel in (pyproject_rel, lock_rel, dockerfile_rel):
+                make_private(os.path.join(folder, rel), folder)  # no write may follow a link out of the copy
             contexts[label] = folder
         revised = contexts["revised"]
-        with open(os.path.join(revised, pyproject_rel), "w", encoding="utf-8") as handle:
-            handle.write(plan.pyproject.new_text)
+        write_file(os.path.join(revised, pyproject_rel), plan.pyproject.new_text.encode())
         say("re-locking the revised copy")
         _run([uv, "lock"], cwd=revised, timeout=900)
         with open(os.path.join(revised, lock_rel), encoding="utf-8") as a, open(plan.lock_path, encoding="utf-8") as b:
             if _versions(a.read()) != _versions(b.read()):
                 raise UvscopeError("re-locking with the groups changed package versions; the proof would not be fair")
-        with open(os.path.join(revised, dockerfile_rel), "w", encoding="utf-8") as handle:
-            handle.write(plan.dockerfile.new_text)
+        write_file(os.path.join(revised, dockerfile_rel), plan.dockerfile.new_text.encode())
         with open(os.path.join(contexts["original"], lock_rel), encoding="utf-8") as handle:
             light = _light_dependency(handle.read(), dependency)
         slug = re.sub(r"[^a-z0-9._-]+", "-", plan.member.lower()).strip("-.") or "project"

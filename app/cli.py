@@ -14,7 +14,8 @@ import traceback
 from collections.abc import Sequence
 
 from uvscope.analysis.errors import NothingToDo, UvscopeError
-from uvscope.analysis.files import write_atomic
+from uvscope.analysis.files import write_file
+from uvscope.analysis.grouping import GroupingError
 from uvscope.analysis.python import analyse_python
 from uvscope.analysis.report import build_report
 from uvscope.analysis.sources import SOURCE_KINDS, open_source, read_image
@@ -130,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _emit(text: str, output: str | None) -> None:
     if output:
-        write_atomic(output, text.encode())
+        write_file(output, text.encode())
     else:
         sys.stdout.write(text)
 
@@ -229,8 +230,11 @@ def _history(args: argparse.Namespace) -> int:
 
 def _optimize(args: argparse.Namespace) -> int:
     from uvscope.analysis.optimize import apply_plan, plan_optimization
+    from uvscope.analysis.project_edit import check_project_dir, merge_group_options
     from uvscope.analysis.text import size
 
+    check_project_dir(args.project)
+    args.group = merge_group_options(args.group)
     sizes = None
     if args.image:
         image, python = _read(args, args.image, args.source, project=args.project)
@@ -263,8 +267,11 @@ def _optimize(args: argparse.Namespace) -> int:
     if not args.write:
         out.write("\n(dry run: nothing written; add --write to write these files and re-lock)\n")
         return 0
-    for path in apply_plan(plan):
+    written = apply_plan(plan)
+    for path in written:
         out.write(f"wrote {path}\n")
+    if not written:
+        out.write("nothing to write: the files already hold these groups (uv lock --check passed)\n")
     if plan.preview is not None and plan.rewrite is not None:
         bump = plan.preview.costs[0]
         out.write(
@@ -340,7 +347,7 @@ def _report(args: argparse.Namespace, image, python) -> int:
     else:
         text = json.dumps(document, indent=2) + "\n"
     if args.output:
-        write_atomic(args.output, text.encode())
+        write_file(args.output, text.encode())
     elif not args.ci:
         sys.stdout.write(text)
     if rules is None:
@@ -404,7 +411,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UvscopeError as error:
         print(f"uvscope: error: {error}", file=sys.stderr)
         return error.exit_code
-    except KeyboardInterrupt:
+    except GroupingError as error:  # a bad --group option
+        print(f"uvscope: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:  # outside a write (a write's own handler says which files are in which state)
+        print("uvscope: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0

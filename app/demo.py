@@ -19,7 +19,7 @@ from pathlib import Path
 
 from uvscope.analysis.cache import default_cache_dir
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.files import write_atomic
+from uvscope.analysis.files import write_file
 
 PROJECT = Path(__file__).parent / "demo_project"
 IMAGE_NAME = "demo-image.oci.tar"
@@ -159,5 +159,5 @@ def build_demo_image(target: Path | None = None) -> Path:
         commit("COPY src /app/src")
         _uv("sync", "--frozen", "--no-dev", cwd=app, env=env)
         commit("RUN uv sync --frozen --no-dev")
-        write_atomic(str(target), _oci_tar(steps))
+        write_file(str(target), _oci_tar(steps))
     return target

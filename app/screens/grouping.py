@@ -4,7 +4,9 @@ Columns are layers-to-be, bottom first, then "the rest". The preview under
 the board says, live, how large each layer would be and what a version bump,
 a new light dependency or a source change would rebuild today and with the
 groups. `w` shows the diff of pyproject.toml and the Dockerfile and writes
-them (re-locking) after confirmation.
+them (re-locking) after confirmation, through the same all-or-nothing writer
+as `uvscope optimize --write`. While `uv lock` runs (in a thread worker) the
+screen shows that it is busy and another `w` does nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
@@ -68,6 +71,9 @@ class GroupingScreen(Screen):
             self.paths = paths
             self.error = error
 
+    busy: reactive[bool] = reactive(False)
+    """True while the files are being written and `uv lock` runs."""
+
     def __init__(self, match: LockMatch, sizes: dict[str, int], member: str, project_dir: str | None) -> None:
         super().__init__()
         self.match = match
@@ -78,6 +84,7 @@ class GroupingScreen(Screen):
         self.suggestion = suggest(match.lock, sizes, member, _project_churn(project_dir))
         self.grouping = self.suggestion
         self.written: list[str] = []
+        self._confirming = False
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -87,6 +94,7 @@ class GroupingScreen(Screen):
             id="grouping-help",
         )
         yield GroupBoard(id="board")
+        yield Static("writing the files and re-locking: uv lock is running...", id="grouping-busy")
         yield Static(id="grouping-preview")
         yield Footer()
 
@@ -213,15 +221,24 @@ class GroupingScreen(Screen):
 
     @work
     async def action_write(self) -> None:
-        """Show the diff of every file, then write them if confirmed."""
-        project = self.project_dir or os.getcwd()
-        try:
-            plan = plan_optimization(project, grouping=self.grouping, sizes=self.sizes, package=self.member)
-        except UvscopeError as error:
-            self.notify(f"{error}", title="cannot write", severity="error", timeout=10)
+        """Show the diff of every file, then write them if confirmed (nothing while a write is running)."""
+        if self.busy or self._confirming:
+            self.notify("still writing: wait until uv lock has finished", severity="warning")
             return
-        diff = plan.pyproject.diff() + ("\n" + plan.dockerfile.diff() if plan.dockerfile is not None else "")
-        if await self.app.push_screen_wait(ConfirmDiff(f"write {project}?", diff)):
+        self._confirming = True
+        try:
+            project = self.project_dir or os.getcwd()
+            try:
+                plan = plan_optimization(project, grouping=self.grouping, sizes=self.sizes, package=self.member)
+            except UvscopeError as error:
+                self.notify(f"{error}", title="cannot write", severity="error", timeout=10)
+                return
+            diff = plan.pyproject.diff() + ("\n" + plan.dockerfile.diff() if plan.dockerfile is not None else "")
+            confirmed = await self.app.push_screen_wait(ConfirmDiff(f"write {project}?", diff))
+        finally:
+            self._confirming = False
+        if confirmed and not self.busy:
+            self.busy = True
             self._apply(plan)
 
     @work(thread=True, exclusive=True, exit_on_error=False)
@@ -230,14 +247,21 @@ class GroupingScreen(Screen):
             self.post_message(self.Written(apply_plan(plan)))
         except UvscopeError as error:
             self.post_message(self.Written([], str(error)))
+        except Exception as error:  # a bug: still end the busy state and say so
+            self.post_message(self.Written([], f"internal error: {type(error).__name__}: {error}"))
+            raise
+
+    def watch_busy(self, busy: bool) -> None:
+        self.set_class(busy, "-busy")
 
     @on(Written)
     def _written(self, message: Written) -> None:
+        self.busy = False
         if message.error:
             self.notify(message.error, title="nothing written", severity="error", timeout=15)
         else:
             self.written = message.paths
-            self.notify("wrote " + ", ".join(message.paths), title="groups written")
+            self.notify("wrote " + ", ".join(message.paths) if message.paths else "nothing to write: the files already hold these groups", title="groups written")
 
     def action_back(self) -> None:
         """Cancel a drag, or go back to the image."""

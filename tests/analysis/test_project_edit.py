@@ -82,7 +82,7 @@ def test_failed_or_version_changing_lock_restores_both_files(tmp_path, script, r
     pyproject = read_project_file(str(tmp_path / "pyproject.toml"))
     with pytest.raises(UvscopeError) as raised:
         write_groups_and_lock(pyproject, with_groups(PYPROJECT, HEAVY), str(tmp_path / "uv.lock"), uv=_fake_uv(tmp_path, script))
-    assert reason in str(raised.value) and "left as they were" in str(raised.value)
+    assert reason in str(raised.value) and "pyproject.toml and uv.lock are as they were" in str(raised.value)
     assert (tmp_path / "pyproject.toml").read_text() == PYPROJECT
     assert (tmp_path / "uv.lock").read_text() == LOCK
     assert sorted(os.listdir(tmp_path)) == ["fake-uv", "pyproject.toml", "uv.lock"]  # no temporary files left
@@ -95,3 +95,112 @@ def test_successful_lock_keeps_the_new_files(tmp_path):
     new = with_groups(PYPROJECT, HEAVY)
     write_groups_and_lock(pyproject, new, str(tmp_path / "uv.lock"), uv=_fake_uv(tmp_path, "exit 0\n"))
     assert (tmp_path / "pyproject.toml").read_text() == new
+
+
+# -- issue 13: entries the user wrote never disappear ----------------------------------
+
+TWICE = """\
+[project]
+name = "svc"
+version = "1"
+dependencies = [
+  "attrs>=22; python_version<'3.12'",
+  "attrs[tests]>=23; python_version>='3.12'",
+  "idna",
+]
+
+[dependency-groups]
+Heavy_Stuff = [
+  "six>=1.16",  # do not remove
+  "idna",
+]
+"""
+
+
+def test_existing_group_is_merged_keeping_entries_and_comments():
+    new = with_groups(TWICE, Grouping((Group("heavy-stuff", ("idna", "attrs")),)))
+    assert '"six>=1.16",  # do not remove' in new
+    assert "heavy-stuff" not in new, "PEP 735 names are normalized: the existing group is the same group"
+    import tomllib
+
+    assert tomllib.loads(new)["dependency-groups"]["Heavy_Stuff"] == [
+        "six>=1.16",
+        "idna",
+        "attrs>=22; python_version<'3.12'",
+        "attrs[tests]>=23; python_version>='3.12'",
+    ]
+
+
+def test_every_requirement_string_of_a_moved_name_goes_into_the_group():
+    import tomllib
+
+    new = with_groups(TWICE.split("[dependency-groups]")[0], Grouping((Group("heavy", ("attrs",)),)))
+    assert tomllib.loads(new)["dependency-groups"]["heavy"] == [
+        "attrs>=22; python_version<'3.12'",
+        "attrs[tests]>=23; python_version>='3.12'",
+    ]
+
+
+def test_bom_and_crlf_are_kept():
+    text = "\ufeff" + PYPROJECT.replace("\n", "\r\n")
+    new = with_groups(text, HEAVY)
+    assert new.startswith("\ufeff[project]\r\n")
+    assert new.count("\n") == new.count("\r\n") and "heavy = [" in new
+
+
+def test_inline_dependency_groups_stay_valid_toml():
+    import tomllib
+
+    text = 'dependency-groups = { dev = ["pytest"] }\n' + PYPROJECT.split("[dependency-groups]")[0]
+    new = with_groups(text, HEAVY)
+    groups = tomllib.loads(new)["dependency-groups"]
+    assert groups["dev"] == ["pytest"] and len(groups["heavy"]) == 2
+
+
+def test_a_group_that_is_not_a_list_is_refused():
+    text = PYPROJECT.replace('dev = ["pytest"]', 'heavy = "torch"')
+    with pytest.raises(UvscopeError, match="dependency-groups.heavy is not a list"):
+        with_groups(text, HEAVY)
+
+
+def test_not_utf8_is_a_one_line_error(tmp_path):
+    path = tmp_path / "pyproject.toml"
+    path.write_bytes(PYPROJECT.replace("the service", "caf\u00e9").encode("latin-1"))
+    with pytest.raises(UvscopeError, match=r"is not UTF-8 text \(byte 0xe9 at offset \d+\); save it as UTF-8"):
+        read_project_file(str(path))
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["=idna"], "--group wants NAME=PKG"),
+        (["heavy="], "--group wants NAME=PKG"),
+        (["heavy=,"], "--group wants NAME=PKG"),
+        (["heavy"], "--group wants NAME=PKG"),
+        (["he avy=idna"], "not a valid dependency-group name"),
+        (["a=idna", "b=idna"], "idna is in two groups (a and b)"),
+    ],
+)
+def test_bad_group_options_are_usage_errors(options, message):
+    from uvscope.analysis.project_edit import merge_group_options
+
+    with pytest.raises(UvscopeError) as raised:
+        merge_group_options(options)
+    assert message in str(raised.value) and raised.value.exit_code == 2
+
+
+def test_repeated_group_options_merge():
+    from uvscope.analysis.project_edit import merge_group_options
+
+    assert merge_group_options(["heavy=idna", "Heavy=attrs,idna", "web=flask"]) == ["heavy=idna,attrs", "web=flask"]
+
+
+def test_uv_runs_without_variables_that_defeat_the_relock(monkeypatch):
+    from uvscope.analysis.project_edit import uv_environment
+
+    for name in ("UV_FROZEN", "UV_LOCKED", "UV_NO_SYNC", "UV_OFFLINE", "UV_PROJECT"):
+        monkeypatch.setenv(name, "1")
+    monkeypatch.setenv("UV_INDEX_URL", "https://example.invalid/simple")
+    env = uv_environment()
+    assert not {"UV_FROZEN", "UV_LOCKED", "UV_NO_SYNC", "UV_OFFLINE", "UV_PROJECT"} & set(env)
+    assert env["UV_INDEX_URL"] == "https://example.invalid/simple"

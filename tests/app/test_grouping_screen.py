@@ -153,4 +153,43 @@ async def test_write_shows_the_diff_first_and_writes_only_when_confirmed(session
         await pilot.pause()
         assert screen.written, "nothing was written"
         assert 'heavy = ["numpy>=2.1"]' in (project / "pyproject.toml").read_text()
-        assert "COPY --from=uvscope-export /uvscope/heavy.txt" in (project / "Dockerfile").read_text()
+        dockerfile = (project / "Dockerfile").read_text()
+        assert "COPY --from=uvscope-export" in dockerfile and "/uvscope/heavy.txt" in dockerfile
+
+
+async def test_write_shows_busy_while_uv_lock_runs_and_a_second_w_does_nothing(session_tar, tmp_path, monkeypatch):
+    project = _project(Path(tmp_path) / "project")
+    fake_bin = Path(tmp_path) / "bin"
+    fake_bin.mkdir()
+    release = Path(tmp_path) / "release"
+    started = Path(tmp_path) / "started"
+    uv = fake_bin / "uv"
+    # `uv lock` that waits until the test lets it finish (and keeps the lock as it is).
+    uv.write_text(f"#!/bin/sh\ntouch {started}\nwhile [ ! -e {release} ]; do sleep 0.05; done\nexit 0\n")
+    uv.chmod(uv.stat().st_mode | stat.S_IEXEC)
+    monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
+    app = make_app(session_tar, project=str(project))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_grouping(app, pilot)
+        await pilot.press("w")
+        await pilot.pause()
+        await pilot.press("y")
+        for _ in range(200):
+            await pilot.pause(0.05)
+            if started.exists():
+                break
+        assert started.exists(), "uv lock never started"
+        assert screen.busy and screen.has_class("-busy")
+        assert screen.query_one("#grouping-busy").display
+        await pilot.press("w")  # ignored while busy: no second diff, no second write
+        await pilot.pause()
+        assert app.screen is screen
+        assert not screen.written
+        release.touch()
+        await screen.workers.wait_for_complete()
+        await pilot.pause()
+        assert not screen.busy and not screen.query_one("#grouping-busy").display
+        assert screen.written and 'heavy = ["numpy>=2.1"]' in (project / "pyproject.toml").read_text()
+        await pilot.press("w")  # free again: the diff comes back
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmDiff)
