@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .text import size
+from .text import percent, size
 
 
 def _table(headers: list[str], rows: list[list[str]], align: str = "") -> list[str]:
@@ -95,7 +95,7 @@ def report_markdown(doc: dict[str, Any], top: int = 15) -> str:
         f"## uvscope: `{image['ref']}`",
         "",
         f"**{size(image['size_bytes'])}** in {len(doc['layers'])} layers, {len(doc['packages'])} packages · "
-        f"efficiency **{image['efficiency']:.2%}** (dive's) · reclaimable **{size(image['reclaimable_bytes'])}**",
+        f"efficiency **{percent(image['efficiency'])}** (dive's) · reclaimable **{size(image['reclaimable_bytes'])}**",
         "",
     ]
     if doc.get("findings"):

@@ -128,7 +128,10 @@ def _read(args: argparse.Namespace, ref: str, source: str = "auto", platform: st
         image = read_image(opened, cache=_cache(args))
     finally:
         opened.close()
-    return image, analyse_python(image, project)
+    python = analyse_python(image, project, getattr(args, "package", None))
+    for warning in python.warnings:
+        print(f"uvscope: warning: {warning}", file=sys.stderr)
+    return image, python
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -199,10 +202,10 @@ def _history(args: argparse.Namespace) -> int:
             if python.lock is None:
                 raise UvscopeError(f"no uv.lock to size packages with (looked in {args.lock_history} and in the image)")
             sizes = python.lock.sizes
-            from uvscope.analysis.optimize import choose_member, member_paths
-
             lock = python.lock.lock
-            member = choose_member(lock, member_paths(args.lock_history, lock), args.package, None)
+            member = python.lock.member
+            if member is None:
+                raise UvscopeError(f"several workspace members ({', '.join(lock.members)}): choose one with --package")
             grouping = None
             if args.group:
                 grouping = Grouping(tuple(Group(name, tuple(packages)) for name, packages in map(parse_group_option, args.group)))
@@ -219,12 +222,16 @@ def _optimize(args: argparse.Namespace) -> int:
     from uvscope.analysis.text import size
 
     sizes = None
+    package = args.package
     if args.image:
         image, python = _read(args, args.image, args.source, project=args.project)
+        if python.mismatch:
+            raise UvscopeError(f"{python.mismatch}: give --image an image built from this project")
         if python.lock is not None:
             sizes = python.lock.sizes
+            package = package or python.lock.member
     plan = plan_optimization(
-        args.project, groups=args.group, use_suggestion=args.suggest, sizes=sizes, dockerfile=args.dockerfile, package=args.package
+        args.project, groups=args.group, use_suggestion=args.suggest, sizes=sizes, dockerfile=args.dockerfile, package=package
     )
     out = sys.stdout
     for group in plan.grouping.groups:

@@ -67,7 +67,7 @@ class FileBrowser(Vertical):
         """Show a new tree (another layer or mode)."""
         self.root_node = root
         self.query_one("#file-title", Static).update(
-            f"{title}: {size(root.size)} in {root.count()} entries" if root is not None else title
+            f"{title}: {size(root.size)} in {root.file_count():,} files" if root is not None else title
         )
         self._rebuild()
 

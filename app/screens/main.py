@@ -18,13 +18,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from uvscope.analysis.browse import layer_top_packages, layer_tree, package_rows
+from uvscope.analysis.browse import layer_top_packages, layer_tree, package_rows, status_line
 from uvscope.analysis.errors import ReadCancelled, UvscopeError
 from uvscope.analysis.model import Image, ImageMeta, LayerContents
 from uvscope.analysis.python import PythonAnalysis, analyse_python
 from uvscope.analysis.sources import ImageSource
 from uvscope.analysis.stack import build_image
-from uvscope.analysis.text import size
 from uvscope.widgets.file_browser import FileBrowser
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView
@@ -236,12 +235,9 @@ class MainScreen(Screen):
         self.query_one(TopPackagesPlot).show(message.python)
         if self.complete:
             self.query_one(ProgressBar).display = False
-            image = message.image
-            self._status(
-                f"{size(image.size_bytes)} in {len(image.layers)} layers, "
-                f"{len(message.python.attribution.distributions)} packages; efficiency {image.efficiency:.1%}, "
-                f"reclaimable {size(image.reclaimable_bytes)}"
-            )
+            self._status(status_line(message.image, message.python))
+            for warning in message.python.warnings:
+                self.notify(warning, title="uvscope", severity="warning", timeout=10)
         else:
             self._status(f"read {len(message.image.layers)} of {len(meta.diff_ids)} layers…")
         self._refresh_layer_views()
@@ -322,25 +318,17 @@ class MainScreen(Screen):
             self.query_one("#package-search").focus()
 
     def action_grouping(self) -> None:
-        """Open the grouping editor for the image's project."""
-        from uvscope.analysis.grouping import items_for
-        from uvscope.analysis.uvlock import buildable_members
-
+        """Open the grouping editor for the member the image was built for (`member.choose_member`)."""
         from .grouping import GroupingScreen
 
         if self.python is None or self.python.lock is None or not self.complete:
             self.notify("the grouping editor needs the image read and a uv.lock (--project DIR or one in the image)")
             return
         match = self.python.lock
-        sizes = match.sizes
-        members = buildable_members(match.lock)
-        installed = [m for m in members if m in sizes] or members
-        if not installed:
-            self.notify("uv.lock has no installable project")
+        if match.member is None:
+            self.notify("uv.lock has no installable project, or nothing tells which member the image is for")
             return
-        # The member the image was built for pulls in the most (other members are its dependencies).
-        member = max(installed, key=lambda m: (sum(1 for _ in items_for(match.lock, sizes, m)), m))
-        self.app.push_screen(GroupingScreen(match, sizes, member, self.request.project))
+        self.app.push_screen(GroupingScreen(match, match.sizes, match.member, self.request.project))
 
     def action_expand_all(self) -> None:
         """Expand every folder of the files view."""
