@@ -129,7 +129,7 @@ def _read(args: argparse.Namespace, ref: str, source: str = "auto", platform: st
     finally:
         opened.close()
     python = analyse_python(image, project, getattr(args, "package", None))
-    for warning in python.warnings:
+    for warning in (*opened.notes, *python.warnings):
         print(f"uvscope: warning: {warning}", file=sys.stderr)
     return image, python
 
@@ -150,8 +150,19 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _history_metas(args: argparse.Namespace):
-    """Metadata of the images `history` covers: a repository's local tags, a registry repository's tags, or the images given."""
+def _missing_tags(args: argparse.Namespace, found: list[str], repository: str, notes: list[str]) -> None:
+    """`--tags` that name no image: said, not ignored."""
+    if args.tags:
+        missing = [tag for tag in args.tags.split(",") if tag and tag not in set(found)]
+        if missing:
+            notes.append(f"no tag {', '.join(missing)} of {repository}: left out")
+
+
+def _history_metas(args: argparse.Namespace, notes: list[str]):
+    """Metadata of the images `history` covers: a repository's local tags, a registry repository's tags, or the images given.
+
+    What the user asked for and did not get (a `--tags` entry with no image) is added to `notes`.
+    """
     from uvscope.analysis.engine import EngineImage, engine_client
 
     if len(args.images) == 1 and args.images[0].startswith(("registry://", "registry+http://")):
@@ -160,6 +171,7 @@ def _history_metas(args: argparse.Namespace):
         repository = parse_registry_ref(args.images[0])
         tags = RegistryClient(repository).tags()
         if args.tags:
+            _missing_tags(args, tags, args.images[0], notes)
             tags = [tag for tag in tags if tag in set(args.tags.split(","))]
         base = args.images[0].rsplit(":", 1)[0] if ":" in args.images[0].rpartition("/")[2] else args.images[0]
         # Manifests and configs only: opening a registry source reads no layer.
@@ -173,10 +185,19 @@ def _history_metas(args: argparse.Namespace):
             {tag for image in client.images.list(name=repository) for tag in image.tags if tag.rpartition(":")[0] == repository}
         )
         if wanted is not None:
+            _missing_tags(args, [ref.rpartition(":")[2] for ref in refs], repository, notes)
             refs = [ref for ref in refs if ref.rpartition(":")[2] in wanted]
         if not refs:
-            raise UvscopeError(f"no local tags of {repository!r} in the Docker Engine")
+            raise UvscopeError(f"no local tags of {repository!r} in the Docker Engine" + (f" ({notes[-1]})" if notes else ""))
+    elif args.tags:
+        notes.append("--tags applies to a repository (REPO without a tag); ignored for the images given")
     return [EngineImage(ref, client).meta() for ref in refs]
+
+
+def _layer_size(args: argparse.Namespace):
+    """Exact layer sizes from the layer cache (layers read before), else None: history's figures then match `report`."""
+    cache = _cache(args)
+    return cache.layer_size if cache is not None else None
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -185,15 +206,21 @@ def _history(args: argparse.Namespace) -> int:
     from uvscope.analysis.lockhistory import lock_history
     from uvscope.analysis.markdown import history_markdown
 
+    notes: list[str] = []
+
     def load_metas():
-        return _history_metas(args)
+        return _history_metas(args, notes)
 
     if sys.stdout.isatty() and not args.output and not args.print and args.images and not args.lock_history:
         from .app import make_history_app
 
-        make_history_app(load_metas).run()
+        make_history_app(load_metas, _layer_size(args), notes).run()
         return 0
     metas = load_metas() if args.images else []
+    for note in notes:
+        print(f"uvscope: warning: {note}", file=sys.stderr)
+    if args.lock_history and not args.images:
+        print("uvscope: note: no images given: only the uv.lock history is shown (add REPO or images for their sizes)", file=sys.stderr)
     commits, estimates = None, None
     if args.lock_history:
         commits = lock_history(args.lock_history)
@@ -212,7 +239,7 @@ def _history(args: argparse.Namespace) -> int:
             estimates = [rebuild_estimate(commit, lock, sizes, member, grouping) for commit in commits]
     elif not args.images:
         raise UvscopeError("give a repository, images, or --lock-history DIR")
-    document = history_document(image_history(metas), commits, estimates)
+    document = history_document(image_history(metas, _layer_size(args)), commits, estimates)
     _emit(json.dumps(document, indent=2) + "\n" if args.format == "json" else history_markdown(document) + "\n", args.output)
     return 0
 

@@ -136,6 +136,7 @@ class MainScreen(Screen):
         self._trees: dict[tuple[int, bool], object] = {}
         """File trees already built for (layer, cumulative): moving the cursor back is instant."""
         self._files_shown: tuple[int, bool] | None = None
+        self._notes: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -193,6 +194,7 @@ class MainScreen(Screen):
                     last = time.monotonic()
                     self._post_analysis(meta, contents, ready, request.project, partial=True)
             meta = source.meta()
+            self._notes = source.notes
             self._post_analysis(meta, contents, len(meta.diff_ids), request.project, partial=False)
         except ReadCancelled:
             return
@@ -206,6 +208,8 @@ class MainScreen(Screen):
     def _post_analysis(self, meta: ImageMeta, contents: dict, count: int, project: str | None, partial: bool) -> None:
         prefix = replace(meta, diff_ids=meta.diff_ids[:count], created_by=meta.created_by[:count])
         image = build_image(prefix, [contents[index] for index in range(count)])
+        if not partial and self._notes:
+            image = replace(image, warnings=self._notes + image.warnings)
         self.post_message(self.Loaded(image, analyse_python(image, project), partial))
 
     @on(MetaLoaded)
@@ -236,7 +240,7 @@ class MainScreen(Screen):
         if self.complete:
             self.query_one(ProgressBar).display = False
             self._status(status_line(message.image, message.python))
-            for warning in message.python.warnings:
+            for warning in (*self._notes, *message.python.warnings):
                 self.notify(warning, title="uvscope", severity="warning", timeout=10)
         else:
             self._status(f"read {len(message.image.layers)} of {len(meta.diff_ids)} layers…")
