@@ -152,6 +152,7 @@ class MainScreen(Screen):
             with TabPane("Waste", id="waste"):
                 yield WastePanel(id="waste-panel")
             with TabPane("Plots", id="plots"):
+                yield Static(id="layer-legend")
                 yield LayerSizePlot(id="layer-plot")
                 yield TopPackagesPlot(id="package-plot")
         yield Footer()
@@ -236,6 +237,7 @@ class MainScreen(Screen):
         self.query_one(PackageView).set_rows(package_rows(message.image, message.python))
         self.query_one(WastePanel).show(message.image, message.python)
         self.query_one(LayerSizePlot).show(message.image, message.python)
+        self.query_one("#layer-legend", Static).update(self.query_one(LayerSizePlot).legend())
         self.query_one(TopPackagesPlot).show(message.python)
         if self.complete:
             self.query_one(ProgressBar).display = False
