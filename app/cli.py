@@ -122,16 +122,24 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _read(args: argparse.Namespace, ref: str, source: str = "auto", platform: str | None = None, project: str | None = None):
+def _read(
+    args: argparse.Namespace, ref: str, source: str = "auto", platform: str | None = None, project: str | None = None, warn: bool = True
+):
     opened = open_source(ref, source, platform=platform, stream=getattr(args, "stream", False))
     try:
         image = read_image(opened, cache=_cache(args))
     finally:
         opened.close()
     python = analyse_python(image, project, getattr(args, "package", None))
-    for warning in (*opened.notes, *python.warnings):
-        print(f"uvscope: warning: {warning}", file=sys.stderr)
+    if warn:
+        _warn(opened.notes, python)
     return image, python
+
+
+def _warn(notes, python) -> None:
+    """What the read could not do as asked, one line each on stderr (the report carries them too)."""
+    for warning in (*notes, *python.warnings):
+        print(f"uvscope: warning: {warning}", file=sys.stderr)
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -251,9 +259,10 @@ def _optimize(args: argparse.Namespace) -> int:
     sizes = None
     package = args.package
     if args.image:
-        image, python = _read(args, args.image, args.source, project=args.project)
+        image, python = _read(args, args.image, args.source, project=args.project, warn=False)
         if python.mismatch:
             raise UvscopeError(f"{python.mismatch}: give --image an image built from this project")
+        _warn((), python)
         if python.lock is not None:
             sizes = python.lock.sizes
             package = package or python.lock.member
