@@ -113,15 +113,15 @@ def sci_image(engine) -> str:
 
 @pytest.fixture(scope="module")
 def shared_workspace(engine, tmp_path_factory) -> tuple[str, Path]:
-    """The workspace fixture plus a member `reports` that also needs six, built with `uv sync --package api`:
+    """The workspace fixture plus a member `analytics` (first by name) that also needs six, built with `uv sync --package api`:
     six is then needed by two members, but only one of them is in the image."""
     folder = tmp_path_factory.mktemp("shared-workspace") / "workspace"
     shutil.copytree(IMAGES / "workspace", folder)
-    member = folder / "packages" / "reports"
-    (member / "src" / "reports").mkdir(parents=True)
-    (member / "src" / "reports" / "__init__.py").write_text("")
+    member = folder / "packages" / "analytics"
+    (member / "src" / "analytics").mkdir(parents=True)
+    (member / "src" / "analytics" / "__init__.py").write_text("")
     (member / "pyproject.toml").write_text(
-        (folder / "packages" / "worker" / "pyproject.toml").read_text().replace('name = "worker"', 'name = "reports"')
+        (folder / "packages" / "worker" / "pyproject.toml").read_text().replace('name = "worker"', 'name = "analytics"')
         .replace('dependencies = ["idna>=3.4"]', 'dependencies = ["six>=1.16"]')
     )
     dockerfile = folder / "Dockerfile"
@@ -129,7 +129,7 @@ def shared_workspace(engine, tmp_path_factory) -> tuple[str, Path]:
         dockerfile.read_text().replace(
             "COPY packages/worker/pyproject.toml packages/worker/pyproject.toml\n",
             "COPY packages/worker/pyproject.toml packages/worker/pyproject.toml\n"
-            "COPY packages/reports/pyproject.toml packages/reports/pyproject.toml\n",
+            "COPY packages/analytics/pyproject.toml packages/analytics/pyproject.toml\n",
         )
     )
     subprocess.run([uv_binary(), "lock", "-q"], cwd=folder, check=True, capture_output=True, timeout=600)
@@ -248,6 +248,7 @@ def test_workspace_member_is_one_decision_everywhere(shared_workspace, workdir):
     doc, markdown, html, _ = _reports(ref, workdir)
     image, python = _read(ref)
     match = python.lock
+    assert sorted(match.lock.members)[0] != expected  # the first member by name is not the image's
     assert doc["lock"]["project"] == match.member == expected
     # Inferred from what is installed alone (no hint), the same member.
     assert choose_member(match.lock, match.sizes) == expected
@@ -263,10 +264,10 @@ def test_workspace_member_is_one_decision_everywhere(shared_workspace, workdir):
 
 
 def test_closure_sharing_counts_only_the_member_in_the_image(shared_workspace, workdir):
-    """six is needed by api (in the image) and by reports (not in it): for this image it is api's alone."""
+    """six is needed by api (in the image) and by analytics (not in it): for this image it is api's alone."""
     ref, folder = shared_workspace
     truth = _dist_truth(ref)
-    assert "reports" not in truth and "six" in truth  # the sibling is not installed, six is
+    assert "analytics" not in truth and "six" in truth  # the sibling is not installed, six is
     doc, markdown, html, _ = _reports(ref, workdir)
     image, python = _read(ref)
     six_report = next(p for p in doc["packages"] if p["name"] == "six")["closure"]
