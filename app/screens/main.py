@@ -195,7 +195,7 @@ class MainScreen(Screen):
                     last = time.monotonic()
                     self._post_analysis(meta, contents, ready, request.project, partial=True)
             meta = source.meta()
-            self._notes = source.notes
+            self._notes = tuple(getattr(source, "notes", ()))  # sources outside ImageSource (test doubles) have none
             self._post_analysis(meta, contents, len(meta.diff_ids), request.project, partial=False)
         except ReadCancelled:
             return

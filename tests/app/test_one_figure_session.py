@@ -77,7 +77,8 @@ async def test_session_header_layers_and_files_show_the_reports_figures(layers_i
             await pilot.pause()
             title = str(screen.query_one(FileBrowser).query_one("#file-title", Static).render())
             layer = report["layers"][index]
-            assert title == f"layer {index} only: {size(layer['size_bytes'])} in {layer['file_count']:,} files"
+            files = f"{layer['file_count']:,} file" + ("" if layer["file_count"] == 1 else "s")
+            assert title == f"layer {index} only: {size(layer['size_bytes'])} in {files}"
 
 
 async def test_grouping_editor_opens_on_the_reports_member_with_its_figures(workspace_image, tmp_path, monkeypatch):
