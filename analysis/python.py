@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from .attribution import Attribution, attribute
 from .lockmatch import LockMatch, choose_lock, match_lock
-from .member import history_hint, package_hint
+from .member import choose_member, history_hint, package_hint
 from .model import Image
 
 
@@ -42,6 +42,8 @@ def analyse_python(image: Image, project: str | None = None, package: str | None
     """
     attribution = attribute(image)
     choice = choose_lock(image, attribution, project)
+    if package and choice.lock is not None:
+        choose_member(choice.lock, (), package)  # a `--package` the lock does not have is a one-line error
     hint = package or history_hint(image.meta.created_by) or _dockerfile_hint(project)
     match = match_lock(attribution, choice.lock, hint) if choice.lock is not None else None
     return PythonAnalysis(attribution, match, choice.warnings, choice.mismatch)
