@@ -122,16 +122,6 @@ def choose_lock(image: Image, attribution: Attribution, project: str | None = No
     return LockChoice(max(candidates, key=lambda lock: _pinned(lock, installed)), tuple(warnings))
 
 
-def find_lock(
-    image: Image, attribution: Attribution, project: str | None = None, warnings: list[str] | None = None
-) -> Lock | None:
-    """The lock `choose_lock` picks; its warnings are appended to `warnings`."""
-    choice = choose_lock(image, attribution, project)
-    if warnings is not None:
-        warnings.extend(choice.warnings)
-    return choice.lock
-
-
 @dataclass(frozen=True)
 class LockStatus:
     """How one installed distribution relates to the lock."""
