@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from .model import EntryKind, Image
 from .python import PythonAnalysis
 from .stack import filesystem_at
-from .text import percent, size
 
 CACHE_MARKERS = (
     ".cache/uv/",
@@ -344,6 +343,8 @@ def short_command(created_by: str, width: int = 80) -> str:
 
 def status_line(image: Image, python: PythonAnalysis) -> str:
     """The session's one-line summary of a read image (the same figures as the report's `image`)."""
+    from .text import percent, size
+
     return (
         f"{size(image.size_bytes)} in {len(image.layers)} layers, "
         f"{len(python.attribution.distributions)} packages; efficiency {percent(image.efficiency)}, "

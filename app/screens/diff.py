@@ -90,7 +90,6 @@ class DiffScreen(Screen):
     def _compared(self, message: Compared) -> None:
         doc = self.document = message.document
         self.query_one(LoadingIndicator).display = False
-        new = [layer for layer in doc["layers"] if layer["status"] == "new"]
         self.query_one("#diff-summary", Static).update(diff_summary(doc))
         b_ids = {layer["diff_id"] for layer in doc["layers"]}
         table_a = self.query_one("#layers-a", DataTable)

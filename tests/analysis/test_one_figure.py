@@ -34,7 +34,7 @@ from uvscope.analysis.markdown import diff_markdown
 from uvscope.analysis.member import choose_member
 from uvscope.analysis.python import analyse_python
 from uvscope.analysis.sources import open_source, read_image
-from uvscope.analysis.text import percent, size, summary_lines
+from uvscope.analysis.text import percent, size
 
 pytestmark = pytest.mark.engine
 
@@ -280,7 +280,7 @@ def test_closure_sharing_counts_only_the_member_in_the_image(shared_workspace, w
     assert card.closure_bytes == truth["six"]
     moved = plan_layers(Grouping((Group("heavy", ("six",)),)), match.lock, match.sizes, match.member)[0]
     assert moved.packages == ("six",) and moved.bytes == truth["six"]
-    assert f"| six | " in markdown and size(truth["six"]) in markdown.split("| six | ", 1)[1].split("\n", 1)[0]
+    assert "| six | " in markdown and size(truth["six"]) in markdown.split("| six | ", 1)[1].split("\n", 1)[0]
 
 
 # -- sizes of sets of packages: the union of their closures (item 11) -------------------------
@@ -307,7 +307,7 @@ def test_heavy_finding_preview_and_suggestion_weigh_the_union(sci_image, workdir
     suggested = suggest(match.lock, match.sizes, match.member)
     assert set(suggested.groups[0].packages) == set(names)
     # And it is no more than what the sync layer really holds.
-    layer = max(doc["layers"], key=lambda l: l["size_bytes"] if "uv sync" in l["created_by"] else 0)
+    layer = max(doc["layers"], key=lambda layer: layer["size_bytes"] if "uv sync" in layer["created_by"] else 0)
     assert finding["bytes"] <= layer["size_bytes"]
 
 
