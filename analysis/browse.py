@@ -175,8 +175,13 @@ class FileNode:
         return sorted(self.children.values(), key=lambda node: (-node.size, node.name))
 
     def count(self) -> int:
-        """Nodes below this one."""
+        """Nodes below this one (folders included)."""
         return sum(1 + child.count() for child in self.children.values())
+
+    def file_count(self) -> int:
+        """Files shown below this one: entries that are not folders (as a layer's `file_count`), removed paths left out."""
+        own = 1 if self.kind is not None and self.kind is not EntryKind.DIR and self.mark != "removed" else 0
+        return own + sum(child.file_count() for child in self.children.values())
 
 
 def _insert(root: FileNode, path: str, size: int, mark: str, owner: str, kind: EntryKind | None, link: str = "") -> None:
@@ -191,9 +196,25 @@ def _insert(root: FileNode, path: str, size: int, mark: str, owner: str, kind: E
     node.size = size
 
 
+def _find(root: FileNode, path: str) -> FileNode | None:
+    node = root
+    for part in path.split("/"):
+        node = node.children.get(part)
+        if node is None:
+            return None
+    return node
+
+
+def _shown_size(children) -> int:
+    """A folder's size: what its children ship (a removed path shows what it removed, but adds nothing)."""
+    return sum(child.size for child in children if child.mark != "removed")
+
+
 def _total(node: FileNode) -> int:
     if node.children:
-        node.size = sum(_total(child) for child in node.children.values())
+        for child in node.children.values():
+            _total(child)
+        node.size = _shown_size(node.children.values())
         if node.mark == "" and any(child.mark for child in node.children.values()):
             node.mark = "modified" if node.kind is not None else ""
     return node.size
@@ -222,7 +243,12 @@ def layer_tree(image: Image, python: PythonAnalysis | None, index: int, cumulati
         for entry in layer.contents.entries:
             _insert(root, entry.path, entry.size, mark(entry.path), owner(entry.path), entry.kind, entry.link)
     for change in layer.removed:
-        _insert(root, change.path.rstrip("/"), change.size, "removed", "", None)
+        path = change.path.rstrip("/")
+        existing = _find(root, path)
+        if existing is not None:  # removed and re-created by this layer (opaque folder): a change, not a removal
+            existing.mark = existing.mark or "modified"
+            continue
+        _insert(root, path, change.size, "removed", "", None)
     _total(root)
     return root
 
@@ -243,7 +269,7 @@ def filter_tree(node: FileNode, text: str = "", min_bytes: int = 0) -> FileNode 
             return replace(node, children={})
         return None
     copy = replace(node, children=children)
-    copy.size = sum(child.size for child in children.values())
+    copy.size = _shown_size(children.values())
     return copy
 
 
@@ -313,3 +339,14 @@ def short_command(created_by: str, width: int = 80) -> str:
     for noise in ("/bin/sh -c #(nop) ", "/bin/sh -c ", " # buildkit"):
         text = text.replace(noise, "")
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def status_line(image: Image, python: PythonAnalysis) -> str:
+    """The session's one-line summary of a read image (the same figures as the report's `image`)."""
+    from .text import percent, size
+
+    return (
+        f"{size(image.size_bytes)} in {len(image.layers)} layers, "
+        f"{len(python.attribution.distributions)} packages; efficiency {percent(image.efficiency)}, "
+        f"reclaimable {size(image.reclaimable_bytes)}"
+    )

@@ -119,6 +119,11 @@ class LayerCache:
             self.misses += 1
             return None
 
+    def layer_size(self, diff_id: str) -> int | None:
+        """The exact uncompressed content size of a cached layer (`LayerContents.size_bytes`), or None."""
+        layer = self.get(diff_id)
+        return layer.size_bytes if layer is not None else None
+
     def has_all(self, diff_ids) -> bool:
         """Whether every layer is cached (then nothing needs exporting)."""
         db = self._connect()

@@ -1,8 +1,11 @@
 """What changed between two images: layers shared or new, packages added, removed,
 changed and re-shipped identical, and what pulling B costs someone who has A.
 
-Content identity comes from RECORD hashes, so an identical reinstall is
-recognised without hashing gigabytes.
+Content identity comes from RECORD hashes (and the bytes of small metadata
+files, and for bytecode RECORD does not list, the identity of its source), so
+an identical reinstall is recognised without hashing gigabytes. A package is
+re-shipped identical when every byte it ships in B's new layers is such
+content: the package list and the layers' identical bytes are one figure.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from .attribution import Distribution
+from .attribution import Distribution, _source_of_pyc
 from .model import Image
 from .python import PythonAnalysis
 
@@ -56,13 +59,45 @@ def _direction(old: str, new: str) -> str:
         return "changed"
 
 
-def _identical_files(dist_a: Distribution, dist_b: Distribution, a: _Side, b: _Side) -> bool:
-    """Same version and every hashed RECORD row equal."""
-    if dist_a.version != dist_b.version:
+def _file_bytes(image: Image, path: str) -> bytes | None:
+    """The bytes of a visible file when the reader kept them (small metadata), else None."""
+    visible = image.files.get(path)
+    return image.layers[visible.layer].contents.metadata.get(path) if visible is not None else None
+
+
+class _SameContent:
+    """Whether a path of B's final filesystem holds content A already had at the same path.
+
+    Same RECORD hash; or, for files whose bytes were read (dist-info metadata),
+    the same bytes; or a `.pyc` (which RECORD does not list when
+    `UV_COMPILE_BYTECODE` writes it) of the same size whose source is identical.
+    """
+
+    def __init__(self, a: _Side, b: _Side) -> None:
+        self.a, self.b = a, b
+        self._memo: dict[str, bool] = {}
+
+    def __call__(self, path: str, size: int) -> bool:
+        known = self._memo.get(path)
+        if known is None:
+            known = self._memo[path] = self._same(path, size)
+        return known
+
+    def _same(self, path: str, size: int) -> bool:
+        visible = self.a.image.files.get(path)
+        if visible is None or visible.entry.size != size:
+            return False
+        digest = self.b.hashes.get(path)
+        if digest is not None:
+            return self.a.hashes.get(path) == digest
+        ours, theirs = _file_bytes(self.b.image, path), _file_bytes(self.a.image, path)
+        if ours is not None and theirs is not None:
+            return ours == theirs
+        source = _source_of_pyc(path)
+        if source is not None:
+            entry = self.b.image.files.get(source)
+            return entry is not None and self(source, entry.entry.size)
         return False
-    rows_a = {path: digest for path, digest in a.hashes.items() if a.python.attribution.owners.get(path) == dist_a.key}
-    rows_b = {path: digest for path, digest in b.hashes.items() if b.python.attribution.owners.get(path) == dist_b.key}
-    return bool(rows_b) and rows_a == rows_b
 
 
 def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAnalysis) -> dict[str, Any]:
@@ -72,7 +107,12 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
     a_ids = {layer.diff_id for layer in a.layers}
     new_layers = {layer.index for layer in b.layers if layer.diff_id not in a_ids}
     dists_a, dists_b = side_a.by_name, side_b.by_name
-    a_files = a.files
+    same = _SameContent(side_a, side_b)
+    owners = python_b.attribution.owners
+    shipped_new: dict[tuple[str, str], int] = {}
+    """Bytes each distribution of B ships in B's new layers, and how many of them A already had."""
+    identical_new: dict[tuple[str, str], int] = {}
+    identical_elsewhere = 0
     layers = []
     for layer in b.layers:
         status = "shared" if layer.index not in new_layers else "new"
@@ -82,12 +122,17 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
             for entry in layer.contents.entries:
                 if not entry.size:
                     continue
-                digest = side_b.hashes.get(entry.path)
-                if digest is not None and side_a.hashes.get(entry.path) == digest and entry.path in a_files:
+                owner = owners.get(entry.path)
+                known = same(entry.path, entry.size)
+                if known:
                     identical += entry.size
-                owner = python_b.attribution.owners.get(entry.path)
                 if owner is not None:
                     packages[owner[1]] = packages.get(owner[1], 0) + entry.size
+                    shipped_new[owner] = shipped_new.get(owner, 0) + entry.size
+                    if known:
+                        identical_new[owner] = identical_new.get(owner, 0) + entry.size
+                elif known:
+                    identical_elsewhere += entry.size
         layers.append(
             {
                 "index": layer.index,
@@ -123,12 +168,14 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
                     "environment": dist_b.environment,
                 }
             )
-        elif set(dist_b.layer_bytes) & new_layers and _identical_files(dist_a, dist_b, side_a, side_b):
-            shipped = sum(size for index, size in dist_b.layer_bytes.items() if index in new_layers)
-            reinstalled.append({"name": dist_b.name, "version": dist_b.version, "bytes": shipped, "environment": dist_b.environment})
-        elif set(dist_b.layer_bytes) & new_layers:
-            shipped = sum(size for index, size in dist_b.layer_bytes.items() if index in new_layers)
-            rebuilt.append({"name": dist_b.name, "version": dist_b.version, "bytes": shipped, "environment": dist_b.environment})
+        elif shipped_new.get(key):
+            # One rule for "identical": every byte it ships in a new layer is content A already had.
+            shipped = shipped_new[key]
+            row = {"name": dist_b.name, "version": dist_b.version, "bytes": shipped, "environment": dist_b.environment}
+            (reinstalled if identical_new.get(key, 0) == shipped else rebuilt).append(row)
+    reshipped_keys = {(row["environment"], row["name"]) for row in reinstalled}
+    identical_total = sum(layer["identical_content_bytes"] for layer in layers if layer["status"] == "new")
+    identical_reshipped = sum(identical_new.get(key, 0) for key in reshipped_keys)
 
     def entry(dist: Distribution) -> dict[str, Any]:
         return {"name": dist.name, "version": dist.version, "bytes": dist.bytes, "environment": dist.environment}
@@ -139,6 +186,12 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
         "b": {"ref": b.meta.ref, "id": b.meta.id, "size_bytes": b.size_bytes, "diff_ids": list(b.meta.diff_ids)},
         "layers": layers,
         "pull_bytes": sum(layer.size_bytes for layer in b.layers if layer.index in new_layers),
+        "identical_content": {
+            "bytes": identical_total,
+            "reinstalled_identical_bytes": identical_reshipped,
+            "other_packages_bytes": identical_total - identical_reshipped - identical_elsewhere,
+            "outside_packages_bytes": identical_elsewhere,
+        },
         "packages": {
             "added": sorted((entry(d) for d in added), key=lambda d: d["name"]),
             "removed": sorted((entry(d) for d in removed), key=lambda d: d["name"]),
@@ -147,3 +200,17 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
             "reinstalled_changed": sorted(rebuilt, key=lambda d: d["name"]),
         },
     }
+
+
+def diff_summary(doc: dict[str, Any]) -> str:
+    """The diff session's one-line summary: the same figures as the document and its Markdown."""
+    from .text import size
+
+    new = [layer for layer in doc["layers"] if layer["status"] == "new"]
+    identical = doc["identical_content"]
+    reshipped = doc["packages"]["reinstalled_identical"]
+    return (
+        f"pulling B when you have A costs {size(doc['pull_bytes'])} ({len(new)} new layers; image "
+        f"{size(doc['a']['size_bytes'])} → {size(doc['b']['size_bytes'])}); {size(identical['bytes'])} of it is content A "
+        f"already had, {size(identical['reinstalled_identical_bytes'])} of that in {len(reshipped)} packages re-shipped identical"
+    )

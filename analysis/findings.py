@@ -6,10 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from .browse import cache_folders
-from .grouping import HEAVY_MIN_BYTES, items_for
+from .grouping import HEAVY_MIN_BYTES, items_for, union_bytes
 from .model import Image
 from .python import PythonAnalysis
-from .uvlock import buildable_members
 from .text import size
 
 
@@ -61,31 +60,32 @@ def find_problems(image: Image, python: PythonAnalysis | None) -> list[Finding]:
                 total,
             )
         )
-    if lock is not None:
-        for member in buildable_members(lock.lock):
-            items = items_for(lock.lock, lock.sizes, member)
-            heavy = [item for item in items if item.closure_bytes >= HEAVY_MIN_BYTES]
-            light = [item for item in items if item.closure_bytes < HEAVY_MIN_BYTES]
-            layers_of = {d.name: set(d.layer_bytes) for d in python.attribution.distributions if d.environment == lock.environment}
-            shared = [
-                item
-                for item in heavy
-                if any(layers_of.get(item.name, set()) & layers_of.get(other.name, set()) for other in light)
-            ]
-            if shared:
-                names = ",".join(item.name for item in shared)
-                total = sum(item.closure_bytes for item in shared)
-                findings.append(
-                    Finding(
-                        "heavy-layer-shared",
-                        "high",
-                        f"{size(total)} of heavy dependencies share a layer with light ones ({member})",
-                        f"Rebuilt and re-pushed whenever pyproject.toml or uv.lock changes, even for a version bump or "
-                        f"one new light dependency: {', '.join(item.name for item in shared)}.",
-                        f"Give them a cached layer of their own: `uvscope optimize --group heavy={names} --write`.",
-                        total,
-                    )
+    if lock is not None and lock.member is not None:
+        member = lock.member
+        items = items_for(lock.lock, lock.sizes, member)
+        heavy = [item for item in items if item.closure_bytes >= HEAVY_MIN_BYTES]
+        light = [item for item in items if item.closure_bytes < HEAVY_MIN_BYTES]
+        layers_of = {d.name: set(d.layer_bytes) for d in python.attribution.distributions if d.environment == lock.environment}
+        shared = [
+            item
+            for item in heavy
+            if any(layers_of.get(item.name, set()) & layers_of.get(other.name, set()) for other in light)
+        ]
+        if shared:
+            names = ",".join(item.name for item in shared)
+            # The union of their closures: numpy needed by scipy and pandas is counted once.
+            total = union_bytes(lock.lock, lock.sizes, member, [item.name for item in shared])
+            findings.append(
+                Finding(
+                    "heavy-layer-shared",
+                    "high",
+                    f"{size(total)} of heavy dependencies share a layer with light ones ({member})",
+                    f"Rebuilt and re-pushed whenever pyproject.toml or uv.lock changes, even for a version bump or "
+                    f"one new light dependency: {', '.join(item.name for item in shared)}.",
+                    f"Give them a cached layer of their own: `uvscope optimize --group heavy={names} --write`.",
+                    total,
                 )
+            )
     rewritten: dict[int, int] = defaultdict(int)
     deleted: dict[int, int] = defaultdict(int)
     overwritten: dict[int, int] = defaultdict(int)

@@ -107,6 +107,8 @@ class Item:
     name: str
     closure_bytes: int
     exclusive_bytes: int
+    packages: tuple[str, ...] = ()
+    """Its closure: every package installing it installs."""
 
 
 @dataclass(frozen=True)
@@ -142,8 +144,16 @@ def _runtime_roots(lock: Lock, member: str) -> list[Dependency]:
 def items_for(lock: Lock, sizes: dict[str, int], member: str) -> list[Item]:
     """The member's runtime direct dependencies with their closure bytes, largest first."""
     weights = closure_weights(lock, {root.name: root for root in _runtime_roots(lock, member)}, sizes)
-    items = [Item(member, name, total, exclusive) for name, (_, total, exclusive) in weights.items()]
+    items = [Item(member, name, total, exclusive, tuple(sorted(names))) for name, (names, total, exclusive) in weights.items()]
     return sorted(items, key=lambda item: (-item.closure_bytes, item.name))
+
+
+def union_bytes(lock: Lock, sizes: dict[str, int], member: str, names) -> int:
+    """Bytes of the union of the closures of `member`'s direct dependencies `names`: a package
+    two of them need is counted once (the size of the set, never the sum of closures)."""
+    roots = {root.name: root for root in _runtime_roots(lock, member)}
+    reached = closure(lock, [roots[name] for name in names if name in roots]) - set(lock.members)
+    return sum(sizes.get(name, 0) for name in reached)
 
 
 def plan_layers(grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str) -> list[LayerPlan]:

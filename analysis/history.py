@@ -7,6 +7,7 @@ bytes it reuses. Dozens of tags take seconds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,19 +29,31 @@ class HistoryEntry:
     new_bytes: int
     reused_bytes: int
     new_layers: int
+    size_source: str = "layers"
+    """`layers`: the sum of the layers' uncompressed content sizes, exactly as `report` and `diff`
+    count them (read layers are cached); `engine`: the engine's or registry's own per-layer
+    figures, used when a layer was never read (they count symlinks and differ by a few kB)."""
 
 
-def image_history(metas: list[ImageMeta]) -> list[HistoryEntry]:
-    """Entries oldest first; `new_bytes` relative to the image just before."""
+def image_history(metas: list[ImageMeta], layer_size: Callable[[str], int | None] | None = None) -> list[HistoryEntry]:
+    """Entries oldest first; `new_bytes` relative to the image just before.
+
+    `layer_size(diff_id)` gives a layer's exact size when it was read before
+    (the layer cache); otherwise the metadata's approximate figure is used and
+    the entry says so in `size_source`.
+    """
     ordered = sorted(metas, key=lambda meta: meta.created)
     entries = []
     previous: set[str] = set()
     for meta in ordered:
-        sizes = [size or 0 for size in meta.layer_sizes] or [0] * len(meta.diff_ids)
+        approximate = [(meta.layer_sizes[i] if i < len(meta.layer_sizes) else None) or 0 for i in range(len(meta.diff_ids))]
+        exact = [layer_size(diff_id) if layer_size is not None else None for diff_id in meta.diff_ids]
+        sizes = [e if e is not None else a for e, a in zip(exact, approximate)]
         new = [(diff, size) for diff, size in zip(meta.diff_ids, sizes) if diff not in previous]
         total = sum(sizes)
         new_bytes = sum(size for _, size in new)
-        entries.append(HistoryEntry(meta.ref, meta.created, total, new_bytes, total - new_bytes, len(new)))
+        source = "layers" if all(e is not None for e in exact) else "engine"
+        entries.append(HistoryEntry(meta.ref, meta.created, total, new_bytes, total - new_bytes, len(new), source))
         previous = set(meta.diff_ids)
     return entries
 
@@ -90,6 +103,7 @@ def history_document(
                 "new_bytes": e.new_bytes,
                 "reused_bytes": e.reused_bytes,
                 "new_layers": e.new_layers,
+                "size_source": e.size_source,
             }
             for e in entries
         ],

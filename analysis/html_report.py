@@ -8,7 +8,7 @@ import re
 from html import escape
 from typing import Any
 
-from .text import size
+from .text import percent, size
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f"]
 OTHER = "#bab0ac"
@@ -126,7 +126,7 @@ def report_html(doc: dict[str, Any]) -> str:
 <body data-report="{data}">
 <h1>uvscope: <code>{escape(image['ref'])}</code></h1>
 <p class="summary"><span>size <b>{size(image['size_bytes'])}</b></span><span>layers <b>{len(doc['layers'])}</b></span>
-<span>packages <b>{len(doc['packages'])}</b></span><span>efficiency (dive) <b>{image['efficiency']:.2%}</b></span>
+<span>packages <b>{len(doc['packages'])}</b></span><span>efficiency (dive) <b>{percent(image['efficiency'])}</b></span>
 <span>reclaimable <b>{size(image['reclaimable_bytes'])}</b></span></p>
 <h2>Findings</h2>{findings}
 <h2>Layer sizes, by package</h2>{_stacked_layers(doc)}

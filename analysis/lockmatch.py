@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from .attribution import Attribution, Distribution
 from .errors import UvscopeError
 from .model import Image
-from .uvlock import MAIN, Lock, closure_weights, direct_dependencies, package_groups, parse_lock
+from .grouping import items_for
+from .member import choose_member
+from .uvlock import MAIN, Lock, package_groups, parse_lock
 
 
 def _read_lock_file(path: str) -> Lock:
@@ -40,32 +42,84 @@ def _image_lock(image: Image, warnings: list[str] | None = None) -> Lock | None:
         return None
 
 
-def find_lock(
-    image: Image, attribution: Attribution, project: str | None = None, warnings: list[str] | None = None
-) -> Lock | None:
+def _project_lock(project: str, warnings: list[str]) -> Lock | None:
+    """DIR/uv.lock, or None with a warning when it is missing or broken (the image is still analysed)."""
+    path = os.path.join(project, "uv.lock")
+    if not os.path.isfile(path):
+        warnings.append(f"no uv.lock in {project}")
+        return None
+    try:
+        return _read_lock_file(path)
+    except UvscopeError as error:
+        warnings.append(str(error))
+        return None
+
+
+def _pinned(lock: Lock, installed: set[str]) -> int:
+    return sum(name in lock.packages for name in installed)
+
+
+def lock_mismatch(image: Image, project: str, project_lock: Lock, image_lock: Lock | None, installed: set[str]) -> str | None:
+    """Why `project_lock` does not describe `image` (it was built from another project), or None.
+
+    The image's own uv.lock names its members: none of them in the project's
+    lock means another project. Without one, an image none of whose
+    installed distributions the project's lock pins is not the project's.
+    """
+    ours = ", ".join(project_lock.members) or "no members"
+    if image_lock is not None and not set(image_lock.members) & set(project_lock.members):
+        theirs = ", ".join(image_lock.members) or "no members"
+        return f"{image.meta.ref} was not built from {project} (its uv.lock is for {theirs}; {project}'s is for {ours})"
+    if image_lock is None and installed and _pinned(project_lock, installed) == 0:
+        return f"{image.meta.ref} was not built from {project}: none of its {len(installed)} installed packages is in {project}/uv.lock ({ours})"
+    return None
+
+
+@dataclass(frozen=True)
+class LockChoice:
+    """The uv.lock an image is compared with, and what the user should know about the choice."""
+
+    lock: Lock | None
+    warnings: tuple[str, ...] = ()
+    mismatch: str = ""
+    """Non-empty when `--project` names a project the image was not built from (one line)."""
+
+
+def choose_lock(image: Image, attribution: Attribution, project: str | None = None) -> LockChoice:
     """The uv.lock to compare with: `project`'s, else the current folder's or the image's.
 
     Without `--project`, the current folder's lock is used when it describes
     the image at least as well as the lock the image carries (more installed
     packages pinned), so running uvscope from an unrelated checkout still
-    finds the image's own lock.
+    finds the image's own lock. A missing or broken project lock, or one of
+    another project, is a warning: the image's own lock is used instead.
     """
-    if project is not None:
-        path = os.path.join(project, "uv.lock")
-        if not os.path.isfile(path):
-            raise UvscopeError(f"no uv.lock in {project}")
-        return _read_lock_file(path)
+    warnings: list[str] = []
     installed = {dist.name for dist in attribution.distributions}
+    inside = _image_lock(image, warnings)
+    if project is not None:
+        chosen = _project_lock(project, warnings)
+        if chosen is None:
+            fallback = "compared with the image's own uv.lock" if inside is not None else "packages are shown without lock information"
+            warnings[-1] += f"; {fallback}"
+            return LockChoice(inside, tuple(warnings))
+        mismatch = lock_mismatch(image, project, chosen, inside, installed)
+        if mismatch is None:
+            return LockChoice(chosen, tuple(warnings))
+        fallback = "figures come from the image's own uv.lock" if inside is not None else "packages are shown without lock information"
+        return LockChoice(inside, tuple(warnings) + (f"{mismatch}; {fallback}",), mismatch)
     candidates = []
     local = os.path.join(os.getcwd(), "uv.lock")
     if os.path.isfile(local):
-        candidates.append(_read_lock_file(local))
-    inside = _image_lock(image, warnings)
+        try:
+            candidates.append(_read_lock_file(local))
+        except UvscopeError as error:
+            warnings.append(f"{error} (ignored)")
     if inside is not None:
         candidates.append(inside)
     if not candidates:
-        return None
-    return max(candidates, key=lambda lock: sum(name in lock.packages for name in installed))
+        return LockChoice(None, tuple(warnings))
+    return LockChoice(max(candidates, key=lambda lock: _pinned(lock, installed)), tuple(warnings))
 
 
 @dataclass(frozen=True)
@@ -106,16 +160,26 @@ class LockMatch:
     dev_present: tuple[str, ...]
     """Installed packages that only a non-runtime group reaches (e.g. `dev`)."""
     closures: tuple[Closure, ...]
+    """The runtime direct dependencies of `member`, weighed over what is installed, largest first."""
     sizes: dict[str, int]
     """Bytes of each package installed in `environment`: what grouping and closures weigh."""
+    member: str | None = None
+    """The workspace member the image was built for (`member.choose_member`), None when nothing tells."""
 
     def closure_of(self, name: str) -> Closure | None:
         """The largest closure of the direct dependency `name` (it may be direct in several groups)."""
         return next((item for item in self.closures if item.name == name), None)
 
 
-def match_lock(attribution: Attribution, lock: Lock) -> LockMatch:
-    """Compare what is installed with what `lock` pins."""
+def match_lock(attribution: Attribution, lock: Lock, hint: str | None = None) -> LockMatch:
+    """Compare what is installed with what `lock` pins, for the member the image was built for.
+
+    `hint` names that member (`--package`, a Dockerfile's or the image history's
+    `uv sync --package`); without it `choose_member` infers it from what is installed.
+    Closures and their shared/exclusive bytes cover that member's runtime
+    dependencies only: a package another member (not in the image) also
+    needs is still exclusive here.
+    """
     per_env: dict[str, dict[str, Distribution]] = defaultdict(dict)
     for dist in attribution.distributions:
         per_env[dist.environment][dist.name] = dist
@@ -157,15 +221,9 @@ def match_lock(attribution: Attribution, lock: Lock) -> LockMatch:
             missing[name] = "runtime dependency not installed (platform marker or --no-install option)"
     dev_present = tuple(sorted(name for name in installed if labels.get(name) and MAIN not in labels[name]))
     sizes = {name: dist.bytes for name, dist in installed.items()}
-    roots = {(d.member, d.group, d.dependency.name): d.dependency for d in direct_dependencies(lock)}
+    member = choose_member(lock, installed, hint if hint in lock.members else None)
     closures = tuple(
-        sorted(
-            (
-                Closure(member, group, name, tuple(sorted(names)), total, exclusive)
-                for (member, group, name), (names, total, exclusive) in closure_weights(lock, roots, sizes).items()
-            ),
-            key=lambda c: c.bytes,
-            reverse=True,
-        )
+        Closure(member, MAIN, item.name, item.packages, item.closure_bytes, item.exclusive_bytes)
+        for item in (items_for(lock, sizes, member) if member is not None else [])
     )
-    return LockMatch(lock, environment, statuses, missing, dev_present, closures, sizes)
+    return LockMatch(lock, environment, statuses, missing, dev_present, closures, sizes, member)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .text import size
+from .text import percent, size
 
 
 def _table(headers: list[str], rows: list[list[str]], align: str = "") -> list[str]:
@@ -32,9 +32,19 @@ def diff_markdown(doc: dict[str, Any]) -> str:
         f"({len(new)} new of {len(doc['layers'])} layers; image {size(a['size_bytes'])} → {size(b['size_bytes'])}).",
         "",
     ]
-    identical = sum(layer["identical_content_bytes"] for layer in new)
-    if identical:
-        lines += [f"Of that, **{size(identical)}** is content A already had (same RECORD hashes), shipped again.", ""]
+    identical = doc["identical_content"]
+    if identical["bytes"]:
+        reshipped = packages["reinstalled_identical"]
+        parts = [f"{size(identical['reinstalled_identical_bytes'])} in the {len(reshipped)} packages re-shipped identical"]
+        if identical["other_packages_bytes"]:
+            parts.append(f"{size(identical['other_packages_bytes'])} in files of other packages")
+        if identical["outside_packages_bytes"]:
+            parts.append(f"{size(identical['outside_packages_bytes'])} outside any package")
+        lines += [
+            f"Of that, **{size(identical['bytes'])}** is content A already had (same RECORD hash or bytes; "
+            f"bytecode of an identical source), shipped again: {', '.join(parts)}.",
+            "",
+        ]
     rows = [
         [str(l["index"]), l["status"], size(l["size_bytes"]), size(l["identical_content_bytes"]) if l["status"] == "new" else "", _command(l.get("created_by", ""))]
         for l in doc["layers"]
@@ -63,11 +73,25 @@ def diff_markdown(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+HISTORY_ENGINE_NOTE = (
+    "~ the engine's own layer sizes (they count symlinks): within a few kB of the sum of the layers' "
+    "contents that `report` and `diff` show; read the image once (`uvscope report`) for the exact figure."
+)
+
+
 def history_markdown(doc: dict[str, Any]) -> str:
     """`uvscope.history/1` as Markdown."""
-    lines = ["## Image history", ""]
-    rows = [[i["ref"], i["created"][:19], size(i["size_bytes"]), size(i["new_bytes"]), size(i["reused_bytes"])] for i in doc["images"]]
-    lines += _table(["image", "created", "size", "new", "reused"], rows, "llrrr") + [""]
+    lines = []
+    if doc["images"]:
+        lines += ["## Image history", ""]
+        mark = {"layers": "", "engine": "~"}
+        rows = [
+            [i["ref"], i["created"][:19], *(mark[i.get("size_source", "layers")] + size(i[key]) for key in ("size_bytes", "new_bytes", "reused_bytes"))]
+            for i in doc["images"]
+        ]
+        lines += _table(["image", "created", "size", "new", "reused"], rows, "llrrr") + [""]
+        if any(i.get("size_source") == "engine" for i in doc["images"]):
+            lines += [HISTORY_ENGINE_NOTE, ""]
     if doc["lock_commits"]:
         lines += ["## uv.lock history", ""]
         rows = []
@@ -85,6 +109,8 @@ def history_markdown(doc: dict[str, Any]) -> str:
         if rows and len(rows[0]) > 4:
             headers += ["rebuilt today", "with groups"]
         lines += _table(headers, rows) + [""]
+    if not lines:
+        lines = ["No images and no uv.lock commits to show."]
     return "\n".join(lines)
 
 
@@ -95,7 +121,7 @@ def report_markdown(doc: dict[str, Any], top: int = 15) -> str:
         f"## uvscope: `{image['ref']}`",
         "",
         f"**{size(image['size_bytes'])}** in {len(doc['layers'])} layers, {len(doc['packages'])} packages · "
-        f"efficiency **{image['efficiency']:.2%}** (dive's) · reclaimable **{size(image['reclaimable_bytes'])}**",
+        f"efficiency **{percent(image['efficiency'])}** (dive's) · reclaimable **{size(image['reclaimable_bytes'])}**",
         "",
     ]
     if doc.get("findings"):

@@ -62,8 +62,17 @@ class LayerContents:
 
     @property
     def file_count(self) -> int:
-        """Entries that are not folders."""
+        """Files: entries that are not folders (regular files, links, devices).
+
+        The one definition of "files" everywhere: an *entry* is any member of
+        the layer tar, folders included; a *file* is an entry that is not a folder.
+        """
         return sum(1 for entry in self.entries if entry.kind is not EntryKind.DIR)
+
+    @property
+    def entry_count(self) -> int:
+        """Entries of the layer tar, folders included (whiteouts are not entries)."""
+        return len(self.entries)
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,8 @@ class Change:
     path: str
     size: int
     """Bytes of the new entry (added/modified) or of the removed entries (removed)."""
+    folder: bool = False
+    """The new entry is a folder (added/modified), or a folder's contents were removed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +139,7 @@ class Layer:
     created_by: str
     size_bytes: int
     file_count: int
+    """Files (entries that are not folders), see `LayerContents.file_count`."""
     added: tuple[Change, ...]
     modified: tuple[Change, ...]
     removed: tuple[Change, ...]

@@ -112,23 +112,21 @@ def _declares_indexes(pyproject_text: str) -> bool:
 
 
 def choose_member(lock: Lock, paths: dict[str, str], package: str | None, dockerfile_text: str | None) -> str:
+    """The member to optimise: `member.choose_member` with `--package` or the Dockerfile's `uv sync --package`."""
     from packaging.utils import canonicalize_name
 
-    if package:
-        name = str(canonicalize_name(package))
-        if name not in paths:
-            raise UvscopeError(f"no workspace member {package!r}; members: {', '.join(sorted(paths))}")
-        return name
-    if dockerfile_text:
-        import re
+    from .member import choose_member as decide_member
+    from .member import package_hint
 
-        match = re.search(r"uv\s+sync\b[^\n]*?--package[= ](\S+)", dockerfile_text)
-        if match and str(canonicalize_name(match.group(1))) in paths:
-            return str(canonicalize_name(match.group(1)))
-    installable = [name for name in buildable_members(lock) if name in paths]
-    if len(installable) == 1:
-        return installable[0]
-    raise UvscopeError(f"several workspace members ({', '.join(sorted(installable))}): choose one with --package")
+    if package and str(canonicalize_name(package)) not in paths:
+        raise UvscopeError(f"no workspace member {package!r}; members: {', '.join(sorted(paths))}")
+    from_dockerfile = package_hint(dockerfile_text)
+    hint = package or (from_dockerfile if from_dockerfile in paths else None)
+    member = decide_member(lock, (), hint)
+    if member is None or member not in paths:
+        installable = [name for name in buildable_members(lock) if name in paths]
+        raise UvscopeError(f"several workspace members ({', '.join(sorted(installable))}): choose one with --package")
+    return member
 
 
 def plan_optimization(

@@ -20,7 +20,8 @@ TOP_PATHS = 50
 def _changes(changes: tuple[Change, ...]) -> dict[str, Any]:
     largest = sorted(changes, key=lambda change: change.size, reverse=True)[:10]
     return {
-        "count": len(changes),
+        "count": sum(1 for change in changes if not change.folder),
+        "folders": sum(1 for change in changes if change.folder),
         "bytes": sum(change.size for change in changes),
         "largest": [{"path": "/" + change.path, "bytes": change.size} for change in largest],
     }
@@ -84,7 +85,7 @@ def _lock(python: PythonAnalysis) -> dict[str, Any] | None:
         return None
     return {
         "source": match.lock.source,
-        "project": match.lock.members[0] if match.lock.members else None,
+        "project": match.member,
         "members": list(match.lock.members),
         "version": match.lock.version,
         "packages": sum(len(versions) for versions in match.lock.packages.values()),
@@ -132,6 +133,7 @@ def build_report(image: Image, python: PythonAnalysis | None = None, *, version:
                 "created_by": layer.created_by,
                 "size_bytes": layer.size_bytes,
                 "file_count": layer.file_count,
+                "entry_count": layer.contents.entry_count,
                 "added": _changes(layer.added),
                 "modified": _changes(layer.modified),
                 "removed": _changes(layer.removed),

@@ -41,6 +41,8 @@ class ImageSource(ABC):
 
     def __init__(self, ref: str) -> None:
         self.ref = ref
+        self.notes: tuple[str, ...] = ()
+        """What the user should know about how the image was opened (e.g. a `--platform` it does not have)."""
 
     @abstractmethod
     def meta(self) -> ImageMeta:
@@ -190,8 +192,26 @@ def _open_file(ref: str, path: str, kind: str, tag: str | None, platform: str | 
     return StoreSource(ref, TarStore(path), kind, tag, platform)
 
 
+def platform_matches(wanted: str, have: str) -> bool:
+    """`linux/arm64` matches `linux/arm64` and `linux/arm64/v8`; an unknown platform matches nothing."""
+    return bool(have) and (have == wanted or (have.startswith(wanted + "/") and wanted.count("/") == 1))
+
+
 def open_source(ref: str, kind: str = "auto", *, platform: str | None = None, client=None, stream: bool = False) -> ImageSource:
-    """Open the image `ref` from the source `kind` (`auto`, `docker`, `archive`, `oci`)."""
+    """Open the image `ref` from the source `kind` (`auto`, `docker`, `archive`, `oci`).
+
+    A `platform` the image does not have (a single-platform archive or engine
+    image) is not ignored silently: the source's `notes` say what is analysed instead.
+    """
+    source = _open_source(ref, kind, platform=platform, client=client, stream=stream)
+    if platform:
+        have = source.meta().platform
+        if not platform_matches(platform, have):
+            source.notes = (f"--platform {platform}: {ref} holds only {have or 'an image of unknown platform'}; analysed that",)
+    return source
+
+
+def _open_source(ref: str, kind: str = "auto", *, platform: str | None = None, client=None, stream: bool = False) -> ImageSource:
     if kind not in SOURCE_KINDS:
         raise UvscopeError(f"unknown source {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
     target = ref
@@ -220,4 +240,5 @@ def read_image(source: ImageSource, monitor: ReadMonitor | None = None, cache: L
     for index, layer in source.read_layers(monitor, cache):
         contents[index] = layer
     meta = source.meta()
-    return build_image(meta, [contents[index] for index in range(len(meta.diff_ids))])
+    image = build_image(meta, [contents[index] for index in range(len(meta.diff_ids))])
+    return replace(image, warnings=source.notes + image.warnings) if source.notes else image

@@ -79,23 +79,25 @@ def _stack_layer(
     for folder in contents.opaque_dirs:
         lost = fs.remove_children(folder)
         if lost:
-            removed.append(Change(folder + "/", hide(lost, "deleted")))
+            removed.append(Change(folder + "/", hide(lost, "deleted"), True))
     for path in contents.whiteouts:
         lost = fs.remove_tree(path)
         if lost:
-            removed.append(Change(path, hide(lost, "deleted")))
+            folder = len(lost) > 1 or lost[0][1].entry.kind is EntryKind.DIR
+            removed.append(Change(path, hide(lost, "deleted"), folder))
     for entry in contents.entries:
         previous = fs.files.get(entry.path)
+        folder = entry.kind is EntryKind.DIR
         if previous is None:
-            added.append(Change(entry.path, entry.size))
-        elif previous.entry.kind is EntryKind.DIR and entry.kind is EntryKind.DIR:
+            added.append(Change(entry.path, entry.size, folder))
+        elif previous.entry.kind is EntryKind.DIR and folder:
             if previous.entry.mode != entry.mode:
-                modified.append(Change(entry.path, 0))
+                modified.append(Change(entry.path, 0, True))
         else:
             if previous.entry.kind is EntryKind.DIR:
                 hide(fs.remove_children(entry.path), "overwritten")
             hide([(entry.path, previous)], "overwritten")
-            modified.append(Change(entry.path, entry.size))
+            modified.append(Change(entry.path, entry.size, folder))
         fs.add(entry.path, VisibleFile(entry, index))
     return added, modified, removed
 

@@ -13,12 +13,23 @@ def size(nbytes: int) -> str:
     return humanize.naturalsize(nbytes)
 
 
+def percent(ratio: float) -> str:
+    """A ratio as a percentage with two decimals that never rounds up to 100% or down to 0%:
+    an image with any waste is not "100.00%" efficient (`>99.99%` instead)."""
+    text = f"{ratio:.2%}"
+    if text == "100.00%" and ratio < 1:
+        return ">99.99%"
+    if text == "0.00%" and ratio > 0:
+        return "<0.01%"
+    return text
+
+
 def summary_lines(image: Image, python: PythonAnalysis | None = None, top: int = 10) -> list[str]:
     """The image's totals, one line per layer, and its largest packages."""
     meta = image.meta
     lines = [
         f"{meta.ref}  {meta.id[:19]}  {meta.platform}",
-        f"size {size(image.size_bytes)}  efficiency {image.efficiency:.2%}  "
+        f"size {size(image.size_bytes)}  efficiency {percent(image.efficiency)}  "
         f"wasted {size(image.wasted_bytes)}  reclaimable {size(image.reclaimable_bytes)}",
         "",
     ]

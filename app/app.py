@@ -70,8 +70,9 @@ def make_diff_app(ref_a: str, ref_b: str, source: str = "auto", project: str | N
     return UvscopeApp(first_screen=lambda: DiffScreen(ref_a, ref_b, open_source, source, project))
 
 
-def make_history_app(load_metas) -> UvscopeApp:
-    """The session on `uvscope history`: `load_metas()` returns the images' metadata."""
+def make_history_app(load_metas, layer_size=None, notes: list[str] | None = None) -> UvscopeApp:
+    """The session on `uvscope history`: `load_metas()` returns the images' metadata, `layer_size(diff_id)`
+    exact sizes of layers read before; `notes` gets what the loading could not do (shown on screen)."""
     from .screens.history import HistoryScreen
 
-    return UvscopeApp(first_screen=lambda: HistoryScreen(load_metas))
+    return UvscopeApp(first_screen=lambda: HistoryScreen(load_metas, layer_size, notes))

@@ -136,13 +136,24 @@ def _emit(text: str, output: str | None) -> None:
         sys.stdout.write(text)
 
 
-def _read(args: argparse.Namespace, ref: str, source: str = "auto", platform: str | None = None, project: str | None = None):
+def _read(
+    args: argparse.Namespace, ref: str, source: str = "auto", platform: str | None = None, project: str | None = None, warn: bool = True
+):
     opened = open_source(ref, source, platform=platform, stream=getattr(args, "stream", False))
     try:
         image = read_image(opened, cache=_cache(args))
     finally:
         opened.close()
-    return image, analyse_python(image, project)
+    python = analyse_python(image, project, getattr(args, "package", None))
+    if warn:
+        _warn(opened.notes, python)
+    return image, python
+
+
+def _warn(notes, python) -> None:
+    """What the read could not do as asked, one line each on stderr (the report carries them too)."""
+    for warning in (*notes, *python.warnings):
+        print(f"uvscope: warning: {warning}", file=sys.stderr)
 
 
 def _diff(args: argparse.Namespace) -> int:
@@ -161,8 +172,19 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _history_metas(args: argparse.Namespace):
-    """Metadata of the images `history` covers: a repository's local tags, a registry repository's tags, or the images given."""
+def _missing_tags(args: argparse.Namespace, found: list[str], repository: str, notes: list[str]) -> None:
+    """`--tags` that name no image: said, not ignored."""
+    if args.tags:
+        missing = [tag for tag in args.tags.split(",") if tag and tag not in set(found)]
+        if missing:
+            notes.append(f"no tag {', '.join(missing)} of {repository}: left out")
+
+
+def _history_metas(args: argparse.Namespace, notes: list[str]):
+    """Metadata of the images `history` covers: a repository's local tags, a registry repository's tags, or the images given.
+
+    What the user asked for and did not get (a `--tags` entry with no image) is added to `notes`.
+    """
     from uvscope.analysis.engine import EngineImage, engine_client
 
     if len(args.images) == 1 and args.images[0].startswith(("registry://", "registry+http://")):
@@ -171,6 +193,7 @@ def _history_metas(args: argparse.Namespace):
         repository = parse_registry_ref(args.images[0])
         tags = RegistryClient(repository).tags()
         if args.tags:
+            _missing_tags(args, tags, args.images[0], notes)
             tags = [tag for tag in tags if tag in set(args.tags.split(","))]
         base = args.images[0].rsplit(":", 1)[0] if ":" in args.images[0].rpartition("/")[2] else args.images[0]
         # Manifests and configs only: opening a registry source reads no layer.
@@ -184,10 +207,19 @@ def _history_metas(args: argparse.Namespace):
             {tag for image in client.images.list(name=repository) for tag in image.tags if tag.rpartition(":")[0] == repository}
         )
         if wanted is not None:
+            _missing_tags(args, [ref.rpartition(":")[2] for ref in refs], repository, notes)
             refs = [ref for ref in refs if ref.rpartition(":")[2] in wanted]
         if not refs:
-            raise UvscopeError(f"no local tags of {repository!r} in the Docker Engine")
+            raise UvscopeError(f"no local tags of {repository!r} in the Docker Engine" + (f" ({notes[-1]})" if notes else ""))
+    elif args.tags:
+        notes.append("--tags applies to a repository (REPO without a tag); ignored for the images given")
     return [EngineImage(ref, client).meta() for ref in refs]
+
+
+def _layer_size(args: argparse.Namespace):
+    """Exact layer sizes from the layer cache (layers read before), else None: history's figures then match `report`."""
+    cache = _cache(args)
+    return cache.layer_size if cache is not None else None
 
 
 def _history(args: argparse.Namespace) -> int:
@@ -196,15 +228,21 @@ def _history(args: argparse.Namespace) -> int:
     from uvscope.analysis.lockhistory import lock_history
     from uvscope.analysis.markdown import history_markdown
 
+    notes: list[str] = []
+
     def load_metas():
-        return _history_metas(args)
+        return _history_metas(args, notes)
 
     if sys.stdout.isatty() and not args.output and not args.print and args.images and not args.lock_history:
         from .app import make_history_app
 
-        make_history_app(load_metas).run()
+        make_history_app(load_metas, _layer_size(args), notes).run()
         return 0
     metas = load_metas() if args.images else []
+    for note in notes:
+        print(f"uvscope: warning: {note}", file=sys.stderr)
+    if args.lock_history and not args.images:
+        print("uvscope: note: no images given: only the uv.lock history is shown (add REPO or images for their sizes)", file=sys.stderr)
     commits, estimates = None, None
     if args.lock_history:
         commits = lock_history(args.lock_history)
@@ -213,17 +251,17 @@ def _history(args: argparse.Namespace) -> int:
             if python.lock is None:
                 raise UvscopeError(f"no uv.lock to size packages with (looked in {args.lock_history} and in the image)")
             sizes = python.lock.sizes
-            from uvscope.analysis.optimize import choose_member, member_paths
-
             lock = python.lock.lock
-            member = choose_member(lock, member_paths(args.lock_history, lock), args.package, None)
+            member = python.lock.member
+            if member is None:
+                raise UvscopeError(f"several workspace members ({', '.join(lock.members)}): choose one with --package")
             grouping = None
             if args.group:
                 grouping = Grouping(tuple(Group(name, tuple(packages)) for name, packages in map(parse_group_option, args.group)))
             estimates = [rebuild_estimate(commit, lock, sizes, member, grouping) for commit in commits]
     elif not args.images:
         raise UvscopeError("give a repository, images, or --lock-history DIR")
-    document = history_document(image_history(metas), commits, estimates)
+    document = history_document(image_history(metas, _layer_size(args)), commits, estimates)
     _emit(json.dumps(document, indent=2) + "\n" if args.format == "json" else history_markdown(document) + "\n", args.output)
     return 0
 
@@ -236,12 +274,17 @@ def _optimize(args: argparse.Namespace) -> int:
     check_project_dir(args.project)
     args.group = merge_group_options(args.group)
     sizes = None
+    package = args.package
     if args.image:
-        image, python = _read(args, args.image, args.source, project=args.project)
+        image, python = _read(args, args.image, args.source, project=args.project, warn=False)
+        if python.mismatch:
+            raise UvscopeError(f"{python.mismatch}: give --image an image built from this project")
+        _warn((), python)
         if python.lock is not None:
             sizes = python.lock.sizes
+            package = package or python.lock.member
     plan = plan_optimization(
-        args.project, groups=args.group, use_suggestion=args.suggest, sizes=sizes, dockerfile=args.dockerfile, package=args.package
+        args.project, groups=args.group, use_suggestion=args.suggest, sizes=sizes, dockerfile=args.dockerfile, package=package
     )
     out = sys.stdout
     for group in plan.grouping.groups:

@@ -63,7 +63,11 @@ def main() -> None:
 
         client = engine_client()
         tags = sorted({t for image in client.images.list(name=args.history) for t in image.tags if t.startswith(args.history + ":")})
-        shots.append(("history", [], make_history_app(lambda: [EngineImage(tag, client).meta() for tag in tags])))
+        from uvscope.analysis.cache import LayerCache
+
+        # Layers read before (the cache) give the exact sizes `report` shows; others are marked `~`.
+        history_app = make_history_app(lambda: [EngineImage(tag, client).meta() for tag in tags], LayerCache().layer_size)
+        shots.append(("history", [], history_app))
     converter = shutil.which("rsvg-convert")
     for name, keys, app in shots:
         svg = asyncio.run(shoot(ref, name, keys, app))

@@ -100,16 +100,28 @@ def test_demo_builds_a_real_uv_image_without_an_engine(tmp_path):
     assert any("numpy" in item["path"] for item in sync_layer["added"]["largest"])
 
 
+def _warned_report(result: subprocess.CompletedProcess) -> tuple[str, dict]:
+    """A missing or broken project lock is a warning (issue 14, item 9): exit 0, one warning line, a full report."""
+    assert result.returncode == 0, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("uvscope: warning: "), result.stderr
+    report = json.loads(result.stdout)
+    assert lines[0].removeprefix("uvscope: warning: ") in report["warnings"]
+    return lines[0], report
+
+
 def test_broken_lock_in_project(archive, tmp_path):
     project = tmp_path / "proj"
     project.mkdir()
     (project / "uv.lock").write_text("version = 1\n[[package]\n")
-    line = _one_line_error(run("report", str(archive), "--project", str(project)))
+    line, report = _warned_report(run("report", str(archive), "--project", str(project)))
     assert "not a valid uv.lock" in line
+    assert len(report["layers"]) == 2 and report["lock"] is None
 
 
 def test_project_without_lock(archive, tmp_path):
-    assert "no uv.lock in" in _one_line_error(run("report", str(archive), "--project", str(tmp_path)))
+    line, report = _warned_report(run("report", str(archive), "--project", str(tmp_path)))
+    assert "no uv.lock in" in line and len(report["layers"]) == 2
 
 
 def test_open_without_a_terminal_prints_the_summary(archive):

@@ -17,6 +17,11 @@ AUTO_EXPAND = 4
 """Folders expanded when a tree is shown: the first levels, along the largest path."""
 
 
+def files_label(count: int) -> str:
+    """`1 file`, `1,856 files`: the count is a layer's `file_count` (entries that are not folders)."""
+    return f"{count:,} file" + ("" if count == 1 else "s")
+
+
 def node_label(node: FileNode) -> Text:
     """`+ name   12.3 MB  numpy` with the mark's colour."""
     symbol, style = MARKS.get(node.mark, (" ", ""))
@@ -67,7 +72,7 @@ class FileBrowser(Vertical):
         """Show a new tree (another layer or mode)."""
         self.root_node = root
         self.query_one("#file-title", Static).update(
-            f"{title}: {size(root.size)} in {root.count()} entries" if root is not None else title
+            f"{title}: {size(root.size)} in {files_label(root.file_count())}" if root is not None else title
         )
         self._rebuild()
 

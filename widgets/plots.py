@@ -1,7 +1,15 @@
-"""Charts of an image (plotext through textual-plotext)."""
+"""Charts of an image (plotext through textual-plotext).
+
+Both charts are drawn for the size they are rendered at: the bar chart shows
+only as many packages as it has rows for, each bar on whole rows level with
+its label, and the layer chart's legend is a line of its own above the
+chart (plotext's legend would cover the first bars).
+"""
 
 from __future__ import annotations
 
+from rich.text import Text
+from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
 from uvscope.analysis.browse import stacked_layer_series
@@ -9,36 +17,99 @@ from uvscope.analysis.model import Image
 from uvscope.analysis.python import PythonAnalysis
 
 MB = 1_000_000
+COLORS = [(78, 121, 167), (242, 142, 43), (225, 87, 89), (118, 183, 178), (89, 161, 79), (237, 201, 72), (176, 122, 161)]
+"""Series colours, shared by the bars and the legend."""
+OTHER = (186, 176, 172)
+FRAME_ROWS = 4
+"""Rows plotext spends outside the bars: title, top and bottom frame, x tick labels."""
+
+
+def series_colors(names: list[str]) -> dict[str, tuple[int, int, int]]:
+    """A colour per series, `other` always grey."""
+    colors = {}
+    for name in names:
+        colors[name] = OTHER if name == "other" else COLORS[len([n for n in colors if n != "other"]) % len(COLORS)]
+    return colors
 
 
 class LayerSizePlot(PlotextPlot):
-    """Per-layer size in MB, stacked by the image's largest packages."""
+    """Per-layer size in MB, stacked by the image's largest packages; `legend()` is shown beside it, not over the bars."""
 
     DEFAULT_CSS = "LayerSizePlot { height: 1fr; }"
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.labels: list[str] = []
+        self.series: dict[str, list[int]] = {}
+
     def show(self, image: Image, python: PythonAnalysis | None) -> None:
         labels, series = stacked_layer_series(image, python, top=5)
+        self.labels = labels
+        self.series = {name: values for name, values in series.items() if any(values)}
+        self.refresh()
+
+    def legend(self) -> Text:
+        """`■ numpy ■ scipy ■ other`, in the bars' colours."""
+        text = Text()
+        for name, color in series_colors(list(self.series)).items():
+            text.append("■ ", style=f"rgb({color[0]},{color[1]},{color[2]})")
+            text.append(f"{name}  ")
+        return text
+
+    def render(self) -> RenderResult:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title("layer sizes (MB), by package")
-        names = [name for name, values in series.items() if any(values)]
-        plt.stacked_bar(labels, [[value / MB for value in series[name]] for name in names], labels=names)
+        if self.series:
+            colors = series_colors(list(self.series))
+            plt.stacked_bar(
+                self.labels,
+                [[value / MB for value in values] for values in self.series.values()],
+                color=[colors[name] for name in self.series],
+            )
         plt.xlabel("layer")
-        self.refresh()
+        return super().render()
 
 
 class TopPackagesPlot(PlotextPlot):
-    """The largest packages by bytes."""
+    """The largest packages by bytes: as many as there are rows for, each bar level with its label."""
 
     DEFAULT_CSS = "TopPackagesPlot { height: 1fr; }"
 
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.items: list[tuple[str, int]] = []
+
     def show(self, python: PythonAnalysis | None, count: int = 10) -> None:
+        dists = list(python.attribution.distributions[:count]) if python is not None else []
+        self.items = [(d.name[:18], d.bytes) for d in dists]
+        self.refresh()
+
+    def shown_items(self, height: int) -> list[tuple[str, int]]:
+        """The packages that fit `height` rows (one row each at least), largest first."""
+        return self.items[: max(1, height - FRAME_ROWS)] if self.items else []
+
+    def render(self) -> RenderResult:
         plt = self.plt
         plt.clear_data()
         plt.clear_figure()
         plt.title("largest packages (MB)")
-        dists = list(python.attribution.distributions[:count]) if python is not None else []
-        if dists:
-            plt.bar([d.name[:18] for d in reversed(dists)], [d.bytes / MB for d in reversed(dists)], orientation="horizontal")
-        self.refresh()
+        items = self.shown_items(self.size.height)
+        height = self.size.height
+        if items:
+            # Whole rows per bar and a hairline bar width: plotext then draws each bar on its label's row.
+            per_bar = max(1, (self.size.height - FRAME_ROWS) // len(items))
+            height = len(items) * per_bar + FRAME_ROWS
+            plt.bar(
+                [name for name, _ in reversed(items)],
+                [nbytes / MB for _, nbytes in reversed(items)],
+                orientation="horizontal",
+                width=0.01,
+            )
+            plt.ylim(0.5, len(items) + 0.5)
+            plt.xlim(0, max(nbytes for _, nbytes in items) / MB)
+        plt.plotsize(self.size.width, height)
+        plt._set_size(self.size.width, height)
+        plt.theme(self._get_plotext_theme_name(self.app.theme))
+        return Text.from_ansi(plt.build())

@@ -11,7 +11,7 @@ from textual.widgets import Static
 from uvscope.analysis.browse import WasteItem, cache_folders, short_command, waste_by_package
 from uvscope.analysis.model import Image
 from uvscope.analysis.python import PythonAnalysis
-from uvscope.analysis.text import size
+from uvscope.analysis.text import percent, size
 
 TOP = 15
 
@@ -46,7 +46,7 @@ class WastePanel(VerticalScroll):
     def show(self, image: Image, python: PythonAnalysis | None) -> None:
         """Explain the waste of a read image."""
         summary = Text()
-        summary.append(f"efficiency {image.efficiency:.2%}", style="bold")
+        summary.append(f"efficiency {percent(image.efficiency)}", style="bold")
         summary.append(f"   dive's wasted bytes {size(image.wasted_bytes)} ({image.user_wasted_percent:.1%} of user layers)")
         summary.append(f"\nreclaimable {size(image.reclaimable_bytes)}", style="bold")
         summary.append(f" in {len(image.hidden)} hidden or deleted copies (each counted once)")

@@ -12,7 +12,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
 
 from uvscope.analysis.browse import short_command
-from uvscope.analysis.diff import diff_images
+from uvscope.analysis.diff import diff_images, diff_summary
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.python import analyse_python
 from uvscope.analysis.sources import read_image
@@ -90,12 +90,7 @@ class DiffScreen(Screen):
     def _compared(self, message: Compared) -> None:
         doc = self.document = message.document
         self.query_one(LoadingIndicator).display = False
-        new = [layer for layer in doc["layers"] if layer["status"] == "new"]
-        identical = sum(layer["identical_content_bytes"] for layer in new)
-        self.query_one("#diff-summary", Static).update(
-            f"pulling B when you have A costs [b]{size(doc['pull_bytes'])}[/b] ({len(new)} new layers); "
-            f"{size(identical)} of it is content A already had"
-        )
+        self.query_one("#diff-summary", Static).update(diff_summary(doc))
         b_ids = {layer["diff_id"] for layer in doc["layers"]}
         table_a = self.query_one("#layers-a", DataTable)
         table_a.add_columns("#", "diff_id", "in B")

@@ -30,7 +30,8 @@ Where every byte of this image comes from.
 **Files** marks: `+` added, `~` modified, `-` removed by the selected layer.
 **Packages**: `closure` is the bytes a direct dependency pulls in through
 `uv.lock`; `excl/shared` splits it into bytes only it pulls in and bytes
-others need too. `re-shipped`: bytes a later layer wrote again.
+other dependencies of the image's member need too. `re-shipped`: bytes a
+later layer wrote again.
 **Waste**: dive's efficiency (same formula), and uvscope's reclaimable bytes:
 copies hidden or deleted by a later layer, by layer, path and package.
 """

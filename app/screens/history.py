@@ -11,6 +11,7 @@ from textual_plotext import PlotextPlot
 
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.history import HistoryEntry, image_history
+from uvscope.analysis.markdown import HISTORY_ENGINE_NOTE
 from uvscope.analysis.text import size
 
 MB = 1_000_000
@@ -29,9 +30,11 @@ class HistoryScreen(Screen):
             super().__init__()
             self.message = message
 
-    def __init__(self, load_metas) -> None:
+    def __init__(self, load_metas, layer_size=None, notes: list[str] | None = None) -> None:
         super().__init__()
         self.load_metas = load_metas
+        self.layer_size = layer_size
+        self.notes = notes if notes is not None else []
         self.entries: list[HistoryEntry] = []
         self.error: str | None = None
 
@@ -49,7 +52,7 @@ class HistoryScreen(Screen):
     def load(self) -> None:
         """Metadata only: no layer is read."""
         try:
-            self.post_message(self.Loaded(image_history(self.load_metas())))
+            self.post_message(self.Loaded(image_history(self.load_metas(), self.layer_size)))
         except UvscopeError as error:
             self.post_message(self.Failed(str(error)))
 
@@ -62,13 +65,19 @@ class HistoryScreen(Screen):
     def _loaded(self, message: Loaded) -> None:
         self.entries = message.entries
         churn = sum(entry.new_bytes for entry in message.entries[1:])
-        self.query_one("#history-summary", Static).update(
-            f"{len(message.entries)} images; after the first, each re-shipped {size(churn // max(1, len(message.entries) - 1))} on average"
-        )
+        summary = f"{len(message.entries)} images; after the first, each re-shipped {size(churn // max(1, len(message.entries) - 1))} on average"
+        if any(entry.size_source == "engine" for entry in message.entries):
+            summary += "\n" + HISTORY_ENGINE_NOTE
+        summary += "".join(f"\n[b yellow]note:[/] {note}" for note in self.notes)
+        self.query_one("#history-summary", Static).update(summary)
         table = self.query_one(DataTable)
         table.add_columns("image", "created", "size", "new", "reused", "new layers")
         for entry in message.entries:
-            table.add_row(entry.ref, entry.created[:19], size(entry.size_bytes), size(entry.new_bytes), size(entry.reused_bytes), str(entry.new_layers))
+            mark = "~" if entry.size_source == "engine" else ""
+            table.add_row(
+                entry.ref, entry.created[:19], mark + size(entry.size_bytes), mark + size(entry.new_bytes),
+                mark + size(entry.reused_bytes), str(entry.new_layers),
+            )
         plot = self.query_one(PlotextPlot)
         plt = plot.plt
         plt.clear_data()

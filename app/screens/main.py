@@ -18,13 +18,12 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from uvscope.analysis.browse import layer_top_packages, layer_tree, package_rows
+from uvscope.analysis.browse import layer_top_packages, layer_tree, package_rows, status_line
 from uvscope.analysis.errors import ReadCancelled, UvscopeError
 from uvscope.analysis.model import Image, ImageMeta, LayerContents
 from uvscope.analysis.python import PythonAnalysis, analyse_python
 from uvscope.analysis.sources import ImageSource
 from uvscope.analysis.stack import build_image
-from uvscope.analysis.text import size
 from uvscope.widgets.file_browser import FileBrowser
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView
@@ -137,6 +136,7 @@ class MainScreen(Screen):
         self._trees: dict[tuple[int, bool], object] = {}
         """File trees already built for (layer, cumulative): moving the cursor back is instant."""
         self._files_shown: tuple[int, bool] | None = None
+        self._notes: tuple[str, ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -152,6 +152,7 @@ class MainScreen(Screen):
             with TabPane("Waste", id="waste"):
                 yield WastePanel(id="waste-panel")
             with TabPane("Plots", id="plots"):
+                yield Static(id="layer-legend")
                 yield LayerSizePlot(id="layer-plot")
                 yield TopPackagesPlot(id="package-plot")
         yield Footer()
@@ -194,6 +195,7 @@ class MainScreen(Screen):
                     last = time.monotonic()
                     self._post_analysis(meta, contents, ready, request.project, partial=True)
             meta = source.meta()
+            self._notes = tuple(getattr(source, "notes", ()))  # sources outside ImageSource (test doubles) have none
             self._post_analysis(meta, contents, len(meta.diff_ids), request.project, partial=False)
         except ReadCancelled:
             return
@@ -207,6 +209,8 @@ class MainScreen(Screen):
     def _post_analysis(self, meta: ImageMeta, contents: dict, count: int, project: str | None, partial: bool) -> None:
         prefix = replace(meta, diff_ids=meta.diff_ids[:count], created_by=meta.created_by[:count])
         image = build_image(prefix, [contents[index] for index in range(count)])
+        if not partial and self._notes:
+            image = replace(image, warnings=self._notes + image.warnings)
         self.post_message(self.Loaded(image, analyse_python(image, project), partial))
 
     @on(MetaLoaded)
@@ -233,15 +237,13 @@ class MainScreen(Screen):
         self.query_one(PackageView).set_rows(package_rows(message.image, message.python))
         self.query_one(WastePanel).show(message.image, message.python)
         self.query_one(LayerSizePlot).show(message.image, message.python)
+        self.query_one("#layer-legend", Static).update(self.query_one(LayerSizePlot).legend())
         self.query_one(TopPackagesPlot).show(message.python)
         if self.complete:
             self.query_one(ProgressBar).display = False
-            image = message.image
-            self._status(
-                f"{size(image.size_bytes)} in {len(image.layers)} layers, "
-                f"{len(message.python.attribution.distributions)} packages; efficiency {image.efficiency:.1%}, "
-                f"reclaimable {size(image.reclaimable_bytes)}"
-            )
+            self._status(status_line(message.image, message.python))
+            for warning in (*self._notes, *message.python.warnings):
+                self.notify(warning, title="uvscope", severity="warning", timeout=10)
         else:
             self._status(f"read {len(message.image.layers)} of {len(meta.diff_ids)} layers…")
         self._refresh_layer_views()
@@ -322,25 +324,17 @@ class MainScreen(Screen):
             self.query_one("#package-search").focus()
 
     def action_grouping(self) -> None:
-        """Open the grouping editor for the image's project."""
-        from uvscope.analysis.grouping import items_for
-        from uvscope.analysis.uvlock import buildable_members
-
+        """Open the grouping editor for the member the image was built for (`member.choose_member`)."""
         from .grouping import GroupingScreen
 
         if self.python is None or self.python.lock is None or not self.complete:
             self.notify("the grouping editor needs the image read and a uv.lock (--project DIR or one in the image)")
             return
         match = self.python.lock
-        sizes = match.sizes
-        members = buildable_members(match.lock)
-        installed = [m for m in members if m in sizes] or members
-        if not installed:
-            self.notify("uv.lock has no installable project")
+        if match.member is None:
+            self.notify("uv.lock has no installable project, or nothing tells which member the image is for")
             return
-        # The member the image was built for pulls in the most (other members are its dependencies).
-        member = max(installed, key=lambda m: (sum(1 for _ in items_for(match.lock, sizes, m)), m))
-        self.app.push_screen(GroupingScreen(match, sizes, member, self.request.project))
+        self.app.push_screen(GroupingScreen(match, match.sizes, match.member, self.request.project))
 
     def action_expand_all(self) -> None:
         """Expand every folder of the files view."""
