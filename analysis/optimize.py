@@ -285,3 +285,26 @@ def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
             written.append(docker_target)
         journal.commit()
     return written
+
+
+def project_preview(project_dir: str | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str) -> Preview | None:
+    """The grouping editor's preview worked out from the project's own Dockerfile (rewritten in memory),
+    or None when there is no Dockerfile uvscope can rewrite (the caller then shows the generic model)."""
+    if project_dir is None or not grouping.groups:
+        return None
+    path = os.path.join(project_dir, "Dockerfile")
+    if not os.path.isfile(path):
+        return None
+    try:
+        text = read_project_file(path).text
+        paths = member_paths(project_dir, lock)
+        rewrite = rewrite_dockerfile(
+            text, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
+        )
+        layers = plan_layers(grouping, lock, sizes, member)
+        member_dirs = frozenset(p for p in paths.values() if p not in (".", ""))
+        costs = rebuild_costs(text, rewrite.text, lock, member, sizes, sizes.get(member, 0), group_packages_for(layers), member_dirs)
+    except UvscopeError:
+        return None
+    return Preview(tuple(layers), tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
+

@@ -25,7 +25,7 @@ from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
 from uvscope.analysis.lockhistory import churn, is_git_checkout, lock_history
 from uvscope.analysis.lockmatch import LockMatch
-from uvscope.analysis.optimize import apply_plan, plan_optimization
+from uvscope.analysis.optimize import apply_plan, plan_optimization, project_preview
 from uvscope.analysis.text import size
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
 
@@ -105,13 +105,17 @@ class GroupingScreen(Screen):
         """Redraw the columns and the live preview for the current grouping."""
         plans = plan_layers(self.grouping, self.match.lock, self.sizes, self.member)
         await self.query_one(GroupBoard).show(self.grouping, self.items, plans, focus)
-        shown = preview(self.grouping, self.match.lock, self.sizes, self.member, self.sizes.get(self.member, 0))
+        from_dockerfile = project_preview(self.project_dir, self.grouping, self.match.lock, self.sizes, self.member)
+        shown = from_dockerfile or preview(self.grouping, self.match.lock, self.sizes, self.member, self.sizes.get(self.member, 0))
         layers = "   ".join(f"{layer.name}: {size(layer.bytes)}" for layer in shown.layers)
         costs = "\n".join(
             f"  {cost.change:<28} today {size(cost.today):>10}   with the groups {size(cost.proposed):>10}"
             for cost in shown.costs
         )
-        self.query_one("#grouping-preview", Static).update(f"[b]layers[/b]  {layers}\n[b]a typical change rebuilds[/b]\n{costs}")
+        heading = "in the final image, from the Dockerfile" if from_dockerfile else "(the usual uv Dockerfile)"
+        self.query_one("#grouping-preview", Static).update(
+            f"[b]layers[/b]  {layers}\n[b]a typical change rebuilds[/b] {heading}\n{costs}"
+        )
 
     # -- moving --------------------------------------------------------------------
 

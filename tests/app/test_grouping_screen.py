@@ -193,3 +193,21 @@ async def test_write_shows_busy_while_uv_lock_runs_and_a_second_w_does_nothing(s
         await pilot.press("w")  # free again: the diff comes back
         await pilot.pause()
         assert isinstance(app.screen, ConfirmDiff)
+
+
+async def test_the_preview_follows_the_projects_own_dockerfile(session_tar, tmp_path):
+    """A source change re-creates only the project's files in the single-stage Dockerfile, but the whole
+    environment copy where the runtime stage copies /app from a builder; the editor says which."""
+    figures = {}
+    for name, dockerfile in (("single", DOCKERFILE), ("multi", DOCKERFILE.replace("FROM python:3.12-slim\n", "FROM python:3.12-slim AS builder\n", 1) + "FROM python:3.12-slim\nCOPY --from=builder /app /app\n")):
+        project = _project(Path(tmp_path) / name)
+        (project / "Dockerfile").write_text(dockerfile)
+        app = make_app(session_tar, project=str(project))
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await _open_grouping(app, pilot)
+            text = str(screen.query_one("#grouping-preview").render())
+            assert "in the final image, from the Dockerfile" in text
+            source_line = next(line for line in text.splitlines() if "application source changed" in line)
+            figures[name] = source_line.split("today")[1].split("with the groups")[0].strip()
+    assert figures["single"] != figures["multi"]
+    assert figures["multi"].endswith("MB")
