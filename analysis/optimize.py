@@ -203,6 +203,7 @@ def plan_optimization(
     sizes_from = "the image" if sizes else ""
     if not sizes:
         sizes, sizes_from = wheel_sizes(read_project_file(lock_path).text), "uv.lock's wheel sizes (compressed)"
+        sizes[member] = _source_bytes(os.path.join(project_dir, paths[member]))
     shown = preview(grouping, lock, sizes, member, sizes.get(member, 0))
     kept: tuple[str, ...] = ()
     if docker_file is not None and rewrite is not None:
@@ -216,6 +217,26 @@ def plan_optimization(
     return OptimizePlan(
         member, grouping, FileChange(pyproject_path, pyproject, new_pyproject), lock_path, docker_change, rewrite, shown, sizes_from, kept
     )
+
+
+_NOT_SOURCE = {".venv", ".git", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}
+
+
+def _source_bytes(folder: str, limit: int = 20_000) -> int:
+    """The project's own files on disk (what `COPY . .` brings), when no image says how large they are."""
+    total = 0
+    seen = 0
+    for root, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if name not in _NOT_SOURCE and not name.startswith(".")]
+        for name in files:
+            seen += 1
+            if seen > limit:
+                return total
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
 
 
 def _kept_today(docker_file: ProjectFile | None, lock: Lock, member: str, paths: dict[str, str]) -> set[str]:
