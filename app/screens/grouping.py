@@ -114,7 +114,7 @@ class GroupingScreen(Screen):
         )
         heading = "in the final image, from the Dockerfile" if from_dockerfile else "(the usual uv Dockerfile)"
         self.query_one("#grouping-preview", Static).update(
-            f"[b]layers[/b]  {layers}\n[b]a typical change rebuilds[/b] {heading}\n{costs}"
+            f"[b]layers:  [/b]{layers}\n[b]a typical change rebuilds [/b]{heading}\n{costs}"
         )
 
     # -- moving --------------------------------------------------------------------
