@@ -33,7 +33,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from .docker_stages import SyncStep, context_at, copy_sources, covers, find_syncs
+from .docker_stages import UV_SYNC, SyncStep, context_at, copy_sources, covers, find_syncs, segments
 from .dockerfile import Dockerfile, Instruction, Stage, parse_dockerfile
 from .errors import UvscopeError
 from .grouping import Grouping
@@ -250,6 +250,18 @@ def _provides_uv(instruction: Instruction) -> bool:
     return False
 
 
+def _uv_installed_in(instruction: Instruction) -> list[str]:
+    """Commands of the `uv sync` RUN itself that install uv first (`pip install uv && uv sync`)."""
+    script = instruction.script()
+    found = re.findall(r"curl[^\n;&|]*astral\.sh/uv[^\n;&|]*\|\s*(?:ba)?sh", script)
+    for segment in segments(script):
+        if UV_SYNC.search(" " + segment):
+            break
+        if re.search(r"\bpip3?\s+install\b", segment) and re.search(r"(^|\s)uv([=<>~!]\S*)?(\s|$)", segment):
+            found.append(segment)
+    return found
+
+
 def _binds_context(instruction: Instruction) -> bool:
     return any(
         flag.startswith("--mount=") and "from=" not in flag and ("type=bind" in flag or "type=" not in flag)
@@ -340,6 +352,7 @@ def rewrite_dockerfile(
         for index, instruction in stage_steps
         if insert_at <= index < sync.index and _provides_uv(instruction)
     ]
+    late_uv += [f"RUN {command}{nl}" for command in _uv_installed_in(dockerfile.instructions[sync.index])]
     prefix += late_uv
     from_flags = " ".join(stage.flags)
     from_line = f"FROM {from_flags + ' ' if from_flags else ''}{stage.base}"

@@ -146,7 +146,7 @@ def carried_flags(instruction: Instruction) -> tuple[str, ...]:
     return tuple(kept)
 
 
-def _segments(script: str) -> list[str]:
+def segments(script: str) -> list[str]:
     """Shell commands of a script split at `&&`, `||`, `;`, `|` and new lines (quotes respected)."""
     lexer = shlex.shlex(script.replace("\\\n", " "), posix=True, punctuation_chars=";&|\n")
     lexer.whitespace = " \t\r"
@@ -174,7 +174,7 @@ def find_syncs(dockerfile: Dockerfile) -> list[SyncStep]:
         stage = dockerfile.stages[instruction.stage]
         context = context_at(dockerfile, stage, index)
         directory, inline = context.workdir, {}
-        for segment in _segments(instruction.script()):
+        for segment in segments(instruction.script()):
             words = shlex.split(segment)
             while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
                 name, _, value = words.pop(0).partition("=")

@@ -236,3 +236,17 @@ def test_uv_installed_after_the_project_files_comes_along_into_the_group_steps()
     assert first_uv < group_run < lines.index("COPY pyproject.toml uv.lock ./")
     export = lines[: lines.index("FROM python:3.12-slim")]
     assert "COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /bin/uv" in export
+
+
+def test_uv_installed_by_the_sync_run_itself_is_installed_before_the_groups():
+    text = (
+        "FROM python:3.11-slim AS builder\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\n"
+        "RUN pip install uv \\\n && uv sync\nCOPY . .\n"
+        "FROM python:3.11-slim\nWORKDIR /app\nCOPY --from=builder /app/.venv /app/.venv\nCOPY . .\n"
+    )
+    result = _rewrite(text)
+    for stage in ("uvscope-export", "uvscope-group-heavy", "builder"):
+        steps = _instructions(result.text, stage)
+        uv_at = steps.index("RUN pip install uv")
+        first_uv_use = next(i for i, step in enumerate(steps) if "uv export" in step or "uv pip install" in step)
+        assert uv_at < first_uv_use, (stage, steps)
