@@ -33,7 +33,7 @@ import re
 import shlex
 from dataclasses import dataclass
 
-from .docker_stages import UV_SYNC, SyncStep, context_at, copy_sources, covers, find_syncs, segments
+from .docker_stages import UV_SYNC, SyncStep, context_at, copy_sources, covers, find_syncs
 from .dockerfile import Dockerfile, Instruction, Stage, parse_dockerfile
 from .errors import UvscopeError
 from .grouping import Grouping
@@ -251,15 +251,18 @@ def _provides_uv(instruction: Instruction) -> bool:
 
 
 def _uv_installed_in(instruction: Instruction) -> list[str]:
-    """Commands of the `uv sync` RUN itself that install uv first (`pip install uv && uv sync`)."""
+    """What the `uv sync` RUN does before `uv sync` when that is where uv gets installed
+    (`pip install uv && uv sync`, a venv + pip + link, `curl ... astral.sh/uv | sh`): the generated
+    steps need the same setup first."""
     script = instruction.script()
-    found = re.findall(r"curl[^\n;&|]*astral\.sh/uv[^\n;&|]*\|\s*(?:ba)?sh", script)
-    for segment in segments(script):
-        if UV_SYNC.search(" " + segment):
-            break
-        if re.search(r"\bpip3?\s+install\b", segment) and re.search(r"(^|\s)uv([=<>~!]\S*)?(\s|$)", segment):
-            found.append(segment)
-    return found
+    match = UV_SYNC.search(script)
+    if match is None:
+        return []
+    before = script[: match.start()]
+    if not (re.search(r"\bpip3?\s+install\b[^;&|\n]*(?<![\w-])uv(?![\w-])", before) or "astral.sh/uv" in before):
+        return []
+    setup = re.sub(r"(\s|\\\n|&&|;|\|\|)+$", "", before).strip()
+    return [" ".join(setup.split())] if setup else []
 
 
 def _binds_context(instruction: Instruction) -> bool:
@@ -352,8 +355,10 @@ def rewrite_dockerfile(
         for index, instruction in stage_steps
         if insert_at <= index < sync.index and _provides_uv(instruction)
     ]
-    late_uv += [f"RUN {command}{nl}" for command in _uv_installed_in(dockerfile.instructions[sync.index])]
-    prefix += late_uv
+    # uv installed by the `uv sync` RUN itself: fresh stages repeat that setup; the install stage, where the
+    # user's RUN will run it again (not always twice-safe: `ln -s`), borrows the export stage's uv by a mount.
+    inline_setup = _uv_installed_in(dockerfile.instructions[sync.index])
+    prefix += late_uv + [f"RUN {command}{nl}" for command in inline_setup]
     from_flags = " ".join(stage.flags)
     from_line = f"FROM {from_flags + ' ' if from_flags else ''}{stage.base}"
     mounts = " ".join(sync.carried_flags)
@@ -379,7 +384,8 @@ def rewrite_dockerfile(
         flags += ["--package", member]
     if emit_index_url:
         flags.append("--emit-index-url")
-    commands = [
+    commands = [f'mkdir -p {EXPORT_DIR}/bin && cp "$(command -v uv)" {EXPORT_DIR}/bin/uv'] if inline_setup else []
+    commands += [
         "(head -n 1 .python-version 2>/dev/null || sed -n 's/^requires-python = \"\\(.*\\)\"$/\\1/p' uv.lock)"
         f" > {EXPORT_DIR}/python"
     ]
@@ -394,24 +400,26 @@ def rewrite_dockerfile(
     export.append(f"{run}" + f" {escape}{nl} && ".join(commands) + nl)
     export.extend(block_end)
 
-    def install_steps(group_name: str) -> list[str]:
+    def install_steps(group_name: str, borrowed_uv: bool = False) -> list[str]:
+        uv = "/uvscope-bin/uv" if borrowed_uv else "uv"
+        mount = f"--mount=from={EXPORT_STAGE},source={EXPORT_DIR}/bin,target=/uvscope-bin " if borrowed_uv else ""
         python = (
             f'py={shlex.quote(sync.python)}'
             if sync.python
             else f'py="${{UV_PYTHON:-$(cat {EXPORT_DIR}/python)}}"'
         )
-        venv = f"[ -e {environment}/bin/python ] || {{ {python}; uv venv ${{py:+--python \"$py\"}} {environment}; }}"
+        venv = f"[ -e {environment}/bin/python ] || {{ {python}; {uv} venv ${{py:+--python \"$py\"}} {environment}; }}"
         return [
             f"COPY --from={EXPORT_STAGE} {EXPORT_DIR}/python {EXPORT_DIR}/{group_name}.txt {EXPORT_DIR}/{nl}",
-            f"{run}{venv} {escape}{nl}"
-            f" && uv pip install --python {environment} --no-deps -r {EXPORT_DIR}/{group_name}.txt{nl}",
+            f"{run}{mount}{venv} {escape}{nl}"
+            f" && {uv} pip install --python {environment} --no-deps -r {EXPORT_DIR}/{group_name}.txt{nl}",
         ]
 
     # In the install stage: each group's layer, bottom first, before anything reads the project.
     install = [*block_begin, *late_uv]
     for group in grouping.groups:
         install.append(f"# uvscope: dependency group {group.name!r} in its own layer, reused while its pins do not change{nl}")
-        install.extend(install_steps(group.name))
+        install.extend(install_steps(group.name, borrowed_uv=bool(inline_setup)))
     install.extend(block_end)
 
     insertions: list[tuple[int, list[str]]] = [

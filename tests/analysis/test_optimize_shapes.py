@@ -26,7 +26,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from harness import BASE_IMAGE, DOCKER, docker, python_slim_image, uv_base_image, uv_binary_image
+from harness import BASE_IMAGE, CA_BUNDLE, DOCKER, docker, python_slim_image, uv_base_image, uv_binary_image
 
 pytestmark = pytest.mark.engine
 
@@ -44,6 +44,7 @@ def _context(tmp: Path, shape: str, project: str) -> Path:
     for key, value in images.items():
         text = text.replace("{" + key + "}", value)
     (folder / "Dockerfile").write_text(text)
+    shutil.copy(CA_BUNDLE, folder / "ca-certificates.crt")  # for shapes that install uv with pip from PyPI
     return folder
 
 
@@ -110,6 +111,10 @@ CASES = [
     ("system-prefix", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/usr/local/bin/python"),
     ("parent-workdir-user", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
     ("json-run", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
+    # shapes seen in public projects
+    ("add-all-then-sync", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
+    ("pip-uv-in-sync-run", "project", ["heavy=numpy,pandas"], None, "numpy", "/app/.venv/bin/python"),
+    ("opt-venv-no-editable", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/opt/venv/bin/python"),
 ]
 
 

@@ -245,8 +245,15 @@ def test_uv_installed_by_the_sync_run_itself_is_installed_before_the_groups():
         "FROM python:3.11-slim\nWORKDIR /app\nCOPY --from=builder /app/.venv /app/.venv\nCOPY . .\n"
     )
     result = _rewrite(text)
-    for stage in ("uvscope-export", "uvscope-group-heavy", "builder"):
+    for stage in ("uvscope-export", "uvscope-group-heavy"):
         steps = _instructions(result.text, stage)
         uv_at = steps.index("RUN pip install uv")
         first_uv_use = next(i for i, step in enumerate(steps) if "uv export" in step or "uv pip install" in step)
         assert uv_at < first_uv_use, (stage, steps)
+    # the builder runs the user's own setup again later (not always twice-safe): it borrows the export stage's uv
+    builder = _instructions(result.text, "builder")
+    assert "RUN pip install uv" not in builder
+    group_run = next(step for step in builder if "-r /uvscope/heavy.txt" in step)
+    assert "--mount=from=uvscope-export,source=/uvscope/bin,target=/uvscope-bin" in group_run
+    assert "/uvscope-bin/uv pip install" in group_run
+    assert 'cp "$(command -v uv)" /uvscope/bin/uv' in result.text
