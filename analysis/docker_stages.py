@@ -151,7 +151,8 @@ def segments(script: str) -> list[str]:
     lexer = shlex.shlex(script.replace("\\\n", " "), posix=True, punctuation_chars=";&|\n")
     lexer.whitespace = " \t\r"
     lexer.whitespace_split = True
-    segments, current = [], []
+    segments: list[str] = []
+    current: list[str] = []
     try:
         for token in lexer:
             if token and set(token) <= set(";&|\n"):

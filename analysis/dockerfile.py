@@ -199,20 +199,20 @@ def parse_dockerfile(text: str) -> Dockerfile:
         keyword = keyword.upper()
         if not re.fullmatch(r"[A-Z]+", keyword):
             raise UvscopeError(f"Dockerfile line {start + 1}: not an instruction: {logical[:60]!r}")
-        heredocs = []
+        heredocs: list[str] = []
         if keyword in ("RUN", "COPY", "ADD") and not rest.lstrip().startswith("["):
             for match in _HEREDOC.finditer(rest):
                 delimiter, strip_tabs = match.group(3), bool(match.group(1))
-                content = []
+                heredoc_lines: list[str] = []
                 while index < len(lines):
-                    body = lines[index].rstrip("\r\n")
+                    text_line = lines[index].rstrip("\r\n")
                     index += 1
-                    if (body.lstrip("\t") if strip_tabs else body) == delimiter:
+                    if (text_line.lstrip("\t") if strip_tabs else text_line) == delimiter:
                         break
-                    content.append(body)
+                    heredoc_lines.append(text_line)
                 else:
                     raise UvscopeError(f"Dockerfile line {start + 1}: heredoc {delimiter} is not closed")
-                heredocs.append("\n".join(content))
+                heredocs.append("\n".join(heredoc_lines))
         flags, body = _split_flags(rest) if keyword in ("RUN", "COPY", "ADD", "FROM") else ((), rest.strip())
         if keyword == "FROM":
             words = body.split()

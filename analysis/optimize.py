@@ -9,6 +9,7 @@ a file changed on disk since it was read is never overwritten.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 import glob
 import os
 import tomllib
@@ -132,7 +133,7 @@ def choose_member(lock: Lock, paths: dict[str, str], package: str | None, docker
 def plan_optimization(
     project_dir: str,
     *,
-    groups: list[str] = (),
+    groups: Sequence[str] = (),
     grouping: Grouping | None = None,
     use_suggestion: bool = False,
     sizes: dict[str, int] | None = None,
@@ -179,8 +180,8 @@ def plan_optimization(
         grouping = suggest(lock, sizes, member, churn)
         if not grouping.groups:
             raise UvscopeError("no direct dependency is heavy enough (20 MB closure) to deserve a layer of its own")
-        kept = _kept_today(docker_file, lock, member, paths)
-        if kept and all(name in kept for group in grouping.groups for name in group.packages):
+        isolated = _kept_today(docker_file, lock, member, paths)
+        if isolated and all(name in isolated for group in grouping.groups for name in group.packages):
             raise NothingToDo(
                 f"the Dockerfile already keeps {', '.join(sorted(n for g in grouping.groups for n in g.packages))} in layers "
                 "of their own that a version bump leaves as they were: nothing to propose"
@@ -301,7 +302,7 @@ def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
         relock(journal, plan.lock_path, uv)
         if journal.entries[plan.lock_path].written != journal.entries[plan.lock_path].original:
             written.append(plan.lock_path)
-        if docker_target:
+        if docker_target and docker is not None:
             journal.write(docker_target, docker.new_text.encode())
             written.append(docker_target)
         journal.commit()

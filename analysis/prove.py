@@ -140,8 +140,8 @@ def _run(args: list[str], *, cwd: str | None = None, check: bool = True, timeout
         raise UvscopeError(f"{' '.join(args[:2])} did not finish in {timeout} s") from None
     if check and result.returncode != 0:
         lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
-        error = next((line for line in reversed(lines) if "ERROR" in line or "error" in line), lines[-1] if lines else "no output")
-        raise UvscopeError(f"{' '.join(args[:2])} failed: {error.strip()}")
+        said = next((line for line in reversed(lines) if "ERROR" in line or "error" in line), lines[-1] if lines else "no output")
+        raise UvscopeError(f"{' '.join(args[:2])} failed: {said.strip()}")
     return result
 
 

@@ -199,6 +199,7 @@ class _Walk:
                 words = shlex.split(segment)
             except ValueError:
                 words = segment.split()
+            names: set[str]
             if "uv" in words and "sync" in words:
                 options = words[words.index("sync") :]
                 group = _value(options, "--only-group")
@@ -214,7 +215,7 @@ class _Walk:
                 state.installed |= new
             elif "install" in words and ("pip" in words or "pip3" in words):
                 requirements = _values(words, "-r") + _values(words, "--requirement")
-                names: set[str] = set()
+                names = set()
                 for path in requirements:
                     match = re.fullmatch(re.escape(EXPORT_DIR) + r"/([\w.-]+)\.txt", path)
                     if match:
