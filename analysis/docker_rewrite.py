@@ -309,6 +309,162 @@ def _copy_line(flags: list[str], sources: list[str], destination: str) -> str:
     return "COPY " + " ".join(flags + sources + [destination])
 
 
+@dataclass(frozen=True)
+class _Writer:
+    """What every generated line of one rewrite shares: line ending, escape character, the RUN flags
+    carried from the user's `uv sync`, the install stage's own steps, where the environment is."""
+
+    dockerfile: Dockerfile
+    shape: BuildShape
+    grouping: Grouping
+    nl: str
+    prefix: tuple[str, ...]
+    """The install stage's steps before the groups (shared by BuildKit with every generated stage)."""
+    late_uv: tuple[str, ...]
+    """Steps after the project's files that put uv on the PATH: they come along before the groups."""
+    inline_setup: tuple[str, ...]
+    """What the `uv sync` RUN itself does first to install uv."""
+
+    @property
+    def environment(self) -> str:
+        return self.shape.sync.environment
+
+    @property
+    def run(self) -> str:
+        mounts = " ".join(self.shape.sync.carried_flags)
+        return f"RUN {mounts + ' ' if mounts else ''}"
+
+    @property
+    def from_line(self) -> str:
+        stage = self.shape.sync.stage
+        flags = " ".join(stage.flags)
+        return f"FROM {flags + ' ' if flags else ''}{stage.base}"
+
+    def block(self, lines: list[str]) -> list[str]:
+        """`lines` between uvscope's begin and end markers."""
+        return [_BEGIN_LINE + self.nl, *lines, END + self.nl]
+
+    def export_stage(self, member_paths: dict[str, str], flags: list[str]) -> list[str]:
+        """A stage that writes each group's pins; a later group leaves out what an earlier one installs."""
+        nl = self.nl
+        lines = [f"# uvscope: each dependency group's pinned requirements, from uv.lock{nl}"]
+        lines.append(f"{self.from_line} AS {EXPORT_STAGE}{nl}")
+        lines.extend(self.prefix)
+        lines += [f"USER root{nl}", f"WORKDIR {EXPORT_DIR}/project{nl}", f"COPY pyproject.toml uv.lock .python-versio[n] ./{nl}"]
+        for _, path in sorted(member_paths.items()):
+            if path not in (".", ""):
+                lines.append(f"COPY {path}/pyproject.toml {path}/pyproject.toml{nl}")
+        commands = [f'mkdir -p {EXPORT_DIR}/bin && cp "$(command -v uv)" {EXPORT_DIR}/bin/uv'] if self.inline_setup else []
+        commands.append(
+            "(head -n 1 .python-version 2>/dev/null || sed -n 's/^requires-python = \"\\(.*\\)\"$/\\1/p' uv.lock)"
+            f" > {EXPORT_DIR}/python"
+        )
+        earlier: list[str] = []
+        for group in self.grouping.groups:
+            without = "".join(
+                f" $(sed -n 's/^\\([A-Za-z0-9][A-Za-z0-9._-]*\\).*/--no-emit-package \\1/p' {EXPORT_DIR}/{name}.txt)"
+                for name in earlier
+            )
+            commands.append(f"uv export {_shell_words(flags)} --only-group {group.name}{without} -o {EXPORT_DIR}/{group.name}.txt")
+            earlier.append(group.name)
+        lines.append(self.run + f" {self.dockerfile.escape}{nl} && ".join(commands) + nl)
+        return self.block(lines)
+
+    def install_steps(self, group: str, borrowed_uv: bool = False) -> list[str]:
+        """Copy a group's pins in and install them into the environment, creating it only if no
+        interpreter is there yet (an interpreter prefix such as /usr/local is never turned into a venv)."""
+        nl, environment, sync = self.nl, self.environment, self.shape.sync
+        uv = "/uvscope-bin/uv" if borrowed_uv else "uv"
+        mount = f"--mount=from={EXPORT_STAGE},source={EXPORT_DIR}/bin,target=/uvscope-bin " if borrowed_uv else ""
+        python = f"py={shlex.quote(sync.python)}" if sync.python else f'py="${{UV_PYTHON:-$(cat {EXPORT_DIR}/python)}}"'
+        venv = f'[ -e {environment}/bin/python ] || {{ {python}; {uv} venv ${{py:+--python "$py"}} {environment}; }}'
+        return [
+            f"COPY --from={EXPORT_STAGE} {EXPORT_DIR}/python {EXPORT_DIR}/{group}.txt {EXPORT_DIR}/{nl}",
+            f"{self.run}{mount}{venv} {self.dockerfile.escape}{nl}"
+            f" && {uv} pip install --python {environment} --no-deps -r {EXPORT_DIR}/{group}.txt{nl}",
+        ]
+
+    def install_block(self) -> list[str]:
+        """In the install stage: each group's layer, bottom first, before anything reads the project.
+        Where the user's RUN installs uv itself (and will again), uv is borrowed from the export stage."""
+        lines = list(self.late_uv)
+        for group in self.grouping.groups:
+            lines.append(f"# uvscope: dependency group {group.name!r} in its own layer, reused while its pins do not change{self.nl}")
+            lines.extend(self.install_steps(group.name, borrowed_uv=bool(self.inline_setup)))
+        return self.block(lines)
+
+    def group_and_rest_stages(self) -> tuple[list[str], dict[int, str]]:
+        """A stage per group holding only its environment, and the builder without the groups."""
+        nl, environment = self.nl, self.environment
+        lines: list[str] = []
+        for group in self.grouping.groups:
+            lines.append(f"# uvscope: a stage that holds only the environment of group {group.name!r}{nl}")
+            lines.append(f"{self.from_line} AS {GROUP_STAGE.format(group.name)}{nl}")
+            lines.extend(self.prefix)
+            lines.extend(self.install_steps(group.name))
+        sources = sorted({copy.source_stage.index for copy in self.shape.copies})
+        rest_names = {}
+        lists = " ".join(f"-r {EXPORT_DIR}/{group.name}.txt" for group in self.grouping.groups)
+        orphans = (
+            f"find {environment} -path '*/__pycache__/*.pyc' | while read -r f; do "
+            f'm="${{f##*/}}"; [ -e "${{f%/__pycache__/*}}/${{m%%.*}}.py" ] || rm -f "$f"; done'
+        )
+        for index in sources:
+            source = self.dockerfile.stages[index]
+            name = REST_STAGE if len(sources) == 1 else f"{REST_STAGE}-{source.ref.lower()}"
+            rest_names[index] = name
+            lines.append(f"# uvscope: {source.ref} without the groups' distributions (their files and bytecode){nl}")
+            lines.append(f"FROM {source.ref} AS {name}{nl}")
+            lines.append(f"{self.run}uv pip uninstall --python {environment} {lists} {self.dockerfile.escape}{nl} && {orphans}{nl}")
+        return self.block(lines), rest_names
+
+    def final_copies(self, copy: _EnvironmentCopy, rest_name: str) -> list[str]:
+        """The user's one `COPY --from=builder` becomes a COPY per group, then the rest (the original kept as a comment)."""
+        instruction = copy.instruction
+        flags = [flag for flag in instruction.flags if not flag.startswith("--from=")]
+        lines = [ORIGINAL + line.rstrip("\r\n") + self.nl for line in self.dockerfile.source(instruction).splitlines()]
+        for group in self.grouping.groups:
+            lines.append(_copy_line([f"--from={GROUP_STAGE.format(group.name)}", *flags], [self.environment], copy.destination_environment) + self.nl)
+        sources, destination = copy_sources(instruction)
+        lines.append(_copy_line([f"--from={rest_name}", *flags], sources, destination) + self.nl)
+        return self.block(lines)
+
+
+def _export_flags(sync: SyncStep, *, workspace: bool, package: str | None, emit_index_url: bool) -> list[str]:
+    flags = ["--frozen", "--no-header", "--no-annotate", "--no-emit-project"]
+    if workspace:
+        flags.append("--no-emit-workspace")
+    member = sync.package or package
+    if member:
+        flags += ["--package", member]
+    if emit_index_url:
+        flags.append("--emit-index-url")
+    return flags
+
+
+def _writer(dockerfile: Dockerfile, shape: BuildShape, grouping: Grouping, insert_at: int) -> _Writer:
+    nl = _newline("".join(dockerfile.lines))
+    sync = shape.sync
+    steps = dockerfile.stage_instructions(sync.stage.index)[1:]
+    prefix = [dockerfile.source(instruction).rstrip("\r\n") + nl for index, instruction in steps if index < insert_at]
+    late_uv = [
+        dockerfile.source(instruction).rstrip("\r\n") + nl
+        for index, instruction in steps
+        if insert_at <= index < sync.index and _provides_uv(instruction)
+    ]
+    inline_setup = _uv_installed_in(dockerfile.instructions[sync.index])
+    prefix += late_uv + [f"RUN {command}{nl}" for command in inline_setup]
+    return _Writer(dockerfile, shape, grouping, nl, tuple(prefix), tuple(late_uv), tuple(inline_setup))
+
+
+def _apply_edits(dockerfile: Dockerfile, edits: list[tuple[int, int, list[str]]]) -> str:
+    """Replace line spans (an insertion is an empty span), bottom up so earlier line numbers stay valid."""
+    lines = list(dockerfile.lines)
+    for start, end, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
+        lines[start:end] = new
+    return "".join(lines)
+
+
 def rewrite_dockerfile(
     text: str,
     grouping: Grouping,
@@ -330,7 +486,6 @@ def rewrite_dockerfile(
     original, replaced = strip_generated(text)
     dockerfile = parse_dockerfile(original)
     shape = analyse_shape(dockerfile)
-    sync = shape.sync
     member_dirs = {path.split("/")[0] for path in member_paths.values() if path not in (".", "")} | {"src"}
     parent = _project_copied_in_parent(shape, member_dirs)
     if parent is not None:
@@ -340,156 +495,38 @@ def rewrite_dockerfile(
             "in the stage that runs `uv sync`"
         )
     insert_at = _insertion_point(shape, member_dirs)
-    nl = _newline(original)
-    escape = dockerfile.escape
-    environment = sync.environment
-    stage = sync.stage
+    writer = _writer(dockerfile, shape, grouping, insert_at)
+    flags = _export_flags(shape.sync, workspace=workspace, package=package, emit_index_url=emit_index_url)
+    export_at = dockerfile.text_start(dockerfile.instructions[shape.sync.stage.instruction])
+    install_at = dockerfile.text_start(dockerfile.instructions[insert_at])
+    edits = [(export_at, export_at, writer.export_stage(member_paths, flags)), (install_at, install_at, writer.install_block())]
     notes: list[str] = []
-
-    # The install stage's own steps before the groups: shared (by BuildKit) with every group stage;
-    # uv itself may arrive after the project's files (then its step comes along into the generated ones).
-    stage_steps = dockerfile.stage_instructions(stage.index)[1:]
-    prefix = [dockerfile.source(instruction).rstrip("\r\n") + nl for index, instruction in stage_steps if index < insert_at]
-    late_uv = [
-        dockerfile.source(instruction).rstrip("\r\n") + nl
-        for index, instruction in stage_steps
-        if insert_at <= index < sync.index and _provides_uv(instruction)
-    ]
-    # uv installed by the `uv sync` RUN itself: fresh stages repeat that setup; the install stage, where the
-    # user's RUN will run it again (not always twice-safe: `ln -s`), borrows the export stage's uv by a mount.
-    inline_setup = _uv_installed_in(dockerfile.instructions[sync.index])
-    prefix += late_uv + [f"RUN {command}{nl}" for command in inline_setup]
-    from_flags = " ".join(stage.flags)
-    from_line = f"FROM {from_flags + ' ' if from_flags else ''}{stage.base}"
-    mounts = " ".join(sync.carried_flags)
-    run = f"RUN {mounts + ' ' if mounts else ''}"
-    block_begin = [_BEGIN_LINE + nl]
-    block_end = [END + nl]
-
-    # Export stage: each group's pins, a later group without what an earlier one installs.
-    export = [*block_begin, f"# uvscope: each dependency group's pinned requirements, from uv.lock{nl}"]
-    export.append(f"{from_line} AS {EXPORT_STAGE}{nl}")
-    export.extend(prefix)
-    export.append(f"USER root{nl}")
-    export.append(f"WORKDIR {EXPORT_DIR}/project{nl}")
-    export.append(f"COPY pyproject.toml uv.lock .python-versio[n] ./{nl}")
-    for _, path in sorted(member_paths.items()):
-        if path not in (".", ""):
-            export.append(f"COPY {path}/pyproject.toml {path}/pyproject.toml{nl}")
-    flags = ["--frozen", "--no-header", "--no-annotate", "--no-emit-project"]
-    if workspace:
-        flags.append("--no-emit-workspace")
-    member = sync.package or package
-    if member:
-        flags += ["--package", member]
-    if emit_index_url:
-        flags.append("--emit-index-url")
-    commands = [f'mkdir -p {EXPORT_DIR}/bin && cp "$(command -v uv)" {EXPORT_DIR}/bin/uv'] if inline_setup else []
-    commands += [
-        "(head -n 1 .python-version 2>/dev/null || sed -n 's/^requires-python = \"\\(.*\\)\"$/\\1/p' uv.lock)"
-        f" > {EXPORT_DIR}/python"
-    ]
-    earlier: list[str] = []
-    for group in grouping.groups:
-        without = "".join(
-            f" $(sed -n 's/^\\([A-Za-z0-9][A-Za-z0-9._-]*\\).*/--no-emit-package \\1/p' {EXPORT_DIR}/{name}.txt)"
-            for name in earlier
-        )
-        commands.append(f"uv export {_shell_words(flags)} --only-group {group.name}{without} -o {EXPORT_DIR}/{group.name}.txt")
-        earlier.append(group.name)
-    export.append(f"{run}" + f" {escape}{nl} && ".join(commands) + nl)
-    export.extend(block_end)
-
-    def install_steps(group_name: str, borrowed_uv: bool = False) -> list[str]:
-        uv = "/uvscope-bin/uv" if borrowed_uv else "uv"
-        mount = f"--mount=from={EXPORT_STAGE},source={EXPORT_DIR}/bin,target=/uvscope-bin " if borrowed_uv else ""
-        python = (
-            f'py={shlex.quote(sync.python)}'
-            if sync.python
-            else f'py="${{UV_PYTHON:-$(cat {EXPORT_DIR}/python)}}"'
-        )
-        venv = f"[ -e {environment}/bin/python ] || {{ {python}; {uv} venv ${{py:+--python \"$py\"}} {environment}; }}"
-        return [
-            f"COPY --from={EXPORT_STAGE} {EXPORT_DIR}/python {EXPORT_DIR}/{group_name}.txt {EXPORT_DIR}/{nl}",
-            f"{run}{mount}{venv} {escape}{nl}"
-            f" && {uv} pip install --python {environment} --no-deps -r {EXPORT_DIR}/{group_name}.txt{nl}",
-        ]
-
-    # In the install stage: each group's layer, bottom first, before anything reads the project.
-    install = [*block_begin, *late_uv]
-    for group in grouping.groups:
-        install.append(f"# uvscope: dependency group {group.name!r} in its own layer, reused while its pins do not change{nl}")
-        install.extend(install_steps(group.name, borrowed_uv=bool(inline_setup)))
-    install.extend(block_end)
-
-    insertions: list[tuple[int, list[str]]] = [
-        (dockerfile.text_start(dockerfile.instructions[stage.instruction]), export),
-        (dockerfile.text_start(dockerfile.instructions[insert_at]), install),
-    ]
-    replacements: list[tuple[Instruction, list[str]]] = []
-    final_environment = environment
+    final_environment = shape.sync.environment
     if shape.multi_stage:
-        groups_and_rest = [*block_begin]
-        for group in grouping.groups:
-            groups_and_rest.append(f"# uvscope: a stage that holds only the environment of group {group.name!r}{nl}")
-            groups_and_rest.append(f"{from_line} AS {GROUP_STAGE.format(group.name)}{nl}")
-            groups_and_rest.extend(prefix)
-            groups_and_rest.extend(install_steps(group.name))
-        sources = sorted({copy.source_stage.index for copy in shape.copies})
-        rest_names = {}
-        for source_index in sources:
-            source = dockerfile.stages[source_index]
-            name = REST_STAGE if len(sources) == 1 else f"{REST_STAGE}-{source.ref.lower()}"
-            rest_names[source_index] = name
-            lists = " ".join(f"-r {EXPORT_DIR}/{group.name}.txt" for group in grouping.groups)
-            orphans = (
-                f"find {environment} -path '*/__pycache__/*.pyc' | while read -r f; do "
-                f'm="${{f##*/}}"; [ -e "${{f%/__pycache__/*}}/${{m%%.*}}.py" ] || rm -f "$f"; done'
-            )
-            groups_and_rest.append(f"# uvscope: {source.ref} without the groups' distributions (their files and bytecode){nl}")
-            groups_and_rest.append(f"FROM {source.ref} AS {name}{nl}")
-            groups_and_rest.append(f"{run}uv pip uninstall --python {environment} {lists} {escape}{nl} && {orphans}{nl}")
-        groups_and_rest.extend(block_end)
+        stages, rest_names = writer.group_and_rest_stages()
         # Before the first stage that copies the environment: every stage it names must come earlier.
         first_copier = dockerfile.stages[min(copy.instruction.stage for copy in shape.copies)]
-        insertions.append((dockerfile.text_start(dockerfile.instructions[first_copier.instruction]), groups_and_rest))
-        first_source_stage = shape.copies[0].source_stage
+        stages_at = dockerfile.text_start(dockerfile.instructions[first_copier.instruction])
+        edits.append((stages_at, stages_at, stages))
         for copy in shape.copies:
-            instruction = copy.instruction
-            other_flags = [flag for flag in instruction.flags if not flag.startswith("--from=")]
-            block = [*block_begin]
-            block.extend(ORIGINAL + line.rstrip("\r\n") + nl for line in dockerfile.source(instruction).splitlines())
-            for group in grouping.groups:
-                block.append(
-                    _copy_line([f"--from={GROUP_STAGE.format(group.name)}", *other_flags], [environment], copy.destination_environment) + nl
-                )
-            sources_, destination = copy_sources(instruction)
-            block.append(_copy_line([f"--from={rest_names[copy.source_stage.index]}", *other_flags], sources_, destination) + nl)
-            block.extend(block_end)
-            replacements.append((instruction, block))
+            edits.append((copy.instruction.start, copy.instruction.end, writer.final_copies(copy, rest_names[copy.source_stage.index])))
         final_environment = shape.copies[0].destination_environment
+        builder = shape.copies[0].source_stage.ref
         notes.append(
-            f"the final stage copies the environment from {first_source_stage.ref!r}: it now copies each group from a stage "
-            f"that holds only that group, then everything else from {first_source_stage.ref!r} without the groups"
+            f"the final stage copies the environment from {builder!r}: it now copies each group from a stage "
+            f"that holds only that group, then everything else from {builder!r} without the groups"
         )
-    notes.append(f"groups installed into {environment} (the environment `uv sync` uses) before the project's files are copied")
+    notes.append(f"groups installed into {shape.sync.environment} (the environment `uv sync` uses) before the project's files are copied")
     if replaced:
         notes.append("the Dockerfile already held uvscope's groups: they were replaced, the rest of the file is as you wrote it")
-
-    lines = list(dockerfile.lines)
-    edits: list[tuple[int, int, list[str]]] = [(line, line, new) for line, new in insertions]
-    edits += [(instruction.start, instruction.end, new) for instruction, new in replacements]
-    # Apply from the bottom up so earlier line numbers stay valid; at one line, keep insertion order.
-    for start, end, new in sorted(edits, key=lambda edit: (edit[0], edit[1]), reverse=True):
-        lines[start:end] = new
-    new_text = "".join(lines)
+    new_text = _apply_edits(dockerfile, edits)
     parse_dockerfile(new_text)  # what uvscope writes must parse again
     return Rewrite(
         text=new_text,
         in_place=True,
         notes=tuple(notes),
         shape="multi-stage" if shape.multi_stage else "single-stage",
-        environment=environment,
+        environment=shape.sync.environment,
         final_environment=final_environment,
         replaced_previous=replaced,
     )
