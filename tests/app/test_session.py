@@ -136,9 +136,11 @@ async def test_tabs_help_palette_and_themes(session_tar):
         assert app.screen is screen
         titles = [command.title for command in app.get_system_commands(screen)]
         assert {"Show packages", "Everything up to the layer", "This layer only", "Help"} <= set(titles)
+        table = screen.query_one(LayerTable)
+        dark_background = table.styles.background
         app.theme = "textual-light"
         await pilot.pause()
-        assert app.theme == "textual-light"
+        assert table.styles.background != dark_background  # the screen was restyled, not just the attribute set
 
 
 @pytest.mark.parametrize("size", [(80, 24), (200, 60)])
@@ -184,8 +186,11 @@ async def test_first_paint_comes_from_metadata_before_layers_are_read(session_ta
     opener = lambda ref, kind, platform=None: _BlockingSource(open_source(ref, kind), release)  # noqa: E731
     app = UvscopeApp(ImageRequest(session_tar), source_opener=opener)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.3)
         screen = app.screen
+        for _ in range(200):  # wait on the screen's own state, not on the clock
+            if screen.query_one(LayerTable).row_count:
+                break
+            await pilot.pause()
         assert screen.query_one(LayerTable).row_count == 4
         assert screen.image is None and not screen.complete
         assert "reading" in str(screen.query_one("#status").render())
@@ -200,8 +205,12 @@ async def test_quit_while_reading_cancels_the_read(session_tar):
     opener = lambda ref, kind, platform=None: _BlockingSource(open_source(ref, kind), release)  # noqa: E731
     app = UvscopeApp(ImageRequest(session_tar), source_opener=opener)
     async with app.run_test(size=(120, 40)) as pilot:
-        await pilot.pause(0.2)
+        for _ in range(200):
+            if any(worker.is_running for worker in app.screen.workers):
+                break
+            await pilot.pause()
         workers = list(app.screen.workers)
+        assert any(worker.is_running for worker in workers)
         await pilot.press("q")
     assert workers and all(worker.is_cancelled for worker in workers)
 
