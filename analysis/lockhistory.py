@@ -50,7 +50,7 @@ def _versions(text: str, source: str) -> dict[str, str]:
         lock = parse_lock(text, source)
     except UvscopeError:
         return {}
-    return {name: ",".join(sorted(p.version for p in packages)) for name, packages in lock.packages.items()}
+    return {name: ",".join(versions) for name, versions in lock.pins().items()}
 
 
 def lock_history(folder: str, limit: int = MAX_COMMITS) -> list[LockCommit]:

@@ -204,8 +204,7 @@ def _check_only_groups_grew(old_text: str, new_text: str, grouping: Grouping, pa
 
 
 def _versions(lock_text: str) -> dict[str, list[str]]:
-    lock = parse_lock(lock_text, "uv.lock")
-    return {name: sorted(p.version for p in packages) for name, packages in lock.packages.items()}
+    return parse_lock(lock_text, "uv.lock").pins()
 
 
 @dataclass(frozen=True)

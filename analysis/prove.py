@@ -265,7 +265,7 @@ def prove(
         say("re-locking the revised copy")
         _run([uv, "lock"], cwd=revised, timeout=900)
         with open(os.path.join(revised, lock_rel), encoding="utf-8") as a, open(plan.lock_path, encoding="utf-8") as b:
-            if _versions(a.read()) != _versions(b.read()):
+            if parse_lock(a.read(), "uv.lock").pins() != parse_lock(b.read(), "uv.lock").pins():
                 raise UvscopeError("re-locking with the groups changed package versions; the proof would not be fair")
         write_file(os.path.join(revised, dockerfile_rel), plan.dockerfile.new_text.encode())
         with open(os.path.join(contexts["original"], lock_rel), encoding="utf-8") as handle:
@@ -310,8 +310,3 @@ def prove(
     original = DockerfileProof("original", built[("original", "before")], built[("original", "after")], {})
     revised_proof = DockerfileProof("revised", built[("revised", "before")], built[("revised", "after")], layers(built[("revised", "before")], built[("revised", "after")]))
     return Proof(change, original, revised_proof, groups, predicted)
-
-
-def _versions(lock_text: str) -> dict[str, list[str]]:
-    lock = parse_lock(lock_text, "uv.lock")
-    return {name: sorted(p.version for p in packages) for name, packages in lock.packages.items()}

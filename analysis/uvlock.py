@@ -52,6 +52,10 @@ class Lock:
     members: tuple[str, ...]
     """The workspace members (the project itself for a single project)."""
 
+    def pins(self) -> dict[str, list[str]]:
+        """Every package's locked versions, sorted (several when markers fork the resolution)."""
+        return {name: sorted(package.version for package in packages) for name, packages in self.packages.items()}
+
     def versions(self, name: str) -> list[str]:
         return [package.version for package in self.packages.get(canonicalize_name(name), [])]
 
