@@ -20,6 +20,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from types import EllipsisType
+from typing import Literal
 
 from .errors import UvscopeError
 from .files import FileMeta, read_bytes, remove_file, resolve, write_file, write_in_place, write_new
@@ -75,7 +76,7 @@ class Journal:
         self.entries: dict[str, _Entry] = {}
         self.received: int | None = None
         self.committed = False
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, signal._HANDLER] = {}
 
     # -- signals --------------------------------------------------------------------------
 
@@ -85,7 +86,7 @@ class Journal:
                 self._previous[signum] = signal.signal(signum, self._on_signal)
         return self
 
-    def __exit__(self, kind, error, trace) -> bool:
+    def __exit__(self, kind, error, trace) -> Literal[False]:
         try:
             if self.committed:
                 if self.received is not None:
@@ -113,7 +114,8 @@ class Journal:
         self.received = signum
 
     def _interrupted(self, summary: str) -> Interrupted:
-        return Interrupted(self.received, f"interrupted by {signal_name(self.received)}: {summary}")
+        received = self.received if self.received is not None else signal.SIGINT
+        return Interrupted(received, f"interrupted by {signal_name(received)}: {summary}")
 
     def checkpoint(self) -> None:
         """Stop here if a signal arrived: roll back and raise `Interrupted`."""
@@ -182,12 +184,12 @@ class Journal:
         data, _, st = _snapshot(target)
         keep_st = os.stat(entry.keep_link) if entry.keep_link is not None else None
         replaced = keep_st is not None and st is not None and (keep_st.st_dev, keep_st.st_ino) != (st.st_dev, st.st_ino)
-        if replaced and entry.nlink > 1:
+        if replaced and entry.nlink > 1 and entry.keep_link is not None and data is not None:
             # A rename over a hard-linked file: its bytes go into the original inode, which takes its name back.
             write_file(entry.keep_link, data)
             os.replace(entry.keep_link, target)
             entry.keep_link = None
-        elif replaced and entry.meta is not None and FileMeta.of(st) != entry.meta:
+        elif replaced and st is not None and entry.meta is not None and FileMeta.of(st) != entry.meta:
             try:
                 os.chown(target, entry.meta.uid, entry.meta.gid)
                 os.chmod(target, entry.meta.mode)
@@ -250,6 +252,7 @@ class Journal:
 
     def _put_back(self, entry: _Entry) -> None:
         """The original file again: its own inode when a second name kept it, else its bytes and metadata."""
+        assert entry.original is not None, "only a file that existed is put back"
         target = resolve(entry.path)
         keep = entry.keep_link
         if keep is not None:

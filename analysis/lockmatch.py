@@ -222,8 +222,12 @@ def match_lock(attribution: Attribution, lock: Lock, hint: str | None = None) ->
     dev_present = tuple(sorted(name for name in installed if labels.get(name) and MAIN not in labels[name]))
     sizes = {name: dist.bytes for name, dist in installed.items()}
     member = choose_member(lock, installed, hint if hint in lock.members else None)
-    closures = tuple(
-        Closure(member, MAIN, item.name, item.packages, item.closure_bytes, item.exclusive_bytes)
-        for item in (items_for(lock, sizes, member) if member is not None else [])
+    closures = (
+        tuple(
+            Closure(member, MAIN, item.name, item.packages, item.closure_bytes, item.exclusive_bytes)
+            for item in items_for(lock, sizes, member)
+        )
+        if member is not None
+        else ()
     )
     return LockMatch(lock, environment, statuses, missing, dev_present, closures, sizes, member)

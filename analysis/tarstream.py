@@ -112,13 +112,13 @@ def iter_members(stream: BinaryIO) -> Iterator[Member]:
             raise LayerError("tar headers overlap")
         try:
             info = tarfile.TarInfo.fromtarfile(walker)  # type: ignore[arg-type]
-        except tarfile.EmptyHeaderError:
+        except tarfile.EmptyHeaderError:  # type: ignore[attr-defined]  # real, missing from typeshed
             if position.tell() == 0:
                 raise LayerError("not a readable layer tar: empty file") from None
             return  # a clean end of the stream without the end-of-archive marker
-        except tarfile.EOFHeaderError:
+        except tarfile.EOFHeaderError:  # type: ignore[attr-defined]
             return  # the end-of-archive marker
-        except tarfile.TruncatedHeaderError:
+        except tarfile.TruncatedHeaderError:  # type: ignore[attr-defined]
             raise LayerError("tar stream ends inside a header") from None
         except tarfile.HeaderError as error:
             raise LayerError(f"not a readable layer tar: {error}") from None

@@ -85,14 +85,14 @@ def parse_lock(text: str, source: str) -> Lock:
         package = LockPackage(
             name=canonicalize_name(raw["name"]),
             version=str(raw.get("version", "")),
-            source=raw.get("source") if isinstance(raw.get("source"), dict) else {},
+            source=raw["source"] if isinstance(raw.get("source"), dict) else {},
             dependencies=_deps(raw.get("dependencies")),
             optional={str(k): _deps(v) for k, v in (raw.get("optional-dependencies") or {}).items()},
             groups={str(k): _deps(v) for k, v in (raw.get("dev-dependencies") or {}).items()},
         )
         packages[package.name].append(package)
-    manifest = data.get("manifest") if isinstance(data.get("manifest"), dict) else {}
-    members = [canonicalize_name(m) for m in manifest.get("members", []) if isinstance(m, str)]
+    manifest = data["manifest"] if isinstance(data.get("manifest"), dict) else {}
+    members: list[str] = [canonicalize_name(m) for m in manifest.get("members", []) if isinstance(m, str)]
     if not members:
         members = [name for name, versions in packages.items() if any(p.is_project for p in versions)]
     return Lock(source, int(data.get("version", 0) or 0), dict(packages), tuple(members))

@@ -26,7 +26,7 @@ FRAME_ROWS = 4
 
 def series_colors(names: list[str]) -> dict[str, tuple[int, int, int]]:
     """A colour per series, `other` always grey."""
-    colors = {}
+    colors: dict[str, tuple[int, int, int]] = {}
     for name in names:
         colors[name] = OTHER if name == "other" else COLORS[len([n for n in colors if n != "other"]) % len(COLORS)]
     return colors
@@ -66,7 +66,7 @@ class LayerSizePlot(PlotextPlot):
             plt.stacked_bar(
                 self.labels,
                 [[value / MB for value in values] for values in self.series.values()],
-                color=[colors[name] for name in self.series],
+                color=[colors[name] for name in self.series],  # type: ignore[arg-type]  # plotext takes one colour per series
             )
         plt.xlabel("layer")
         return super().render()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -16,7 +18,7 @@ from uvscope.analysis.text import percent, size
 TOP = 15
 
 
-def _table(title: str, rows: list[tuple[str, ...]], columns: tuple[str, ...]) -> Table:
+def _table(title: str, rows: Sequence[tuple[str, ...]], columns: tuple[str, ...]) -> Table:
     table = Table(title=title, title_justify="left", expand=True, show_edge=False, pad_edge=False)
     for index, column in enumerate(columns):
         table.add_column(column, justify="right" if index == 0 else "left", no_wrap=index == 0)
