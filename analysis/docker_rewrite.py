@@ -197,8 +197,9 @@ def analyse_shape(dockerfile: Dockerfile) -> BuildShape:
                 source_stage = dockerfile.find_stage(reference, stage.index)
                 if source_stage is None or sync.stage not in dockerfile.ancestors(source_stage):
                     continue
-                sources, destination = copy_sources(instruction)
                 context = context_at(dockerfile, stage, index)
+                sources, destination = copy_sources(instruction)
+                sources, destination = [context.expand(s) for s in sources], context.expand(destination)
                 for source in sources:
                     if covers(source, sync.environment):
                         copies.append(_EnvironmentCopy(index, instruction, source_stage, _map_path(source, destination, sync.environment, context.workdir)))
@@ -340,6 +341,43 @@ class _Writer:
         flags = " ".join(stage.flags)
         return f"FROM {flags + ' ' if flags else ''}{stage.base}"
 
+    def stage_ref(self, stage: Stage) -> str:
+        """How a generated line names a user's stage: its name in lower case (BuildKit matches stage names
+        case-insensitively, and an older frontend reads `FROM Build` as an image), or its index after
+        uvscope's stages were inserted before it."""
+        return stage.name.lower() if stage.name else str(self.shifted(stage.index))
+
+    def shifted(self, index: int) -> int:
+        """A user's stage index once the export stage (before the install stage) and the group and rest
+        stages (before the first stage that copies the environment) are inserted."""
+        shift = 1 if index >= self.shape.sync.stage.index else 0
+        if self.shape.multi_stage and index >= self.first_copier:
+            shift += len(self.grouping.groups) + len({copy.source_stage.index for copy in self.shape.copies})
+        return index + shift
+
+    @property
+    def first_copier(self) -> int:
+        return min(copy.instruction.stage for copy in self.shape.copies) if self.shape.copies else len(self.dockerfile.stages)
+
+    def renumbered(self, skip: set[int]) -> list[tuple[int, int, list[str]]]:
+        """The user's numeric stage references (`COPY --from=0`, `--mount=from=0`) that uvscope's stages
+        shift, rewritten inside uvscope's markers (the original kept, so a re-run restores it)."""
+        edits = []
+        pattern = re.compile(r"(--from=|(?<=[=,])from=)(\d+)\b")
+        for position, instruction in enumerate(self.dockerfile.instructions):
+            if position in skip or instruction.keyword not in ("COPY", "ADD", "RUN"):
+                continue
+            source = self.dockerfile.source(instruction)
+            head = source.split("\n", 1)[0] if instruction.heredocs else source
+            changed = pattern.sub(lambda m: m.group(1) + str(self.shifted(int(m.group(2)))), head)
+            if changed == head:
+                continue
+            new = changed + source[len(head) :]
+            lines = [ORIGINAL + line.rstrip("\r\n") + self.nl for line in source.splitlines()]
+            lines += [line.rstrip("\r\n") + self.nl for line in new.splitlines()]
+            edits.append((instruction.start, instruction.end, self.block(lines)))
+        return edits
+
     def block(self, lines: list[str]) -> list[str]:
         """`lines` between uvscope's begin and end markers."""
         return [_BEGIN_LINE + self.nl, *lines, END + self.nl]
@@ -376,7 +414,12 @@ class _Writer:
         nl, environment, sync = self.nl, self.environment, self.shape.sync
         uv = "/uvscope-bin/uv" if borrowed_uv else "uv"
         mount = f"--mount=from={EXPORT_STAGE},source={EXPORT_DIR}/bin,target=/uvscope-bin " if borrowed_uv else ""
-        python = f"py={shlex.quote(sync.python)}" if sync.python else f'py="${{UV_PYTHON:-$(cat {EXPORT_DIR}/python)}}"'
+        if sync.python_raw and "$" in sync.python_raw:
+            python = f'py="{sync.python_raw}"'  # an ARG: in scope here when declared before the groups
+        elif sync.python:
+            python = f"py={shlex.quote(sync.python)}"
+        else:
+            python = f'py="${{UV_PYTHON:-$(cat {EXPORT_DIR}/python)}}"'
         venv = f'[ -e {environment}/bin/python ] || {{ {python}; {uv} venv ${{py:+--python "$py"}} {environment}; }}'
         return [
             f"COPY --from={EXPORT_STAGE} {EXPORT_DIR}/python {EXPORT_DIR}/{group}.txt {EXPORT_DIR}/{nl}",
@@ -413,8 +456,8 @@ class _Writer:
             source = self.dockerfile.stages[index]
             name = REST_STAGE if len(sources) == 1 else f"{REST_STAGE}-{source.ref.lower()}"
             rest_names[index] = name
-            lines.append(f"# uvscope: {source.ref} without the groups' distributions (their files and bytecode){nl}")
-            lines.append(f"FROM {source.ref} AS {name}{nl}")
+            lines.append(f"# uvscope: stage {self.stage_ref(source)} without the groups' distributions (their files and bytecode){nl}")
+            lines.append(f"FROM {self.stage_ref(source)} AS {name}{nl}")
             lines.append(f"{self.run}uv pip uninstall --python {environment} {lists} {self.dockerfile.escape}{nl} && {orphans}{nl}")
         return self.block(lines), rest_names
 
@@ -516,6 +559,7 @@ def rewrite_dockerfile(
             f"the final stage copies the environment from {builder!r}: it now copies each group from a stage "
             f"that holds only that group, then everything else from {builder!r} without the groups"
         )
+    edits += writer.renumbered({copy.index for copy in shape.copies})
     notes.append(f"groups installed into {shape.sync.environment} (the environment `uv sync` uses) before the project's files are copied")
     if replaced:
         notes.append("the Dockerfile already held uvscope's groups: they were replaced, the rest of the file is as you wrote it")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .dockerfile import Dockerfile, Instruction, Stage
 
@@ -124,7 +124,9 @@ class SyncStep:
     active: bool
     options: tuple[str, ...]
     """The words of the `uv sync` command itself."""
-    carried_flags: tuple[str, ...]
+    python_raw: str | None = None
+    """`--python` as written (`${PY}` from an ARG stays a reference, so `--build-arg PY=...` still applies)."""
+    carried_flags: tuple[str, ...] = ()
     """RUN flags a generated step needs too: cache, secret, ssh and `from=` mounts (where uv may come
     from), network and security; never a bind mount of the build context (it would key the step on
     the project's files)."""
@@ -193,7 +195,9 @@ def find_syncs(dockerfile: Dockerfile) -> list[SyncStep]:
             if not UV_SYNC.search(" " + segment):
                 continue
             local = StageContext(directory, {**context.env, **inline}, context.user, context.args)
-            steps.append(_sync_step(index, stage, instruction, [local.expand(w) for w in words], local))
+            step = _sync_step(index, stage, instruction, [local.expand(w) for w in words], local)
+            raw_python = _option(words[words.index("sync") :] if "sync" in words else words, "--python", "-p")
+            steps.append(replace(step, python_raw=raw_python))
             break
     return steps
 

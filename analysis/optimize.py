@@ -62,10 +62,12 @@ class FileChange:
     original: ProjectFile | None
     """None for a new file."""
     new_text: str
+    label: str = ""
+    """The name the diff shows (the path relative to the project)."""
 
     def diff(self) -> str:
         old = self.original.text if self.original is not None else ""
-        label = os.path.basename(self.path)
+        label = self.label or os.path.basename(self.path)
         return "".join(
             difflib.unified_diff(
                 old.splitlines(keepends=True),
@@ -100,6 +102,38 @@ def _dockerfile_package(text: str) -> str | None:
     except UvscopeError:
         return None
     return next((sync.package for sync in syncs if sync.package), None)
+
+
+def _label(path: str, project_dir: str) -> str:
+    """How a diff names a file: relative to the project, so `services/api/Dockerfile` is not just `Dockerfile`."""
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(project_dir))
+    return relative if not relative.startswith("..") else os.path.abspath(path)
+
+
+def _effective_grouping(pyproject_text: str, grouping: Grouping, lock: Lock) -> Grouping:
+    """Each group as the written pyproject.toml will hold it (entries the user had stay, and install too)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        groups = tomllib.loads(pyproject_text.lstrip("\ufeff")).get("dependency-groups") or {}
+    except tomllib.TOMLDecodeError:
+        return grouping
+    normal = {canonicalize_name(name): entries for name, entries in groups.items() if isinstance(entries, list)}
+    result = []
+    for group in grouping.groups:
+        names = list(group.packages)
+        for entry in normal.get(canonicalize_name(group.name), []):
+            if not isinstance(entry, str):
+                continue  # include-group tables: their packages are the other group's
+            try:
+                name = str(canonicalize_name(Requirement(entry).name))
+            except InvalidRequirement:
+                continue
+            if name not in names and name in lock.packages and name not in lock.members:
+                names.append(name)
+        result.append(Group(group.name, tuple(names)))
+    return Grouping(tuple(result))
 
 
 def _declares_indexes(pyproject_text: str) -> bool:
@@ -188,7 +222,16 @@ def plan_optimization(
             )
     else:
         raise UvscopeError("say which packages to group: --group NAME=PKG[,PKG...] or --suggest")
+    members_in_groups = sorted(name for group in grouping.groups for name in group.packages if name in lock.members)
+    if members_in_groups:
+        raise UvscopeError(
+            f"{', '.join(members_in_groups)}: a workspace member is installed from its source by `uv sync`, "
+            "not from pinned requirements; group its dependencies instead"
+        )
     new_pyproject = with_groups(pyproject.text, grouping, pyproject_path)
+    # A group that already existed keeps its entries: the layers are built from what the file will say.
+    grouping = _effective_grouping(new_pyproject, grouping, lock)
+    root_text = read_project_file(os.path.join(project_dir, "pyproject.toml")).text if paths[member] not in (".", "") else ""
     rewrite = None
     docker_change = None
     if docker_file is not None:
@@ -198,9 +241,9 @@ def plan_optimization(
             member_paths=paths,
             workspace=len(lock.members) > 1,
             package=member if len(lock.members) > 1 else None,
-            emit_index_url=_declares_indexes(pyproject.text),
+            emit_index_url=_declares_indexes(pyproject.text) or _declares_indexes(root_text),
         )
-        docker_change = FileChange(dockerfile_path, docker_file, rewrite.text)
+        docker_change = FileChange(dockerfile_path, docker_file, rewrite.text, _label(dockerfile_path, project_dir))
     sizes_from = "the image" if sizes else ""
     if not sizes:
         sizes, sizes_from = wheel_sizes(read_project_file(lock_path).text), "uv.lock's wheel sizes (compressed)"
@@ -216,7 +259,7 @@ def plan_optimization(
         shown = Preview(shown.layers, tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
         kept = tuple(sorted(_kept_today(docker_file, lock, member, paths)))
     return OptimizePlan(
-        member, grouping, FileChange(pyproject_path, pyproject, new_pyproject), lock_path, docker_change, rewrite, shown, sizes_from, kept
+        member, grouping, FileChange(pyproject_path, pyproject, new_pyproject, _label(pyproject_path, project_dir)), lock_path, docker_change, rewrite, shown, sizes_from, kept
     )
 
 

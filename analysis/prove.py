@@ -148,6 +148,8 @@ def _run(args: list[str], *, cwd: str | None = None, check: bool = True, timeout
 def _light_dependency(lock_text: str, wanted: str | None) -> str:
     names = set(parse_lock(lock_text, "uv.lock").packages)
     if wanted:
+        if canonicalize_name(wanted) in names:
+            raise UvscopeError(f"--prove-dependency {wanted} is already in uv.lock: the proof adds a dependency the project does not have yet")
         return wanted
     for candidate in LIGHT_CANDIDATES:
         if canonicalize_name(candidate) not in names:

@@ -176,7 +176,7 @@ class _Walk:
                 triggered |= self._touches(spec.get("source", spec.get("src", ".")))
         recreated = state.dirty or triggered
         state.dirty = recreated
-        added, project = self._installs(instruction, state)
+        added, project = self._installs(stage, index, instruction, state)
         cached = bool(added) and self._cache_stays(stage, index, instruction)
         state.layers.append(Layer(stage.index, index, keyword, recreated, frozenset(added), project, cached))
 
@@ -190,7 +190,7 @@ class _Walk:
 
     # -- what a RUN installs --------------------------------------------------------------------
 
-    def _installs(self, instruction: Instruction, state: _StageState) -> tuple[set[str], bool]:
+    def _installs(self, stage: Stage, index: int, instruction: Instruction, state: _StageState) -> tuple[set[str], bool]:
         script = instruction.script()
         added: set[str] = set()
         project = False
@@ -207,7 +207,7 @@ class _Walk:
                 if group:
                     names = self._group_closure(group)
                 else:
-                    names = set(self.runtime)
+                    names = self._sync_closure(options, context_at(self.dockerfile, stage, index).env)
                     if "--no-install-project" not in options and "--no-install-workspace" not in options:
                         project = project or "--no-editable" in options
                 new = names - excluded - state.installed
@@ -237,6 +237,23 @@ class _Walk:
         if project:
             state.project_installed = True
         return added, project
+
+    def _sync_closure(self, options: list[str], env: dict[str, str]) -> set[str]:
+        """What `uv sync` with these options installs: the runtime dependencies, the default `dev` group
+        unless left out, and the extras and groups asked for."""
+        packages = self.lock.packages.get(self.member, [])
+        roots = [dep for package in packages for dep in package.dependencies]
+        no_dev = "--no-dev" in options or "--no-default-groups" in options or env.get("UV_NO_DEV", "") in ("1", "true")
+        groups = set(_values(options, "--group"))
+        if not no_dev:
+            groups.add("dev")
+        all_groups = "--all-groups" in options
+        extras = set(_values(options, "--extra"))
+        all_extras = "--all-extras" in options
+        for package in packages:
+            roots += [dep for name, deps in package.groups.items() if all_groups or name in groups for dep in deps]
+            roots += [dep for name, deps in package.optional.items() if all_extras or name in extras for dep in deps]
+        return closure(self.lock, roots) - set(self.lock.members)
 
     def _group_closure(self, group: str) -> set[str]:
         if group in self.group_packages:

@@ -272,6 +272,12 @@ def _optimize(args: argparse.Namespace) -> int:
     from uvscope.analysis.text import size
 
     check_project_dir(args.project)
+    prove_only = [flag for flag, value in (("--keep-images", args.keep_images), ("--docker-build-option", args.docker_build_option),
+                                            ("--prove-dependency", args.prove_dependency)) if value]
+    if prove_only and not args.prove:
+        raise UvscopeError(f"{prove_only[0]} only goes with --prove")
+    if args.group and args.suggest:
+        raise UvscopeError("--group and --suggest: give the groups, or ask for uvscope's suggestion, not both")
     args.group = merge_group_options(args.group)
     sizes = None
     package = args.package

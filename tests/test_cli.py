@@ -169,3 +169,18 @@ def test_optimize_needs_groups_or_suggest(tmp_path):
     _opt_project(tmp_path)
     assert "--group NAME=PKG" in _one_line_error(run("optimize", "--project", str(tmp_path)))
     assert "--suggest needs package sizes" in _one_line_error(run("optimize", "--project", str(tmp_path), "--suggest"))
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--keep-images"], "--keep-images only goes with --prove"),
+        (["--docker-build-option=--network=host"], "--docker-build-option only goes with --prove"),
+        (["--suggest"], "--group and --suggest"),
+    ],
+)
+def test_optimize_options_that_do_not_go_together_are_usage_errors(tmp_path, extra, message):
+    before = _opt_project(tmp_path)
+    result = run("optimize", "--project", str(tmp_path), "--group", "heavy=six", *extra)
+    assert result.returncode == 2 and message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert {name: (tmp_path / name).read_bytes() for name in before} == before

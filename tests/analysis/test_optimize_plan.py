@@ -93,3 +93,49 @@ def test_nothing_to_do_is_said_on_stdout_with_exit_0(tmp_path):
     )
     assert result.returncode == 0 and "a re-run replaces" not in result.stderr
     assert "the Dockerfile already keeps numpy, pandas" in result.stdout
+
+
+def test_workspace_details_indexes_in_the_root_members_and_diff_labels(tmp_path):
+    project = _project(tmp_path, "workspace", "workspace-member")
+    root = project / "pyproject.toml"
+    root.write_text(root.read_text() + '\n[[tool.uv.index]]\nname = "corp"\nurl = "https://pypi.example/simple"\ndefault = true\n')
+    plan = plan_optimization(str(project), groups=["heavy=numpy"])
+    assert "--emit-index-url" in plan.dockerfile.new_text  # the root's index reaches the exported pins
+    assert "a/packages/svc-a/pyproject.toml" in plan.pyproject.diff()  # which pyproject.toml changes
+    with pytest.raises(UvscopeError, match="lib-b: a workspace member is installed from its source"):
+        plan_optimization(str(project), groups=["heavy=numpy,lib-b"])
+
+
+def test_a_group_that_exists_already_installs_all_it_will_hold(tmp_path):
+    project = _project(tmp_path, "project", "docs-intermediate")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[dependency-groups]\nheavy = ["pandas>=2.2"]\n')
+    subprocess.run([str(Path(sys.executable).parent / "uv"), "lock", "-q"], cwd=project, check=True, capture_output=True)
+    plan = plan_optimization(str(project), groups=["heavy=numpy"])
+    assert plan.grouping.groups[0].packages == ("numpy", "pandas")
+    assert {"numpy", "pandas"} <= set(plan.preview.layers[0].packages)
+
+
+def test_the_proofs_new_dependency_must_be_new():
+    from uvscope.analysis.prove import _light_dependency
+
+    lock = (SHAPES / "project" / "uv.lock").read_text()
+    with pytest.raises(UvscopeError, match="numpy is already in uv.lock"):
+        _light_dependency(lock, "numpy")
+    assert _light_dependency(lock, None) not in {"numpy", "pandas", "attrs", "six", "tzdata", "python-dateutil"}
+
+
+def test_the_preview_counts_extras_and_groups_that_uv_sync_installs(tmp_path):
+    project = _project(tmp_path, "project", "docs-intermediate")
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace('    "pandas>=2.2",  # heavy\n', "")
+    pyproject.write_text(text.replace("[build-system]", '[project.optional-dependencies]\nanalytics = ["pandas>=2.2"]\n\n[build-system]'))
+    subprocess.run([str(Path(sys.executable).parent / "uv"), "lock", "-q"], cwd=project, check=True, capture_output=True)
+    sizes = {"numpy": 70_000_000, "pandas": 80_000_000, "attrs": 500_000, "python-dateutil": 1_000_000, "tzdata": 2_000_000, "six": 50_000}
+    without = plan_optimization(str(project), groups=["heavy=numpy"], sizes=sizes).preview.costs[0]
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("--locked --no-dev", "--locked --no-dev --extra analytics"))
+    with_extra = plan_optimization(str(project), groups=["heavy=numpy"], sizes=sizes).preview.costs[0]
+    # pandas comes with the extra and stays in the rest: a bump re-creates it, today and with the group
+    assert with_extra.today - without.today >= 80_000_000
+    assert with_extra.proposed - without.proposed >= 80_000_000

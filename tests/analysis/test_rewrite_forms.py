@@ -118,7 +118,8 @@ def test_exec_form_heredoc_and_upper_case_stage_names():
     # the FROM flags and the global ARG's use come along into every generated stage
     assert "FROM --platform=$BUILDPLATFORM python:${PYTHON}-slim AS uvscope-export" in lines
     assert "FROM --platform=$BUILDPLATFORM python:${PYTHON}-slim AS uvscope-group-heavy" in lines
-    assert "FROM Builder AS uvscope-rest" in lines  # the user's own spelling of the stage
+    # stage names match in any case; an older frontend reads `FROM Builder` as an image, so lower case
+    assert "FROM builder AS uvscope-rest" in lines
     runtime = _instructions(result.text, "Runtime")
     assert runtime[1:] == [
         "COPY --from=uvscope-group-heavy /app/.venv /app/.venv",
@@ -178,7 +179,7 @@ def test_uv_from_a_run_mount_is_carried_into_every_generated_step():
     result = _rewrite(text)
     runs = [ins for ins in parse_dockerfile(result.text).instructions if ins.keyword == "RUN"]
     assert all(mount in ins.flags for ins in runs), [ins.flags for ins in runs]
-    assert "FROM 0 AS uvscope-rest" in result.text
+    assert "FROM 1 AS uvscope-rest" in result.text  # stage 0 is stage 1 once the export stage is before it
 
 
 def test_copies_with_user_flags_keep_them():
@@ -257,3 +258,28 @@ def test_uv_installed_by_the_sync_run_itself_is_installed_before_the_groups():
     assert "--mount=from=uvscope-export,source=/uvscope/bin,target=/uvscope-bin" in group_run
     assert "/uvscope-bin/uv pip install" in group_run
     assert 'cp "$(command -v uv)" /uvscope/bin/uv' in result.text
+
+
+def test_numeric_stage_references_follow_the_inserted_stages_and_come_back_on_a_re_run():
+    text = (
+        "ARG VENV=/srv/app/venv\n"
+        "FROM python:3.12-slim\nWORKDIR /srv/app\nENV UV_PROJECT_ENVIRONMENT=/srv/app/venv\n"
+        "COPY --from=ghcr.io/astral-sh/uv /uv /bin/uv\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --frozen --no-install-project\nCOPY src src\n"
+        "FROM python:3.12-slim\nARG VENV\n"
+        "COPY --from=0 ${VENV} ${VENV}\n"
+        "COPY --from=0 /srv/app/src /srv/app/src\n"
+        "RUN --mount=type=bind,from=0,source=/srv/app/src,target=/x ls /x\n"
+    )
+    result = _rewrite(text)
+    parsed = parse_dockerfile(result.text)
+    names = [stage.name for stage in parsed.stages]
+    builder = names.index("")  # the user's unnamed builder, now after uvscope's export stage
+    assert names[0] == "uvscope-export" and builder == 1
+    final = [dockerfile_line.strip() for dockerfile_line in result.text.split("FROM python:3.12-slim\nARG VENV\n")[1].splitlines()]
+    # the environment COPY (an ARG path) is split into the group and the rest; the other references now say 1
+    assert "COPY --from=uvscope-group-heavy /srv/app/venv /srv/app/venv" in final
+    assert "COPY --from=uvscope-rest ${VENV} ${VENV}" in final
+    assert "COPY --from=1 /srv/app/src /srv/app/src" in final
+    assert "RUN --mount=type=bind,from=1,source=/srv/app/src,target=/x ls /x" in final
+    assert strip_generated(result.text) == (text, True)
+    assert _rewrite(result.text).text == result.text
