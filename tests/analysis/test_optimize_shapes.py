@@ -111,6 +111,7 @@ CASES = [
     ("system-prefix", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/usr/local/bin/python"),
     ("parent-workdir-user", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
     ("json-run", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
+    ("as-builder", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
     # shapes seen in public projects
     ("add-all-then-sync", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
     ("pip-uv-in-sync-run", "project", ["heavy=numpy,pandas"], None, "numpy", "/app/.venv/bin/python"),
