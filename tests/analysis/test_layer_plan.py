@@ -1,0 +1,138 @@
+"""The history planner: replay a grouping over uv.lock's git history and search for the cheapest one.
+
+The history is a real git repository the test makes: a light package bumped
+often, a mid-size one sometimes, a heavy one once (the torch + transformers
+case). The planner must put the heavy closure at the bottom and the mid one
+above it, and nothing the search returns may cost more than any grouping a
+brute force over the same candidates finds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+
+import pytest
+
+from uvscope.analysis.grouping import REST, Group, Grouping, plan_layers
+from uvscope.analysis.layer_plan import plan_document, replay, search, steps_from_lock_history
+from uvscope.analysis.lockhistory import lock_history
+from uvscope.analysis.uvlock import parse_lock
+
+SIZES = {"heavy-core": 3_000_000_000, "heavy-cuda": 2_600_000_000, "shared-num": 40_000_000, "mid-lib": 400_000_000,
+         "tok": 30_000_000, "light": 200_000, "app": 10_000}
+
+
+def _lock(heavy: str, mid: str, light: str) -> str:
+    def package(name, version, deps=()):
+        text = f'[[package]]\nname = "{name}"\nversion = "{version}"\nsource = {{ registry = "https://pypi.org/simple" }}\n'
+        if deps:
+            text += "dependencies = [" + ", ".join(f'{{ name = "{d}" }}' for d in deps) + "]\n"
+        return text + "\n"
+
+    return (
+        'version = 1\nrevision = 3\nrequires-python = ">=3.11"\n\n'
+        '[[package]]\nname = "app"\nversion = "0.1.0"\nsource = { editable = "." }\n'
+        'dependencies = [{ name = "heavy-core" }, { name = "mid-lib" }, { name = "light" }]\n\n'
+        + package("heavy-core", heavy, ("heavy-cuda", "shared-num"))
+        + package("heavy-cuda", heavy)
+        + package("shared-num", "1.0")
+        + package("mid-lib", mid, ("shared-num", "tok"))
+        + package("tok", mid)
+        + package("light", light)
+    )
+
+
+# (heavy, mid, light) versions per lock commit: light 10 times, mid 3 times, heavy once
+HISTORY = [("2.0", "4.0", "1.0")] + [
+    ("2.0" if i < 9 else "2.1", "4.0" if i < 3 else "4.1" if i < 6 else "4.2" if i < 11 else "4.3", f"1.{i + 1}")
+    for i in range(12)
+]
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory):
+    repo = tmp_path_factory.mktemp("repo")
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    for index, versions in enumerate(HISTORY):
+        (repo / "uv.lock").write_text(_lock(*versions))
+        subprocess.run([*git, "add", "uv.lock"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", f"lock {index}"], check=True)
+    commits = lock_history(str(repo))
+    return parse_lock(_lock(*HISTORY[-1]), "uv.lock"), steps_from_lock_history(commits)
+
+
+def _changes(name: str) -> int:
+    index = {"heavy": 0, "mid": 1, "light": 2}[name]
+    return sum(1 for a, b in zip(HISTORY, HISTORY[1:]) if a[index] != b[index])
+
+
+def test_two_layer_plan_found(history):
+    lock, steps = history
+    assert len(steps) == len(HISTORY) - 1
+    plan = search(lock, SIZES, "app", steps)
+    assert plan.grouping.groups == (Group("heavy", ("heavy-core",)), Group("mid", ("mid-lib",)))
+    layers = {layer.name: set(layer.packages) for layer in plan.planned.layers}
+    # shared-num is needed by both groups: it belongs to the lowest layer that needs it
+    assert layers["heavy"] == {"heavy-core", "heavy-cuda", "shared-num"}
+    assert layers["mid"] == {"mid-lib", "tok"}
+    assert layers[REST] == {"light"}
+    # the heavy layer is rebuilt only by its own bump; mid by its bumps and the heavy one
+    assert plan.planned.changes("heavy") == _changes("heavy")
+    mid_steps = {i for i, (a, b) in enumerate(zip(HISTORY, HISTORY[1:])) if a[0] != b[0] or a[1] != b[1]}
+    assert plan.planned.changes("mid") == len(mid_steps)
+    assert plan.planned.changes(REST) == len(steps)
+    # today's single layer pushes everything every time
+    everything = sum(SIZES[n] for n in ("heavy-core", "heavy-cuda", "shared-num", "mid-lib", "tok", "light"))
+    assert all(step.bytes == everything for step in plan.today.steps)
+    assert plan.planned.total < plan.today.total / 3
+    lines = plan.lines()
+    assert len(lines) == 3
+    assert lines[0].startswith("heavy: heavy-core (+2 in their closure)") and f"changed 1 time in {len(steps)}" in lines[0]
+    assert "rebuilt" in lines[1] and lines[2].startswith("rest: everything else")
+
+
+def test_search_is_no_worse_than_any_grouping(history):
+    lock, steps = history
+    plan = search(lock, SIZES, "app", steps)
+    names = ["heavy-core", "mid-lib", "light"]
+    best = None
+    for assignment in itertools.product(range(4), repeat=len(names)):  # group 0..2 or 3 = the rest
+        parts = [[n for n, a in zip(names, assignment) if a == g] for g in range(3)]
+        grouping = Grouping(tuple(Group(f"g{i}", tuple(p)) for i, p in enumerate(parts) if p))
+        total = replay(grouping, lock, SIZES, "app", steps).total
+        best = total if best is None else min(best, total)
+    assert plan.planned.total == best
+
+
+def test_at_most_k_groups_and_one_group_plan(history):
+    lock, steps = history
+    one = search(lock, SIZES, "app", steps, max_groups=1)
+    assert len(one.grouping.groups) == 1
+    # with one cached layer, the heavy closure alone is cheapest (adding mid-lib would rebuild it with every mid bump)
+    assert one.grouping.groups[0].packages == ("heavy-core",)
+    assert one.planned.total > search(lock, SIZES, "app", steps).planned.total
+    with pytest.raises(ValueError):
+        search(lock, SIZES, "app", steps, max_groups=0)
+
+
+def test_replay_cascades_from_lower_layers(history):
+    lock, steps = history
+    # the often-changing package at the bottom rebuilds everything above it each time
+    upside_down = Grouping((Group("a", ("light",)), Group("b", ("heavy-core",))))
+    result = replay(upside_down, lock, SIZES, "app", steps)
+    layers = plan_layers(upside_down, lock, SIZES, "app")
+    assert all(step.rebuilt[:2] == ("a", "b") for step in result.steps)
+    assert result.total == sum(layer.bytes for layer in layers) * len(steps)
+
+
+def test_plan_document(history):
+    lock, steps = history
+    plan = search(lock, SIZES, "app", steps)
+    document = plan_document(plan)
+    assert document["total_bytes"] == {"today": plan.today.total, "plan": plan.planned.total}
+    assert sum(step["plan_bytes"] for step in document["steps"]) == plan.planned.total
+    assert sum(step["today_bytes"] for step in document["steps"]) == plan.today.total
+    assert [layer["name"] for layer in document["layers"]] == ["heavy", "mid", REST]
+    assert len(document["steps"]) == len(steps) and document["explanation"] == plan.lines()
