@@ -20,6 +20,7 @@ from .dockerfile import parse_dockerfile
 from .errors import NothingToDo, UvscopeError
 from .grouping import ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 from .journal import Journal
+from .layer_plan import MAX_GROUPS, HistoryPlan, search, steps_from_lock_history
 from .lockhistory import churn as lock_churn
 from .lockhistory import is_git_checkout, lock_history
 from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, with_groups
@@ -90,6 +91,9 @@ class OptimizePlan:
     """Where the preview's package sizes come from: `the image` or `uv.lock's wheel sizes (compressed)`."""
     already_kept: tuple[str, ...] = ()
     """Packages the Dockerfile as it is already keeps in layers a version bump leaves as they were."""
+    history_plan: HistoryPlan | None = None
+    """With `--suggest` in a git checkout with a uv.lock history: the grouping that would have pushed
+    the fewest bytes over it, and the replayed totals (None: the size-and-churn suggestion was used)."""
 
 
 def _dockerfile_package(text: str) -> str | None:
@@ -139,8 +143,15 @@ def plan_optimization(
     dockerfile: str | None = None,
     package: str | None = None,
     churn: dict[str, int] | None = None,
+    max_groups: int = MAX_GROUPS,
 ) -> OptimizePlan:
-    """Work out the groups and the new pyproject.toml and Dockerfile, writing nothing."""
+    """Work out the groups and the new pyproject.toml and Dockerfile, writing nothing.
+
+    With `use_suggestion` in a git checkout whose uv.lock has a history, the
+    groups are the history planner's (`layer_plan.search`, at most
+    `max_groups`); otherwise heavy, rarely changing closures in one group.
+    """
+    history_plan = None
     lock_path = os.path.join(project_dir, "uv.lock")
     if not os.path.isfile(lock_path):
         raise UvscopeError(f"no uv.lock in {project_dir} (run `uv lock` first)")
@@ -174,9 +185,19 @@ def plan_optimization(
     elif use_suggestion:
         if not sizes:
             raise UvscopeError("--suggest needs package sizes: give --image IMAGE (an image built from this project)")
-        if churn is None and is_git_checkout(project_dir):
-            churn = lock_churn(lock_history(project_dir))
-        grouping = suggest(lock, sizes, member, churn)
+        commits = lock_history(project_dir) if churn is None and is_git_checkout(project_dir) else []
+        steps = steps_from_lock_history(commits)
+        if steps:
+            history_plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
+            grouping = history_plan.grouping
+            if not grouping.groups:
+                raise UvscopeError(
+                    f"over the last {len(steps)} lock changes no grouping would have pushed fewer bytes than one layer"
+                )
+        else:
+            if churn is None and commits:
+                churn = lock_churn(commits)
+            grouping = suggest(lock, sizes, member, churn)
         if not grouping.groups:
             raise UvscopeError("no direct dependency is heavy enough (20 MB closure) to deserve a layer of its own")
         kept = _kept_today(docker_file, lock, member, paths)
@@ -214,7 +235,8 @@ def plan_optimization(
         shown = Preview(shown.layers, tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
         kept = tuple(sorted(_kept_today(docker_file, lock, member, paths)))
     return OptimizePlan(
-        member, grouping, FileChange(pyproject_path, pyproject, new_pyproject), lock_path, docker_change, rewrite, shown, sizes_from, kept
+        member, grouping, FileChange(pyproject_path, pyproject, new_pyproject), lock_path, docker_change, rewrite, shown, sizes_from, kept,
+        history_plan,
     )
 
 

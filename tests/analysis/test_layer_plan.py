@@ -136,3 +136,60 @@ def test_plan_document(history):
     assert sum(step["today_bytes"] for step in document["steps"]) == plan.today.total
     assert [layer["name"] for layer in document["layers"]] == ["heavy", "mid", REST]
     assert len(document["steps"]) == len(steps) and document["explanation"] == plan.lines()
+
+
+DOCKERFILE = """FROM ghcr.io/astral-sh/uv:python3.12-bookworm-slim
+WORKDIR /app
+RUN --mount=type=cache,target=/root/.cache/uv \\
+    --mount=type=bind,source=uv.lock,target=uv.lock \\
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \\
+    uv sync --locked --no-install-project --no-dev
+COPY . /app
+RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev
+"""
+
+
+def _project(tmp_path, history):
+    repo = tmp_path / "project"
+    repo.mkdir()
+    (repo / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
+        'dependencies = ["heavy-core>=2", "mid-lib>=4", "light"]\n'
+    )
+    (repo / "Dockerfile").write_text(DOCKERFILE)
+    git = ["git", "-C", str(repo), "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    for index, versions in enumerate(history):
+        (repo / "uv.lock").write_text(_lock(*versions))
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", f"lock {index}"], check=True)
+    return repo
+
+
+def test_optimize_suggest_uses_the_history_plan(tmp_path):
+    from uvscope.analysis.optimize import plan_optimization
+
+    repo = _project(tmp_path, HISTORY)
+    plan = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES)
+    assert plan.history_plan is not None
+    assert [group.name for group in plan.grouping.groups] == ["heavy", "mid"]
+    assert plan.grouping == search(parse_lock(_lock(*HISTORY[-1]), "uv.lock"), SIZES, "app", steps_from_lock_history(
+        lock_history(str(repo))), project_bytes=SIZES["app"]).grouping
+    assert "heavy = [" in plan.pyproject.new_text and "mid = [" in plan.pyproject.new_text
+    assert plan.dockerfile is not None and "--only-group heavy" in plan.dockerfile.new_text
+    # the Dockerfile's own walk agrees with the replay: a bump of the light package keeps both groups
+    bump = plan.preview.costs[0]
+    assert bump.proposed < SIZES["mid-lib"] and bump.today > SIZES["heavy-core"]
+    # one K: one group
+    single = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES, max_groups=1)
+    assert [group.packages for group in single.grouping.groups] == [("heavy-core",)]
+
+
+def test_optimize_suggest_without_history_keeps_the_size_suggestion(tmp_path):
+    from uvscope.analysis.optimize import plan_optimization
+
+    repo = _project(tmp_path, HISTORY[:1])
+    plan = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES)
+    assert plan.history_plan is None
+    # one group of the direct dependencies whose closure is at least 20 MB, as before
+    assert len(plan.grouping.groups) == 1 and set(plan.grouping.groups[0].packages) == {"heavy-core", "mid-lib"}
