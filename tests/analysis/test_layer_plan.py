@@ -193,3 +193,17 @@ def test_optimize_suggest_without_history_keeps_the_size_suggestion(tmp_path):
     assert plan.history_plan is None
     # one group of the direct dependencies whose closure is at least 20 MB, as before
     assert len(plan.grouping.groups) == 1 and set(plan.grouping.groups[0].packages) == {"heavy-core", "mid-lib"}
+
+
+def test_history_estimate_follows_the_replay(history, tmp_path):
+    from uvscope.analysis.history import rebuild_estimate
+    from uvscope.analysis.lockhistory import LockCommit
+
+    lock, _ = history
+    grouping = Grouping((Group("heavy", ("heavy-core",)), Group("mid", ("mid-lib",))))
+    layers = {layer.name: layer.bytes for layer in plan_layers(grouping, lock, SIZES, "app")}
+    bump = LockCommit("c" * 40, "2026-01-01", "bump heavy", {}, {}, {"heavy-cuda": ("2.0", "2.1")})
+    # a change in the bottom layer rebuilds the layer above it too (`history --lock-history` says the same)
+    assert rebuild_estimate(bump, lock, SIZES, "app", grouping) == (sum(layers.values()), sum(layers.values()))
+    light = LockCommit("d" * 40, "2026-01-02", "bump light", {}, {}, {"light": ("1.0", "1.1")})
+    assert rebuild_estimate(light, lock, SIZES, "app", grouping) == (sum(layers.values()), layers[REST])
