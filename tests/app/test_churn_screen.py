@@ -1,0 +1,89 @@
+"""The grouping editor with a git history of uv.lock: the planner's grouping, the live
+"over the last N lock changes" line, and the churn view (`c`)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from sessionimage import LOCK
+from test_grouping_screen import _columns, _open_grouping, _project
+
+from uvscope.analysis.grouping import Grouping
+from uvscope.analysis.layer_plan import replay
+from uvscope.analysis.text import size
+from uvscope.app.app import make_app
+from uvscope.app.screens.churn import ChurnScreen
+from uvscope.widgets.churn_plot import ChurnPlot
+
+# (numpy, requests, idna) per commit, the last one being the session image's own lock:
+# idna (light) changes often, requests sometimes, numpy once
+VERSIONS = [("2.0.0", "2.31.0", "3.5"), ("2.0.0", "2.31.0", "3.6"), ("2.0.0", "2.32.0", "3.7"),
+            ("2.0.0", "2.32.0", "3.8"), ("2.1.0", "2.32.0", "3.9"), ("2.1.0", "2.32.0", "3.10")]
+
+
+def _history_project(folder: Path) -> Path:
+    project = _project(folder)
+    git = ["git", "-C", str(project), "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    text = LOCK.decode()
+    for day, (numpy, requests, idna) in enumerate(VERSIONS, start=1):
+        # fixed dates: the same commits (and hashes) every run, for the snapshot
+        env = {**os.environ, "GIT_AUTHOR_DATE": f"2026-03-{day:02d}T12:00:00Z", "GIT_COMMITTER_DATE": f"2026-03-{day:02d}T12:00:00Z"}
+        lock = text.replace('"2.1.0"', f'"{numpy}"').replace('"2.32.0"', f'"{requests}"').replace('"3.10"', f'"{idna}"')
+        (project / "uv.lock").write_text(lock)
+        subprocess.run([*git, "add", "-A"], check=True)
+        subprocess.run([*git, "commit", "-q", "-m", f"numpy {numpy} requests {requests} idna {idna}"], check=True, env=env)
+    assert (project / "uv.lock").read_bytes() == LOCK
+    return project
+
+
+def _history_line(screen) -> str:
+    preview = str(screen.query_one("#grouping-preview").render())
+    return next(line for line in preview.splitlines() if line.startswith("over the last"))
+
+
+async def test_history_line_follows_the_cards_and_the_churn_view(session_tar, tmp_path):
+    project = _history_project(Path(tmp_path) / "project")
+    app = make_app(session_tar, project=str(project))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_grouping(app, pilot)
+        steps = len(VERSIONS) - 1
+        assert len(screen.steps) == steps
+        # the planner's grouping: numpy (changed once) in its own layer; requests (idna changes every time) in the rest
+        assert _columns(screen) == {"heavy": ["numpy"], "rest": ["requests"]}
+        lock, sizes = screen.match.lock, screen.sizes
+        today = replay(Grouping(), lock, sizes, "svc", screen.steps, sizes.get("svc", 0))
+        planned = replay(screen.grouping, lock, sizes, "svc", screen.steps, sizes.get("svc", 0))
+        line = _history_line(screen)
+        assert line.startswith(f"over the last {steps} lock changes: {size(today.total)} pushed today, {size(planned.total)} with")
+        assert planned.total < today.total
+        # moving numpy back to the rest changes the line at once: the groups now save nothing
+        await pilot.press("x")
+        await pilot.pause()
+        assert f"{size(today.total)} pushed today, {size(today.total)} with these groups" in _history_line(screen)
+        await pilot.press("s")
+        await pilot.pause()
+        assert _history_line(screen) == line
+        await pilot.press("c")
+        await pilot.pause()
+        assert isinstance(app.screen, ChurnScreen)
+        churn = app.screen
+        assert churn.query_one("#churn-table").row_count == steps
+        series = churn.query_one(ChurnPlot).series()
+        assert sum(sum(values) for values in series.values()) == planned.total - steps * sizes.get("svc", 0)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen is screen
+
+
+async def test_churn_without_history_says_why(session_tar, tmp_path):
+    app = make_app(session_tar, project=str(_project(Path(tmp_path) / "project")))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_grouping(app, pilot)
+        assert not screen.steps
+        assert "over the last" not in str(screen.query_one("#grouping-preview").render())
+        await pilot.press("c")
+        await pilot.pause()
+        assert app.screen is screen
