@@ -7,7 +7,10 @@ grouping over it the way BuildKit rebuilds the Dockerfile uvscope writes:
 - the groups' layers are a chain, bottom first; a group's layer is keyed on
   its exported pins, so it is rebuilt when a package it installs (its closure,
   less what a lower group installs) changed, or when a layer below it was
-  rebuilt (a `RUN` after a re-run step re-runs);
+  rebuilt (a `RUN` after a re-run step re-runs). Where the final image copies
+  each group from a stage of its own (`cascade=False`, uvscope's multi-stage
+  rewrite), a `COPY` of unchanged files makes the same layer again, so only
+  the group whose pins changed is rebuilt;
 - the rest (`uv sync`, keyed on uv.lock) and the project are rebuilt by every
   lock change.
 
@@ -79,6 +82,10 @@ class HistoryPlan:
 
     today: Replay
     planned: Replay
+    figures_from: str = "model"
+    """`model`: the bytes per step are this module's replay; `dockerfile`: they are what the walk of
+    the project's Dockerfile (today) and of uvscope's revision of it (the plan) re-creates in the final
+    image for each step (`rebuild_cost.lock_change_bytes`)."""
 
     @property
     def grouping(self) -> Grouping:
@@ -110,21 +117,32 @@ def steps_from_lock_history(commits: list[LockCommit]) -> list[Step]:
 
 
 def replay(
-    grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step], project_bytes: int = 0
+    grouping: Grouping,
+    lock: Lock,
+    sizes: dict[str, int],
+    member: str,
+    steps: list[Step],
+    project_bytes: int = 0,
+    cascade: bool = True,
 ) -> Replay:
     """Bytes each step rebuilds and pushes under `grouping` (an empty grouping is today's single layer)."""
     layers = plan_layers(grouping, lock, sizes, member)
-    return _replay(grouping, layers, steps, project_bytes)
+    return _replay(grouping, layers, steps, project_bytes, cascade)
 
 
-def _replay(grouping: Grouping, layers: list[LayerPlan], steps: list[Step], project_bytes: int) -> Replay:
+def with_figures(result: Replay, figures: list[int]) -> Replay:
+    """`result` with each step's bytes replaced (by what the Dockerfile walk says); the layers rebuilt stay."""
+    return Replay(result.grouping, result.layers, tuple(StepCost(s.step, s.rebuilt, b) for s, b in zip(result.steps, figures)))
+
+
+def _replay(grouping: Grouping, layers: list[LayerPlan], steps: list[Step], project_bytes: int, cascade: bool = True) -> Replay:
     costs = []
     for step in steps:
         rebuilt: list[str] = []
         total = 0
         below = False
         for layer in layers[:-1]:
-            if below or step.touched & set(layer.packages):
+            if (below and cascade) or step.touched & set(layer.packages):
                 below = True
                 rebuilt.append(layer.name)
                 total += layer.bytes
@@ -146,6 +164,7 @@ def search(
     steps: list[Step],
     max_groups: int = MAX_GROUPS,
     project_bytes: int = 0,
+    cascade: bool = True,
 ) -> HistoryPlan:
     """The grouping with the fewest bytes pushed over `steps`, at most `max_groups` groups.
 
@@ -169,7 +188,7 @@ def search(
         key = tuple(tuple(p) for p in parts)
         if key not in seen:
             grouping = _grouping(parts)
-            seen[key] = _replay(grouping, plan_layers(grouping, lock, sizes, member), steps, project_bytes)
+            seen[key] = _replay(grouping, plan_layers(grouping, lock, sizes, member), steps, project_bytes, cascade)
         return seen[key]
 
     def rank(result: Replay) -> tuple:
@@ -204,7 +223,7 @@ def search(
                     break
             if improved:
                 break
-    today = _replay(Grouping(), plan_layers(Grouping(), lock, sizes, member), steps, project_bytes)
+    today = _replay(Grouping(), plan_layers(Grouping(), lock, sizes, member), steps, project_bytes, cascade)
     return HistoryPlan(today, best)
 
 
@@ -212,6 +231,7 @@ def plan_document(plan: HistoryPlan) -> dict:
     """The plan and the replayed totals per step, today and with the plan (for `--format json`)."""
     return {
         "steps_replayed": len(plan.planned.steps),
+        "figures_from": plan.figures_from,
         "layers": [
             {
                 "name": layer.name,

@@ -20,11 +20,11 @@ from .dockerfile import parse_dockerfile
 from .errors import NothingToDo, UvscopeError
 from .grouping import ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 from .journal import Journal
-from .layer_plan import MAX_GROUPS, HistoryPlan, search, steps_from_lock_history
+from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
 from .lockhistory import churn as lock_churn
 from .lockhistory import is_git_checkout, lock_history
 from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, with_groups
-from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs, wheel_sizes
+from .rebuild_cost import group_packages_for, kept_packages, lock_change_bytes, rebuild_costs, wheel_sizes
 from .uvlock import Lock, buildable_members, parse_lock
 
 
@@ -208,19 +208,31 @@ def plan_optimization(
             )
     else:
         raise UvscopeError("say which packages to group: --group NAME=PKG[,PKG...] or --suggest")
-    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path)
     rewrite = None
     docker_change = None
     if docker_file is not None:
-        rewrite = rewrite_dockerfile(
-            docker_file.text,
-            grouping,
-            member_paths=paths,
-            workspace=len(lock.members) > 1,
-            package=member if len(lock.members) > 1 else None,
-            emit_index_url=_declares_indexes(pyproject.text),
-        )
+        def revise(grouping: Grouping) -> Rewrite:
+            return rewrite_dockerfile(
+                docker_file.text,
+                grouping,
+                member_paths=paths,
+                workspace=len(lock.members) > 1,
+                package=member if len(lock.members) > 1 else None,
+                emit_index_url=_declares_indexes(pyproject.text),
+            )
+
+        rewrite = revise(grouping)
+        if history_plan is not None and rewrite.shape != "single-stage":
+            # the final image copies each group from a stage of its own: a group's layer does not follow the ones below
+            history_plan = search(lock, sizes, member, [cost.step for cost in history_plan.planned.steps],
+                                  max_groups, sizes.get(member, 0), cascade=False)
+            if history_plan.grouping != grouping:
+                grouping = history_plan.grouping
+                rewrite = revise(grouping)
+        if history_plan is not None:
+            history_plan = dockerfile_history(docker_file.text, rewrite.text, history_plan, lock, sizes, member, paths)
         docker_change = FileChange(dockerfile_path, docker_file, rewrite.text)
+    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path)
     sizes_from = "the image" if sizes else ""
     if not sizes:
         sizes, sizes_from = wheel_sizes(read_project_file(lock_path).text), "uv.lock's wheel sizes (compressed)"
@@ -238,6 +250,52 @@ def plan_optimization(
         member, grouping, FileChange(pyproject_path, pyproject, new_pyproject), lock_path, docker_change, rewrite, shown, sizes_from, kept,
         history_plan,
     )
+
+
+def dockerfile_history(
+    original_text: str, revised_text: str, plan: HistoryPlan, lock: Lock, sizes: dict[str, int], member: str, paths: dict[str, str]
+) -> HistoryPlan:
+    """`plan` with each step's bytes worked out from the Dockerfile (today) and its revision (the plan),
+    as `rebuild_cost` walks them: what each past lock change re-creates in the final image."""
+    member_dirs = frozenset(p for p in paths.values() if p not in (".", ""))
+    groups = group_packages_for(plan_layers(plan.grouping, lock, sizes, member))
+    project = sizes.get(member, 0)
+    steps = [cost.step for cost in plan.planned.steps]
+    try:
+        today = [lock_change_bytes(original_text, s.touched, lock, member, sizes, project, None, member_dirs) for s in steps]
+        planned = [lock_change_bytes(revised_text, s.touched, lock, member, sizes, project, groups, member_dirs) for s in steps]
+    except UvscopeError:
+        return plan
+    return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile")
+
+
+def history_replays(
+    project_dir: str | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step]
+) -> HistoryPlan:
+    """Today's single layer and `grouping` replayed over `steps`, from the project's Dockerfile and uvscope's
+    revision of it when there is one uvscope can rewrite (else the plain replay): the grouping editor's line."""
+    project = sizes.get(member, 0)
+    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
+    if not path or not os.path.isfile(path):
+        return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
+    try:
+        text = read_project_file(path).text
+        paths = member_paths(project_dir, lock)
+        if not grouping.groups:
+            # nothing to rewrite: with no groups the Dockerfile stays as it is, and so does every figure
+            today = replay(Grouping(), lock, sizes, member, steps, project)
+            plan = dockerfile_history(text, text, HistoryPlan(today, today), lock, sizes, member, paths)
+            return HistoryPlan(plan.today, Replay(grouping, plan.planned.layers, plan.planned.steps), plan.figures_from)
+        rewrite = rewrite_dockerfile(
+            text, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
+        )
+    except UvscopeError:
+        return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
+    cascade = rewrite.shape == "single-stage"
+    plan = HistoryPlan(
+        replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project, cascade)
+    )
+    return dockerfile_history(text, rewrite.text, plan, lock, sizes, member, paths)
 
 
 def _kept_today(docker_file: ProjectFile | None, lock: Lock, member: str, paths: dict[str, str]) -> set[str]:

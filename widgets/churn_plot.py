@@ -36,15 +36,20 @@ class ChurnPlot(PlotextPlot):
         self.refresh()
 
     def series(self) -> dict[str, list[int]]:
-        """Layer name -> bytes it rebuilt at each step (layers that never rebuilt are left out)."""
+        """Layer name -> bytes it rebuilt at each step (layers that never rebuilt are left out).
+
+        A step's bytes (from the Dockerfile walk when there is a Dockerfile: uv's cache left in a layer
+        counts too) are split over the layers it rebuilt in proportion to their packages' bytes, so each
+        bar is as tall as the step's figure in the table."""
         if self.planned is None:
             return {}
-        result = {}
-        for layer in self.planned.layers:
-            values = [layer.bytes if layer.name in step.rebuilt else 0 for step in self.planned.steps]
-            if any(values):
-                result[layer.name] = values
-        return result
+        sizes = {layer.name: layer.bytes for layer in self.planned.layers}
+        result: dict[str, list[int]] = {layer.name: [] for layer in self.planned.layers}
+        for step in self.planned.steps:
+            share = sum(sizes[name] for name in step.rebuilt) or 1
+            for name, values in result.items():
+                values.append(round(step.bytes * sizes[name] / share) if name in step.rebuilt else 0)
+        return {name: values for name, values in result.items() if any(values)}
 
     def legend(self) -> Text:
         """`■ heavy ■ rest ─ one layer (today)`, in the chart's colours."""

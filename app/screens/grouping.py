@@ -26,10 +26,10 @@ from textual.widgets import Footer, Header, Static
 
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
-from uvscope.analysis.layer_plan import Step, replay, search, steps_from_lock_history
+from uvscope.analysis.layer_plan import Step, search, steps_from_lock_history
 from uvscope.analysis.lockhistory import LockCommit, churn, is_git_checkout, lock_history
 from uvscope.analysis.lockmatch import LockMatch
-from uvscope.analysis.optimize import apply_plan, plan_optimization, project_preview
+from uvscope.analysis.optimize import apply_plan, history_replays, plan_optimization, project_preview
 from uvscope.analysis.text import size
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
 
@@ -137,10 +137,10 @@ class GroupingScreen(Screen):
         )
 
     def replays(self):
-        """Today's single layer and the grouping on screen, replayed over the lock history."""
-        project_bytes = self.sizes.get(self.member, 0)
-        today = replay(Grouping(), self.match.lock, self.sizes, self.member, self.steps, project_bytes)
-        return today, replay(self.grouping, self.match.lock, self.sizes, self.member, self.steps, project_bytes)
+        """Today's single layer and the grouping on screen, replayed over the lock history
+        (from the project's Dockerfile and its revision when there is one)."""
+        plan = history_replays(self.project_dir, self.grouping, self.match.lock, self.sizes, self.member, self.steps)
+        return plan.today, plan.planned
 
     def action_churn(self) -> None:
         """Chart what each lock change pushed, per layer of the grouping on screen."""

@@ -207,3 +207,54 @@ def test_history_estimate_follows_the_replay(history, tmp_path):
     assert rebuild_estimate(bump, lock, SIZES, "app", grouping) == (sum(layers.values()), sum(layers.values()))
     light = LockCommit("d" * 40, "2026-01-02", "bump light", {}, {}, {"light": ("1.0", "1.1")})
     assert rebuild_estimate(light, lock, SIZES, "app", grouping) == (sum(layers.values()), layers[REST])
+
+
+def test_history_figures_come_from_the_dockerfile(tmp_path):
+    """Single stage with cache mounts: the Dockerfile walk of each past lock change gives the replay's own bytes
+    (the planner and the Dockerfile agree); the heavy bump rebuilds the mid group above it."""
+    from uvscope.analysis.optimize import plan_optimization
+
+    repo = _project(tmp_path, HISTORY)
+    plan = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES)
+    history = plan.history_plan
+    assert history.figures_from == "dockerfile"
+    lock = parse_lock(_lock(*HISTORY[-1]), "uv.lock")
+    steps = [cost.step for cost in history.planned.steps]
+    model = replay(history.grouping, lock, SIZES, "app", steps, SIZES["app"])
+    assert [s.bytes for s in history.planned.steps] == [s.bytes for s in model.steps]
+    assert [s.bytes for s in history.today.steps] == [s.bytes for s in replay(Grouping(), lock, SIZES, "app", steps, SIZES["app"]).steps]
+    heavy_step = next(s for s in history.planned.steps if "heavy-cuda" in s.step.touched)
+    assert heavy_step.rebuilt == ("heavy", "mid", REST)
+
+
+MULTISTAGE = """FROM ghcr.io/astral-sh/uv:python3.12-bookworm-slim AS builder
+WORKDIR /app
+RUN --mount=type=cache,target=/root/.cache/uv \\
+    --mount=type=bind,source=uv.lock,target=uv.lock \\
+    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \\
+    uv sync --locked --no-install-project --no-dev
+COPY . /app
+RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev
+
+FROM python:3.12-slim-bookworm
+COPY --from=builder /app /app
+"""
+
+
+def test_multistage_groups_do_not_follow_the_layers_below(tmp_path):
+    """uvscope's multi-stage rewrite copies each group from a stage of its own: a heavy bump leaves the mid
+    group's layer as it was, in the replay and in the Dockerfile walk alike."""
+    from uvscope.analysis.optimize import plan_optimization
+
+    repo = _project(tmp_path, HISTORY)
+    (repo / "Dockerfile").write_text(MULTISTAGE)
+    plan = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES)
+    history = plan.history_plan
+    assert plan.rewrite.shape == "multi-stage" and history.figures_from == "dockerfile"
+    assert [group.packages for group in plan.grouping.groups] == [("heavy-core",), ("mid-lib",)]
+    lock = parse_lock(_lock(*HISTORY[-1]), "uv.lock")
+    layers = {layer.name: layer.bytes for layer in plan_layers(plan.grouping, lock, SIZES, "app")}
+    for cost in history.planned.steps:
+        if "heavy-cuda" in cost.step.touched:
+            assert cost.rebuilt == ("heavy", REST)
+            assert cost.bytes < layers["heavy"] + layers["mid"]

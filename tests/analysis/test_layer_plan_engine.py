@@ -145,7 +145,7 @@ def test_replayed_history_matches_real_rebuilds(tmp_path):
         plan = document["history_plan"]
         # the two-layer plan: the heavy closure at the bottom, the mid-size one above it, the light one in the rest
         assert [(g["name"], g["packages"]) for g in document["groups"]] == [("heavy", ["numpy"]), ("mid", ["pandas"])]
-        assert plan["steps_replayed"] == len(HISTORY) - 1
+        assert plan["steps_replayed"] == len(HISTORY) - 1 and plan["figures_from"] == "dockerfile"
         assert plan["total_bytes"]["plan"] < plan["total_bytes"]["today"] / 2
         print("\n".join(plan["explanation"]))
 

@@ -10,8 +10,7 @@ from pathlib import Path
 from sessionimage import LOCK
 from test_grouping_screen import _columns, _open_grouping, _project
 
-from uvscope.analysis.grouping import Grouping
-from uvscope.analysis.layer_plan import replay
+from uvscope.analysis.optimize import project_preview
 from uvscope.analysis.text import size
 from uvscope.app.app import make_app
 from uvscope.app.screens.churn import ChurnScreen
@@ -53,11 +52,17 @@ async def test_history_line_follows_the_cards_and_the_churn_view(session_tar, tm
         assert len(screen.steps) == steps
         # the planner's grouping: numpy (changed once) in its own layer; requests (idna changes every time) in the rest
         assert _columns(screen) == {"heavy": ["numpy"], "rest": ["requests"]}
-        lock, sizes = screen.match.lock, screen.sizes
-        today = replay(Grouping(), lock, sizes, "svc", screen.steps, sizes.get("svc", 0))
-        planned = replay(screen.grouping, lock, sizes, "svc", screen.steps, sizes.get("svc", 0))
+        today, planned = screen.replays()
         line = _history_line(screen)
         assert line.startswith(f"over the last {steps} lock changes: {size(today.total)} pushed today, {size(planned.total)} with")
+        # worked out from the project's Dockerfile: each past lock change costs what the preview says a version bump
+        # costs today; with the groups, a change that leaves numpy alone costs what the preview says a bump costs
+        # with them, and the one numpy change rebuilds everything
+        costs = project_preview(str(project), screen.grouping, screen.match.lock, screen.sizes, "svc").costs[0]
+        assert [step.bytes for step in today.steps] == [costs.today] * steps
+        assert [step.bytes for step in planned.steps] == [
+            costs.today if "numpy" in step.step.touched else costs.proposed for step in planned.steps
+        ]
         assert planned.total < today.total
         # moving numpy back to the rest changes the line at once: the groups now save nothing
         await pilot.press("x")
@@ -71,8 +76,9 @@ async def test_history_line_follows_the_cards_and_the_churn_view(session_tar, tm
         assert isinstance(app.screen, ChurnScreen)
         churn = app.screen
         assert churn.query_one("#churn-table").row_count == steps
+        assert churn.planned.total == planned.total and churn.today.total == today.total
         series = churn.query_one(ChurnPlot).series()
-        assert sum(sum(values) for values in series.values()) == planned.total - steps * sizes.get("svc", 0)
+        assert set(series) == {"heavy", "rest"} and sum(1 for value in series["heavy"] if value) == 1
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen is screen
