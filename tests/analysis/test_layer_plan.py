@@ -258,3 +258,13 @@ def test_multistage_groups_do_not_follow_the_layers_below(tmp_path):
         if "heavy-cuda" in cost.step.touched:
             assert cost.rebuilt == ("heavy", REST)
             assert cost.bytes < layers["heavy"] + layers["mid"]
+
+
+def test_max_groups_must_be_positive(tmp_path):
+    import sys
+
+    repo = _project(tmp_path, HISTORY[:2])
+    result = subprocess.run([sys.executable, "-m", "uvscope.app.cli", "optimize", "--project", str(repo), "--suggest", "--max-groups", "0"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["uvscope: error: --max-groups wants a positive number, got 0"]
