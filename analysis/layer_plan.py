@@ -137,12 +137,13 @@ def with_figures(result: Replay, figures: list[int]) -> Replay:
 
 def _replay(grouping: Grouping, layers: list[LayerPlan], steps: list[Step], project_bytes: int, cascade: bool = True) -> Replay:
     costs = []
+    installs = [frozenset(layer.packages) for layer in layers[:-1]]
     for step in steps:
         rebuilt: list[str] = []
         total = 0
         below = False
-        for layer in layers[:-1]:
-            if (below and cascade) or step.touched & set(layer.packages):
+        for layer, packages in zip(layers[:-1], installs):
+            if (below and cascade) or not step.touched.isdisjoint(packages):
                 below = True
                 rebuilt.append(layer.name)
                 total += layer.bytes

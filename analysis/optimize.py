@@ -24,7 +24,7 @@ from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, s
 from .lockhistory import churn as lock_churn
 from .lockhistory import is_git_checkout, lock_history
 from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, with_groups
-from .rebuild_cost import group_packages_for, kept_packages, lock_change_bytes, rebuild_costs, wheel_sizes
+from .rebuild_cost import group_packages_for, kept_packages, lock_change_figures, rebuild_costs, wheel_sizes
 from .uvlock import Lock, buildable_members, parse_lock
 
 
@@ -262,8 +262,9 @@ def dockerfile_history(
     project = sizes.get(member, 0)
     steps = [cost.step for cost in plan.planned.steps]
     try:
-        today = [lock_change_bytes(original_text, s.touched, lock, member, sizes, project, None, member_dirs) for s in steps]
-        planned = [lock_change_bytes(revised_text, s.touched, lock, member, sizes, project, groups, member_dirs) for s in steps]
+        changes = [step.touched for step in steps]
+        today = lock_change_figures(original_text, changes, lock, member, sizes, project, None, member_dirs)
+        planned = lock_change_figures(revised_text, changes, lock, member, sizes, project, groups, member_dirs)
     except UvscopeError:
         return plan
     return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile")

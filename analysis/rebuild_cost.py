@@ -314,9 +314,36 @@ def lock_change_bytes(
     member_dirs: frozenset[str] = frozenset(),
 ) -> int:
     """Bytes a past lock change that touched `touched` re-creates in the final image of `text`."""
+    return lock_change_figures(text, [touched], lock, member, sizes, project_bytes, group_packages, member_dirs)[0]
+
+
+def lock_change_figures(
+    text: str,
+    changes: list[frozenset[str]],
+    lock: Lock,
+    member: str,
+    sizes: dict[str, int],
+    project_bytes: int,
+    group_packages: dict[str, set[str]] | None = None,
+    member_dirs: frozenset[str] = frozenset(),
+) -> list[int]:
+    """`lock_change_bytes` for each of many past lock changes: the Dockerfile is parsed once, and a change
+    is walked once per set of groups whose pins it alters (nothing else in the walk depends on it)."""
+    dockerfile = parse_dockerfile(text)
     groups = group_packages if group_packages is not None else _lock_groups(lock, member)
-    walk = _Walk(parse_dockerfile(text), LOCK_CHANGE, lock, member, sizes, groups, member_dirs, touched)
-    return walk.recreated_bytes(project_bytes)
+    figures: dict[frozenset[str], int] = {}
+    result = []
+    for touched in changes:
+        if not touched:
+            result.append(0)
+            continue
+        key = frozenset(name for name, packages in groups.items() if touched & packages)
+        if key not in figures:
+            representative = frozenset().union(*(groups[name] for name in key)) if key else frozenset()
+            walk = _Walk(dockerfile, LOCK_CHANGE, lock, member, sizes, groups, member_dirs, representative)
+            figures[key] = walk.recreated_bytes(project_bytes)
+        result.append(figures[key])
+    return result
 
 
 def kept_packages(
