@@ -270,6 +270,29 @@ def dockerfile_history(
     return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile")
 
 
+def history_suggestion(
+    project_dir: str | None, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step], max_groups: int = MAX_GROUPS
+) -> HistoryPlan:
+    """The history planner's grouping for the grouping editor, searched as `optimize --suggest` does: groups
+    that the project's Dockerfile will copy from stages of their own (multi-stage) do not cascade."""
+    plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
+    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
+    if not plan.grouping.groups or not path or not os.path.isfile(path):
+        return plan
+    try:
+        text = read_project_file(path).text
+        paths = member_paths(project_dir, lock)
+        rewrite = rewrite_dockerfile(
+            text, plan.grouping, member_paths=paths, workspace=len(lock.members) > 1,
+            package=member if len(lock.members) > 1 else None,
+        )
+    except UvscopeError:
+        return plan
+    if rewrite.shape == "single-stage":
+        return plan
+    return search(lock, sizes, member, steps, max_groups, sizes.get(member, 0), cascade=False)
+
+
 def history_replays(
     project_dir: str | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step]
 ) -> HistoryPlan:

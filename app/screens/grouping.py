@@ -6,10 +6,11 @@ a new light dependency or a source change would rebuild today and with the
 groups; with a git history of uv.lock, also what the last lock changes
 pushed today and would have pushed with the groups on screen (`c` charts it
 per change). It starts from the history planner's grouping when there is a
-history, else from the heavy closures. `w` shows the diff of pyproject.toml and the Dockerfile and writes
-them (re-locking) after confirmation, through the same all-or-nothing writer
-as `uvscope optimize --write`. While `uv lock` runs (in a thread worker) the
-screen shows that it is busy and another `w` does nothing.
+history, else from the heavy closures. `w` shows the diff of pyproject.toml
+and the Dockerfile and writes them (re-locking) after confirmation, through
+the same all-or-nothing writer as `uvscope optimize --write`. While `uv lock`
+runs (in a thread worker) the screen shows that it is busy and another `w`
+does nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +27,10 @@ from textual.widgets import Footer, Header, Static
 
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
-from uvscope.analysis.layer_plan import Step, search, steps_from_lock_history
+from uvscope.analysis.layer_plan import Step, steps_from_lock_history
 from uvscope.analysis.lockhistory import LockCommit, churn, is_git_checkout, lock_history
 from uvscope.analysis.lockmatch import LockMatch
-from uvscope.analysis.optimize import apply_plan, history_replays, plan_optimization, project_preview
+from uvscope.analysis.optimize import apply_plan, history_replays, history_suggestion, plan_optimization, project_preview
 from uvscope.analysis.text import size
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
 
@@ -89,9 +90,8 @@ class GroupingScreen(Screen):
         commits = _project_history(project_dir)
         self.steps: list[Step] = steps_from_lock_history(commits)
         """The lock changes the preview replays (empty without a git history of uv.lock)."""
-        project_bytes = sizes.get(member, 0)
         if self.steps:
-            self.suggestion = search(match.lock, sizes, member, self.steps, project_bytes=project_bytes).grouping
+            self.suggestion = history_suggestion(project_dir, match.lock, sizes, member, self.steps).grouping
         else:
             self.suggestion = suggest(match.lock, sizes, member, churn(commits) if commits else None)
         self.grouping = self.suggestion

@@ -268,3 +268,16 @@ def test_max_groups_must_be_positive(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["uvscope: error: --max-groups wants a positive number, got 0"]
+
+
+def test_editor_suggestion_is_optimize_suggestion(tmp_path):
+    """The grouping editor starts from the grouping `optimize --suggest` proposes, multi-stage Dockerfile or not."""
+    from uvscope.analysis.optimize import history_suggestion, plan_optimization
+
+    repo = _project(tmp_path, HISTORY)
+    lock = parse_lock(_lock(*HISTORY[-1]), "uv.lock")
+    steps = steps_from_lock_history(lock_history(str(repo)))
+    for dockerfile in (DOCKERFILE, MULTISTAGE):
+        (repo / "Dockerfile").write_text(dockerfile)
+        suggested = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES).grouping
+        assert history_suggestion(str(repo), lock, SIZES, "app", steps).grouping == suggested
