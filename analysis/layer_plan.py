@@ -86,6 +86,8 @@ class HistoryPlan:
     """`model`: the bytes per step are this module's replay; `dockerfile`: they are what the walk of
     the project's Dockerfile (today) and of uvscope's revision of it (the plan) re-creates in the final
     image for each step (`rebuild_cost.lock_change_bytes`)."""
+    unit: str = "lock changes"
+    """What a step is, for the explanation (`image changes` when planned from a repository's tags)."""
 
     @property
     def grouping(self) -> Grouping:
@@ -102,9 +104,9 @@ class HistoryPlan:
             extra = len(set(layer.packages) - set(group.packages))
             if extra and group.packages:
                 what += f" (+{extra} in their closure)"
-            why = f"changed {own} {'time' if own == 1 else 'times'} in {steps} lock changes"
+            why = f"changed {own} {'time' if own == 1 else 'times'} in {steps} {self.unit}"
             if layer.name == REST:
-                why = f"rebuilt by every lock change ({steps})"
+                why = f"rebuilt by every change ({steps})"
             elif rebuilt != own:
                 why += f", rebuilt {rebuilt} times with the layers below"
             lines.append(f"{layer.name}: {what}: {size(layer.bytes)}, {why}")
@@ -114,6 +116,22 @@ class HistoryPlan:
 def steps_from_lock_history(commits: list[LockCommit]) -> list[Step]:
     """The lock changes after the first commit (which builds everything whatever the grouping)."""
     return [Step(c.commit[:10] + " " + c.subject, c.date, frozenset(c.touched)) for c in commits[1:] if c.touched]
+
+
+def steps_from_images(images: list[tuple[str, str, dict[str, str]]]) -> list[Step]:
+    """The changes between consecutive images of a repository's tags, oldest first by creation time.
+
+    `images` holds (ref, created, installed name -> version) per image; a step's packages are those
+    installed, removed or at another version than in the image before it (the first image builds
+    everything whatever the grouping, as the first lock commit does).
+    """
+    ordered = sorted(images, key=lambda image: image[1])
+    steps = []
+    for (_, _, before), (ref, created, after) in zip(ordered, ordered[1:]):
+        touched = frozenset(name for name in set(before) | set(after) if before.get(name) != after.get(name))
+        if touched:
+            steps.append(Step(ref, created, touched))
+    return steps
 
 
 def replay(

@@ -12,7 +12,7 @@ import difflib
 import glob
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated
 from .docker_stages import find_syncs
@@ -144,11 +144,13 @@ def plan_optimization(
     package: str | None = None,
     churn: dict[str, int] | None = None,
     max_groups: int = MAX_GROUPS,
+    history: list[Step] | None = None,
 ) -> OptimizePlan:
     """Work out the groups and the new pyproject.toml and Dockerfile, writing nothing.
 
-    With `use_suggestion` in a git checkout whose uv.lock has a history, the
-    groups are the history planner's (`layer_plan.search`, at most
+    With `use_suggestion` in a git checkout whose uv.lock has a history (or
+    with `history`, e.g. the changes between an image repository's tags),
+    the groups are the history planner's (`layer_plan.search`, at most
     `max_groups`); otherwise heavy, rarely changing closures in one group.
     """
     history_plan = None
@@ -185,10 +187,12 @@ def plan_optimization(
     elif use_suggestion:
         if not sizes:
             raise UvscopeError("--suggest needs package sizes: give --image IMAGE (an image built from this project)")
-        commits = lock_history(project_dir) if churn is None and is_git_checkout(project_dir) else []
-        steps = steps_from_lock_history(commits)
+        commits = lock_history(project_dir) if history is None and churn is None and is_git_checkout(project_dir) else []
+        steps = history if history is not None else steps_from_lock_history(commits)
         if steps:
             history_plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
+            if history is not None:
+                history_plan = replace(history_plan, unit="image changes")
             grouping = history_plan.grouping
             if not grouping.groups:
                 raise UvscopeError(
@@ -224,8 +228,10 @@ def plan_optimization(
         rewrite = revise(grouping)
         if history_plan is not None and rewrite.shape != "single-stage":
             # the final image copies each group from a stage of its own: a group's layer does not follow the ones below
-            history_plan = search(lock, sizes, member, [cost.step for cost in history_plan.planned.steps],
-                                  max_groups, sizes.get(member, 0), cascade=False)
+            history_plan = replace(
+                search(lock, sizes, member, [cost.step for cost in history_plan.planned.steps], max_groups, sizes.get(member, 0), cascade=False),
+                unit=history_plan.unit,
+            )
             if history_plan.grouping != grouping:
                 grouping = history_plan.grouping
                 rewrite = revise(grouping)
@@ -267,7 +273,7 @@ def dockerfile_history(
         planned = lock_change_figures(revised_text, changes, lock, member, sizes, project, groups, member_dirs)
     except UvscopeError:
         return plan
-    return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile")
+    return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile", plan.unit)
 
 
 def history_suggestion(

@@ -94,6 +94,11 @@ def build_parser() -> argparse.ArgumentParser:
         "uv.lock's git history, else heavy, rarely changing closures",
     )
     optimize.add_argument(
+        "--history-images", metavar="IMAGE[,IMAGE...]",
+        help="with --suggest: plan from the changes between these images (e.g. a repository's tags; ordered by "
+        "creation time) instead of uv.lock's git history",
+    )
+    optimize.add_argument(
         "--max-groups", metavar="K", type=int, default=3, help="with --suggest: at most K groups below the rest (default: 3)"
     )
     mode = optimize.add_mutually_exclusive_group()
@@ -296,16 +301,31 @@ def _optimize(args: argparse.Namespace) -> int:
         if python.lock is not None:
             sizes = python.lock.sizes
             package = package or python.lock.member
+    history = None
+    if args.history_images:
+        from uvscope.analysis.layer_plan import steps_from_images
+
+        if not args.suggest:
+            raise UvscopeError("--history-images plans the groups: use it with --suggest")
+        refs = [ref for ref in args.history_images.split(",") if ref]
+        if len(refs) < 2:
+            raise UvscopeError("--history-images wants at least two images to see a change")
+        snapshots = []
+        for ref in refs:
+            image, python = _read(args, ref, args.source, project=args.project, warn=False)
+            snapshots.append((ref, image.meta.created, {d.name: d.version for d in python.attribution.distributions}))
+        history = steps_from_images(snapshots)
     plan = plan_optimization(
         args.project, groups=args.group, use_suggestion=args.suggest, sizes=sizes, dockerfile=args.dockerfile, package=package,
-        max_groups=args.max_groups,
+        max_groups=args.max_groups, history=history,
     )
     if args.format == "json" and not args.prove:
         return _optimize_json(args, plan)
     out = sys.stdout
     if plan.history_plan is not None:
         history = plan.history_plan
-        out.write(f"plan from the last {len(history.planned.steps)} changes of uv.lock's git history (layers bottom first):\n")
+        where = "changes between the images given" if args.history_images else "changes of uv.lock's git history"
+        out.write(f"plan from the last {len(history.planned.steps)} {where} (layers bottom first):\n")
         for line in history.lines():
             out.write(f"  {line}\n")
         out.write(

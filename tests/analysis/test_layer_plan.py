@@ -90,7 +90,7 @@ def test_two_layer_plan_found(history):
     lines = plan.lines()
     assert len(lines) == 3
     assert lines[0].startswith("heavy: heavy-core (+2 in their closure)") and f"changed 1 time in {len(steps)}" in lines[0]
-    assert "rebuilt" in lines[1] and lines[2].startswith("rest: everything else")
+    assert "rebuilt" in lines[1] and lines[2].startswith("rest: everything else") and "every change" in lines[2]
 
 
 def test_search_is_no_worse_than_any_grouping(history):
@@ -281,3 +281,20 @@ def test_editor_suggestion_is_optimize_suggestion(tmp_path):
         (repo / "Dockerfile").write_text(dockerfile)
         suggested = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES).grouping
         assert history_suggestion(str(repo), lock, SIZES, "app", steps).grouping == suggested
+
+
+def test_steps_from_images_and_a_plan_from_them(tmp_path, history):
+    """A repository's tags as the history: each image's installed versions against the one created before it."""
+    from uvscope.analysis.layer_plan import steps_from_images
+    from uvscope.analysis.optimize import plan_optimization
+
+    names = ("heavy-core", "mid-lib", "light")
+    images = [(f"app:{i}", f"2026-01-{i + 1:02d}T00:00:00Z", dict(zip(names, versions))) for i, versions in enumerate(HISTORY)]
+    images.append(("app:same", "2026-02-01T00:00:00Z", dict(images[-1][2])))  # a rebuild of the same versions: no step
+    steps = steps_from_images(list(reversed(images)))  # ordered by creation time, not by the order given
+    assert [step.label for step in steps] == [f"app:{i}" for i in range(1, len(HISTORY))]
+    assert all(step.touched == {n for n, a, b in zip(names, HISTORY[i], HISTORY[i + 1]) if a != b} for i, step in enumerate(steps))
+    repo = _project(tmp_path, HISTORY[:1])  # no lock history: the images are the history
+    plan = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES, history=steps)
+    assert [group.packages for group in plan.grouping.groups] == [("heavy-core",), ("mid-lib",)]
+    assert plan.history_plan.unit == "image changes" and "in 12 image changes" in plan.history_plan.lines()[0]

@@ -168,6 +168,18 @@ def test_replayed_history_matches_real_rebuilds(tmp_path):
                 print(f"step {index}: replayed {replayed}, re-created {measured} ({plan['steps'][index - 1]['plan_rebuilt']})")
                 assert abs(replayed - measured) <= TOLERANCE * measured, (index, replayed, measured)
             previous = {diff_id for diff_id, _ in layers}
+
+        # the same history read from the images themselves (tags as the history source): the same plan
+        steps = ",".join(f"uvscope-test-layerplan:step{index}" for index in range(len(commits)))
+        result = subprocess.run(
+            [sys.executable, "-m", "uvscope.app.cli", "optimize", "--project", str(repo), "--suggest", "--image", head,
+             "--history-images", steps, "--format", "json"],
+            capture_output=True, text=True, timeout=600, env=env,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        from_images = json.loads(result.stdout)
+        assert from_images["groups"] == document["groups"]
+        assert [step["touched"] for step in from_images["history_plan"]["steps"]] == [step["touched"] for step in plan["steps"]]
     finally:
         for tag in tags:
             docker("image", "rm", "--no-prune", tag, check=False)
