@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .grouping import Grouping, plan_layers
+from .grouping import Grouping
+from .layer_plan import Step, replay
 from .lockhistory import LockCommit
 from .model import ImageMeta
 from .uvlock import Lock
@@ -64,16 +65,14 @@ def rebuild_estimate(
     """Bytes a lock commit forced to rebuild: with one dependency layer, and with `grouping`.
 
     Any change to uv.lock re-runs the single `uv sync` layer; with groups,
-    only the groups whose packages the commit touched are rebuilt, plus the rest.
+    the groups whose packages the commit touched are rebuilt with every group
+    above them, plus the rest (`layer_plan.replay`, the planner's own rule).
     """
-    if not commit.touched:
-        return 0, 0 if grouping is not None else None
-    plans = plan_layers(grouping or Grouping(), lock, sizes, member)
-    today = sum(plan.bytes for plan in plans)
+    step = [Step(commit.commit, commit.date, frozenset(commit.touched))]
+    today = replay(Grouping(), lock, sizes, member, step).total
     if grouping is None:
         return today, None
-    grouped = sum(plan.bytes for plan in plans[:-1] if commit.touched & set(plan.packages)) + plans[-1].bytes
-    return today, grouped
+    return today, replay(grouping, lock, sizes, member, step).total
 
 
 def history_document(

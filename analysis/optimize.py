@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import glob
 import os
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated
 from .docker_stages import find_syncs
@@ -21,10 +21,11 @@ from .dockerfile import parse_dockerfile
 from .errors import NothingToDo, UvscopeError
 from .grouping import ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 from .journal import Journal
+from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
 from .lockhistory import churn as lock_churn
 from .lockhistory import is_git_checkout, lock_history
 from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, with_groups
-from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs, wheel_sizes
+from .rebuild_cost import group_packages_for, kept_packages, lock_change_figures, rebuild_costs, wheel_sizes
 from .uvlock import Lock, buildable_members, parse_lock
 
 
@@ -93,6 +94,9 @@ class OptimizePlan:
     """Where the preview's package sizes come from: `the image` or `uv.lock's wheel sizes (compressed)`."""
     already_kept: tuple[str, ...] = ()
     """Packages the Dockerfile as it is already keeps in layers a version bump leaves as they were."""
+    history_plan: HistoryPlan | None = None
+    """With `--suggest` in a git checkout with a uv.lock history: the grouping that would have pushed
+    the fewest bytes over it, and the replayed totals (None: the size-and-churn suggestion was used)."""
 
 
 def _dockerfile_package(text: str) -> str | None:
@@ -174,8 +178,17 @@ def plan_optimization(
     dockerfile: str | None = None,
     package: str | None = None,
     churn: dict[str, int] | None = None,
+    max_groups: int = MAX_GROUPS,
+    history: list[Step] | None = None,
 ) -> OptimizePlan:
-    """Work out the groups and the new pyproject.toml and Dockerfile, writing nothing."""
+    """Work out the groups and the new pyproject.toml and Dockerfile, writing nothing.
+
+    With `use_suggestion` in a git checkout whose uv.lock has a history (or
+    with `history`, e.g. the changes between an image repository's tags),
+    the groups are the history planner's (`layer_plan.search`, at most
+    `max_groups`); otherwise heavy, rarely changing closures in one group.
+    """
+    history_plan = None
     lock_path = os.path.join(project_dir, "uv.lock")
     if not os.path.isfile(lock_path):
         raise UvscopeError(f"no uv.lock in {project_dir} (run `uv lock` first)")
@@ -209,9 +222,21 @@ def plan_optimization(
     elif use_suggestion:
         if not sizes:
             raise UvscopeError("--suggest needs package sizes: give --image IMAGE (an image built from this project)")
-        if churn is None and is_git_checkout(project_dir):
-            churn = lock_churn(lock_history(project_dir))
-        grouping = suggest(lock, sizes, member, churn)
+        commits = lock_history(project_dir) if history is None and churn is None and is_git_checkout(project_dir) else []
+        steps = history if history is not None else steps_from_lock_history(commits)
+        if steps:
+            history_plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
+            if history is not None:
+                history_plan = replace(history_plan, unit="image changes")
+            grouping = history_plan.grouping
+            if not grouping.groups:
+                raise UvscopeError(
+                    f"over the last {len(steps)} lock changes no grouping would have pushed fewer bytes than one layer"
+                )
+        else:
+            if churn is None and commits:
+                churn = lock_churn(commits)
+            grouping = suggest(lock, sizes, member, churn)
         if not grouping.groups:
             raise UvscopeError("no direct dependency is heavy enough (20 MB closure) to deserve a layer of its own")
         isolated = _kept_today(docker_file, lock, member, paths)
@@ -228,14 +253,13 @@ def plan_optimization(
             f"{', '.join(members_in_groups)}: a workspace member is installed from its source by `uv sync`, "
             "not from pinned requirements; group its dependencies instead"
         )
-    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path)
-    # A group that already existed keeps its entries: the layers are built from what the file will say.
-    grouping = _effective_grouping(new_pyproject, grouping, lock)
     root_text = read_project_file(os.path.join(project_dir, "pyproject.toml")).text if paths[member] not in (".", "") else ""
     rewrite = None
     docker_change = None
-    if docker_file is not None:
-        rewrite = rewrite_dockerfile(
+
+    def revise(grouping: Grouping) -> Rewrite:
+        assert docker_file is not None
+        return rewrite_dockerfile(
             docker_file.text,
             grouping,
             member_paths=paths,
@@ -243,6 +267,27 @@ def plan_optimization(
             package=member if len(lock.members) > 1 else None,
             emit_index_url=_declares_indexes(pyproject.text) or _declares_indexes(root_text),
         )
+
+    if docker_file is not None:
+        rewrite = revise(grouping)
+        if history_plan is not None and rewrite.shape != "single-stage":
+            # the final image copies each group from a stage of its own: a group's layer does not follow the ones below
+            history_plan = replace(
+                search(lock, sizes, member, [cost.step for cost in history_plan.planned.steps], max_groups, sizes.get(member, 0), cascade=False),
+                unit=history_plan.unit,
+            )
+            if history_plan.grouping != grouping:
+                grouping = history_plan.grouping
+                rewrite = revise(grouping)
+        if history_plan is not None:
+            history_plan = dockerfile_history(docker_file.text, rewrite.text, history_plan, lock, sizes, member, paths)
+    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path)
+    # A group that already existed keeps its entries: the layers are built from what the file will say.
+    effective = _effective_grouping(new_pyproject, grouping, lock)
+    if effective != grouping:
+        grouping = effective
+        rewrite = revise(grouping) if docker_file is not None else None
+    if docker_file is not None and rewrite is not None:
         docker_change = FileChange(dockerfile_path, docker_file, rewrite.text, _label(dockerfile_path, project_dir))
     sizes_from = "the image" if sizes else ""
     if not sizes:
@@ -259,8 +304,10 @@ def plan_optimization(
         shown = Preview(shown.layers, tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
         kept = tuple(sorted(_kept_today(docker_file, lock, member, paths)))
     return OptimizePlan(
-        member, grouping, FileChange(pyproject_path, pyproject, new_pyproject, _label(pyproject_path, project_dir)), lock_path, docker_change, rewrite, shown, sizes_from, kept
+        member, grouping, FileChange(pyproject_path, pyproject, new_pyproject, _label(pyproject_path, project_dir)), lock_path, docker_change, rewrite, shown, sizes_from, kept,
+        history_plan,
     )
+
 
 
 _NOT_SOURCE = {".venv", ".git", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}
@@ -281,6 +328,76 @@ def _source_bytes(folder: str, limit: int = 20_000) -> int:
             except OSError:
                 continue
     return total
+
+
+def dockerfile_history(
+    original_text: str, revised_text: str, plan: HistoryPlan, lock: Lock, sizes: dict[str, int], member: str, paths: dict[str, str]
+) -> HistoryPlan:
+    """`plan` with each step's bytes worked out from the Dockerfile (today) and its revision (the plan),
+    as `rebuild_cost` walks them: what each past lock change re-creates in the final image."""
+    member_dirs = frozenset(p for p in paths.values() if p not in (".", ""))
+    groups = group_packages_for(plan_layers(plan.grouping, lock, sizes, member))
+    project = sizes.get(member, 0)
+    steps = [cost.step for cost in plan.planned.steps]
+    try:
+        changes = [step.touched for step in steps]
+        today = lock_change_figures(original_text, changes, lock, member, sizes, project, None, member_dirs)
+        planned = lock_change_figures(revised_text, changes, lock, member, sizes, project, groups, member_dirs)
+    except UvscopeError:
+        return plan
+    return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile", plan.unit)
+
+
+def history_suggestion(
+    project_dir: str | None, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step], max_groups: int = MAX_GROUPS
+) -> HistoryPlan:
+    """The history planner's grouping for the grouping editor, searched as `optimize --suggest` does: groups
+    that the project's Dockerfile will copy from stages of their own (multi-stage) do not cascade."""
+    plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
+    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
+    if not plan.grouping.groups or not path or not os.path.isfile(path):
+        return plan
+    try:
+        text = read_project_file(path).text
+        paths = member_paths(project_dir, lock)
+        rewrite = rewrite_dockerfile(
+            text, plan.grouping, member_paths=paths, workspace=len(lock.members) > 1,
+            package=member if len(lock.members) > 1 else None,
+        )
+    except UvscopeError:
+        return plan
+    if rewrite.shape == "single-stage":
+        return plan
+    return search(lock, sizes, member, steps, max_groups, sizes.get(member, 0), cascade=False)
+
+
+def history_replays(
+    project_dir: str | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step]
+) -> HistoryPlan:
+    """Today's single layer and `grouping` replayed over `steps`, from the project's Dockerfile and uvscope's
+    revision of it when there is one uvscope can rewrite (else the plain replay): the grouping editor's line."""
+    project = sizes.get(member, 0)
+    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
+    if not path or not os.path.isfile(path):
+        return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
+    try:
+        text = read_project_file(path).text
+        paths = member_paths(project_dir, lock)
+        if not grouping.groups:
+            # nothing to rewrite: with no groups the Dockerfile stays as it is, and so does every figure
+            today = replay(Grouping(), lock, sizes, member, steps, project)
+            plan = dockerfile_history(text, text, HistoryPlan(today, today), lock, sizes, member, paths)
+            return HistoryPlan(plan.today, Replay(grouping, plan.planned.layers, plan.planned.steps), plan.figures_from)
+        rewrite = rewrite_dockerfile(
+            text, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
+        )
+    except UvscopeError:
+        return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
+    cascade = rewrite.shape == "single-stage"
+    plan = HistoryPlan(
+        replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project, cascade)
+    )
+    return dockerfile_history(text, rewrite.text, plan, lock, sizes, member, paths)
 
 
 def _kept_today(docker_file: ProjectFile | None, lock: Lock, member: str, paths: dict[str, str]) -> set[str]:

@@ -38,6 +38,9 @@ from .errors import UvscopeError
 from .uvlock import Dependency, Lock, closure
 
 CHANGES = ("version bump", "light dependency added", "application source changed")
+LOCK_CHANGE = "lock change"
+"""A past change of uv.lock (the history planner's step): the lock and pyproject.toml change, and the
+exported pins of exactly the groups that install a package the change touched."""
 _METADATA = {"pyproject.toml", "uv.lock", ".python-version"}
 _PINS = re.compile(r"(^|/)(requirements[\w.-]*\.txt|constraints[\w.-]*\.txt|[\w.-]*\.lock)$")
 
@@ -84,8 +87,10 @@ class _Walk:
         sizes: dict[str, int],
         group_packages: dict[str, set[str]],
         member_dirs: frozenset[str] = frozenset(),
+        touched: frozenset[str] | None = None,
     ):
         self.dockerfile = dockerfile
+        self.touched = touched
         self.member_dirs = member_dirs
         self.change = change
         self.lock = lock
@@ -129,12 +134,22 @@ class _Walk:
         self.states[stage.index] = state
         return state
 
-    def _from_stage_changed(self, reference: str, stage: Stage) -> tuple[Stage | None, bool]:
+    def _pins_changed(self, sources) -> bool:
+        """Whether a lock change alters one of the exported pin files in `sources`."""
+        if self.touched is None:
+            return False  # a bump, a new light dependency or a source change leaves every group's pins as they were
+        for source in sources:
+            match = re.fullmatch(re.escape(EXPORT_DIR) + r"/([\w.-]+)\.txt", posixpath.normpath(source))
+            if match and self.touched & self.group_packages.get(match.group(1), set()):
+                return True
+        return False
+
+    def _from_stage_changed(self, reference: str, stage: Stage, sources=()) -> tuple[Stage | None, bool]:
         source = self.dockerfile.find_stage(reference, stage.index)
         if source is None:
             return None, False
         if source.name.lower() == EXPORT_STAGE:
-            return source, False  # a group's pins: the same file after these changes
+            return source, self._pins_changed(sources)  # a group's pins change only with its own packages
         return source, any(layer.recreated for layer in self.stage(source).layers)
 
     def _step(self, stage: Stage, index: int, instruction: Instruction, state: _StageState) -> None:
@@ -148,7 +163,7 @@ class _Walk:
                 state.layers.append(Layer(stage.index, index, keyword, changed, project=project))
                 state.dirty = state.dirty or changed
                 return
-            source_stage, changed = self._from_stage_changed(reference, stage)
+            source_stage, changed = self._from_stage_changed(reference, stage, sources)
             packages: set[str] = set()
             project = False
             if source_stage is not None:
@@ -171,7 +186,7 @@ class _Walk:
             if spec.get("type", "bind") != "bind":
                 continue
             if "from" in spec:
-                triggered |= self._from_stage_changed(spec["from"], stage)[1]
+                triggered |= self._from_stage_changed(spec["from"], stage, [spec.get("source", spec.get("src", "."))])[1]
             else:
                 triggered |= self._touches(spec.get("source", spec.get("src", ".")))
         recreated = state.dirty or triggered
@@ -304,6 +319,49 @@ def recreated_in_final_image(
     """Bytes of Python packages and project files that `change` re-creates in the final image of `text`."""
     walk = _Walk(parse_dockerfile(text), change, lock, member, sizes, group_packages or _lock_groups(lock, member), member_dirs)
     return walk.recreated_bytes(project_bytes)
+
+
+def lock_change_bytes(
+    text: str,
+    touched: frozenset[str],
+    lock: Lock,
+    member: str,
+    sizes: dict[str, int],
+    project_bytes: int,
+    group_packages: dict[str, set[str]] | None = None,
+    member_dirs: frozenset[str] = frozenset(),
+) -> int:
+    """Bytes a past lock change that touched `touched` re-creates in the final image of `text`."""
+    return lock_change_figures(text, [touched], lock, member, sizes, project_bytes, group_packages, member_dirs)[0]
+
+
+def lock_change_figures(
+    text: str,
+    changes: list[frozenset[str]],
+    lock: Lock,
+    member: str,
+    sizes: dict[str, int],
+    project_bytes: int,
+    group_packages: dict[str, set[str]] | None = None,
+    member_dirs: frozenset[str] = frozenset(),
+) -> list[int]:
+    """`lock_change_bytes` for each of many past lock changes: the Dockerfile is parsed once, and a change
+    is walked once per set of groups whose pins it alters (nothing else in the walk depends on it)."""
+    dockerfile = parse_dockerfile(text)
+    groups = group_packages if group_packages is not None else _lock_groups(lock, member)
+    figures: dict[frozenset[str], int] = {}
+    result = []
+    for touched in changes:
+        if not touched:
+            result.append(0)
+            continue
+        key = frozenset(name for name, packages in groups.items() if touched & packages)
+        if key not in figures:
+            representative = frozenset().union(*(groups[name] for name in key)) if key else frozenset()
+            walk = _Walk(dockerfile, LOCK_CHANGE, lock, member, sizes, groups, member_dirs, representative)
+            figures[key] = walk.recreated_bytes(project_bytes)
+        result.append(figures[key])
+    return result
 
 
 def kept_packages(

@@ -88,7 +88,19 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument(
         "--group", metavar="NAME=PKG[,PKG...]", action="append", default=[], help="a group and its direct dependencies, bottom layer first; repeat"
     )
-    optimize.add_argument("--suggest", action="store_true", help="use uvscope's suggestion (heavy closures) instead of --group")
+    optimize.add_argument(
+        "--suggest", action="store_true",
+        help="use uvscope's suggestion instead of --group: the grouping that would have pushed the fewest bytes over "
+        "uv.lock's git history, else heavy, rarely changing closures",
+    )
+    optimize.add_argument(
+        "--history-images", metavar="IMAGE[,IMAGE...]",
+        help="with --suggest: plan from the changes between these images (e.g. a repository's tags; ordered by "
+        "creation time) instead of uv.lock's git history",
+    )
+    optimize.add_argument(
+        "--max-groups", metavar="K", type=int, default=3, help="with --suggest: at most K groups below the rest (default: 3)"
+    )
     mode = optimize.add_mutually_exclusive_group()
     mode.add_argument("--write", action="store_true", help="write the files (pyproject.toml, uv.lock, Dockerfile)")
     mode.add_argument("--dry-run", action="store_true", help="only show the diffs (the default)")
@@ -104,7 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     optimize.add_argument("--prove-dependency", metavar="NAME", help="with --prove: the new light dependency (default: a small package not yet locked)")
     optimize.add_argument("--keep-images", action="store_true", help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:...)")
-    optimize.add_argument("--format", choices=("md", "json"), default="md", help="with --prove: output format (default: md)")
+    optimize.add_argument(
+        "--format", choices=("md", "json"), default="md",
+        help="output format (default: md); json prints the groups, the history plan with its replayed totals per step, "
+        "the preview, the diffs and what was written (with --prove: the proof)",
+    )
     diff = commands.add_parser("diff", help="what changed between two images, and what pulling B costs when you have A")
     diff.add_argument("image_a", metavar="IMAGE_A")
     diff.add_argument("image_b", metavar="IMAGE_B")
@@ -278,6 +294,8 @@ def _optimize(args: argparse.Namespace) -> int:
         raise UvscopeError(f"{prove_only[0]} only goes with --prove")
     if args.group and args.suggest:
         raise UvscopeError("--group and --suggest: give the groups, or ask for uvscope's suggestion, not both")
+    if args.max_groups < 1:
+        raise UvscopeError(f"--max-groups wants a positive number, got {args.max_groups}")
     args.group = merge_group_options(args.group)
     sizes = None
     package = args.package
@@ -289,10 +307,36 @@ def _optimize(args: argparse.Namespace) -> int:
         if python.lock is not None:
             sizes = python.lock.sizes
             package = package or python.lock.member
+    history = None
+    if args.history_images:
+        from uvscope.analysis.layer_plan import steps_from_images
+
+        if not args.suggest:
+            raise UvscopeError("--history-images plans the groups: use it with --suggest")
+        refs = [ref for ref in args.history_images.split(",") if ref]
+        if len(refs) < 2:
+            raise UvscopeError("--history-images wants at least two images to see a change")
+        snapshots = []
+        for ref in refs:
+            image, python = _read(args, ref, args.source, project=args.project, warn=False)
+            snapshots.append((ref, image.meta.created, {d.name: d.version for d in python.attribution.distributions}))
+        history = steps_from_images(snapshots)
     plan = plan_optimization(
-        args.project, groups=args.group, use_suggestion=args.suggest, sizes=sizes, dockerfile=args.dockerfile, package=package
+        args.project, groups=args.group, use_suggestion=args.suggest, sizes=sizes, dockerfile=args.dockerfile, package=package,
+        max_groups=args.max_groups, history=history,
     )
+    if args.format == "json" and not args.prove:
+        return _optimize_json(args, plan)
     out = sys.stdout
+    if plan.history_plan is not None:
+        history = plan.history_plan
+        where = "changes between the images given" if args.history_images else "changes of uv.lock's git history"
+        out.write(f"plan from the last {len(history.planned.steps)} {where} (layers bottom first):\n")
+        for line in history.lines():
+            out.write(f"  {line}\n")
+        out.write(
+            f"  pushed over those changes: {size(history.today.total)} today, {size(history.planned.total)} with these groups\n"
+        )
     for group in plan.grouping.groups:
         out.write(f"group {group.name}: {', '.join(group.packages)}\n")
     if plan.preview is not None:
@@ -327,6 +371,35 @@ def _optimize(args: argparse.Namespace) -> int:
             f"a version bump now re-creates about {size(bump.proposed)} of Python packages and project files in the final image "
             f"(was {size(bump.today)}); check it with `uvscope optimize --prove` before you push\n"
         )
+    return 0
+
+
+def _optimize_json(args: argparse.Namespace, plan) -> int:
+    """`optimize --format json` without --prove: the plan, its replayed history, the preview, the diffs, what was written."""
+    import json
+
+    from uvscope.analysis.layer_plan import plan_document
+    from uvscope.analysis.optimize import apply_plan
+
+    written = apply_plan(plan) if args.write else []
+    document = {
+        "schema": "uvscope.optimize/1",
+        "member": plan.member,
+        "groups": [{"name": group.name, "packages": list(group.packages)} for group in plan.grouping.groups],
+        "history_plan": plan_document(plan.history_plan) if plan.history_plan is not None else None,
+        "layers": [
+            {"name": layer.name, "bytes": layer.bytes, "packages": list(layer.packages)} for layer in (plan.preview.layers if plan.preview else ())
+        ],
+        "sizes_from": plan.sizes_from,
+        "costs": [
+            {"change": cost.change, "today_bytes": cost.today, "proposed_bytes": cost.proposed}
+            for cost in (plan.preview.costs if plan.preview else ())
+        ],
+        "diffs": {change.path: change.diff() for change in (plan.pyproject, plan.dockerfile) if change is not None},
+        "notes": list(plan.rewrite.notes) if plan.rewrite else [],
+        "written": written,
+    }
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")
     return 0
 
 

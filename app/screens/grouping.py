@@ -3,10 +3,14 @@
 Columns are layers-to-be, bottom first, then "the rest". The preview under
 the board says, live, how large each layer would be and what a version bump,
 a new light dependency or a source change would rebuild today and with the
-groups. `w` shows the diff of pyproject.toml and the Dockerfile and writes
-them (re-locking) after confirmation, through the same all-or-nothing writer
-as `uvscope optimize --write`. While `uv lock` runs (in a thread worker) the
-screen shows that it is busy and another `w` does nothing.
+groups; with a git history of uv.lock, also what the last lock changes
+pushed today and would have pushed with the groups on screen (`c` charts it
+per change). It starts from the history planner's grouping when there is a
+history, else from the heavy closures. `w` shows the diff of pyproject.toml
+and the Dockerfile and writes them (re-locking) after confirmation, through
+the same all-or-nothing writer as `uvscope optimize --write`. While `uv lock`
+runs (in a thread worker) the screen shows that it is busy and another `w`
+does nothing.
 """
 
 from __future__ import annotations
@@ -23,23 +27,24 @@ from textual.widgets import Footer, Header, Static
 
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
-from uvscope.analysis.lockhistory import churn, is_git_checkout, lock_history
+from uvscope.analysis.layer_plan import Step, steps_from_lock_history
+from uvscope.analysis.lockhistory import LockCommit, churn, is_git_checkout, lock_history
 from uvscope.analysis.lockmatch import LockMatch
-from uvscope.analysis.optimize import apply_plan, plan_optimization, project_preview
+from uvscope.analysis.optimize import apply_plan, history_replays, history_suggestion, plan_optimization, project_preview
 from uvscope.analysis.text import size
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
 
 from .dialogs import ConfirmDiff, NamePrompt
 
 
-def _project_churn(project_dir: str | None) -> dict[str, int] | None:
-    """How often each package changed in the git history of the project's uv.lock, when there is one."""
+def _project_history(project_dir: str | None) -> list[LockCommit]:
+    """The git history of the project's uv.lock, when there is one (else nothing)."""
     if project_dir is None or not is_git_checkout(project_dir):
-        return None
+        return []
     try:
-        return churn(lock_history(project_dir))
+        return lock_history(project_dir)
     except UvscopeError:
-        return None
+        return []
 
 
 class GroupingScreen(Screen):
@@ -59,6 +64,7 @@ class GroupingScreen(Screen):
         Binding("less_than_sign", "reorder(-1)", "Group down", key_display="<"),
         Binding("greater_than_sign", "reorder(1)", "Group up", key_display=">"),
         Binding("s", "suggest", "Suggest"),
+        Binding("c", "churn", "Churn"),
         Binding("x", "scratch", "Scratch"),
         Binding("w", "write", "Write"),
     ]
@@ -81,7 +87,13 @@ class GroupingScreen(Screen):
         self.member = member
         self.project_dir = project_dir
         self.items = items_for(match.lock, sizes, member)
-        self.suggestion = suggest(match.lock, sizes, member, _project_churn(project_dir))
+        commits = _project_history(project_dir)
+        self.steps: list[Step] = steps_from_lock_history(commits)
+        """The lock changes the preview replays (empty without a git history of uv.lock)."""
+        if self.steps:
+            self.suggestion = history_suggestion(project_dir, match.lock, sizes, member, self.steps).grouping
+        else:
+            self.suggestion = suggest(match.lock, sizes, member, churn(commits) if commits else None)
         self.grouping = self.suggestion
         self.written: list[str] = []
         self._confirming = False
@@ -90,7 +102,7 @@ class GroupingScreen(Screen):
         yield Header()
         yield Static(
             f"[b]{self.member}[/b]: drag packages between layers (bottom layer on the left), or use [ ] to move the "
-            f"focused one; n new group, w write pyproject.toml and Dockerfile",
+            f"focused one; n new group, c churn per lock change, w write pyproject.toml and Dockerfile",
             id="grouping-help",
         )
         yield GroupBoard(id="board")
@@ -113,9 +125,31 @@ class GroupingScreen(Screen):
             for cost in shown.costs
         )
         heading = "in the final image, from the Dockerfile" if from_dockerfile else "(the usual uv Dockerfile)"
+        history = ""
+        if self.steps:
+            today, planned = self.replays()
+            history = (
+                f"\n[b]over the last {len(self.steps)} lock changes: [/b]{size(today.total)} pushed today, "
+                f"{size(planned.total)} with these groups (c: per change)"
+            )
         self.query_one("#grouping-preview", Static).update(
-            f"[b]layers:  [/b]{layers}\n[b]a typical change rebuilds [/b]{heading}\n{costs}"
+            f"[b]layers:  [/b]{layers}\n[b]a typical change rebuilds [/b]{heading}\n{costs}{history}"
         )
+
+    def replays(self):
+        """Today's single layer and the grouping on screen, replayed over the lock history
+        (from the project's Dockerfile and its revision when there is one)."""
+        plan = history_replays(self.project_dir, self.grouping, self.match.lock, self.sizes, self.member, self.steps)
+        return plan.today, plan.planned
+
+    def action_churn(self) -> None:
+        """Chart what each lock change pushed, per layer of the grouping on screen."""
+        from .churn import ChurnScreen
+
+        if not self.steps:
+            self.notify("no git history of uv.lock: open the session with --project DIR in a git checkout")
+            return
+        self.app.push_screen(ChurnScreen(*self.replays()))
 
     # -- moving --------------------------------------------------------------------
 

@@ -60,3 +60,22 @@ def test_help_dialog(snap_compare, session_tar):
 def test_grouping_editor(snap_compare, session_tar):
     """The grouping editor: numpy suggested into `heavy` (34.0 MB), requests in the rest, and the live cost preview."""
     assert snap_compare(make_app(session_tar), terminal_size=(120, 40), run_before=_run_before("g"))
+
+
+def test_grouping_editor_with_lock_history(snap_compare, session_tar, tmp_path):
+    """The grouping editor on a project whose uv.lock has a git history (idna bumped every time, requests twice,
+    numpy once): the planner puts numpy in `heavy`, and the preview's last line says what the last 5 lock changes
+    pushed today and with these groups."""
+    from test_churn_screen import _history_project
+
+    app = make_app(session_tar, project=str(_history_project(tmp_path / "project")))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_run_before("g"))
+
+
+def test_churn_view(snap_compare, session_tar, tmp_path):
+    """The churn view (`c` in the grouping editor) on the same history: the totals, the legend, MB pushed per lock
+    change stacked by layer against today's single layer (dotted line), and one table row per change."""
+    from test_churn_screen import _history_project
+
+    app = make_app(session_tar, project=str(_history_project(tmp_path / "project")))
+    assert snap_compare(app, terminal_size=(120, 40), run_before=_run_before("g", "c"))
