@@ -24,7 +24,7 @@ from .journal import Journal
 from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
 from .lockhistory import churn as lock_churn
 from .lockhistory import is_git_checkout, lock_history
-from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, with_groups
+from .project_edit import ProjectFile, runtime_requirements, find_uv, load_toml, read_project_file, refuse_read_only, relock, with_groups
 from .rebuild_cost import group_packages_for, kept_packages, lock_change_figures, rebuild_costs, wheel_sizes
 from .uvlock import Lock, buildable_members, parse_lock
 
@@ -164,6 +164,12 @@ def choose_member(lock: Lock, paths: dict[str, str], package: str | None, docker
     member = decide_member(lock, (), hint)
     if member is None or member not in paths:
         installable = [name for name in buildable_members(lock) if name in paths]
+        if not installable:
+            named = ", ".join(sorted(paths)) or "no [project] name"
+            raise UvscopeError(
+                f"uv.lock does not lock this project (pyproject.toml says {named}; uv.lock has {', '.join(lock.members) or 'no project'}): "
+                "run `uv lock` in the project"
+            )
         raise UvscopeError(f"several workspace members ({', '.join(sorted(installable))}): choose one with --package")
     return member
 
@@ -247,6 +253,9 @@ def plan_optimization(
             )
     else:
         raise UvscopeError("say which packages to group: --group NAME=PKG[,PKG...] or --suggest")
+    unlocked = sorted(name for group in grouping.groups for name in group.packages if name not in lock.packages)
+    if unlocked and all(name in runtime_requirements(pyproject.text, pyproject_path) for name in unlocked):
+        raise UvscopeError(f"{', '.join(unlocked)} in pyproject.toml but not in uv.lock: the lock is out of date; run `uv lock` first")
     members_in_groups = sorted(name for group in grouping.groups for name in group.packages if name in lock.members)
     if members_in_groups:
         raise UvscopeError(

@@ -139,3 +139,14 @@ def test_the_preview_counts_extras_and_groups_that_uv_sync_installs(tmp_path):
     # pandas comes with the extra and stays in the rest: a bump re-creates it, today and with the group
     assert with_extra.today - without.today >= 80_000_000
     assert with_extra.proposed - without.proposed >= 80_000_000
+
+
+def test_a_lock_that_does_not_match_the_project_is_said_in_one_line(tmp_path):
+    project = _project(tmp_path, "project", "docs-intermediate")
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('    "attrs>=23",    # light\n', '    "attrs>=23",    # light\n    "pyyaml",\n'))
+    with pytest.raises(UvscopeError, match="pyyaml in pyproject.toml but not in uv.lock: the lock is out of date"):
+        plan_optimization(str(project), groups=["heavy=pyyaml"])
+    pyproject.write_text('[project]\nname = "other"\nversion = "1"\ndependencies = ["numpy"]\n')
+    with pytest.raises(UvscopeError, match=r"uv.lock does not lock this project \(pyproject.toml says other; uv.lock has shapes-app\)"):
+        plan_optimization(str(project), groups=["heavy=numpy"])
