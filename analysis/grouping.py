@@ -163,7 +163,8 @@ def plan_layers(grouping: Grouping, lock: Lock, sizes: dict[str, int], member: s
     installed: set[str] = set()
     plans = []
     for group in grouping.groups:
-        names = closure(lock, [roots[name] for name in group.packages if name in roots]) - installed - members
+        # a package from an extra the image installs is not a runtime root: its own closure then
+        names = closure(lock, [roots.get(name, Dependency(name)) for name in group.packages if name in lock.packages]) - installed - members
         installed |= names
         plans.append(LayerPlan(group.name, tuple(sorted(names)), sum(sizes.get(n, 0) for n in names)))
     rest = closure(lock, list(roots.values())) - installed - members

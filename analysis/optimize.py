@@ -108,6 +108,26 @@ def _dockerfile_package(text: str) -> str | None:
     return next((sync.package for sync in syncs if sync.package), None)
 
 
+def _synced_extras(docker_file: ProjectFile | None) -> frozenset[str]:
+    """The extras the Dockerfile's `uv sync` installs (`--extra X`, `--all-extras` as `*`): their packages can be grouped too."""
+    from packaging.utils import canonicalize_name
+
+    if docker_file is None:
+        return frozenset()
+    try:
+        syncs = find_syncs(parse_dockerfile(strip_generated(docker_file.text)[0]))
+    except UvscopeError:
+        return frozenset()
+    extras: set[str] = set()
+    for sync in syncs:
+        words = list(sync.options)
+        extras |= {str(canonicalize_name(words[i + 1])) for i, word in enumerate(words[:-1]) if word == "--extra"}
+        extras |= {str(canonicalize_name(word.split("=", 1)[1])) for word in words if word.startswith("--extra=")}
+        if "--all-extras" in words:
+            extras.add("*")
+    return frozenset(extras)
+
+
 def _label(path: str, project_dir: str) -> str:
     """How a diff names a file: relative to the project, so `services/api/Dockerfile` is not just `Dockerfile`."""
     relative = os.path.relpath(os.path.abspath(path), os.path.abspath(project_dir))
@@ -290,7 +310,7 @@ def plan_optimization(
                 rewrite = revise(grouping)
         if history_plan is not None:
             history_plan = dockerfile_history(docker_file.text, rewrite.text, history_plan, lock, sizes, member, paths)
-    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path)
+    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path, _synced_extras(docker_file))
     # A group that already existed keeps its entries: the layers are built from what the file will say.
     effective = _effective_grouping(new_pyproject, grouping, lock)
     if effective != grouping:

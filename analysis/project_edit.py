@@ -97,11 +97,17 @@ def _parse(text: str, path: str):
         raise UvscopeError(f"{path}: not valid TOML ({error})") from None
 
 
-def runtime_requirement_lists(text: str, path: str = "pyproject.toml") -> dict[str, list[str]]:
-    """`[project.dependencies]` as canonical name -> every requirement string naming it, as written."""
+def runtime_requirement_lists(text: str, path: str = "pyproject.toml", extras: frozenset[str] = frozenset()) -> dict[str, list[str]]:
+    """`[project.dependencies]` (and the `extras` the image installs) as canonical name -> every requirement
+    string naming it, as written."""
     document = _parse(text.removeprefix(BOM), path)
     project = document.get("project")
-    dependencies = project.get("dependencies", []) if isinstance(project, dict) else []
+    dependencies = list(project.get("dependencies", [])) if isinstance(project, dict) else []
+    optional = project.get("optional-dependencies", {}) if isinstance(project, dict) else {}
+    if isinstance(optional, dict):
+        for extra, items in optional.items():
+            if ("*" in extras or canonicalize_name(extra) in extras) and isinstance(items, list):
+                dependencies += list(items)
     result: dict[str, list[str]] = {}
     for item in dependencies:
         try:
@@ -130,7 +136,7 @@ def _group_key(groups, name: str) -> str | None:
     return next((key for key in groups if canonicalize_name(key) == wanted), None)
 
 
-def with_groups(text: str, grouping: Grouping, path: str = "pyproject.toml") -> str:
+def with_groups(text: str, grouping: Grouping, path: str = "pyproject.toml", extras: frozenset[str] = frozenset()) -> str:
     """pyproject.toml text with `[dependency-groups]` entries for `grouping`.
 
     Each group gets every requirement string of its packages, copied from
@@ -142,7 +148,7 @@ def with_groups(text: str, grouping: Grouping, path: str = "pyproject.toml") -> 
     body = text.removeprefix(BOM)
     crlf = "\r\n" in body and body.count("\n") == body.count("\r\n")
     document = _parse(body, path)
-    requirements = runtime_requirement_lists(body, path)
+    requirements = runtime_requirement_lists(body, path, extras)
     if "dependency-groups" not in document:
         if body and not body.endswith("\n"):
             document.add(tomlkit.nl())
@@ -156,7 +162,8 @@ def with_groups(text: str, grouping: Grouping, path: str = "pyproject.toml") -> 
     for group in grouping.groups:
         missing = [name for name in group.packages if name not in requirements]
         if missing:
-            raise UvscopeError(f"{path}: {', '.join(missing)} not in [project.dependencies]; only runtime dependencies can be grouped")
+            where = "[project.dependencies]" + (" or the extras the Dockerfile installs" if extras else "")
+            raise UvscopeError(f"{path}: {', '.join(missing)} not in {where}; only what the image installs can be grouped")
         wanted = [item for name in group.packages for item in requirements[name]]
         key = _group_key(groups, group.name)
         if key is None:

@@ -150,3 +150,20 @@ def test_a_lock_that_does_not_match_the_project_is_said_in_one_line(tmp_path):
     pyproject.write_text('[project]\nname = "other"\nversion = "1"\ndependencies = ["numpy"]\n')
     with pytest.raises(UvscopeError, match=r"uv.lock does not lock this project \(pyproject.toml says other; uv.lock has shapes-app\)"):
         plan_optimization(str(project), groups=["heavy=numpy"])
+
+
+def test_heavy_packages_from_an_extra_the_dockerfile_installs_can_be_grouped(tmp_path):
+    project = _project(tmp_path, "project", "docs-intermediate")
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace('    "pandas>=2.2",  # heavy\n', "")
+    pyproject.write_text(text.replace("[build-system]", '[project.optional-dependencies]\nanalytics = ["pandas>=2.2"]\n\n[build-system]'))
+    subprocess.run([str(Path(sys.executable).parent / "uv"), "lock", "-q"], cwd=project, check=True, capture_output=True)
+    with pytest.raises(UvscopeError, match="pandas not in \\[project.dependencies\\]; only what the image installs"):
+        plan_optimization(str(project), groups=["heavy=numpy,pandas"])
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("--locked --no-dev", "--locked --no-dev --extra analytics"))
+    sizes = {"numpy": 70_000_000, "pandas": 80_000_000, "attrs": 500_000, "python-dateutil": 1_000_000, "tzdata": 2_000_000, "six": 50_000}
+    plan = plan_optimization(str(project), groups=["heavy=numpy,pandas"], sizes=sizes)
+    assert 'heavy = [\n    "numpy>=2.0",\n    "pandas>=2.2",\n]' in plan.pyproject.new_text
+    assert {"numpy", "pandas"} <= set(plan.preview.layers[0].packages)
+    assert plan.preview.costs[0].proposed < 5_000_000  # pandas is no longer re-created by a bump
