@@ -161,10 +161,9 @@ def _diff(args: argparse.Namespace) -> int:
     from uvscope.analysis.markdown import diff_markdown
 
     if sys.stdout.isatty() and not args.output and not args.print:
-        from .app import make_diff_app
+        from .app import make_diff_app, run_session
 
-        make_diff_app(args.image_a, args.image_b, args.source, args.project).run()
-        return 0
+        return run_session(make_diff_app(args.image_a, args.image_b, args.source, args.project))
     image_a, python_a = _read(args, args.image_a, args.source, args.platform, args.project)
     image_b, python_b = _read(args, args.image_b, args.source, args.platform, args.project)
     document = diff_images(image_a, python_a, image_b, python_b)
@@ -234,10 +233,9 @@ def _history(args: argparse.Namespace) -> int:
         return _history_metas(args, notes)
 
     if sys.stdout.isatty() and not args.output and not args.print and args.images and not args.lock_history:
-        from .app import make_history_app
+        from .app import make_history_app, run_session
 
-        make_history_app(load_metas, _layer_size(args), notes).run()
-        return 0
+        return run_session(make_history_app(load_metas, _layer_size(args), notes))
     metas = load_metas() if args.images else []
     for note in notes:
         print(f"uvscope: warning: {note}", file=sys.stderr)
@@ -425,11 +423,10 @@ def _run(args: argparse.Namespace) -> int:
             (cache_folder() / IMAGE_NAME).unlink(missing_ok=True)
         args.image, args.source, args.platform, args.project = str(build_demo_image()), "oci", None, None
     if args.command in ("open", "demo") and sys.stdout.isatty() and not getattr(args, "summary", False):
-        from .app import make_app
+        from .app import make_app, run_session
 
-        make_app(args.image, args.source, args.platform, args.project, cache_dir=getattr(args, "cache_dir", None),
-                 no_cache=getattr(args, "no_cache", False), stream=getattr(args, "stream", False)).run()
-        return 0
+        return run_session(make_app(args.image, args.source, args.platform, args.project, cache_dir=getattr(args, "cache_dir", None),
+                                    no_cache=getattr(args, "no_cache", False), stream=getattr(args, "stream", False)))
     image, python = _read(args, args.image, args.source, args.platform, args.project)
     if args.command == "report":
         return _report(args, image, python)

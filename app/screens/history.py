@@ -6,9 +6,10 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
 
+from uvscope.widgets.key_footer import KeyFooter
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.history import HistoryEntry, image_history
 from uvscope.analysis.markdown import HISTORY_ENGINE_NOTE
@@ -19,6 +20,9 @@ MB = 1_000_000
 
 class HistoryScreen(Screen):
     """Each tag's size, new and reused bytes, oldest first, and the churn over time."""
+
+    HELP_TITLE = "uvscope history: churn across tags"
+    HELP_EXTRA = (("tab shift+tab", "move between the table and the chart"), ("↑ ↓", "move in the table"))
 
     class Loaded(Message):
         def __init__(self, entries: list[HistoryEntry]) -> None:
@@ -43,7 +47,7 @@ class HistoryScreen(Screen):
         yield Static("reading image metadata…", id="history-summary")
         yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield PlotextPlot(id="history-plot")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()
