@@ -74,7 +74,8 @@ class GroupColumn(VerticalScroll):
         self.items = items
 
     def compose(self) -> ComposeResult:
-        layer = f"{size(self.plan.bytes)} · {len(self.plan.packages)} packages" if self.plan is not None else ""
+        count = len(self.plan.packages) if self.plan is not None else 0
+        layer = f"{size(self.plan.bytes)} · {count} package{'' if count == 1 else 's'}" if self.plan is not None else ""
         title = "the rest (uv sync)" if self.group_name == REST else f"group {self.group_name}"
         yield Static(Text(f"{title}\n{layer}"), classes="column-title")
         for item in self.items:

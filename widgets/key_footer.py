@@ -31,6 +31,12 @@ def footer_order(active_bindings: dict, app) -> list[tuple]:
 class KeyFooter(Footer):
     """Footer with help and quit first and grouped bindings joined (see the module docstring)."""
 
+    DEFAULT_CSS = """
+    KeyFooter FooterKey.-compact .footer-key--description { padding: 0 1 0 1; }
+    KeyFooter FooterKey.-grouped { padding: 0; }
+    KeyFooter FooterLabel { padding: 0 1 0 1; }
+    """
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, compact=True, show_command_palette=False)
 

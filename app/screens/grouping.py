@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -137,7 +138,7 @@ package's `uv.lock` closure.
         )
         heading = "in the final image, from the Dockerfile" if from_dockerfile else "(the usual uv Dockerfile)"
         self.query_one("#grouping-preview", Static).update(
-            f"[b]layers[/b]  {layers}\n[b]a typical change rebuilds[/b] {heading}\n{costs}"
+            Text.assemble(("layers", "bold"), f"  {layers}\n", ("a typical change rebuilds", "bold"), f" {heading}\n{costs}")
         )
 
     # -- moving --------------------------------------------------------------------
