@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from .model import EntryKind, Image
 from .python import PythonAnalysis
 from .stack import filesystem_at
+from .text import short_command  # noqa: F401  (the session and the findings use it from here)
 
 CACHE_MARKERS = (
     ".cache/uv/",
@@ -333,20 +334,12 @@ def environment_label(site_dir: str) -> str:
     return site_dir.removesuffix("/site-packages").removesuffix("/dist-packages") or site_dir
 
 
-def short_command(created_by: str, width: int = 80) -> str:
-    """A history command without builder noise (`/bin/sh -c`, `#(nop)`, `# buildkit`), on one line."""
-    text = " ".join(created_by.split())
-    for noise in ("/bin/sh -c #(nop) ", "/bin/sh -c ", " # buildkit"):
-        text = text.replace(noise, "")
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def status_line(image: Image, python: PythonAnalysis) -> str:
     """The session's one-line summary of a read image (the same figures as the report's `image`)."""
-    from .text import percent, size
+    from .text import count, percent, size
 
     return (
-        f"{size(image.size_bytes)} in {len(image.layers)} layers, "
-        f"{len(python.attribution.distributions)} packages; efficiency {percent(image.efficiency)}, "
+        f"{size(image.size_bytes)} in {count(len(image.layers), 'layer')}, "
+        f"{count(len(python.attribution.distributions), 'package')}; efficiency {percent(image.efficiency)}, "
         f"reclaimable {size(image.reclaimable_bytes)}"
     )

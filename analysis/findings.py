@@ -9,7 +9,7 @@ from .browse import cache_folders
 from .grouping import HEAVY_MIN_BYTES, items_for, union_bytes
 from .model import Image
 from .python import PythonAnalysis
-from .text import size
+from .text import elide, size
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Finding:
 
 def _layer_label(image: Image, index: int) -> str:
     command = " ".join(image.layers[index].created_by.replace("/bin/sh -c ", "").replace(" # buildkit", "").split())
-    return f"layer {index} ({command[:80]})" if command else f"layer {index}"
+    return f"layer {index} ({elide(command, 80)})" if command else f"layer {index}"
 
 
 def find_problems(image: Image, python: PythonAnalysis | None) -> list[Finding]:

@@ -198,7 +198,8 @@ def preview(grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, 
 
 
 def suggest(
-    lock: Lock, sizes: dict[str, int], member: str, churn: dict[str, int] | None = None, name: str = "heavy"
+    lock: Lock, sizes: dict[str, int], member: str, churn: dict[str, int] | None = None, name: str = "heavy",
+    min_bytes: int = HEAVY_MIN_BYTES,
 ) -> Grouping:
     """Heavy, rarely changing closures in one bottom group (empty when nothing is heavy).
 
@@ -210,7 +211,7 @@ def suggest(
     heavy = [
         item.name
         for item in items
-        if item.closure_bytes >= HEAVY_MIN_BYTES
+        if item.closure_bytes >= min_bytes
         and (typical is None or (churn or {}).get(item.name, 0) <= typical)
     ]
     return Grouping((Group(name, tuple(heavy)),)) if heavy else Grouping()

@@ -18,12 +18,13 @@ from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated
 from .docker_stages import find_syncs
 from .dockerfile import parse_dockerfile
 from .errors import NothingToDo, UvscopeError
-from .grouping import ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
+from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 from .journal import Journal
 from .lockhistory import churn as lock_churn
 from .lockhistory import is_git_checkout, lock_history
 from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, with_groups
 from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs, wheel_sizes
+from .text import size
 from .uvlock import Lock, buildable_members, parse_lock
 
 
@@ -129,6 +130,10 @@ def choose_member(lock: Lock, paths: dict[str, str], package: str | None, docker
     return member
 
 
+WHEEL_RATIO = 2.5
+"""About how much larger a compiled package is installed than its wheel: scales the heavy threshold for wheel sizes."""
+
+
 def plan_optimization(
     project_dir: str,
     *,
@@ -172,13 +177,22 @@ def plan_optimization(
             name, packages = parse_group_option(option)
             grouping = Grouping(grouping.groups + (Group(name, tuple(packages)),))
     elif use_suggestion:
-        if not sizes:
-            raise UvscopeError("--suggest needs package sizes: give --image IMAGE (an image built from this project)")
+        threshold = HEAVY_MIN_BYTES
+        suggest_sizes = sizes
+        if not suggest_sizes:
+            # No image: uv.lock's wheel sizes. Wheels are compressed (about 2.5x for compiled packages),
+            # so the heavy threshold is scaled the same way; said in the output (`sizes_from`).
+            suggest_sizes = wheel_sizes(read_project_file(lock_path).text)
+            threshold = int(HEAVY_MIN_BYTES / WHEEL_RATIO)
         if churn is None and is_git_checkout(project_dir):
             churn = lock_churn(lock_history(project_dir))
-        grouping = suggest(lock, sizes, member, churn)
+        grouping = suggest(lock, suggest_sizes, member, churn, min_bytes=threshold)
         if not grouping.groups:
-            raise UvscopeError("no direct dependency is heavy enough (20 MB closure) to deserve a layer of its own")
+            raise UvscopeError(
+                f"no direct dependency is heavy enough ({size(threshold)} closure"
+                + ("" if sizes else " of uv.lock's compressed wheel sizes; give --image IMAGE for installed sizes")
+                + ") to deserve a layer of its own"
+            )
         kept = _kept_today(docker_file, lock, member, paths)
         if kept and all(name in kept for group in grouping.groups for name in group.packages):
             raise NothingToDo(

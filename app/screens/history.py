@@ -13,7 +13,7 @@ from uvscope.widgets.key_footer import KeyFooter
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.history import HistoryEntry, image_history
 from uvscope.analysis.markdown import HISTORY_ENGINE_NOTE
-from uvscope.analysis.text import size
+from uvscope.analysis.text import count, size
 
 MB = 1_000_000
 
@@ -69,7 +69,7 @@ class HistoryScreen(Screen):
     def _loaded(self, message: Loaded) -> None:
         self.entries = message.entries
         churn = sum(entry.new_bytes for entry in message.entries[1:])
-        summary = f"{len(message.entries)} images; after the first, each re-shipped {size(churn // max(1, len(message.entries) - 1))} on average"
+        summary = f"{count(len(message.entries), 'image')}; after the first, each re-shipped {size(churn // max(1, len(message.entries) - 1))} on average"
         if any(entry.size_source == "engine" for entry in message.entries):
             summary += "\n" + HISTORY_ENGINE_NOTE
         summary += "".join(f"\n[b yellow]note:[/] {note}" for note in self.notes)

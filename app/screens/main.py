@@ -25,6 +25,7 @@ from uvscope.analysis.model import Image, ImageMeta, LayerContents
 from uvscope.analysis.python import PythonAnalysis, analyse_python
 from uvscope.analysis.sources import ImageSource
 from uvscope.analysis.stack import build_image
+from uvscope.analysis.text import count
 from uvscope.widgets.file_browser import FileBrowser
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView
@@ -244,7 +245,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
         # Start on the last layer: with "everything up to it", that is the whole image.
         self.query_one(LayerTable).show(message.meta, select=len(message.meta.diff_ids) - 1)
         self.query_one(ProgressBar).update(total=message.total)
-        self._status(f"{len(message.meta.diff_ids)} layers; reading…")
+        self._status(f"{count(len(message.meta.diff_ids), 'layer')}; reading…")
 
     @on(Progress)
     def _progress(self, message: Progress) -> None:
