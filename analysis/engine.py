@@ -37,6 +37,35 @@ def engine_client():
     return client
 
 
+def podman_sockets() -> list[str]:
+    """Where podman's Docker-compatible API socket usually is: `CONTAINER_HOST`, the user's, then root's."""
+    places = []
+    host = os.environ.get("CONTAINER_HOST", "")
+    if host.startswith("unix://"):
+        places.append(host[len("unix://") :])
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    places += [os.path.join(runtime, "podman", "podman.sock"), "/run/podman/podman.sock", "/var/run/podman/podman.sock"]
+    return list(dict.fromkeys(places))
+
+
+def podman_client():
+    """A docker-py client on podman's socket (podman speaks the Docker API), or a clear error naming where it looked."""
+    docker = _docker()
+    places = podman_sockets()
+    found = next((place for place in places if os.path.exists(place)), None)
+    if found is None:
+        raise EngineUnavailable(
+            f"no podman socket (looked in {', '.join(places)}): start it with `systemctl --user start podman.socket` "
+            "or set CONTAINER_HOST=unix:///path/to/podman.sock"
+        )
+    try:
+        client = docker.DockerClient(base_url=f"unix://{found}", timeout=120)
+        client.ping()
+    except docker.errors.DockerException as error:
+        raise EngineUnavailable(f"cannot reach podman at {found}: is `podman system service` running? ({_short(error)})") from None
+    return client
+
+
 def _short(error: Exception) -> str:
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
     return text[:200]

@@ -76,7 +76,10 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--format", choices=REPORT_FORMATS, help="report format (default: from -o's extension, else json)")
     report.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
     report.add_argument("--ci", action="store_true", help="check the rules of [tool.uvscope.ci]; exit 1 if one fails")
-    report.add_argument("--ci-config", metavar="FILE", help="read the CI rules from this TOML file instead")
+    report.add_argument(
+        "--ci-config", metavar="FILE",
+        help="read the CI rules from this file instead: TOML, or dive's YAML .dive-ci (camelCase rule names)",
+    )
     optimize = commands.add_parser(
         "optimize", help="give heavy dependencies their own cached layer: write dependency groups and a revised Dockerfile"
     )
@@ -410,6 +413,17 @@ def _report(args: argparse.Namespace, image, python) -> int:
 
         rules = load_rules(args.project, args.ci_config)  # before anything is written: a bad config is exit 2
     document = build_report(image, python, version=__version__)
+    results = []
+    if rules is not None:
+        from uvscope.analysis.ci import evaluate
+
+        results = evaluate(rules.rules, image, python)
+        document["ci"] = {
+            "origin": rules.origin,
+            "rules": rules.rules,
+            "results": [{"rule": r.rule, "status": r.status, "detail": r.detail} for r in results],
+            "passed": not any(r.status == "FAIL" for r in results),
+        }
     if args.format == "md":
         from uvscope.analysis.markdown import report_markdown
 
@@ -426,9 +440,9 @@ def _report(args: argparse.Namespace, image, python) -> int:
         sys.stdout.write(text)
     if rules is None:
         return 0
-    from uvscope.analysis.ci import evaluate
+    from uvscope.analysis.ci import describe
 
-    results = evaluate(rules, image, python)
+    print(f"{rules.origin}: {describe(rules.rules)}")
     for result in results:
         print(f"{result.status:<4}  {result.rule}: {result.detail}")
     failed = [r for r in results if r.status == "FAIL"]
