@@ -143,7 +143,7 @@ class EngineSource(ImageSource):
                 yield index, layer
             return
         self.path_used = "stream"
-        with self.engine.export() as stream:
+        with self.engine.export(cancelled=lambda: monitor is not None and monitor.cancelled) as stream:
             store = StreamStore(stream, self.ref, monitor)
         meta, layers = resolve_image(store, self.ref)
         if meta.diff_ids != self._meta.diff_ids:

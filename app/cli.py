@@ -136,6 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _end_session(code: int) -> int:
+    """End the process as soon as a session is over: `q` means gone within a second.
+
+    Every file write is complete by now (the writer fsyncs and renames; worker threads that
+    still run, such as a grouping write, are waited for), so the interpreter's teardown of
+    a large analysed image, which can take longer than the session's own shutdown, is skipped.
+    """
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def _emit(text: str, output: str | None) -> None:
     if output:
         write_file(output, text.encode())
@@ -170,7 +187,7 @@ def _diff(args: argparse.Namespace) -> int:
     if sys.stdout.isatty() and not args.output and not args.print and not args.format:
         from .app import make_diff_app, run_session
 
-        return run_session(make_diff_app(args.image_a, args.image_b, args.source, args.project))
+        return _end_session(run_session(make_diff_app(args.image_a, args.image_b, args.source, args.project)))
     fmt = output_format(args.format, args.output, DIFF_FORMATS, default="md")
     image_a, python_a = _read(args, args.image_a, args.source, args.platform, args.project)
     image_b, python_b = _read(args, args.image_b, args.source, args.platform, args.project)
@@ -249,7 +266,7 @@ def _history(args: argparse.Namespace) -> int:
     if sys.stdout.isatty() and not args.output and not args.print and args.images and not args.lock_history:
         from .app import make_history_app, run_session
 
-        return run_session(make_history_app(load_metas, _layer_size(args), notes))
+        return _end_session(run_session(make_history_app(load_metas, _layer_size(args), notes)))
     metas = load_metas() if args.images else []
     for note in notes:
         print(f"uvscope: warning: {note}", file=sys.stderr)
@@ -472,8 +489,8 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("open", "demo") and sys.stdout.isatty() and not getattr(args, "summary", False):
         from .app import make_app, run_session
 
-        return run_session(make_app(args.image, args.source, args.platform, args.project, cache_dir=getattr(args, "cache_dir", None),
-                                    no_cache=getattr(args, "no_cache", False), stream=getattr(args, "stream", False)))
+        return _end_session(run_session(make_app(args.image, args.source, args.platform, args.project, cache_dir=getattr(args, "cache_dir", None),
+                                    no_cache=getattr(args, "no_cache", False), stream=getattr(args, "stream", False))))
     if args.command == "report":
         args.format = output_format(args.format, args.output, REPORT_FORMATS)
     image, python = _read(args, args.image, args.source, args.platform, args.project)

@@ -161,6 +161,10 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self._files_shown: tuple[int, bool] | None = None
         self._notes: tuple[str, ...] = ()
         self._focus_after_tab: str | None = None
+        self._source: ImageSource | None = None
+        """The source being read (its `path_used` says whether the engine's export stream is awaited)."""
+        self._read_started: float | None = None
+        self._read_bytes = 0
         """What to focus when the tab being switched to is shown (else FOCUS_IN_TAB)."""
 
     def compose(self) -> ComposeResult:
@@ -187,6 +191,17 @@ copies hidden or deleted by a later layer, by layer, path and package.
     def on_mount(self) -> None:
         self.query_one(LayerTable).focus()
         self.read_image()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """While nothing has arrived yet, say what is being waited for and for how long."""
+        if self.complete or self.error is not None or self._read_started is None or self._read_bytes:
+            return
+        elapsed = time.monotonic() - self._read_started
+        if getattr(self._source, "path_used", "") == "stream":
+            self._status(f"the engine is preparing the image export… {elapsed:.0f} s (q quits at once)")
+        elif elapsed >= 2 and self.meta is not None:
+            self._status(f"{count(len(self.meta.diff_ids), 'layer')}; reading… {elapsed:.0f} s")
 
     # -- reading -----------------------------------------------------------------
 
@@ -202,8 +217,10 @@ copies hidden or deleted by a later layer, by layer, path and package.
         except UvscopeError as error:
             self.post_message(self.Failed(str(error)))
             return
+        self._source = source
         try:
             meta = source.meta()
+            self._read_started = time.monotonic()
             self.post_message(self.MetaLoaded(meta, source.total_bytes()))
             monitor = _Monitor(self, source.total_bytes())
             contents: dict[int, LayerContents] = {}
@@ -249,6 +266,9 @@ copies hidden or deleted by a later layer, by layer, path and package.
 
     @on(Progress)
     def _progress(self, message: Progress) -> None:
+        if message.done and not self._read_bytes and self.meta is not None and not self.complete:
+            self._status(f"{count(len(self.meta.diff_ids), 'layer')}; reading…")
+        self._read_bytes = message.done
         self.query_one(ProgressBar).update(total=message.total, progress=message.done)
 
     @on(Loaded)
