@@ -485,7 +485,14 @@ def _run(args: argparse.Namespace) -> int:
 
         if args.rebuild:
             (cache_folder() / IMAGE_NAME).unlink(missing_ok=True)
-        args.image, args.source, args.platform, args.project = str(build_demo_image()), "oci", None, None
+        import time
+
+        started = time.monotonic()
+
+        def say(text: str) -> None:
+            print(f"uvscope: {text} ({time.monotonic() - started:.1f} s)", file=sys.stderr, flush=True)
+
+        args.image, args.source, args.platform, args.project = str(build_demo_image(progress=say)), "oci", None, None
     if args.command in ("open", "demo") and sys.stdout.isatty() and not getattr(args, "summary", False):
         from .app import make_app, run_session
 
