@@ -16,12 +16,13 @@ from pathlib import Path
 import harness
 import pytest
 
-pytestmark = [pytest.mark.engine, pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")]
+pytestmark = pytest.mark.engine
 QUIT_WITHIN = 1.0
 
 
 @pytest.fixture(scope="module")
 def large_image(engine) -> str:
+    assert shutil.which("tmux"), "these tests run the session in tmux: bash tests/setup-engine.sh installs it"
     return harness.build_fixture("large")
 
 
