@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from uvscope.app.app import make_app, make_diff_app, make_history_app
