@@ -34,7 +34,7 @@ from uvscope.analysis.markdown import diff_markdown
 from uvscope.analysis.member import choose_member
 from uvscope.analysis.python import analyse_python
 from uvscope.analysis.sources import open_source, read_image
-from uvscope.analysis.text import percent, size
+from uvscope.analysis.text import count, percent, size
 
 pytestmark = pytest.mark.engine
 
@@ -339,7 +339,7 @@ def _check_diff(a_ref: str, b_ref: str, workdir: str) -> dict:
     assert f"image {size(doc['a']['size_bytes'])} → {size(doc['b']['size_bytes'])}" in markdown
     assert f"image {size(doc['a']['size_bytes'])} → {size(doc['b']['size_bytes'])}" in summary
     assert f"**{size(identical['bytes'])}** is content A already had" in markdown
-    assert f"{size(identical['reinstalled_identical_bytes'])} in the {len(reshipped)} packages re-shipped identical" in markdown
+    assert f"{size(identical['reinstalled_identical_bytes'])} in the {count(len(reshipped), 'package')} re-shipped identical" in markdown
     assert f"{len(reshipped)} packages, {size(identical['reinstalled_identical_bytes'])}: same version" in markdown
     assert f"{size(identical['bytes'])} of it is content A already had, {size(identical['reinstalled_identical_bytes'])}" in summary
     return doc
