@@ -249,3 +249,27 @@ async def test_grouping_editor_opens_with_a_card_focused_and_brackets_work_at_on
         await pilot.pause()
         assert screen.grouping.group_of(package) != column
         assert screen.query_one(GroupBoard).card(package) is app.focused
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_diff_and_history_have_their_own_help(tmp_path, size):
+    from uvscope.app.app import make_diff_app, make_history_app
+    from uvscope.app.screens.diff import DiffScreen
+    from uvscope.app.screens.history import HistoryScreen
+
+    for app, kind in (
+        (make_diff_app(str(tmp_path / "a.tar"), str(tmp_path / "b.tar")), DiffScreen),
+        (make_history_app(lambda: []), HistoryScreen),
+    ):
+        async with app.run_test(size=size) as pilot:
+            await pilot.pause()
+            await app.screen.workers.wait_for_complete()
+            screen = app.screen
+            assert isinstance(screen, kind)
+            assert {"question_mark", "q"} <= _visible_keys(screen)
+            await pilot.press("question_mark")
+            await pilot.pause()
+            assert isinstance(app.screen, HelpScreen)
+            assert app.screen.markdown.startswith(f"# {kind.HELP_TITLE}")
+            for keys, text in kind.HELP_EXTRA:
+                assert f"| `{keys}` | {text} |" in app.screen.markdown
