@@ -70,7 +70,7 @@ def summary_lines(image: Image, python: PythonAnalysis | None = None, top: int =
     for layer in image.layers:
         command = short_command(layer.created_by, 90)
         files = "file " if layer.file_count == 1 else "files"
-        lines.append(f"{layer.index:>3}  {size(layer.size_bytes):>10}  {layer.file_count:>7,} {files}  {command}")
+        lines.append(f"{layer.index:>3}  {size(layer.size_bytes):>10}  {layer.file_count:>7} {files}  {command}")
     if python is not None and python.attribution.distributions:
         statuses = python.lock.statuses if python.lock is not None else {}
         lines += ["", f"largest of {count(len(python.attribution.distributions), 'package')}:"]
