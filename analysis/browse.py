@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from .model import EntryKind, Image
 from .python import PythonAnalysis
 from .stack import filesystem_at
+from .text import short_command  # noqa: F401  (the session and the findings use it from here)
 
 CACHE_MARKERS = (
     ".cache/uv/",
@@ -22,6 +23,22 @@ CACHE_MARKERS = (
     "var/lib/apt/lists/",
 )
 """Folders whose files never belong in an image: package-manager caches."""
+
+CACHE_FIXES = {
+    ".cache/uv/": "uv: `RUN --mount=type=cache,target=/root/.cache/uv uv sync ...` (or `uv sync --no-cache` / `ENV UV_NO_CACHE=1`)",
+    ".cache/pip/": "pip: `pip install --no-cache-dir` (or `RUN --mount=type=cache,target=/root/.cache/pip`)",
+    ".cache/pypoetry/": "poetry: `RUN --mount=type=cache,target=/root/.cache/pypoetry poetry install ...` (or `poetry install --no-cache`)",
+    "var/cache/apt/archives/": "apt: `apt-get clean` in the same RUN as `apt-get install` "
+    "(or `RUN --mount=type=cache,target=/var/cache/apt,sharing=locked`)",
+    "var/lib/apt/lists/": "apt: `rm -rf /var/lib/apt/lists/*` in the same RUN as `apt-get update && apt-get install`",
+}
+"""The fix for each kind of cache: each cache gets its own tool's fix."""
+
+
+def cache_fix(folder: str) -> str:
+    """How to keep the cache at `folder` out of the image."""
+    probe = "/" + folder.strip("/") + "/"
+    return next((fix for marker, fix in CACHE_FIXES.items() if "/" + marker in probe), "a cache mount for that folder")
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
@@ -292,11 +309,13 @@ def waste_by_package(image: Image, python: PythonAnalysis | None) -> list[WasteI
     return [WasteItem(name, size) for name, size in sorted(totals.items(), key=lambda item: -item[1])]
 
 
-def cache_folders(image: Image) -> list[WasteItem]:
-    """Package-manager caches left in the final filesystem, by folder, largest first."""
+def cache_folders(image: Image, min_layer: int = 0) -> list[WasteItem]:
+    """Package-manager caches left in the final filesystem, by folder, largest first (layers from `min_layer` up)."""
     totals: dict[str, int] = defaultdict(int)
     layers: dict[str, set[int]] = defaultdict(set)
     for path, visible in image.files.items():
+        if visible.layer < min_layer:
+            continue
         probe = "/" + path
         for marker in CACHE_MARKERS:
             index = probe.find("/" + marker)
@@ -333,20 +352,12 @@ def environment_label(site_dir: str) -> str:
     return site_dir.removesuffix("/site-packages").removesuffix("/dist-packages") or site_dir
 
 
-def short_command(created_by: str, width: int = 80) -> str:
-    """A history command without builder noise (`/bin/sh -c`, `#(nop)`, `# buildkit`), on one line."""
-    text = " ".join(created_by.split())
-    for noise in ("/bin/sh -c #(nop) ", "/bin/sh -c ", " # buildkit"):
-        text = text.replace(noise, "")
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
 def status_line(image: Image, python: PythonAnalysis) -> str:
     """The session's one-line summary of a read image (the same figures as the report's `image`)."""
-    from .text import percent, size
+    from .text import count, percent, size
 
     return (
-        f"{size(image.size_bytes)} in {len(image.layers)} layers, "
-        f"{len(python.attribution.distributions)} packages; efficiency {percent(image.efficiency)}, "
+        f"{size(image.size_bytes)} in {count(len(image.layers), 'layer')}, "
+        f"{count(len(python.attribution.distributions), 'package')}; efficiency {percent(image.efficiency)}, "
         f"reclaimable {size(image.reclaimable_bytes)}"
     )

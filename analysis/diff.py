@@ -21,6 +21,7 @@ from packaging.version import InvalidVersion, Version
 from .attribution import Distribution, _source_of_pyc
 from .model import Image
 from .python import PythonAnalysis
+from .text import count
 
 SCHEMA = "uvscope.diff/1"
 
@@ -212,5 +213,5 @@ def diff_summary(doc: dict[str, Any]) -> str:
     return (
         f"pulling B when you have A costs {size(doc['pull_bytes'])} ({len(new)} new layers; image "
         f"{size(doc['a']['size_bytes'])} → {size(doc['b']['size_bytes'])}); {size(identical['bytes'])} of it is content A "
-        f"already had, {size(identical['reinstalled_identical_bytes'])} of that in {len(reshipped)} packages re-shipped identical"
+        f"already had, {size(identical['reinstalled_identical_bytes'])} of that in {count(len(reshipped), 'package')} re-shipped identical"
     )

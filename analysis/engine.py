@@ -10,10 +10,12 @@ import hashlib
 import io
 import json
 import os
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from .errors import EngineUnavailable, ImageNotFound, UvscopeError
+from .errors import EngineUnavailable, ImageNotFound, ReadCancelled, UvscopeError
 from .model import ImageMeta
 
 EXPORT_CHUNK = 1 << 20
@@ -34,6 +36,35 @@ def engine_client():
     except docker.errors.DockerException as error:
         host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         raise EngineUnavailable(f"cannot reach the Docker Engine at {host}: is dockerd running? ({_short(error)})") from None
+    return client
+
+
+def podman_sockets() -> list[str]:
+    """Where podman's Docker-compatible API socket usually is: `CONTAINER_HOST`, the user's, then root's."""
+    places = []
+    host = os.environ.get("CONTAINER_HOST", "")
+    if host.startswith("unix://"):
+        places.append(host[len("unix://") :])
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    places += [os.path.join(runtime, "podman", "podman.sock"), "/run/podman/podman.sock", "/var/run/podman/podman.sock"]
+    return list(dict.fromkeys(places))
+
+
+def podman_client():
+    """A docker-py client on podman's socket (podman speaks the Docker API), or a clear error naming where it looked."""
+    docker = _docker()
+    places = podman_sockets()
+    found = next((place for place in places if os.path.exists(place)), None)
+    if found is None:
+        raise EngineUnavailable(
+            f"no podman socket (looked in {', '.join(places)}): start it with `systemctl --user start podman.socket` "
+            "or set CONTAINER_HOST=unix:///path/to/podman.sock"
+        )
+    try:
+        client = docker.DockerClient(base_url=f"unix://{found}", timeout=120)
+        client.ping()
+    except docker.errors.DockerException as error:
+        raise EngineUnavailable(f"cannot reach podman at {found}: is `podman system service` running? ({_short(error)})") from None
     return client
 
 
@@ -179,33 +210,81 @@ class EngineImage:
         """The engine's figure for the image size (close to the export stream's length)."""
         return int(self.inspect_data.get("Size") or 0)
 
-    def export(self) -> io.BufferedReader:
-        """The `docker save` stream of this image, as a file to read once."""
-        chunks = _api_call(self.client.api.get_image, self.inspect_data.get("Id") or self.ref, chunk_size=EXPORT_CHUNK)
-        return io.BufferedReader(_ChunkStream(iter(chunks), self.ref), EXPORT_CHUNK)
+    def export(self, cancelled: Callable[[], bool] | None = None) -> io.BufferedReader:
+        """The `docker save` stream of this image, as a file to read once.
+
+        The HTTP stream is pulled by a daemon thread, so a reader that is `cancelled()` stops at once
+        (`ReadCancelled`) even while the engine is still preparing the export and sends nothing: the
+        process can exit without draining gigabytes first.
+        """
+        ident = self.inspect_data.get("Id") or self.ref
+
+        def chunks() -> Iterator[bytes]:
+            return iter(_api_call(self.client.api.get_image, ident, chunk_size=EXPORT_CHUNK))
+
+        return io.BufferedReader(_ChunkStream(chunks, self.ref, cancelled), EXPORT_CHUNK)
+
+
+_END = object()
 
 
 class _ChunkStream(io.RawIOBase):
-    """A raw stream over docker-py's chunk generator."""
+    """A raw stream over docker-py's chunk generator, pulled by a daemon thread through a small queue."""
 
-    def __init__(self, chunks: Iterator[bytes], ref: str) -> None:
-        self._chunks = chunks
+    POLL = 0.1
+    """Seconds between checks of `cancelled` while no chunk arrives."""
+
+    def __init__(self, make_chunks: Callable[[], Iterator[bytes]], ref: str, cancelled: Callable[[], bool] | None = None) -> None:
         self._ref = ref
+        self._cancelled = cancelled or (lambda: False)
         self._pending = memoryview(b"")
+        self._queue: queue.Queue = queue.Queue(maxsize=8)
+        self._closing = threading.Event()
+        self._done = False
+        self._pump = threading.Thread(target=self._run, args=(make_chunks,), name=f"export {ref}", daemon=True)
+        self._pump.start()
+
+    def _run(self, make_chunks: Callable[[], Iterator[bytes]]) -> None:
+        try:
+            for chunk in make_chunks():
+                while not self._closing.is_set():
+                    try:
+                        self._queue.put(chunk, timeout=self.POLL)
+                        break
+                    except queue.Full:
+                        continue
+                if self._closing.is_set():
+                    return  # closed: stop pulling; the connection goes with the generator
+            self._queue.put(_END)
+        except Exception as error:  # noqa: BLE001 - handed to the reader, which says what broke
+            self._queue.put(error)
 
     def readable(self) -> bool:
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
         while not self._pending:
-            try:
-                chunk = next(self._chunks)
-            except StopIteration:
+            if self._done:
                 return 0
-            except Exception as error:  # urllib3/requests errors when the engine goes away
-                raise EngineUnavailable(f"the export stream of {self._ref!r} broke: {_short(error)}") from None
-            self._pending = memoryview(chunk)
+            try:
+                item = self._queue.get(timeout=self.POLL)
+            except queue.Empty:
+                if self._cancelled():
+                    raise ReadCancelled() from None
+                continue
+            if item is _END:
+                self._done = True
+                return 0
+            if isinstance(item, UvscopeError):
+                raise item
+            if isinstance(item, Exception):  # urllib3/requests errors when the engine goes away
+                raise EngineUnavailable(f"the export stream of {self._ref!r} broke: {_short(item)}") from None
+            self._pending = memoryview(item)
         count = min(len(buffer), len(self._pending))
         buffer[:count] = self._pending[:count]
         self._pending = self._pending[count:]
         return count
+
+    def close(self) -> None:
+        self._closing.set()
+        super().close()

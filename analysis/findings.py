@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .browse import cache_folders
+from .browse import cache_fix, cache_folders
 from .grouping import HEAVY_MIN_BYTES, items_for, union_bytes
 from .model import Image
 from .python import PythonAnalysis
-from .text import size
+from .text import elide, size
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class Finding:
 
 def _layer_label(image: Image, index: int) -> str:
     command = " ".join(image.layers[index].created_by.replace("/bin/sh -c ", "").replace(" # buildkit", "").split())
-    return f"layer {index} ({command[:80]})" if command else f"layer {index}"
+    return f"layer {index} ({elide(command, 80)})" if command else f"layer {index}"
 
 
 def find_problems(image: Image, python: PythonAnalysis | None) -> list[Finding]:
@@ -55,8 +55,7 @@ def find_problems(image: Image, python: PythonAnalysis | None) -> list[Finding]:
                 "high" if total > 10_000_000 else "medium",
                 f"package-manager caches left in the image ({size(total)})",
                 "; ".join(f"{item.label} ({size(item.bytes)}, {item.detail})" for item in caches[:6]),
-                "Use a cache mount instead: `RUN --mount=type=cache,target=/root/.cache/uv uv sync ...` "
-                "(or `uv sync --no-cache` / `ENV UV_NO_CACHE=1`; for pip, `--no-cache-dir`; for apt, clean in the same RUN).",
+                "; ".join(dict.fromkeys(cache_fix(item.label) for item in caches)) + ".",
                 total,
             )
         )

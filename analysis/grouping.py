@@ -20,6 +20,10 @@ HEAVY_MIN_BYTES = 20_000_000
 """A direct dependency whose closure is at least this large is a candidate for its own layer."""
 
 
+DEV_GROUP = "dev"
+DEV_REFUSAL = "'dev' is uv's default group, which `uv sync --no-dev` leaves out: its layer would be empty in the image; choose another name"
+
+
 class GroupingError(ValueError):
     """A move that cannot be made (unknown package or group, duplicate name)."""
 
@@ -71,8 +75,10 @@ class Grouping:
         name = name.strip()
         if not name or name == REST or name in self.names():
             raise GroupingError(f"cannot name a group {name!r}")
-        if str(canonicalize_name(name)) != name.lower().replace("_", "-").replace(".", "-"):
-            raise GroupingError(f"{name!r} is not a valid group name")
+        if str(canonicalize_name(name)) != name.lower().replace("_", "-").replace(".", "-") or not name[0].isalnum() or not name[-1].isalnum():
+            raise GroupingError(f"{name!r} is not a valid group name (letters, digits and . _ - inside, e.g. ml-libs)")
+        if canonicalize_name(name) == DEV_GROUP:
+            raise GroupingError(DEV_REFUSAL)
         groups = list(self.groups)
         groups.insert(len(groups) if position is None else position, Group(name))
         return Grouping(tuple(groups))
@@ -193,7 +199,8 @@ def preview(grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, 
 
 
 def suggest(
-    lock: Lock, sizes: dict[str, int], member: str, churn: dict[str, int] | None = None, name: str = "heavy"
+    lock: Lock, sizes: dict[str, int], member: str, churn: dict[str, int] | None = None, name: str = "heavy",
+    min_bytes: int = HEAVY_MIN_BYTES,
 ) -> Grouping:
     """Heavy, rarely changing closures in one bottom group (empty when nothing is heavy).
 
@@ -205,7 +212,7 @@ def suggest(
     heavy = [
         item.name
         for item in items
-        if item.closure_bytes >= HEAVY_MIN_BYTES
+        if item.closure_bytes >= min_bytes
         and (typical is None or (churn or {}).get(item.name, 0) <= typical)
     ]
     return Grouping((Group(name, tuple(heavy)),)) if heavy else Grouping()
@@ -214,6 +221,10 @@ def suggest(
 def parse_group_option(text: str) -> tuple[str, list[str]]:
     """`heavy=torch,transformers` -> ("heavy", ["torch", "transformers"])."""
     name, sep, packages = text.partition("=")
-    if not sep or not name.strip() or not packages.strip():
+    if not sep:
+        raise GroupingError(f"--group wants NAME=PKG[,PKG...], got {text!r}: a group needs the packages it installs (e.g. {text.strip() or 'heavy'}=torch)")
+    if not name.strip() or not packages.strip():
         raise GroupingError(f"--group wants NAME=PKG[,PKG...], got {text!r}")
+    if canonicalize_name(name.strip()) == DEV_GROUP:
+        raise GroupingError(f"--group {text!r}: {DEV_REFUSAL}")
     return name.strip(), [canonicalize_name(p.strip()) for p in packages.split(",") if p.strip()]

@@ -8,7 +8,7 @@ import re
 from html import escape
 from typing import Any
 
-from .text import percent, size
+from .text import elide_path, percent, size
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f"]
 OTHER = "#bab0ac"
@@ -86,7 +86,7 @@ def _hbars(chart_id: str, items: list[tuple[str, int]], width: int = 900, color:
     for i, (name, nbytes) in enumerate(items):
         w = max(1.0, (width - label - 90) * nbytes / largest)
         parts.append(
-            f'<text x="0" y="{i * row + 15}">{escape(name[:34])}</text>'
+            f'<text x="0" y="{i * row + 15}">{escape(elide_path(name, 34))}<title>{escape(name)}</title></text>'
             f'<rect class="bar" x="{label}" y="{i * row + 4}" width="{w:.1f}" height="{row - 8}" fill="{color}"><title>{size(nbytes)}</title></rect>'
             f'<text x="{label + w + 6:.1f}" y="{i * row + 15}">{size(nbytes)}</text>'
         )
@@ -137,5 +137,64 @@ def report_html(doc: dict[str, Any]) -> str:
 <table id="packages"><thead><tr><th>name</th><th>version</th><th class="n">size</th><th>lock</th><th>layers</th><th class="n">closure</th><th class="n">re-shipped</th><th>environment</th></tr></thead>
 <tbody>{rows}</tbody></table>
 <script>{SCRIPT}</script>
+</body></html>
+"""
+
+
+def _table_html(headers: list[str], rows: list[list[str]], numeric: str = "") -> str:
+    """An HTML table of escaped cells; column i is right-aligned when numeric[i] == "r"."""
+
+    def cls(i: int) -> str:
+        return ' class="n"' if i < len(numeric) and numeric[i] == "r" else ""
+
+    head = "".join(f"<th{cls(i)}>{escape(h)}</th>" for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{escape(c)}</td>" for i, c in enumerate(row)) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def diff_html(doc: dict[str, Any]) -> str:
+    """`uvscope.diff/1` as one self-contained page (the same sections and figures as `diff_markdown`)."""
+    from .text import count, short_command
+
+    a, b = doc["a"], doc["b"]
+    packages = doc["packages"]
+    new = [layer for layer in doc["layers"] if layer["status"] == "new"]
+    identical = doc["identical_content"]
+    parts = [
+        f"<p>Pulling <b>{escape(b['ref'])}</b> when you have {escape(a['ref'])} costs <b>{size(doc['pull_bytes'])}</b> "
+        f"({len(new)} new of {count(len(doc['layers']), 'layer')}; image {size(a['size_bytes'])} → {size(b['size_bytes'])}).</p>"
+    ]
+    if identical["bytes"]:
+        parts.append(
+            f"<p>Of that, <b>{size(identical['bytes'])}</b> is content A already had, shipped again: "
+            f"{size(identical['reinstalled_identical_bytes'])} in the "
+            f"{count(len(packages['reinstalled_identical']), 'package')} re-shipped identical.</p>"
+        )
+    layer_rows = [
+        [str(layer["index"]), layer["status"], size(layer["size_bytes"]),
+         size(layer["identical_content_bytes"]) if layer["status"] == "new" else "", short_command(layer.get("created_by", ""), 100)]
+        for layer in doc["layers"]
+    ]
+    parts.append("<h2>Layers</h2>" + _table_html(["#", "status", "size", "identical content", "command"], layer_rows, "rlrrl"))
+    for title, key in (("Added", "added"), ("Removed", "removed")):
+        if packages[key]:
+            rows = [[p["name"], p["version"], size(p["bytes"])] for p in packages[key]]
+            parts.append(f"<h2>{title} packages</h2>" + _table_html(["package", "version", "size"], rows, "llr"))
+    if packages["changed"]:
+        rows = [[p["name"], p["from"], p["to"], p["direction"], f"{p['bytes_delta']:+,}"] for p in packages["changed"]]
+        parts.append("<h2>Changed packages</h2>" + _table_html(["package", "from", "to", "", "bytes Δ"], rows, "llllr"))
+    if packages["reinstalled_identical"]:
+        rows = [[p["name"], p["version"], size(p["bytes"])] for p in packages["reinstalled_identical"]]
+        parts.append("<h2>Re-shipped although identical</h2>" + _table_html(["package", "version", "re-shipped"], rows, "llr"))
+    if packages.get("reinstalled_changed"):
+        rows = [[p["name"], p["version"], size(p["bytes"])] for p in packages["reinstalled_changed"]]
+        parts.append("<h2>Rebuilt at the same version (files differ)</h2>" + _table_html(["package", "version", "shipped"], rows, "llr"))
+    title = f"{a['ref']} → {b['ref']}"
+    return f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>uvscope diff: {escape(title)}</title><script>{GUARD}</script><style>{STYLE}</style></head>
+<body>
+<h1>uvscope diff: <code>{escape(a['ref'])}</code> → <code>{escape(b['ref'])}</code></h1>
+{"".join(parts)}
 </body></html>
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .text import percent, size
+from .text import count, elide, percent, short_command, size
 
 
 def _table(headers: list[str], rows: list[list[str]], align: str = "") -> list[str]:
@@ -16,8 +16,8 @@ def _table(headers: list[str], rows: list[list[str]], align: str = "") -> list[s
 
 
 def _command(text: str, width: int = 70) -> str:
-    text = " ".join(text.replace("/bin/sh -c ", "").replace(" # buildkit", "").split())
-    return "`" + (text if len(text) <= width else text[: width - 1] + "…").replace("`", "'") + "`" if text else ""
+    text = short_command(text, width)
+    return "`" + text.replace("`", "'") + "`" if text else ""
 
 
 def diff_markdown(doc: dict[str, Any]) -> str:
@@ -29,13 +29,13 @@ def diff_markdown(doc: dict[str, Any]) -> str:
         f"## {a['ref']} → {b['ref']}",
         "",
         f"Pulling **{b['ref']}** when you have {a['ref']} costs **{size(doc['pull_bytes'])}** "
-        f"({len(new)} new of {len(doc['layers'])} layers; image {size(a['size_bytes'])} → {size(b['size_bytes'])}).",
+        f"({len(new)} new of {count(len(doc['layers']), 'layer')}; image {size(a['size_bytes'])} → {size(b['size_bytes'])}).",
         "",
     ]
     identical = doc["identical_content"]
     if identical["bytes"]:
         reshipped = packages["reinstalled_identical"]
-        parts = [f"{size(identical['reinstalled_identical_bytes'])} in the {len(reshipped)} packages re-shipped identical"]
+        parts = [f"{size(identical['reinstalled_identical_bytes'])} in the {count(len(reshipped), 'package')} re-shipped identical"]
         if identical["other_packages_bytes"]:
             parts.append(f"{size(identical['other_packages_bytes'])} in files of other packages")
         if identical["outside_packages_bytes"]:
@@ -63,7 +63,7 @@ def diff_markdown(doc: dict[str, Any]) -> str:
             "### Re-shipped although identical",
             "",
             "<details><summary>"
-            f"{len(rows)} packages, {size(sum(p['bytes'] for p in packages['reinstalled_identical']))}: same version and files, "
+            f"{count(len(rows), 'package')}, {size(sum(p['bytes'] for p in packages['reinstalled_identical']))}: same version and files, "
             "in a new layer (the layer was rebuilt although they did not change)</summary>",
             "",
         ] + _table(["package", "version", "re-shipped"], rows, "llr") + ["", "</details>", ""]
@@ -100,7 +100,7 @@ def history_markdown(doc: dict[str, Any]) -> str:
             parts += [f"-{p['name']}" for p in c["removed"]]
             parts += [f"{p['name']} {p['from']}→{p['to']}" for p in c["changed"]]
             text = ", ".join(parts[:8]) + (f" (+{len(parts) - 8} more)" if len(parts) > 8 else "")
-            row = [c["commit"][:10], c["date"][:10], c["subject"][:50], text]
+            row = [c["commit"][:10], c["date"][:10], elide(c["subject"], 50), text]
             if "rebuild_bytes_current" in c:
                 grouped = c["rebuild_bytes_grouped"]
                 row += [size(c["rebuild_bytes_current"]), size(grouped) if grouped is not None else ""]
@@ -120,7 +120,7 @@ def report_markdown(doc: dict[str, Any], top: int = 15) -> str:
     lines = [
         f"## uvscope: `{image['ref']}`",
         "",
-        f"**{size(image['size_bytes'])}** in {len(doc['layers'])} layers, {len(doc['packages'])} packages · "
+        f"**{size(image['size_bytes'])}** in {count(len(doc['layers']), 'layer')}, {count(len(doc['packages']), 'package')} · "
         f"efficiency **{percent(image['efficiency'])}** (dive's) · reclaimable **{size(image['reclaimable_bytes'])}**",
         "",
     ]

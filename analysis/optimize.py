@@ -19,13 +19,14 @@ from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated
 from .docker_stages import find_syncs
 from .dockerfile import parse_dockerfile
 from .errors import NothingToDo, UvscopeError
-from .grouping import ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
+from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 from .journal import Journal
 from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
 from .lockhistory import churn as lock_churn
 from .lockhistory import is_git_checkout, lock_history
-from .project_edit import ProjectFile, runtime_requirements, find_uv, load_toml, read_project_file, refuse_read_only, relock, with_groups
+from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, runtime_requirements, with_groups
 from .rebuild_cost import group_packages_for, kept_packages, lock_change_figures, rebuild_costs, wheel_sizes
+from .text import size
 from .uvlock import Lock, buildable_members, parse_lock
 
 
@@ -194,6 +195,10 @@ def choose_member(lock: Lock, paths: dict[str, str], package: str | None, docker
     return member
 
 
+WHEEL_RATIO = 2.5
+"""About how much larger a compiled package is installed than its wheel: scales the heavy threshold for wheel sizes."""
+
+
 def plan_optimization(
     project_dir: str,
     *,
@@ -215,6 +220,7 @@ def plan_optimization(
     `max_groups`); otherwise heavy, rarely changing closures in one group.
     """
     history_plan = None
+    sizes_from = ""
     lock_path = os.path.join(project_dir, "uv.lock")
     if not os.path.isfile(lock_path):
         raise UvscopeError(f"no uv.lock in {project_dir} (run `uv lock` first)")
@@ -246,8 +252,14 @@ def plan_optimization(
             name, packages = parse_group_option(option)
             grouping = Grouping(grouping.groups + (Group(name, tuple(packages)),))
     elif use_suggestion:
+        threshold = HEAVY_MIN_BYTES
         if not sizes:
-            raise UvscopeError("--suggest needs package sizes: give --image IMAGE (an image built from this project)")
+            # No image: uv.lock's wheel sizes. Wheels are compressed (about 2.5x for compiled packages),
+            # so the heavy threshold is scaled the same way; said in the output (`sizes_from`).
+            sizes = wheel_sizes(read_project_file(lock_path).text)
+            sizes[member] = _source_bytes(os.path.join(project_dir, paths[member]))
+            sizes_from = "uv.lock's wheel sizes (compressed)"
+            threshold = int(HEAVY_MIN_BYTES / WHEEL_RATIO)
         commits = lock_history(project_dir) if history is None and churn is None and is_git_checkout(project_dir) else []
         steps = history if history is not None else steps_from_lock_history(commits)
         if steps:
@@ -262,9 +274,13 @@ def plan_optimization(
         else:
             if churn is None and commits:
                 churn = lock_churn(commits)
-            grouping = suggest(lock, sizes, member, churn)
+            grouping = suggest(lock, sizes, member, churn, min_bytes=threshold)
         if not grouping.groups:
-            raise UvscopeError("no direct dependency is heavy enough (20 MB closure) to deserve a layer of its own")
+            raise UvscopeError(
+                f"no direct dependency is heavy enough ({size(threshold)} closure"
+                + ("" if sizes_from != "uv.lock's wheel sizes (compressed)" else " of uv.lock's compressed wheel sizes; give --image IMAGE for installed sizes")
+                + ") to deserve a layer of its own"
+            )
         isolated = _kept_today(docker_file, lock, member, paths)
         if isolated and all(name in isolated for group in grouping.groups for name in group.packages):
             raise NothingToDo(
@@ -318,7 +334,8 @@ def plan_optimization(
         rewrite = revise(grouping) if docker_file is not None else None
     if docker_file is not None and rewrite is not None:
         docker_change = FileChange(dockerfile_path, docker_file, rewrite.text, _label(dockerfile_path, project_dir))
-    sizes_from = "the image" if sizes else ""
+    if not sizes_from:
+        sizes_from = "the image" if sizes else ""
     if not sizes:
         sizes, sizes_from = wheel_sizes(read_project_file(lock_path).text), "uv.lock's wheel sizes (compressed)"
         sizes[member] = _source_bytes(os.path.join(project_dir, paths[member]))

@@ -22,8 +22,11 @@ from .overlay import read_overlay_layer, tar_order
 from .model import Image, ImageMeta, LayerContents
 from .stack import build_image
 
-SOURCE_KINDS = ("auto", "docker", "archive", "oci", "registry")
+SOURCE_KINDS = ("auto", "docker", "podman", "archive", "docker-archive", "oci", "oci-archive", "registry")
+_SOURCE_ALIASES = {"docker-archive": "archive", "oci-archive": "oci"}
+"""dive's and skopeo's names for the same sources (`dive --source docker-archive`)."""
 _PREFIXES = {
+    "podman://": "podman",
     "docker-archive:": "archive",
     "oci-archive:": "oci",
     "oci:": "oci",
@@ -140,7 +143,7 @@ class EngineSource(ImageSource):
                 yield index, layer
             return
         self.path_used = "stream"
-        with self.engine.export() as stream:
+        with self.engine.export(cancelled=lambda: monitor is not None and monitor.cancelled) as stream:
             store = StreamStore(stream, self.ref, monitor)
         meta, layers = resolve_image(store, self.ref)
         if meta.diff_ids != self._meta.diff_ids:
@@ -214,6 +217,7 @@ def open_source(ref: str, kind: str = "auto", *, platform: str | None = None, cl
 def _open_source(ref: str, kind: str = "auto", *, platform: str | None = None, client=None, stream: bool = False) -> ImageSource:
     if kind not in SOURCE_KINDS:
         raise UvscopeError(f"unknown source {kind!r}; use one of {', '.join(SOURCE_KINDS)}")
+    kind = _SOURCE_ALIASES.get(kind, kind)
     target = ref
     for prefix, prefixed_kind in _PREFIXES.items():
         if ref.startswith(prefix):
@@ -226,6 +230,11 @@ def _open_source(ref: str, kind: str = "auto", *, platform: str | None = None, c
         return StoreSource(ref, RegistryStore(RegistryClient(parsed)), "registry", platform=platform)
     if kind == "docker":
         return EngineSource(target, client, stream=stream)
+    if kind == "podman":
+        from .engine import podman_client
+
+        # Podman's storage is not the Docker Engine's: always its export stream.
+        return EngineSource(target, client or podman_client(), stream=True)
     path, tag = _split_tag(target)
     if os.path.exists(path):
         return _open_file(ref, path, "oci" if kind == "oci" else "archive", tag, platform)

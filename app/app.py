@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+import traceback
 from collections.abc import Iterable
 
 from textual.app import App, SystemCommand
@@ -29,6 +32,15 @@ class UvscopeApp(App[None]):
         self.request = request
         self.source_opener = source_opener
         self.first_screen = first_screen
+        self.crash: BaseException | None = None
+        """The unhandled error that ended the session, if any (`run_session` reports it in one line)."""
+
+    def _fatal_error(self) -> None:
+        # Textual would print a full traceback with locals; the session ends with one line instead
+        # (`run_session`), the traceback only on request (UVSCOPE_DEBUG=1).
+        self.crash = self._exception
+        self.bell()
+        self._close_messages_no_wait()
 
     def on_mount(self) -> None:
         self.push_screen(self.first_screen() if self.first_screen is not None else MainScreen(self.request, self.source_opener))
@@ -36,7 +48,7 @@ class UvscopeApp(App[None]):
     def action_help(self) -> None:
         """Show the keys and what each view shows."""
         if not isinstance(self.screen, HelpScreen):
-            self.push_screen(HelpScreen())
+            self.push_screen(HelpScreen(self.screen))
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
@@ -47,6 +59,18 @@ class UvscopeApp(App[None]):
             yield SystemCommand("This layer only", "Only the selected layer's changes (ctrl+l)", lambda: screen.action_aggregate(False))
             yield SystemCommand("Grouping editor", "Give heavy packages their own cached layer (g)", screen.action_grouping)
             yield SystemCommand("Help", "Keys and views", self.action_help)
+
+
+def run_session(app: UvscopeApp, *, headless: bool = False) -> int:
+    """Run a session to its end; an unhandled error restores the terminal, prints one line and returns 3."""
+    app.run(headless=headless)
+    if app.crash is None:
+        return app.return_code or 0
+    if os.environ.get("UVSCOPE_DEBUG"):
+        traceback.print_exception(app.crash)
+    crash = app.crash
+    print(f"uvscope: internal error: {type(crash).__name__}: {crash} (set UVSCOPE_DEBUG=1 for details)", file=sys.stderr)
+    return 3
 
 
 def make_app(

@@ -24,6 +24,7 @@ from . import __version__
 
 COMMANDS = ("open", "report", "demo", "optimize", "diff", "history")
 REPORT_FORMATS = ("json", "md", "html")
+DIFF_FORMATS = ("md", "json", "html")
 
 
 def _add_image_options(parser: argparse.ArgumentParser) -> None:
@@ -72,15 +73,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--summary", action="store_true", help="print a text summary instead of the session")
     report = commands.add_parser("report", help="write a report of IMAGE")
     _add_image_options(report)
-    report.add_argument("--format", choices=REPORT_FORMATS, default="json", help="report format (default: json)")
+    report.add_argument("--format", choices=REPORT_FORMATS, help="report format (default: from -o's extension, else json)")
     report.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
     report.add_argument("--ci", action="store_true", help="check the rules of [tool.uvscope.ci]; exit 1 if one fails")
-    report.add_argument("--ci-config", metavar="FILE", help="read the CI rules from this TOML file instead")
+    report.add_argument(
+        "--ci-config", metavar="FILE",
+        help="read the CI rules from this file instead: TOML, or dive's YAML .dive-ci (camelCase rule names)",
+    )
     optimize = commands.add_parser(
         "optimize", help="give heavy dependencies their own cached layer: write dependency groups and a revised Dockerfile"
     )
     optimize.add_argument("--project", metavar="DIR", default=".", help="the uv project (default: the current folder)")
-    optimize.add_argument("--image", metavar="IMAGE", help="an image built from the project: package sizes for --suggest and the preview")
+    optimize.add_argument(
+        "--image", metavar="IMAGE",
+        help="an image built from the project: installed package sizes for --suggest and the preview (default: uv.lock's wheel sizes)",
+    )
     optimize.add_argument("--source", choices=SOURCE_KINDS, default="auto", help="where --image is read from")
     _add_read_options(optimize)
     optimize.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile to rewrite (default: DIR/Dockerfile)")
@@ -127,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--source", choices=SOURCE_KINDS, default="auto", help="where the images are read from")
     diff.add_argument("--platform", help="os/arch[/variant] for multi-platform layouts")
     diff.add_argument("--project", metavar="DIR", help="uv project whose uv.lock the images are compared with")
-    diff.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
+    diff.add_argument("--format", choices=DIFF_FORMATS, help="output format (default: from -o's extension, else md)")
     _add_read_options(diff)
     diff.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     diff.add_argument("--print", action="store_true", help="print the report even on a terminal (no session)")
@@ -143,6 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     history.add_argument("--print", action="store_true", help="print the report even on a terminal (no session)")
     return parser
+
+
+def _end_session(code: int) -> int:
+    """End the process as soon as a session is over: `q` means gone within a second.
+
+    Every file write is complete by now (the writer fsyncs and renames; worker threads that
+    still run, such as a grouping write, are waited for), so the interpreter's teardown of
+    a large analysed image, which can take longer than the session's own shutdown, is skipped.
+    """
+    import threading
+
+    for thread in threading.enumerate():
+        if thread is not threading.main_thread() and not thread.daemon:
+            thread.join()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _emit(text: str, output: str | None) -> None:
@@ -176,15 +200,21 @@ def _diff(args: argparse.Namespace) -> int:
     from uvscope.analysis.diff import diff_images
     from uvscope.analysis.markdown import diff_markdown
 
-    if sys.stdout.isatty() and not args.output and not args.print:
-        from .app import make_diff_app
+    if sys.stdout.isatty() and not args.output and not args.print and not args.format:
+        from .app import make_diff_app, run_session
 
-        make_diff_app(args.image_a, args.image_b, args.source, args.project).run()
-        return 0
+        return _end_session(run_session(make_diff_app(args.image_a, args.image_b, args.source, args.project)))
+    fmt = output_format(args.format, args.output, DIFF_FORMATS, default="md")
     image_a, python_a = _read(args, args.image_a, args.source, args.platform, args.project)
     image_b, python_b = _read(args, args.image_b, args.source, args.platform, args.project)
     document = diff_images(image_a, python_a, image_b, python_b)
-    _emit(json.dumps(document, indent=2) + "\n" if args.format == "json" else diff_markdown(document) + "\n", args.output)
+    if fmt == "html":
+        from uvscope.analysis.html_report import diff_html
+
+        text = diff_html(document)
+    else:
+        text = json.dumps(document, indent=2) + "\n" if fmt == "json" else diff_markdown(document) + "\n"
+    _emit(text, args.output)
     return 0
 
 
@@ -250,10 +280,9 @@ def _history(args: argparse.Namespace) -> int:
         return _history_metas(args, notes)
 
     if sys.stdout.isatty() and not args.output and not args.print and args.images and not args.lock_history:
-        from .app import make_history_app
+        from .app import make_history_app, run_session
 
-        make_history_app(load_metas, _layer_size(args), notes).run()
-        return 0
+        return _end_session(run_session(make_history_app(load_metas, _layer_size(args), notes)))
     metas = load_metas() if args.images else []
     for note in notes:
         print(f"uvscope: warning: {note}", file=sys.stderr)
@@ -283,9 +312,10 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _optimize(args: argparse.Namespace) -> int:
-    from uvscope.analysis.optimize import apply_plan, plan_optimization
+    from uvscope.analysis.grouping import HEAVY_MIN_BYTES
+    from uvscope.analysis.optimize import WHEEL_RATIO, apply_plan, plan_optimization
     from uvscope.analysis.project_edit import check_project_dir, merge_group_options
-    from uvscope.analysis.text import size
+    from uvscope.analysis.text import count, size
 
     check_project_dir(args.project)
     prove_only = [flag for flag, value in (("--keep-images", args.keep_images), ("--docker-build-option", args.docker_build_option),
@@ -328,6 +358,11 @@ def _optimize(args: argparse.Namespace) -> int:
     if args.format == "json" and not args.prove:
         return _optimize_json(args, plan)
     out = sys.stdout
+    if args.suggest and sizes is None:
+        out.write(
+            f"suggested from {plan.sizes_from} (no --image): a closure counts as heavy from "
+            f"{size(int(HEAVY_MIN_BYTES / WHEEL_RATIO))} of wheels, about 20 MB installed\n"
+        )
     if plan.history_plan is not None:
         history = plan.history_plan
         where = "changes between the images given" if args.history_images else "changes of uv.lock's git history"
@@ -341,7 +376,7 @@ def _optimize(args: argparse.Namespace) -> int:
         out.write(f"group {group.name}: {', '.join(group.packages)}\n")
     if plan.preview is not None:
         for layer in plan.preview.layers:
-            out.write(f"  layer {layer.name}: {size(layer.bytes)} ({len(layer.packages)} packages)\n")
+            out.write(f"  layer {layer.name}: {size(layer.bytes)} ({count(len(layer.packages), 'package')})\n")
         where = "in the final image" if plan.rewrite is not None else "(the usual uv Dockerfile; no Dockerfile found)"
         out.write(f"what a change re-creates {where}, sizes from {plan.sizes_from}:\n")
         for cost in plan.preview.costs:
@@ -451,6 +486,22 @@ def _prove(args: argparse.Namespace, plan) -> int:
     return 0
 
 
+FORMAT_OF_EXTENSION = {".json": "json", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
+
+
+def output_format(requested: str | None, output: str | None, choices: Sequence[str], default: str = "json") -> str:
+    """The format of a report: `--format`, else the one `-o FILE`'s extension names, else json.
+
+    A `--format` that contradicts the extension (`--format json -o r.html`) is a usage error.
+    """
+    implied = FORMAT_OF_EXTENSION.get(os.path.splitext(output or "")[1].lower())
+    if implied is not None and implied not in choices:
+        implied = None
+    if requested and implied and requested != implied:
+        raise UvscopeError(f"--format {requested} contradicts -o {output} (a .{implied} file): drop one or make them agree")
+    return requested or implied or default
+
+
 def _report(args: argparse.Namespace, image, python) -> int:
     rules = None
     if args.ci:
@@ -458,6 +509,17 @@ def _report(args: argparse.Namespace, image, python) -> int:
 
         rules = load_rules(args.project, args.ci_config)  # before anything is written: a bad config is exit 2
     document = build_report(image, python, version=__version__)
+    results = []
+    if rules is not None:
+        from uvscope.analysis.ci import evaluate
+
+        results = evaluate(rules.rules, image, python)
+        document["ci"] = {
+            "origin": rules.origin,
+            "rules": rules.rules,
+            "results": [{"rule": r.rule, "status": r.status, "detail": r.detail} for r in results],
+            "passed": not any(r.status == "FAIL" for r in results),
+        }
     if args.format == "md":
         from uvscope.analysis.markdown import report_markdown
 
@@ -474,9 +536,9 @@ def _report(args: argparse.Namespace, image, python) -> int:
         sys.stdout.write(text)
     if rules is None:
         return 0
-    from uvscope.analysis.ci import evaluate
+    from uvscope.analysis.ci import describe
 
-    results = evaluate(rules, image, python)
+    print(f"{rules.origin}: {describe(rules.rules)}")
     for result in results:
         print(f"{result.status:<4}  {result.rule}: {result.detail}")
     failed = [r for r in results if r.status == "FAIL"]
@@ -502,13 +564,21 @@ def _run(args: argparse.Namespace) -> int:
 
         if args.rebuild:
             (cache_folder() / IMAGE_NAME).unlink(missing_ok=True)
-        args.image, args.source, args.platform, args.project = str(build_demo_image()), "oci", None, None
-    if args.command in ("open", "demo") and sys.stdout.isatty() and not getattr(args, "summary", False):
-        from .app import make_app
+        import time
 
-        make_app(args.image, args.source, args.platform, args.project, cache_dir=getattr(args, "cache_dir", None),
-                 no_cache=getattr(args, "no_cache", False), stream=getattr(args, "stream", False)).run()
-        return 0
+        started = time.monotonic()
+
+        def say(text: str) -> None:
+            print(f"uvscope: {text} ({time.monotonic() - started:.1f} s)", file=sys.stderr, flush=True)
+
+        args.image, args.source, args.platform, args.project = str(build_demo_image(progress=say)), "oci", None, None
+    if args.command in ("open", "demo") and sys.stdout.isatty() and not getattr(args, "summary", False):
+        from .app import make_app, run_session
+
+        return _end_session(run_session(make_app(args.image, args.source, args.platform, args.project, cache_dir=getattr(args, "cache_dir", None),
+                                    no_cache=getattr(args, "no_cache", False), stream=getattr(args, "stream", False))))
+    if args.command == "report":
+        args.format = output_format(args.format, args.output, REPORT_FORMATS)
     image, python = _read(args, args.image, args.source, args.platform, args.project)
     if args.command == "report":
         return _report(args, image, python)
@@ -516,10 +586,38 @@ def _run(args: argparse.Namespace) -> int:
     return 0
 
 
+REPORT_ONLY_OPTIONS = ("--ci", "--ci-config", "--format", "-o", "--output")
+"""Options of `report` a user may give `uvscope IMAGE` (dive takes `dive IMAGE --ci`)."""
+
+
+def _mistyped_command(word: str) -> str | None:
+    """`did you mean report?` for a word that is close to a command and is not an image we can find."""
+    import difflib
+
+    if os.path.exists(word) or any(mark in word for mark in ":/@."):
+        return None  # a path, a tagged reference or a registry address: an image
+    close = difflib.get_close_matches(word.lower(), COMMANDS, n=1, cutoff=0.7)
+    if not close:
+        return None
+    return f"no command {word!r}: did you mean `uvscope {close[0]}`? (commands: {', '.join(COMMANDS)})"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `uvscope` console script."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and not arguments[0].startswith("-") and arguments[0] not in COMMANDS:
+        mistake = _mistyped_command(arguments[0])
+        if mistake:
+            print(f"uvscope: error: {mistake}", file=sys.stderr)
+            return 2
+        misplaced = sorted(set(arguments) & set(REPORT_ONLY_OPTIONS))
+        if misplaced:
+            print(
+                f"uvscope: error: {', '.join(misplaced)} belongs to `uvscope report`: "
+                f"uvscope report {arguments[0]} {' '.join(arguments[1:])}",
+                file=sys.stderr,
+            )
+            return 2
         arguments.insert(0, "open")
     args = build_parser().parse_args(arguments)
     if args.command is None:

@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from uvscope.analysis.cache import default_cache_dir
@@ -122,11 +123,16 @@ def _oci_tar(layers: list[tuple[bytes, str]]) -> bytes:
     return buffer.getvalue()
 
 
-def build_demo_image(target: Path | None = None) -> Path:
-    """Build the demo image archive if it is missing; return its path."""
+def build_demo_image(target: Path | None = None, progress: Callable[[str], None] | None = None) -> Path:
+    """Build the demo image archive if it is missing; return its path.
+
+    `progress(text)` hears each step as it starts (the first build takes seconds: the user is told why).
+    """
     target = target or cache_folder() / IMAGE_NAME
     if target.exists():
         return target
+    say = progress or (lambda text: None)
+    say(f"building the demo image (first use; kept in {target.parent})")
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="uvscope-demo-") as scratch:
         root = Path(scratch) / "rootfs"
@@ -150,14 +156,19 @@ def build_demo_image(target: Path | None = None) -> Path:
             steps.append((_layer(root, state, after), command))
             state = after
 
+        say("  COPY pyproject.toml uv.lock /app/")
         for name in ("pyproject.toml", "uv.lock"):
             shutil.copy(PROJECT / name, app / name)
         commit("COPY pyproject.toml uv.lock /app/")
+        say("  RUN uv sync --frozen --no-dev --no-install-project (real wheels: numpy, requests, ...)")
         _uv("sync", "--frozen", "--no-dev", "--no-install-project", cwd=app, env=env)
         commit("RUN uv sync --frozen --no-dev --no-install-project")
+        say("  COPY src /app/src")
         shutil.copytree(PROJECT / "src", app / "src")
         commit("COPY src /app/src")
+        say("  RUN uv sync --frozen --no-dev")
         _uv("sync", "--frozen", "--no-dev", cwd=app, env=env)
         commit("RUN uv sync --frozen --no-dev")
+        say("  packing the layers as an OCI image")
         write_file(str(target), _oci_tar(steps))
     return target

@@ -37,6 +37,7 @@ VIEWS = [
     ("waste", ["4"]),
     ("plots", ["5"]),
     ("help", ["question_mark"]),
+    ("grouping-help", ["g", "question_mark"]),
 ]
 HISTORY_VIEWS = [("grouping", ["g"]), ("churn", ["g", "c"])]
 # (click, requests, numpy) per made-up lock commit, oldest first; the last is the demo's own lock
@@ -65,10 +66,17 @@ def demo_history_project(folder: Path) -> Path:
     assert (folder / "uv.lock").read_text() == real
     return folder
 
+SMALL = (80, 24)
+SMALL_VIEWS = [
+    ("packages-80x24", ["2"]),
+    ("grouping-80x24", ["g"]),
+]
+"""The same session at 80x24: the footer keeps ? and q, the search box has room."""
 
-async def shoot(ref: str, name: str, keys: list[str], app=None) -> Path:
+
+async def shoot(ref: str, name: str, keys: list[str], app=None, size: tuple[int, int] = SIZE) -> Path:
     app = app or make_app(ref)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=size) as pilot:
         await pilot.pause()
         await app.screen.workers.wait_for_complete()
         await pilot.pause()
@@ -91,6 +99,7 @@ def main() -> None:
     scratch = tempfile.TemporaryDirectory()
     project = demo_history_project(Path(scratch.name) / "demo")
     shots += [(name, keys, make_app(ref, project=str(project))) for name, keys in HISTORY_VIEWS]
+    shots += [(name, keys, "small") for name, keys in SMALL_VIEWS]
     if args.diff:
         shots.append(("diff", [], make_diff_app(*args.diff)))
     if args.history:
@@ -105,7 +114,10 @@ def main() -> None:
         shots.append(("history", [], history_app))
     converter = shutil.which("rsvg-convert")
     for name, keys, app in shots:
-        svg = asyncio.run(shoot(ref, name, keys, app))
+        if app == "small":
+            svg = asyncio.run(shoot(ref, name, keys, None, SMALL))
+        else:
+            svg = asyncio.run(shoot(ref, name, keys, app))
         if converter:
             subprocess.run([converter, "-b", "#000000", str(svg), "-o", str(svg.with_suffix(".png"))], check=True)
         print(svg.with_suffix(".png" if converter else ".svg"))

@@ -31,6 +31,15 @@ def _private_layer_cache(tmp_path_factory):
         os.environ["XDG_CACHE_HOME"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _remove_images_the_session_created():
+    """At the end, remove the images this session tagged (harness.CREATED): the engine is left as it was found,
+    except for the base images and the content-hashed fixtures (harness.KEPT_IMAGES), which take minutes to build."""
+    yield
+    if harness.CREATED:
+        harness.remove_created_images()
+
+
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("UVSCOPE_TESTS_NO_ENGINE") == "1":
         skip = pytest.mark.skip(reason="UVSCOPE_TESTS_NO_ENGINE=1")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -22,12 +23,48 @@ DOCKER = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
+KEPT_IMAGES = re.compile(r"^uvscope-test-(base|uv|pyslim|uvbin)(:|$)|^uvscope-test/[^:]+:[0-9a-f]{12}$")
+"""Images a test session keeps: the base images and the content-hashed fixtures (rebuilding them takes minutes)."""
+CREATED: dict[str, str | None] = {}
+"""Tags this test session gave images (other than KEPT_IMAGES) -> the image the tag named before, if any."""
+
+
+def _tag_of(args: tuple[str, ...]) -> str | None:
+    """The tag a `docker build -t REF ...` or `docker tag SRC REF` gives."""
+    if args[:1] == ("build",) and "-t" in args:
+        return args[args.index("-t") + 1]
+    if args[:1] == ("tag",) and len(args) >= 3:
+        return args[2]
+    return None
+
+
 def docker(*args: str, check: bool = True, capture: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    """Run Debian's docker client (the one that can drive BuildKit on this engine)."""
+    """Run Debian's docker client (the one that can drive BuildKit on this engine).
+
+    Tags given by `build -t` and `tag` are remembered (`CREATED`) so the session can remove them at its end.
+    """
     env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    tag = _tag_of(args)
+    if tag is not None and not KEPT_IMAGES.match(tag) and tag not in CREATED:
+        before = subprocess.run([DOCKER, "image", "inspect", "--format", "{{.Id}}", tag], capture_output=True, text=True)
+        CREATED[tag] = before.stdout.strip() if before.returncode == 0 else None
     return subprocess.run(
         [DOCKER, *args], check=check, capture_output=capture, text=True, env=env, **kwargs
     )
+
+
+def remove_created_images() -> list[str]:
+    """Remove the tags this session created, and images they replaced that nothing names any more; returns what went."""
+    removed = []
+    for tag, previous in list(CREATED.items()):
+        if subprocess.run([DOCKER, "rmi", tag], capture_output=True, text=True).returncode == 0:
+            removed.append(tag)
+        if previous:  # a rebuilt tag leaves the old image dangling; `rmi` refuses it while anything still uses it
+            dangling = subprocess.run([DOCKER, "image", "inspect", "--format", "{{len .RepoTags}}", previous], capture_output=True, text=True)
+            if dangling.stdout.strip() == "0" and subprocess.run([DOCKER, "rmi", previous], capture_output=True).returncode == 0:
+                removed.append(previous)
+        del CREATED[tag]
+    return removed
 
 
 def uv_binary() -> str:

@@ -68,9 +68,9 @@ def _tar(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def docker_save_legacy(layers: list[bytes], tag: str = "demo:latest") -> bytes:
+def docker_save_legacy(layers: list[bytes], tag: str = "demo:latest", commands: list[str] | None = None) -> bytes:
     """A docker-save archive in the legacy layout (`<id>/layer.tar`), members in lexical order."""
-    config = config_for(layers)
+    config = config_for(layers, commands)
     config_name = digest(config).split(":")[1] + ".json"
     files = {config_name: config}
     names = []

@@ -92,6 +92,12 @@ def test_demo_builds_a_real_uv_image_without_an_engine(tmp_path):
     assert result.returncode == 0, result.stderr
     assert "uv sync --frozen --no-dev --no-install-project" in result.stdout
     assert any("numpy" in line and "match" in line for line in result.stdout.splitlines())
+    # The first build takes seconds: each step is said as it starts, with the time so far (issue 15, item 8).
+    progress = result.stderr.splitlines()
+    assert progress[0].startswith("uvscope: building the demo image (first use; kept in ")
+    assert any("RUN uv sync --frozen --no-dev --no-install-project" in line for line in progress)
+    assert all(line.startswith("uvscope: ") and line.endswith(" s)") for line in progress), progress
+    assert not run("demo", "--summary", env=env).stderr  # built: nothing to say
     archive = tmp_path / "uvscope" / "demo-image.oci.tar"
     report = json.loads(run("report", str(archive), env=env).stdout)
     assert len(report["layers"]) == 4
@@ -168,7 +174,9 @@ def test_optimize_write_with_a_broken_pyproject_changes_nothing(tmp_path):
 def test_optimize_needs_groups_or_suggest(tmp_path):
     _opt_project(tmp_path)
     assert "--group NAME=PKG" in _one_line_error(run("optimize", "--project", str(tmp_path)))
-    assert "--suggest needs package sizes" in _one_line_error(run("optimize", "--project", str(tmp_path), "--suggest"))
+    # Without --image, --suggest sizes closures by uv.lock's wheels (issue 15); this project has nothing heavy.
+    line = _one_line_error(run("optimize", "--project", str(tmp_path), "--suggest"))
+    assert "heavy enough" in line and "wheel sizes" in line and "--image" in line
 
 
 @pytest.mark.parametrize(

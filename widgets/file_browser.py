@@ -12,6 +12,8 @@ from uvscope.analysis.browse import FileNode, filter_tree, parse_size
 from uvscope.analysis.model import EntryKind
 from uvscope.analysis.text import size
 
+from .search_box import SearchBox
+
 MARKS = {"added": ("+", "green"), "modified": ("~", "yellow"), "removed": ("-", "red"), "": (" ", "")}
 AUTO_EXPAND = 4
 """Folders expanded when a tree is shown: the first levels, along the largest path."""
@@ -46,10 +48,10 @@ class FileBrowser(Vertical):
 
     DEFAULT_CSS = """
     FileBrowser { height: 1fr; }
-    FileBrowser #file-filters { height: auto; }
+    FileBrowser #file-filters { height: 1; }
     FileBrowser #file-title { height: 1; padding: 0 1; text-style: bold; }
-    FileBrowser #file-search { width: 1fr; }
-    FileBrowser #file-min-size { width: 18; }
+    FileBrowser #file-search { width: 1fr; margin-right: 1; }
+    FileBrowser #file-min-size { width: 12; }
     FileBrowser Tree { height: 1fr; }
     """
 
@@ -61,8 +63,8 @@ class FileBrowser(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="file-filters"):
-            yield Input(placeholder="filter paths", id="file-search")
-            yield Input(placeholder="min size, e.g. 1MB", id="file-min-size")
+            yield SearchBox(placeholder="filter paths (/)", id="file-search")
+            yield SearchBox(placeholder="min size", id="file-min-size")
         yield Static(id="file-title")
         tree: Tree[FileNode] = Tree("/", id="file-tree")
         tree.show_root = False
@@ -106,6 +108,11 @@ class FileBrowser(Vertical):
         event.stop()
         if not event.node.children and event.node.data is not None:
             self._fill(event.node, event.node.data)
+
+    @on(SearchBox.Left)
+    def _left_box(self, event: SearchBox.Left) -> None:
+        event.stop()
+        self.query_one(Tree).focus()
 
     @on(Input.Changed, "#file-search")
     def _search(self, event: Input.Changed) -> None:

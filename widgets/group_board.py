@@ -9,6 +9,7 @@ the host applies the pure `Grouping.move`.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -17,14 +18,6 @@ from textual.widgets import Static
 
 from uvscope.analysis.grouping import REST, Grouping, Item, LayerPlan
 from uvscope.analysis.text import size
-
-
-def column_id(name: str) -> str:
-    return f"column-{name}"
-
-
-def card_id(name: str) -> str:
-    return f"card-{name}"
 
 
 class PackageCard(Static, can_focus=True):
@@ -37,7 +30,8 @@ class PackageCard(Static, can_focus=True):
     """
 
     def __init__(self, item: Item) -> None:
-        super().__init__(f"{item.name}  [b]{size(item.closure_bytes)}[/b]", id=card_id(item.name))
+        # No widget id from the name: names are data, and many are not valid ids (`zope.interface`).
+        super().__init__(f"{item.name}  [b]{size(item.closure_bytes)}[/b]")
         self.item = item
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
@@ -74,15 +68,16 @@ class GroupColumn(VerticalScroll):
     """
 
     def __init__(self, name: str, plan: LayerPlan | None, items: list[Item]) -> None:
-        super().__init__(id=column_id(name))
+        super().__init__()  # a group name the user typed is data, never a widget id (`ml.libs`, `1st`)
         self.group_name = name
         self.plan = plan
         self.items = items
 
     def compose(self) -> ComposeResult:
-        layer = f"{size(self.plan.bytes)} · {len(self.plan.packages)} packages" if self.plan is not None else ""
+        count = len(self.plan.packages) if self.plan is not None else 0
+        layer = f"{size(self.plan.bytes)} · {count} package{'' if count == 1 else 's'}" if self.plan is not None else ""
         title = "the rest (uv sync)" if self.group_name == REST else f"group {self.group_name}"
-        yield Static(f"{title}\n{layer}", classes="column-title")
+        yield Static(Text(f"{title}\n{layer}"), classes="column-title")
         for item in self.items:
             yield PackageCard(item)
 
@@ -135,10 +130,16 @@ class GroupBoard(Horizontal):
             for name, group_items in by_group.items()
         ]
         await self.mount_all(columns)
-        if focus is not None:
-            cards = self.query(f"#{card_id(focus)}")
-            if cards:
-                cards.first().focus()
+        if focus is not None and (card := self.card(focus)) is not None:
+            card.focus()
+
+    def column(self, name: str) -> GroupColumn | None:
+        """The column of group `name` (or `REST`), if shown."""
+        return next((column for column in self.query(GroupColumn) if column.group_name == name), None)
+
+    def card(self, package: str) -> PackageCard | None:
+        """The card of direct dependency `package`, if shown."""
+        return next((card for card in self.query(PackageCard) if card.item.name == package), None)
 
     def column_at(self, x: int, y: int) -> GroupColumn | None:
         """The column under a screen position, if any."""

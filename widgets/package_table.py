@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -13,6 +14,8 @@ from textual.widgets import DataTable, Input, Select
 
 from uvscope.analysis.browse import PackageFilter, PackageRow, environment_label, parse_size, sort_packages
 from uvscope.analysis.text import size
+
+from .search_box import SearchBox
 
 COLUMNS = [
     ("name", "name"),
@@ -35,10 +38,10 @@ class PackageView(Vertical):
 
     DEFAULT_CSS = """
     PackageView { height: 1fr; }
-    PackageView #package-filters { height: auto; }
-    PackageView #package-search { width: 1fr; }
-    PackageView #package-min-size { width: 18; }
-    PackageView Select { width: 22; }
+    PackageView #package-filters { height: 1; }
+    PackageView #package-search { width: 1fr; min-width: 16; margin-right: 1; }
+    PackageView #package-min-size { width: 12; }
+    PackageView Select { width: 16; margin-right: 1; }
     PackageView DataTable { height: 1fr; }
     """
 
@@ -64,24 +67,54 @@ class PackageView(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="package-filters"):
-            yield Input(placeholder="search packages (/)", id="package-search")
-            yield Select([], prompt="lock status", id="lock-filter")
-            yield Select([], prompt="group", id="group-filter")
-            yield Select([], prompt="environment", id="env-filter")
-            yield Input(placeholder="min size, e.g. 1MB", id="package-min-size")
+            yield SearchBox(placeholder="search packages (/)", id="package-search")
+            yield Select([], prompt="lock status", id="lock-filter", compact=True)
+            yield Select([], prompt="group", id="group-filter", compact=True)
+            yield Select([], prompt="environment", id="env-filter", compact=True)
+            yield SearchBox(placeholder="min size", id="package-min-size")
         yield DataTable(id="package-table", cursor_type="row", zebra_stripes=True)
 
     def on_mount(self) -> None:
+        self._widths: dict[str, int] = {}
         self._add_columns(self.query_one(DataTable))
 
-    @staticmethod
-    def _add_columns(table: DataTable) -> None:
+    def header(self, key: str, label: str) -> str:
+        """A column's header, with ▼ (descending) or ▲ on the column the rows are sorted by."""
+        if key != self.sort_column:
+            return label
+        return f"{label} {'▼' if self.sort_reverse else '▲'}"
+
+    def _add_columns(self, table: DataTable) -> None:
         for key, label in COLUMNS:
-            table.add_column(label, key=key)
+            # Widths come from every row, not only those a filter leaves: filtering never collapses a column.
+            table.add_column(self.header(key, label), key=key, width=max(self._widths.get(key, 0), cell_len(label) + 2))
+
+    @staticmethod
+    def cells(row: PackageRow) -> list:
+        """The table cells of one row, in COLUMNS order."""
+        shared = row.shared_bytes
+        return [
+            row.name,
+            row.version,
+            Text(size(row.bytes), justify="right"),
+            Text(f"{row.share:.1%}", justify="right"),
+            ",".join(str(index) for index in row.layers),
+            Text(row.lock_status, style=LOCK_STYLES.get(row.lock_status, "dim")),
+            ",".join(row.groups),
+            Text(size(row.closure_bytes) if row.closure_bytes is not None else "", justify="right"),
+            Text(f"{size(row.exclusive_bytes)}/{size(shared)}" if shared is not None else "", justify="right"),
+            Text(size(row.reshipped_bytes) if row.reshipped_bytes else "", justify="right"),
+            environment_label(row.environment),
+        ]
 
     def set_rows(self, rows: list[PackageRow]) -> None:
         """Show a new set of rows (the image was read, or read further)."""
         self.rows = rows
+        widths: dict[str, int] = {}
+        for row in rows:
+            for (key, _), cell in zip(COLUMNS, self.cells(row)):
+                widths[key] = max(widths.get(key, 0), cell.cell_len if isinstance(cell, Text) else cell_len(cell))
+        self._widths = widths
         self._set_options("#lock-filter", sorted({row.lock_status for row in rows}))
         self._set_options("#group-filter", sorted({group for row in rows for group in row.groups}))
         self._set_options("#env-filter", sorted({row.environment for row in rows}), label=environment_label)
@@ -99,6 +132,11 @@ class PackageView(Vertical):
         self.package_filter = replace(self.package_filter, layer=index, up_to_layer=cumulative)
         self.refresh_rows()
 
+    def sort_next(self) -> None:
+        """Sort by the column right of the current one (after the last: the first)."""
+        keys = [key for key, _ in COLUMNS]
+        self.sort_by(keys[(keys.index(self.sort_column) + 1) % len(keys)])
+
     def sort_by(self, column: str) -> None:
         """Sort by `column`; sorting by the same column again reverses the order."""
         if column == self.sort_column:
@@ -114,27 +152,18 @@ class PackageView(Vertical):
         table.clear(columns=True)  # widths follow the rows shown, whatever was shown before
         self._add_columns(table)
         for row in self.shown_rows:
-            shared = row.shared_bytes
-            table.add_row(
-                row.name,
-                row.version,
-                Text(size(row.bytes), justify="right"),
-                Text(f"{row.share:.1%}", justify="right"),
-                ",".join(str(index) for index in row.layers),
-                Text(row.lock_status, style=LOCK_STYLES.get(row.lock_status, "dim")),
-                ",".join(row.groups),
-                Text(size(row.closure_bytes) if row.closure_bytes is not None else "", justify="right"),
-                Text(f"{size(row.exclusive_bytes)}/{size(shared)}" if shared is not None else "", justify="right"),
-                Text(size(row.reshipped_bytes) if row.reshipped_bytes else "", justify="right"),
-                environment_label(row.environment),
-                key="|".join(row.key),
-            )
+            table.add_row(*self.cells(row), key="|".join(row.key))
         self.post_message(self.Filtered(self, self.shown_rows))
 
     @on(DataTable.HeaderSelected)
     def _header(self, event: DataTable.HeaderSelected) -> None:
         event.stop()
         self.sort_by(str(event.column_key.value))
+
+    @on(SearchBox.Left)
+    def _left_box(self, event: SearchBox.Left) -> None:
+        event.stop()
+        self.query_one(DataTable).focus()
 
     @on(Input.Changed, "#package-search")
     def _search(self, event: Input.Changed) -> None:

@@ -9,8 +9,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, LoadingIndicator, Static
+from textual.widgets import DataTable, Header, LoadingIndicator, Static
 
+from uvscope.widgets.key_footer import KeyFooter
 from uvscope.analysis.browse import short_command
 from uvscope.analysis.diff import diff_images, diff_summary
 from uvscope.analysis.errors import UvscopeError
@@ -26,6 +27,8 @@ class DiffScreen(Screen):
     """Layers of A and B side by side (shared or new), and the package changes."""
 
     BINDINGS = [Binding("tab", "focus_next", "Next table", show=False)]
+    HELP_TITLE = "uvscope diff: what changed between two images"
+    HELP_EXTRA = (("↑ ↓", "move in a table"), ("click a row", "select it"))
 
     class Compared(Message):
         def __init__(self, document: dict) -> None:
@@ -59,7 +62,7 @@ class DiffScreen(Screen):
                 yield DataTable(id="layers-b", cursor_type="row", zebra_stripes=True)
         yield Static("[b]packages[/b]")
         yield DataTable(id="diff-packages", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.compare()

@@ -17,14 +17,16 @@ from __future__ import annotations
 
 import os
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
+from uvscope.widgets.key_footer import KeyFooter
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
 from uvscope.analysis.layer_plan import Step, steps_from_lock_history
@@ -50,24 +52,43 @@ def _project_history(project_dir: str | None) -> list[LockCommit]:
 class GroupingScreen(Screen):
     """Edit which direct dependencies get a cached layer of their own."""
 
+    MOVE = Binding.Group("move", compact=True)
+    REORDER = Binding.Group("group ↓↑", compact=True)
     BINDINGS = [
-        Binding("escape", "back", "Back"),
-        Binding("left_square_bracket", "move_card(-1)", "Move left", key_display="["),
-        Binding("right_square_bracket", "move_card(1)", "Move right", key_display="]"),
-        Binding("left", "focus_column(-1)", "Column left", show=False),
-        Binding("right", "focus_column(1)", "Column right", show=False),
-        Binding("up", "focus_card(-1)", "Up", show=False),
-        Binding("down", "focus_card(1)", "Down", show=False),
-        Binding("n", "new_group", "New group"),
-        Binding("r", "rename_group", "Rename"),
-        Binding("d", "delete_group", "Delete group"),
-        Binding("less_than_sign", "reorder(-1)", "Group down", key_display="<"),
-        Binding("greater_than_sign", "reorder(1)", "Group up", key_display=">"),
-        Binding("s", "suggest", "Suggest"),
-        Binding("c", "churn", "Churn"),
-        Binding("x", "scratch", "Scratch"),
-        Binding("w", "write", "Write"),
+        Binding("escape", "back", "Back", tooltip="cancel a drag, else back to the image"),
+        Binding("left_square_bracket", "move_card(-1)", "Move left", key_display="[", group=MOVE,
+                tooltip="move the focused package one column left (a lower layer)"),
+        Binding("right_square_bracket", "move_card(1)", "Move right", key_display="]", group=MOVE,
+                tooltip="move the focused package one column right"),
+        Binding("w", "write", "Write", tooltip="show the diff of pyproject.toml and the Dockerfile, write after y"),
+        Binding("n", "new_group", "New", tooltip="new group (its own layer), on top of the others"),
+        Binding("x", "scratch", "Scratch", tooltip="start from scratch: no groups"),
+        Binding("s", "suggest", "Suggest", tooltip="start from uvscope's suggestion"),
+        Binding("c", "churn", "Churn", tooltip="what each past lock change pushed, per layer of this grouping"),
+        Binding("r", "rename_group", "Rename", tooltip="rename the focused package's group"),
+        Binding("d", "delete_group", "Delete", tooltip="delete the focused package's group (its packages go to the rest)"),
+        Binding("less_than_sign", "reorder(-1)", "Group down", key_display="<", group=REORDER,
+                tooltip="move the focused package's group one layer down"),
+        Binding("greater_than_sign", "reorder(1)", "Group up", key_display=">", group=REORDER,
+                tooltip="move the focused package's group one layer up"),
+        Binding("left", "focus_column(-1)", "Column left", show=False, tooltip="focus the column on the left"),
+        Binding("right", "focus_column(1)", "Column right", show=False, tooltip="focus the column on the right"),
+        Binding("up", "focus_card(-1)", "Up", show=False, tooltip="focus the previous package"),
+        Binding("down", "focus_card(1)", "Down", show=False, tooltip="focus the next package"),
     ]
+
+    HELP_TITLE = "uvscope: grouping editor"
+    HELP_EXTRA = (
+        ("drag a card", "move a package to another column with the mouse (esc cancels the drag)"),
+        ("click a card", "focus it"),
+    )
+    HELP_TEXT = """\
+Columns are layers-to-be: dependency groups, bottom layer on the left, then
+"the rest" that `uv sync` installs. The preview under the board says how large
+each layer is and what a version bump, a new light dependency or a source
+change rebuilds, today and with the groups. Sizes are the bytes of each
+package's `uv.lock` closure.
+"""
 
     class Written(Message):
         """The files were written (or writing failed with `error`)."""
@@ -108,10 +129,13 @@ class GroupingScreen(Screen):
         yield GroupBoard(id="board")
         yield Static("writing the files and re-locking: uv lock is running...", id="grouping-busy")
         yield Static(id="grouping-preview")
-        yield Footer()
+        yield KeyFooter()
 
     async def on_mount(self) -> None:
         await self.refresh_board()
+        first = next(iter(self.query(PackageCard)), None)
+        if first is not None:  # `[` and `]` work at once, no Tab first
+            first.focus()
 
     async def refresh_board(self, focus: str | None = None) -> None:
         """Redraw the columns and the live preview for the current grouping."""
@@ -125,16 +149,14 @@ class GroupingScreen(Screen):
             for cost in shown.costs
         )
         heading = "in the final image, from the Dockerfile" if from_dockerfile else "(the usual uv Dockerfile)"
-        history = ""
+        parts: list[str | tuple[str, str]] = [("layers", "bold"), f"  {layers}\n", ("a typical change rebuilds", "bold"), f" {heading}\n{costs}"]
         if self.steps:
             today, planned = self.replays()
-            history = (
-                f"\n[b]over the last {len(self.steps)} lock changes: [/b]{size(today.total)} pushed today, "
-                f"{size(planned.total)} with these groups (c: per change)"
-            )
-        self.query_one("#grouping-preview", Static).update(
-            f"[b]layers:  [/b]{layers}\n[b]a typical change rebuilds [/b]{heading}\n{costs}{history}"
-        )
+            parts += [
+                ("\nover the last " + f"{len(self.steps)} lock changes:", "bold"),
+                f" {size(today.total)} pushed today, {size(planned.total)} with these groups (c: per change)",
+            ]
+        self.query_one("#grouping-preview", Static).update(Text.assemble(*parts))
 
     def replays(self):
         """Today's single layer and the grouping on screen, replayed over the lock history
@@ -169,7 +191,7 @@ class GroupingScreen(Screen):
         try:
             self.grouping = self.grouping.move(package, target)
         except GroupingError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
             return
         await self.refresh_board(focus=package)
 
@@ -251,7 +273,7 @@ class GroupingScreen(Screen):
         try:
             self.grouping = make()
         except GroupingError as error:
-            self.notify(str(error), severity="error")
+            self.notify(str(error), severity="error", markup=False)
             return
         await self.refresh_board(focus=focus)
 

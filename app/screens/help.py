@@ -1,44 +1,58 @@
-"""The help dialog: what each view shows and the keys that drive it."""
+"""The help dialog of the screen it was opened on, built from that screen's bindings.
+
+Each screen's keys come from its own `BINDINGS` (and the app's), so the table
+cannot drift from what the keys do. What no binding says (Tab, Esc in a search
+box, sorting, the mouse) comes from the screen's `HELP_EXTRA`; what its views
+show from its `HELP_TEXT`.
+"""
 
 from __future__ import annotations
 
+from rich.markdown import Markdown
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
-from rich.markdown import Markdown
+from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-HELP = """\
-# uvscope
 
-Where every byte of this image comes from.
+def _describe(binding: Binding) -> str:
+    return binding.tooltip or binding.description or binding.action
 
-| key | does |
-|---|---|
-| `1`-`5` | Layers, Packages, Files, Waste, Plots |
-| `↑` `↓` | move; in Layers, the highlighted layer drives Packages and Files |
-| `ctrl+a` | show everything up to the selected layer (like dive) |
-| `ctrl+l` | show the selected layer only |
-| `/` | search packages (or paths, in Files) |
-| `e` / `c` | expand / collapse all folders in Files |
-| `g` | grouping editor: drag packages into groups that get their own cached layer |
-| click a column header | sort Packages by it (again: reverse) |
-| `ctrl+p` | command palette (every action, themes) |
-| `q` | quit (stops reading at once) |
 
-**Files** marks: `+` added, `~` modified, `-` removed by the selected layer.
-**Packages**: `closure` is the bytes a direct dependency pulls in through
-`uv.lock`; `excl/shared` splits it into bytes only it pulls in and bytes
-other dependencies of the image's member need too. `re-shipped`: bytes a
-later layer wrote again.
-**Waste**: dive's efficiency (same formula), and uvscope's reclaimable bytes:
-copies hidden or deleted by a later layer, by layer, path and package.
-"""
+def help_rows(screen: Screen) -> list[tuple[str, str]]:
+    """(keys, what they do) for `screen`: its bindings, the app's, then its `HELP_EXTRA`.
+
+    Bindings of one action (or one `Binding.Group`) share a row.
+    """
+    rows: dict[str, tuple[list[str], list[str]]] = {}
+    for node in (screen, screen.app):
+        for _, binding in node._bindings:  # the node's BINDINGS merged with its bases', one entry per key
+            if not (binding.description or binding.tooltip):
+                continue  # internal (e.g. ctrl+c's "press ctrl+q to quit" hint)
+            key = screen.app.get_key_display(binding)
+            row = binding.group.description if binding.group is not None else binding.action
+            keys, texts = rows.setdefault(row, ([], []))
+            if key not in keys:
+                keys.append(key)
+            if binding.description not in texts:
+                texts.append(_describe(binding) if binding.group is None else binding.description)
+    table = [(" ".join(keys), ", ".join(texts)) for keys, texts in rows.values()]
+    table.extend(getattr(screen, "HELP_EXTRA", ()))
+    return table
+
+
+def help_markdown(screen: Screen) -> str:
+    """The dialog's text for `screen`: a title, the key table and what the screen shows."""
+    title = getattr(screen, "HELP_TITLE", type(screen).__name__)
+    lines = [f"# {title}", "", "| key | does |", "|---|---|"]
+    lines += [f"| `{keys}` | {text} |" for keys, text in help_rows(screen)]
+    text = getattr(screen, "HELP_TEXT", "")
+    return "\n".join(lines) + ("\n\n" + text if text else "") + "\n"
 
 
 class HelpScreen(ModalScreen[None]):
-    """Keys and views, in a dialog; any of escape, q or ? closes it."""
+    """Keys and views of one screen, in a dialog; any of escape, q or ? closes it."""
 
     BINDINGS = [
         Binding("escape", "dismiss", "Close"),
@@ -46,7 +60,12 @@ class HelpScreen(ModalScreen[None]):
         Binding("question_mark", "dismiss", "Close", show=False),
     ]
 
+    def __init__(self, screen: Screen) -> None:
+        super().__init__()
+        self.markdown = help_markdown(screen)
+        """The help of the screen this dialog was opened on."""
+
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
             # Rich renders the Markdown synchronously: the dialog is complete on its first frame.
-            yield Static(Markdown(HELP))
+            yield Static(Markdown(self.markdown))

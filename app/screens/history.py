@@ -6,19 +6,23 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
 
+from uvscope.widgets.key_footer import KeyFooter
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.history import HistoryEntry, image_history
 from uvscope.analysis.markdown import HISTORY_ENGINE_NOTE
-from uvscope.analysis.text import size
+from uvscope.analysis.text import count, size
 
 MB = 1_000_000
 
 
 class HistoryScreen(Screen):
     """Each tag's size, new and reused bytes, oldest first, and the churn over time."""
+
+    HELP_TITLE = "uvscope history: churn across tags"
+    HELP_EXTRA = (("tab shift+tab", "move between the table and the chart"), ("↑ ↓", "move in the table"))
 
     class Loaded(Message):
         def __init__(self, entries: list[HistoryEntry]) -> None:
@@ -43,7 +47,7 @@ class HistoryScreen(Screen):
         yield Static("reading image metadata…", id="history-summary")
         yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
         yield PlotextPlot(id="history-plot")
-        yield Footer()
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.load()
@@ -65,7 +69,7 @@ class HistoryScreen(Screen):
     def _loaded(self, message: Loaded) -> None:
         self.entries = message.entries
         churn = sum(entry.new_bytes for entry in message.entries[1:])
-        summary = f"{len(message.entries)} images; after the first, each re-shipped {size(churn // max(1, len(message.entries) - 1))} on average"
+        summary = f"{count(len(message.entries), 'image')}; after the first, each re-shipped {size(churn // max(1, len(message.entries) - 1))} on average"
         if any(entry.size_source == "engine" for entry in message.entries):
             summary += "\n" + HISTORY_ENGINE_NOTE
         summary += "".join(f"\n[b yellow]note:[/] {note}" for note in self.notes)

@@ -15,15 +15,17 @@ from textual.binding import Binding
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, ProgressBar, Static, TabbedContent, TabPane
+from textual.widgets import Header, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
+from uvscope.widgets.key_footer import KeyFooter
 from uvscope.analysis.browse import layer_top_packages, layer_tree, package_rows, status_line
 from uvscope.analysis.errors import ReadCancelled, UvscopeError
 from uvscope.analysis.model import Image, ImageMeta, LayerContents
 from uvscope.analysis.python import PythonAnalysis, analyse_python
 from uvscope.analysis.sources import ImageSource
 from uvscope.analysis.stack import build_image
+from uvscope.analysis.text import count
 from uvscope.widgets.file_browser import FileBrowser
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView
@@ -72,19 +74,40 @@ class _Monitor:
 class MainScreen(Screen):
     """Tabs over one image; the highlighted layer drives packages and files."""
 
+    VIEWS = Binding.Group("views", compact=True)
     BINDINGS = [
-        Binding("1", "show_tab('layers')", "Layers"),
-        Binding("2", "show_tab('packages')", "Packages"),
-        Binding("3", "show_tab('files')", "Files"),
-        Binding("4", "show_tab('waste')", "Waste"),
-        Binding("5", "show_tab('plots')", "Plots"),
-        Binding("ctrl+a", "aggregate(True)", "Up to layer"),
-        Binding("ctrl+l", "aggregate(False)", "Layer only"),
-        Binding("slash", "search", "Search", key_display="/"),
-        Binding("g", "grouping", "Grouping"),
-        Binding("e", "expand_all", "Expand", show=False),
-        Binding("c", "collapse_all", "Collapse", show=False),
+        Binding("1", "show_tab('layers')", "Layers", group=VIEWS, tooltip="Layers view"),
+        Binding("2", "show_tab('packages')", "Packages", group=VIEWS, tooltip="Packages view"),
+        Binding("3", "show_tab('files')", "Files", group=VIEWS, tooltip="Files view"),
+        Binding("4", "show_tab('waste')", "Waste", group=VIEWS, tooltip="Waste view"),
+        Binding("5", "show_tab('plots')", "Plots", group=VIEWS, tooltip="Plots view"),
+        Binding("slash", "search", "Search", key_display="/", tooltip="search packages (paths, in Files); esc leaves, enter applies"),
+        Binding("g", "grouping", "Grouping", tooltip="grouping editor: heavy packages into cached layers of their own"),
+        Binding("ctrl+a", "aggregate(True)", "Up to layer", tooltip="show everything up to the selected layer (like dive)"),
+        Binding("ctrl+l", "aggregate(False)", "Layer only", tooltip="show the selected layer's changes only"),
+        Binding("s", "sort_next", "Sort", show=False, tooltip="Packages: sort by the next column (S: reverse)"),
+        Binding("S", "sort_reverse", "Reverse sort", show=False, tooltip="Packages: reverse the sort order"),
+        Binding("e", "expand_all", "Expand", show=False, tooltip="Files: expand every folder"),
+        Binding("c", "collapse_all", "Collapse", show=False, tooltip="Files: collapse every folder"),
     ]
+
+    HELP_TITLE = "uvscope: one image"
+    HELP_EXTRA = (
+        ("↑ ↓ pgup pgdn", "move; in Layers the highlighted layer drives Packages and Files"),
+        ("esc", "leave a search box (enter applies the search and leaves too)"),
+        ("click a column header", "sort Packages by it (again: reverse); the sorted column shows ▼ or ▲"),
+        ("click a tab, a row, a folder", "switch view, select, expand"),
+        ("ctrl+p", "command palette (every action, themes)"),
+    )
+    HELP_TEXT = """\
+**Files** marks: `+` added, `~` modified, `-` removed by the selected layer.
+**Packages**: `closure` is the bytes a direct dependency pulls in through
+`uv.lock`; `excl/shared` splits it into bytes only it pulls in and bytes
+other dependencies of the image's member need too. `re-shipped`: bytes a
+later layer wrote again.
+**Waste**: dive's efficiency (same formula), and uvscope's reclaimable bytes:
+copies hidden or deleted by a later layer, by layer, path and package.
+"""
 
     selected_layer: reactive[int] = reactive(-1, init=False)
     cumulative: reactive[bool] = reactive(True, init=False)
@@ -137,6 +160,12 @@ class MainScreen(Screen):
         """File trees already built for (layer, cumulative): moving the cursor back is instant."""
         self._files_shown: tuple[int, bool] | None = None
         self._notes: tuple[str, ...] = ()
+        self._focus_after_tab: str | None = None
+        self._source: ImageSource | None = None
+        """The source being read (its `path_used` says whether the engine's export stream is awaited)."""
+        self._read_started: float | None = None
+        self._read_bytes = 0
+        """What to focus when the tab being switched to is shown (else FOCUS_IN_TAB)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -155,13 +184,24 @@ class MainScreen(Screen):
                 yield Static(id="layer-legend")
                 yield LayerSizePlot(id="layer-plot")
                 yield TopPackagesPlot(id="package-plot")
-        yield Footer()
+        yield KeyFooter()
 
     FOCUS_IN_TAB = {"layers": "#layer-table", "packages": "#package-table", "files": "#file-tree", "waste": "#waste-panel"}
 
     def on_mount(self) -> None:
         self.query_one(LayerTable).focus()
         self.read_image()
+        self.set_interval(1.0, self._tick)
+
+    def _tick(self) -> None:
+        """While nothing has arrived yet, say what is being waited for and for how long."""
+        if self.complete or self.error is not None or self._read_started is None or self._read_bytes:
+            return
+        elapsed = time.monotonic() - self._read_started
+        if getattr(self._source, "path_used", "") == "stream":
+            self._status(f"the engine is preparing the image export… {elapsed:.0f} s (q quits at once)")
+        elif elapsed >= 2 and self.meta is not None:
+            self._status(f"{count(len(self.meta.diff_ids), 'layer')}; reading… {elapsed:.0f} s")
 
     # -- reading -----------------------------------------------------------------
 
@@ -177,8 +217,10 @@ class MainScreen(Screen):
         except UvscopeError as error:
             self.post_message(self.Failed(str(error)))
             return
+        self._source = source
         try:
             meta = source.meta()
+            self._read_started = time.monotonic()
             self.post_message(self.MetaLoaded(meta, source.total_bytes()))
             monitor = _Monitor(self, source.total_bytes())
             contents: dict[int, LayerContents] = {}
@@ -220,10 +262,13 @@ class MainScreen(Screen):
         # Start on the last layer: with "everything up to it", that is the whole image.
         self.query_one(LayerTable).show(message.meta, select=len(message.meta.diff_ids) - 1)
         self.query_one(ProgressBar).update(total=message.total)
-        self._status(f"{len(message.meta.diff_ids)} layers; reading…")
+        self._status(f"{count(len(message.meta.diff_ids), 'layer')}; reading…")
 
     @on(Progress)
     def _progress(self, message: Progress) -> None:
+        if message.done and not self._read_bytes and self.meta is not None and not self.complete:
+            self._status(f"{count(len(self.meta.diff_ids), 'layer')}; reading…")
+        self._read_bytes = message.done
         self.query_one(ProgressBar).update(total=message.total, progress=message.done)
 
     @on(Loaded)
@@ -306,7 +351,8 @@ class MainScreen(Screen):
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "files":
             self._show_files()
-        target = self.FOCUS_IN_TAB.get(event.pane.id or "")
+        target = self._focus_after_tab or self.FOCUS_IN_TAB.get(event.pane.id or "")
+        self._focus_after_tab = None
         if target is not None:
             self.query_one(target).focus()
 
@@ -319,9 +365,11 @@ class MainScreen(Screen):
         tab = self.query_one(TabbedContent).active
         if tab == "files":
             self.query_one("#file-search").focus()
-        else:
-            self.action_show_tab("packages")
+        elif tab == "packages":
             self.query_one("#package-search").focus()
+        else:  # the tab switch focuses its table when it lands: focus the box then instead
+            self._focus_after_tab = "#package-search"
+            self.action_show_tab("packages")
 
     def action_grouping(self) -> None:
         """Open the grouping editor for the member the image was built for (`member.choose_member`)."""
@@ -335,6 +383,17 @@ class MainScreen(Screen):
             self.notify("uv.lock has no installable project, or nothing tells which member the image is for")
             return
         self.app.push_screen(GroupingScreen(match, match.sizes, match.member, self.request.project))
+
+    def action_sort_next(self) -> None:
+        """Sort Packages by the next column."""
+        self.action_show_tab("packages")
+        self.query_one(PackageView).sort_next()
+
+    def action_sort_reverse(self) -> None:
+        """Reverse the order of Packages."""
+        self.action_show_tab("packages")
+        view = self.query_one(PackageView)
+        view.sort_by(view.sort_column)
 
     def action_expand_all(self) -> None:
         """Expand every folder of the files view."""

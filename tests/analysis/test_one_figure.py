@@ -34,7 +34,7 @@ from uvscope.analysis.markdown import diff_markdown
 from uvscope.analysis.member import choose_member
 from uvscope.analysis.python import analyse_python
 from uvscope.analysis.sources import open_source, read_image
-from uvscope.analysis.text import percent, size
+from uvscope.analysis.text import count, percent, size
 
 pytestmark = pytest.mark.engine
 
@@ -184,7 +184,7 @@ def test_image_size_files_and_efficiency_agree_everywhere(request, fixture, work
         assert layer["added"]["count"] + layer["modified"]["count"] == layer["file_count"]
     rows = re.findall(r"^\| (\d+) \| [^|]+ \| (\d+) \| ", markdown, re.MULTILINE)
     assert [int(count) for _, count in rows] == files
-    summary_counts = [int(m) for m in re.findall(r"^\s*\d+\s+\S+ \S+\s+(\d+) files", summary, re.MULTILINE)]
+    summary_counts = [int(m) for m in re.findall(r"^\s*\d+\s+\S+ \S+\s+(\d+) files?\b", summary, re.MULTILINE)]
     assert summary_counts == files
     for index, (nbytes, count) in enumerate(truth):
         alone = layer_tree(image, python, index, cumulative=False)
@@ -339,7 +339,7 @@ def _check_diff(a_ref: str, b_ref: str, workdir: str) -> dict:
     assert f"image {size(doc['a']['size_bytes'])} → {size(doc['b']['size_bytes'])}" in markdown
     assert f"image {size(doc['a']['size_bytes'])} → {size(doc['b']['size_bytes'])}" in summary
     assert f"**{size(identical['bytes'])}** is content A already had" in markdown
-    assert f"{size(identical['reinstalled_identical_bytes'])} in the {len(reshipped)} packages re-shipped identical" in markdown
+    assert f"{size(identical['reinstalled_identical_bytes'])} in the {count(len(reshipped), 'package')} re-shipped identical" in markdown
     assert f"{len(reshipped)} packages, {size(identical['reinstalled_identical_bytes'])}: same version" in markdown
     assert f"{size(identical['bytes'])} of it is content A already had, {size(identical['reinstalled_identical_bytes'])}" in summary
     return doc

@@ -12,7 +12,7 @@ from uvscope.app.app import make_app
 from uvscope.app.screens.dialogs import ConfirmDiff, NamePrompt
 from uvscope.app.screens.grouping import GroupingScreen
 from uvscope.app.screens.main import MainScreen
-from uvscope.widgets.group_board import GroupColumn, PackageCard
+from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
 
 PYPROJECT = """[project]
 name = "svc"
@@ -52,6 +52,10 @@ async def _open_grouping(app, pilot) -> GroupingScreen:
     return app.screen
 
 
+def _board(screen: GroupingScreen) -> GroupBoard:
+    return screen.query_one(GroupBoard)
+
+
 def _columns(screen: GroupingScreen) -> dict[str, list[str]]:
     return {column.group_name: [card.item.name for card in column.query(PackageCard)] for column in screen.query(GroupColumn)}
 
@@ -63,10 +67,10 @@ async def test_starts_from_the_suggestion_and_drags_with_the_mouse(session_tar):
         assert _columns(screen) == {"heavy": ["numpy"], "rest": ["requests"]}
         preview = str(screen.query_one("#grouping-preview").render())
         assert "heavy: 34.0 MB" in preview and "rest: 213.8 kB" in preview
-        await pilot.mouse_down("#card-requests")
-        await pilot.hover("#column-heavy", offset=(4, 6))
-        assert screen.query_one("#column-heavy").has_class("-drop-target")
-        await pilot.mouse_up("#column-heavy", offset=(4, 6))
+        await pilot.mouse_down(_board(screen).card("requests"))
+        await pilot.hover(_board(screen).column("heavy"), offset=(4, 6))
+        assert _board(screen).column("heavy").has_class("-drop-target")
+        await pilot.mouse_up(_board(screen).column("heavy"), offset=(4, 6))
         await pilot.pause()
         assert screen.grouping.group_of("requests") == "heavy"
         assert _columns(screen) == {"heavy": ["numpy", "requests"], "rest": []}
@@ -77,10 +81,10 @@ async def test_escape_cancels_a_drag(session_tar):
     app = make_app(session_tar)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _open_grouping(app, pilot)
-        await pilot.mouse_down("#card-numpy")
-        await pilot.hover("#column-rest", offset=(4, 6))
+        await pilot.mouse_down(_board(screen).card("numpy"))
+        await pilot.hover(_board(screen).column("rest"), offset=(4, 6))
         await pilot.press("escape")
-        await pilot.mouse_up("#column-rest", offset=(4, 6))
+        await pilot.mouse_up(_board(screen).column("rest"), offset=(4, 6))
         await pilot.pause()
         assert screen.grouping.group_of("numpy") == "heavy"
         assert isinstance(app.screen, GroupingScreen)
@@ -90,7 +94,7 @@ async def test_keyboard_moves_new_rename_reorder_delete(session_tar):
     app = make_app(session_tar)
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _open_grouping(app, pilot)
-        screen.query_one("#card-requests", PackageCard).focus()
+        _board(screen).card("requests").focus()
         await pilot.press("left_square_bracket")
         await pilot.pause()
         assert screen.grouping.group_of("requests") == "heavy"
@@ -103,7 +107,7 @@ async def test_keyboard_moves_new_rename_reorder_delete(session_tar):
         await pilot.press(*"web", "enter")
         await pilot.pause()
         assert screen.grouping.names() == ["heavy", "web"]
-        screen.query_one("#card-requests", PackageCard).focus()
+        _board(screen).card("requests").focus()
         await pilot.press("left_square_bracket")  # rest -> web
         await pilot.pause()
         assert screen.grouping.group_of("requests") == "web"
@@ -116,7 +120,7 @@ async def test_keyboard_moves_new_rename_reorder_delete(session_tar):
         await pilot.press(*"light", "enter")
         await pilot.pause()
         assert screen.grouping.names() == ["light", "heavy"]
-        screen.query_one("#card-requests", PackageCard).focus()
+        _board(screen).card("requests").focus()
         await pilot.press("d")
         await pilot.pause()
         assert screen.grouping.names() == ["heavy"] and screen.grouping.group_of("requests") == "rest"

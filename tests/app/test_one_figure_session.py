@@ -18,7 +18,7 @@ from harness import save_image
 from textual.widgets import Static
 
 from uvscope.analysis.grouping import plan_layers
-from uvscope.analysis.text import percent, size
+from uvscope.analysis.text import count, percent, size
 from uvscope.app.app import make_app
 from uvscope.app.screens.grouping import GroupingScreen
 from uvscope.app.screens.main import MainScreen
@@ -65,7 +65,7 @@ async def test_session_header_layers_and_files_show_the_reports_figures(layers_i
         screen = await _loaded(app, pilot)
         status = str(screen.query_one("#status", Static).render())
         image = report["image"]
-        assert status.startswith(f"{size(image['size_bytes'])} in {len(report['layers'])} layers, {len(report['packages'])} packages")
+        assert status.startswith(f"{size(image['size_bytes'])} in {count(len(report['layers']), 'layer')}, {count(len(report['packages']), 'package')}")
         assert f"efficiency {percent(image['efficiency'])}," in status and f"reclaimable {size(image['reclaimable_bytes'])}" in status
         table = screen.query_one(LayerTable)
         shown = [int(str(table.get_row_at(row)[3])) for row in range(table.row_count)]

@@ -172,8 +172,8 @@ def _bom_kept(folder: Path) -> None:
     _heavy_has_every_string(folder)
 
 
-def _dev_group_merged(folder: Path) -> None:
-    assert _groups(folder)["dev"] == ["six", "idna>=3.4"], _groups(folder)
+def _existing_group_merged(folder: Path) -> None:
+    assert _groups(folder)["ml"] == ["six", "idna>=3.4"], _groups(folder)
 
 
 def _inline_kept(folder: Path) -> None:
@@ -276,6 +276,7 @@ def cases() -> list[Case]:
     no_newline = PYPROJECT.rstrip("\n")
     with_group = PYPROJECT.replace("[tool.example]", '[dependency-groups]\nheavy = [\n  "six>=1.16",  # do not remove\n  "idna>=3.4",\n]\n\n[tool.example]')
     dev_group = PYPROJECT.replace("[tool.example]", '[dependency-groups]\ndev = ["six"]  # tests\n\n[tool.example]')
+    ml_group = PYPROJECT.replace("[tool.example]", '[dependency-groups]\nml = ["six"]  # models\n\n[tool.example]')
     dotted = 'dependency-groups.dev = ["six"]  # dotted\n' + PYPROJECT
     inline = 'dependency-groups = { dev = ["six"] }  # inline\n' + PYPROJECT
     include = PYPROJECT.replace("[tool.example]", '[dependency-groups]\nbase = ["six"]\nheavy = [{include-group = "base"}]  # base first\n\n[tool.example]')
@@ -284,8 +285,8 @@ def cases() -> list[Case]:
         Case("plain", lambda f: _standard(f), changed=SUCCESS_CHANGES, message="wrote",
              check=_every_original_line_kept(PYPROJECT)),
         Case("existing-group-merged", lambda f: _standard(f, with_group), changed=SUCCESS_CHANGES, check=_merged),
-        Case("dev-group-merged", lambda f: _standard(f, dev_group), args=["--group", "dev=idna", "--write"],
-             changed=SUCCESS_CHANGES, check=_dev_group_merged),
+        Case("existing-group-merged", lambda f: _standard(f, ml_group), args=["--group", "ml=idna", "--write"],
+             changed=SUCCESS_CHANGES, check=_existing_group_merged),
         Case("dotted-groups", lambda f: _standard(f, dotted), changed=SUCCESS_CHANGES, check=_every_original_line_kept(dotted)),
         Case("inline-groups", lambda f: _standard(f, inline), changed=SUCCESS_CHANGES,
              check=_inline_kept),
@@ -312,6 +313,9 @@ def cases() -> list[Case]:
         Case("group-without-name", lambda f: _standard(f), args=["--group", "=idna", "--write"], code=2, message="--group wants NAME=PKG"),
         Case("group-without-packages", lambda f: _standard(f), args=["--group", "heavy=", "--write"], code=2, message="--group wants NAME=PKG"),
         Case("group-without-equals", lambda f: _standard(f), args=["--group", "heavy", "--write"], code=2, message="--group wants NAME=PKG"),
+        # uv's default group, which `uv sync --no-dev` leaves out: a layer of it would be empty (issue 15).
+        Case("dev-group-refused", lambda f: _standard(f, dev_group), args=["--group", "dev=idna", "--write"], code=2,
+             message="'dev' is uv's default group"),
         Case("package-in-two-groups", lambda f: _standard(f), args=["--group", "a=idna", "--group", "b=idna", "--write"], code=2,
              message="idna is in two groups"),
         Case("latin-1-pyproject", lambda f: _standard(f), code=2, message="is not UTF-8 text (byte 0xe9", after_lock=_latin1),
