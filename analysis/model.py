@@ -54,6 +54,10 @@ class LayerContents:
     warnings: tuple[str, ...] = ()
     blob_bytes: int = 0
     """Bytes of the blob (compressed or not) that were read."""
+    blob_digest: str = field(default="", compare=False)
+    """`sha256:` of the blob's bytes as read, when the reader was asked to hash (not cached)."""
+    tar_digest: str = field(default="", compare=False)
+    """`sha256:` of the uncompressed tar (what a `diff_id` names), when hashed (not cached)."""
 
     @property
     def size_bytes(self) -> int:
