@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from uvscope.analysis.errors import NothingToDo, UvscopeError
 from uvscope.analysis.files import write_file
 from uvscope.analysis.grouping import GroupingError
-from uvscope.analysis.python import analyse_python
 from uvscope.analysis.report import build_report
-from uvscope.analysis.sources import SOURCE_KINDS, open_source, read_image
+from uvscope.analysis.sources import SOURCE_KINDS, open_source
 
 from . import __version__
 
@@ -139,12 +138,13 @@ def _emit(text: str, output: str | None) -> None:
 def _read(
     args: argparse.Namespace, ref: str, source: str = "auto", platform: str | None = None, project: str | None = None, warn: bool = True
 ):
+    from uvscope.analysis.analysis_cache import read_and_analyse
+
     opened = open_source(ref, source, platform=platform, stream=getattr(args, "stream", False))
     try:
-        image = read_image(opened, cache=_cache(args))
+        image, python = read_and_analyse(opened, project, getattr(args, "package", None), cache=_cache(args))
     finally:
         opened.close()
-    python = analyse_python(image, project, getattr(args, "package", None))
     if warn:
         _warn(opened.notes, python)
     return image, python
@@ -163,7 +163,7 @@ def _diff(args: argparse.Namespace) -> int:
     if sys.stdout.isatty() and not args.output and not args.print:
         from .app import make_diff_app
 
-        make_diff_app(args.image_a, args.image_b, args.source, args.project).run()
+        make_diff_app(args.image_a, args.image_b, args.source, args.project, _cache(args)).run()
         return 0
     image_a, python_a = _read(args, args.image_a, args.source, args.platform, args.project)
     image_b, python_b = _read(args, args.image_b, args.source, args.platform, args.project)

@@ -24,6 +24,7 @@ from uvscope.analysis.model import Image, ImageMeta, LayerContents
 from uvscope.analysis.python import PythonAnalysis, analyse_python
 from uvscope.analysis.sources import ImageSource
 from uvscope.analysis.stack import build_image
+from uvscope.analysis.analysis_cache import put_analysis
 from uvscope.widgets.file_browser import FileBrowser
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView
@@ -137,6 +138,8 @@ class MainScreen(Screen):
         """File trees already built for (layer, cumulative): moving the cursor back is instant."""
         self._files_shown: tuple[int, bool] | None = None
         self._notes: tuple[str, ...] = ()
+        self._store: tuple[object, str | None] = (None, None)
+        """Where the finished analysis is kept (the layer cache, its key): a second session reads it whole."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -183,9 +186,17 @@ class MainScreen(Screen):
             monitor = _Monitor(self, source.total_bytes())
             contents: dict[int, LayerContents] = {}
             last = time.monotonic()
+            from uvscope.analysis.analysis_cache import analysis_key, get_analysis, put_analysis
             from uvscope.analysis.cache import LayerCache
 
             cache = None if request.no_cache else LayerCache(request.cache_dir)
+            key = analysis_key(source, request.project, None) if cache is not None and isinstance(source, ImageSource) else None
+            if key is not None:
+                found = get_analysis(cache, key)  # type: ignore[arg-type]
+                if found is not None:
+                    self.post_message(self.Loaded(found[0], found[1], False))
+                    return
+            self._store = (cache, key)
             for index, layer in source.read_layers(monitor, cache):
                 contents[index] = layer
                 ready = 0
@@ -211,7 +222,11 @@ class MainScreen(Screen):
         image = build_image(prefix, [contents[index] for index in range(count)])
         if not partial and self._notes:
             image = replace(image, warnings=self._notes + image.warnings)
-        self.post_message(self.Loaded(image, analyse_python(image, project), partial))
+        python = analyse_python(image, project)
+        cache, key = self._store
+        if not partial and key is not None:
+            put_analysis(cache, key, image, python)  # type: ignore[arg-type]
+        self.post_message(self.Loaded(image, python, partial))
 
     @on(MetaLoaded)
     def _meta_loaded(self, message: MetaLoaded) -> None:
