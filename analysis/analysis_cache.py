@@ -17,9 +17,10 @@ The record is a zstd-compressed pickle: the cache folder is the user's own
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import pickle
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 import zstandard
@@ -118,9 +119,14 @@ def read_and_analyse(
     *,
     cache: LayerCache | None = None,
     monitor: ReadMonitor | None = None,
+    key: str | None = None,
 ) -> tuple[Image, PythonAnalysis]:
-    """`read_image` then `analyse_python`, or the cached result of both for the same image, project and uvscope."""
-    key = analysis_key(source, project, package) if cache is not None else None
+    """`read_image` then `analyse_python`, or the cached result of both for the same image, project and uvscope.
+
+    `key` is `analysis_key(source, project, package)` when the caller has it already.
+    """
+    if cache is not None and key is None:
+        key = analysis_key(source, project, package)
     if key is not None:
         found = get_analysis(cache, key)  # type: ignore[arg-type]
         if found is not None:
@@ -141,6 +147,31 @@ def _stack(source: ImageSource, contents: dict[int, LayerContents]) -> Image:
     meta = source.meta()
     image = build_image(meta, [contents[index] for index in range(len(meta.diff_ids))])
     return replace(image, warnings=source.notes + image.warnings) if source.notes else image
+
+
+def get_report(cache: LayerCache, key: str, version: str) -> tuple[dict, list[str]] | None:
+    """The JSON report built before from the analysis under `key` by uvscope `version`, and the warnings said then; or None.
+
+    A warm `uvscope report` needs only this document, not the image model it
+    was built from: one small record, no unpickling of ~100k objects.
+    """
+    data = cache.get_record("report", f"{key}:{version}")
+    if data is None:
+        return None
+    try:
+        record = json.loads(zstandard.ZstdDecompressor().decompress(data))
+        document, warnings = record["document"], [str(line) for line in record["warnings"]]
+    except (ValueError, KeyError, TypeError, zstandard.ZstdError):
+        cache.delete_record("report", f"{key}:{version}")
+        return None
+    return (document, warnings) if isinstance(document, dict) else None
+
+
+def put_report(cache: LayerCache, key: str, version: str, document: dict, warnings: Sequence[str] = ()) -> None:
+    """Keep the JSON report of the analysis under `key`, and the warnings said with it (best effort)."""
+    record = {"document": document, "warnings": list(warnings)}
+    data = zstandard.ZstdCompressor(level=3).compress(json.dumps(record, separators=(",", ":")).encode())
+    cache.put_record("report", f"{key}:{version}", data, keep=KEPT)
 
 
 def iter_cached_keys(cache: LayerCache) -> Iterator[str]:

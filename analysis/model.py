@@ -35,6 +35,11 @@ class FileEntry:
     link: str = ""
     """Target of a symlink or hard link, as written in the tar."""
 
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (FileEntry, (self.path, self.kind, self.size, self.mode, self.link))
+
 
 @dataclass(frozen=True)
 class LayerContents:
@@ -119,6 +124,11 @@ class Change:
     folder: bool = False
     """The new entry is a folder (added/modified), or a folder's contents were removed."""
 
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (Change, (self.path, self.size, self.folder))
+
 
 @dataclass(frozen=True, slots=True)
 class HiddenCopy:
@@ -132,6 +142,11 @@ class HiddenCopy:
     """Index of the layer whose change hid it (its command is responsible)."""
     reason: str
     """`overwritten` or `deleted`."""
+
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (HiddenCopy, (self.path, self.size, self.layer, self.hidden_by, self.reason))
 
 
 @dataclass(frozen=True)
@@ -156,6 +171,11 @@ class VisibleFile:
 
     entry: FileEntry
     layer: int
+
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (VisibleFile, (self.entry, self.layer))
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from uvscope.analysis.errors import NothingToDo, UvscopeError
 from uvscope.analysis.files import write_file
 from uvscope.analysis.grouping import GroupingError
-from uvscope.analysis.report import build_report
 from uvscope.analysis.sources import SOURCE_KINDS, open_source
 
 from . import __version__
@@ -138,21 +137,35 @@ def _emit(text: str, output: str | None) -> None:
 def _read(
     args: argparse.Namespace, ref: str, source: str = "auto", platform: str | None = None, project: str | None = None, warn: bool = True
 ):
-    from uvscope.analysis.analysis_cache import read_and_analyse
+    image, python, _, _ = _read_keyed(args, ref, source, platform, project, warn)
+    return image, python
+
+
+def _read_keyed(
+    args: argparse.Namespace, ref: str, source: str = "auto", platform: str | None = None, project: str | None = None, warn: bool = True
+):
+    """`_read`, the key of its analysis in the cache (None without a cache), and the warnings it said."""
+    from uvscope.analysis.analysis_cache import analysis_key, read_and_analyse
 
     opened = open_source(ref, source, platform=platform, stream=getattr(args, "stream", False))
+    cache = _cache(args)
     try:
-        image, python = read_and_analyse(opened, project, getattr(args, "package", None), cache=_cache(args))
+        key = analysis_key(opened, project, getattr(args, "package", None)) if cache is not None else None
+        image, python = read_and_analyse(opened, project, getattr(args, "package", None), cache=cache, key=key)
     finally:
         opened.close()
     if warn:
         _warn(opened.notes, python)
-    return image, python
+    return image, python, key, _warnings(opened.notes, python)
+
+
+def _warnings(notes, python) -> list[str]:
+    return [*notes, *python.warnings]
 
 
 def _warn(notes, python) -> None:
     """What the read could not do as asked, one line each on stderr (the report carries them too)."""
-    for warning in (*notes, *python.warnings):
+    for warning in _warnings(notes, python):
         print(f"uvscope: warning: {warning}", file=sys.stderr)
 
 
@@ -372,13 +385,29 @@ def _prove(args: argparse.Namespace, plan) -> int:
     return 0
 
 
-def _report(args: argparse.Namespace, image, python) -> int:
-    rules = None
-    if args.ci:
-        from uvscope.analysis.ci import load_rules
+def _cached_report(args: argparse.Namespace) -> int | None:
+    """`uvscope report` of an image reported before with the same project and uvscope: one record, no image model."""
+    from uvscope.analysis.analysis_cache import analysis_key, get_report
 
-        rules = load_rules(args.project, args.ci_config)  # before anything is written: a bad config is exit 2
-    document = build_report(image, python, version=__version__)
+    cache = _cache(args)
+    if cache is None or args.ci:
+        return None
+    opened = open_source(args.image, args.source, platform=args.platform, stream=getattr(args, "stream", False))
+    try:
+        key = analysis_key(opened, args.project, getattr(args, "package", None))
+    finally:
+        opened.close()
+    found = get_report(cache, key, __version__) if key is not None else None
+    if found is None:
+        return None
+    document, warnings = found
+    for warning in warnings:
+        print(f"uvscope: warning: {warning}", file=sys.stderr)
+    _write_report(args, document)
+    return 0
+
+
+def _write_report(args: argparse.Namespace, document: dict) -> None:
     if args.format == "md":
         from uvscope.analysis.markdown import report_markdown
 
@@ -393,6 +422,24 @@ def _report(args: argparse.Namespace, image, python) -> int:
         write_file(args.output, text.encode())
     elif not args.ci:
         sys.stdout.write(text)
+
+
+def _report(args: argparse.Namespace, image, python, key: str | None = None, warnings: Sequence[str] = ()) -> int:
+    from uvscope.analysis.report import build_report
+
+    
+    rules = None
+    if args.ci:
+        from uvscope.analysis.ci import load_rules
+
+        rules = load_rules(args.project, args.ci_config)  # before anything is written: a bad config is exit 2
+    document = build_report(image, python, version=__version__)
+    cache = _cache(args)
+    if cache is not None and key is not None:
+        from uvscope.analysis.analysis_cache import put_report
+
+        put_report(cache, key, __version__, document, warnings)
+    _write_report(args, document)
     if rules is None:
         return 0
     from uvscope.analysis.ci import evaluate
@@ -430,9 +477,13 @@ def _run(args: argparse.Namespace) -> int:
         make_app(args.image, args.source, args.platform, args.project, cache_dir=getattr(args, "cache_dir", None),
                  no_cache=getattr(args, "no_cache", False), stream=getattr(args, "stream", False)).run()
         return 0
-    image, python = _read(args, args.image, args.source, args.platform, args.project)
     if args.command == "report":
-        return _report(args, image, python)
+        done = _cached_report(args)
+        if done is not None:
+            return done
+    image, python, key, warnings = _read_keyed(args, args.image, args.source, args.platform, args.project)
+    if args.command == "report":
+        return _report(args, image, python, key, warnings)
     sys.stdout.write(_summary(image, python) + "\n")
     return 0
 

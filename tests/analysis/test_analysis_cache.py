@@ -76,8 +76,13 @@ def test_changed_uv_lock_invalidates_the_cached_analysis(numpy_image, project, t
 
 def test_second_cli_report_is_the_first(numpy_image, project, tmp_path):
     """`uvscope report` twice with one cache: the same bytes; --no-cache agrees."""
-    command = [sys.executable, "-m", "uvscope.app.cli", "report", numpy_image, "--project", str(project), "--format", "json"]
-    cached = [*command, "--cache-dir", str(tmp_path / "cache")]
-    runs = [subprocess.run(args, capture_output=True, text=True, timeout=300, check=True).stdout for args in (cached, cached, [*command, "--no-cache"])]
+    command = [sys.executable, "-m", "uvscope.app.cli", "report", numpy_image, "--project", str(project)]
+    cached = [*command, "--format", "json", "--cache-dir", str(tmp_path / "cache")]
+    runs = [subprocess.run(args, capture_output=True, text=True, timeout=300, check=True).stdout for args in (cached, cached, [*command, "--format", "json", "--no-cache"])]
     assert runs[0] == runs[1] == runs[2]
-    assert len(LayerCache(str(tmp_path / "cache")).record_keys("analysis")) == 1
+    cache = LayerCache(str(tmp_path / "cache"))
+    assert len(cache.record_keys("analysis")) == 1
+    assert len(cache.record_keys("report")) == 1, "the second report should have come from the report record"
+    markdown = [*command, "--format", "md", "--cache-dir", str(tmp_path / "cache")]
+    first_md, second_md = (subprocess.run(markdown, capture_output=True, text=True, timeout=300, check=True).stdout for _ in range(2))
+    assert first_md == second_md and first_md.startswith("#")
