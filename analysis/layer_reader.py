@@ -42,7 +42,7 @@ class ReadMonitor(Protocol):
 
 def wants_metadata(path: str) -> bool:
     """Whether a file at `path` is small metadata that analysis reads later."""
-    parent, name = posixpath.split(path)
+    parent, _, name = path.rpartition("/")  # posixpath.split of a normalised path, cheaper (called per file)
     if parent.endswith(".dist-info"):
         return name in _DIST_INFO_FILES
     if parent.endswith(".egg-info"):

@@ -19,7 +19,7 @@ from .digests import DigestMismatch, verify_layer
 from .errors import ArchiveError, LayerError, ReadCancelled, UvscopeError
 from .layer_reader import ReadMonitor
 from .layout import BlobStore, resolve_image
-from .overlay import read_overlay_layer, tar_order
+from .overlay import read_overlay_layer
 from .model import Image, ImageMeta, LayerContents
 from .stack import build_image
 
@@ -143,7 +143,7 @@ class EngineSource(ImageSource):
                 if layer is None:
                     if monitor is not None and monitor.cancelled:
                         raise ReadCancelled()
-                    layer = read_overlay_layer(folder, order=tar_order(split))
+                    layer = read_overlay_layer(folder, tar_split=split)
                     if cache is not None:
                         cache.put(diff_id, layer)
                 if monitor is not None:
