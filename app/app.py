@@ -10,7 +10,6 @@ from textual.screen import Screen
 
 from uvscope.analysis.sources import open_source
 
-from .screens.help import HelpScreen
 from .screens.main import ImageRequest, MainScreen
 
 
@@ -35,6 +34,8 @@ class UvscopeApp(App[None]):
 
     def action_help(self) -> None:
         """Show the keys and what each view shows."""
+        from .screens.help import HelpScreen  # rich's Markdown: imported when asked for, not at start-up
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

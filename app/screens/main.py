@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -28,7 +29,6 @@ from uvscope.analysis.analysis_cache import put_analysis
 from uvscope.widgets.file_browser import FileBrowser
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView
-from uvscope.widgets.plots import LayerSizePlot, TopPackagesPlot
 from uvscope.widgets.waste_panel import WastePanel
 
 PARTIAL_EVERY = 1.0
@@ -156,8 +156,7 @@ class MainScreen(Screen):
                 yield WastePanel(id="waste-panel")
             with TabPane("Plots", id="plots"):
                 yield Static(id="layer-legend")
-                yield LayerSizePlot(id="layer-plot")
-                yield TopPackagesPlot(id="package-plot")
+                yield Vertical(id="plot-area")  # the plots are mounted when the tab is first shown
         yield Footer()
 
     FOCUS_IN_TAB = {"layers": "#layer-table", "packages": "#package-table", "files": "#file-tree", "waste": "#waste-panel"}
@@ -251,9 +250,7 @@ class MainScreen(Screen):
         self.query_one(LayerTable).show(meta, message.image, layer_top_packages(message.python))
         self.query_one(PackageView).set_rows(package_rows(message.image, message.python))
         self.query_one(WastePanel).show(message.image, message.python)
-        self.query_one(LayerSizePlot).show(message.image, message.python)
-        self.query_one("#layer-legend", Static).update(self.query_one(LayerSizePlot).legend())
-        self.query_one(TopPackagesPlot).show(message.python)
+        self._show_plots()
         if self.complete:
             self.query_one(ProgressBar).display = False
             self._status(status_line(message.image, message.python))
@@ -295,6 +292,24 @@ class MainScreen(Screen):
         if self.query_one(TabbedContent).active == "files":
             self._show_files()
 
+    def _show_plots(self) -> None:
+        """Draw the plots of the current analysis, only while the Plots tab is shown.
+
+        plotext is imported (and the plots mounted) the first time: it costs a
+        tenth of a second that the first paint should not wait for.
+        """
+        if self.image is None or self.python is None or self.query_one(TabbedContent).active != "plots":
+            return
+        from uvscope.widgets.plots import LayerSizePlot, TopPackagesPlot
+
+        area = self.query_one("#plot-area", Vertical)
+        if not area.children:
+            area.mount(LayerSizePlot(id="layer-plot"), TopPackagesPlot(id="package-plot"))
+        layer_plot = area.query_one(LayerSizePlot)
+        layer_plot.show(self.image, self.python)
+        self.query_one("#layer-legend", Static).update(layer_plot.legend())
+        area.query_one(TopPackagesPlot).show(self.python)
+
     def _show_files(self) -> None:
         """Build (or reuse) the files tree of the selected layer; only while the Files tab is shown."""
         if self.image is None or not 0 <= self.selected_layer < len(self.image.layers):
@@ -321,6 +336,8 @@ class MainScreen(Screen):
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "files":
             self._show_files()
+        if event.pane.id == "plots":
+            self._show_plots()
         target = self.FOCUS_IN_TAB.get(event.pane.id or "")
         if target is not None:
             self.query_one(target).focus()
