@@ -182,7 +182,52 @@ class EngineImage:
     def export(self) -> io.BufferedReader:
         """The `docker save` stream of this image, as a file to read once."""
         chunks = _api_call(self.client.api.get_image, self.inspect_data.get("Id") or self.ref, chunk_size=EXPORT_CHUNK)
-        return io.BufferedReader(_ChunkStream(iter(chunks), self.ref), EXPORT_CHUNK)
+        return io.BufferedReader(_ChunkStream(_prefetched(iter(chunks)), self.ref), EXPORT_CHUNK)
+
+
+PREFETCH_CHUNKS = 8
+"""Export chunks (1 MiB each) read ahead of the parser at most."""
+
+
+def _prefetched(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """`chunks`, read from the engine on a thread of their own, so receiving the stream overlaps parsing it.
+
+    The queue is bounded (a few MiB); an error on the reading side is raised on this side, in order.
+    """
+    import queue
+    import threading
+
+    pending: queue.Queue = queue.Queue(PREFETCH_CHUNKS)
+    stop = threading.Event()
+    end = object()
+
+    def receive() -> None:
+        try:
+            for chunk in chunks:
+                while not stop.is_set():
+                    try:
+                        pending.put(chunk, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            pending.put(end)
+        except BaseException as error:  # noqa: BLE001 - handed over to the parsing side
+            pending.put(error)
+
+    thread = threading.Thread(target=receive, name="uvscope-export", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = pending.get()
+            if item is end:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 class _ChunkStream(io.RawIOBase):

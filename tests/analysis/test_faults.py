@@ -10,7 +10,7 @@ import pytest
 from tarbuilder import docker_save_legacy, layer_tar
 
 from uvscope.analysis import files as files_module
-from uvscope.analysis.engine import _ChunkStream
+from uvscope.analysis.engine import _ChunkStream, _prefetched
 from uvscope.analysis.errors import EngineUnavailable, UvscopeError
 from uvscope.analysis.archive import StreamStore
 from uvscope.analysis.files import write_atomic
@@ -24,11 +24,19 @@ def _chunks_then_failure(data: bytes, fail_at: int):
     raise urllib3.exceptions.ProtocolError("Connection broken: engine stopped")
 
 
-def test_engine_stopping_mid_stream_is_one_clear_error():
+@pytest.mark.parametrize("prefetch", [False, True])
+def test_engine_stopping_mid_stream_is_one_clear_error(prefetch):
+    """Also when the export is received on a thread of its own: its error reaches the parser, in order."""
     archive = docker_save_legacy([layer_tar(("file", "a", b"x" * 50_000))])
-    stream = io.BufferedReader(_ChunkStream(_chunks_then_failure(archive, 20_000), "app:1"), 4096)
+    chunks = _chunks_then_failure(archive, 20_000)
+    stream = io.BufferedReader(_ChunkStream(_prefetched(chunks) if prefetch else chunks, "app:1"), 4096)
     with pytest.raises(EngineUnavailable, match="the export stream of 'app:1' broke"):
         StreamStore(stream, "app:1")
+
+
+def test_prefetched_export_passes_every_chunk_in_order():
+    chunks = [bytes([i]) * (i * 1000 + 1) for i in range(40)]
+    assert list(_prefetched(iter(chunks))) == chunks
 
 
 def test_full_disk_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
