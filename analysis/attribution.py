@@ -122,7 +122,13 @@ def _record_paths(data: bytes, site: str) -> list[tuple[str, str]]:
                 break
             if not row or not row[0]:
                 continue
-            path = posixpath.normpath(posixpath.join(site, row[0])) if not row[0].startswith("/") else row[0].lstrip("/")
+            name = row[0]
+            if name.startswith("/"):
+                path = name.lstrip("/")
+            elif "/." in "/" + name or "//" in name or name.endswith("/") or not site:
+                path = posixpath.normpath(posixpath.join(site, name))
+            else:
+                path = f"{site}/{name}"  # already normal: what normpath(join()) gives, without its cost per row
             if path.startswith(".."):
                 continue
             rows.append((path, row[1] if len(row) > 1 else ""))
