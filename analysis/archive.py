@@ -2,6 +2,9 @@
 
 - `DirectoryStore`: an OCI layout (or unpacked docker-save) folder, random access.
 - `TarStore`: a plain tar file, random access by seeking over member headers.
+Every layer read from a store is hashed while it is read (`digests=True`), so
+its source can verify it against the manifest and config.
+
 - `StreamStore`: anything that can only be read once from the front (the
   engine's export stream, a gzip-compressed archive). Layers are read as they
   pass, in whatever order they come; small files are kept for the manifests.
@@ -69,7 +72,7 @@ class DirectoryStore:
         except OSError as error:
             raise ArchiveError(f"missing layer blob {name}: {error.strerror or error}") from None
         with handle:
-            return read_layer(handle, monitor=monitor)
+            return read_layer(handle, monitor=monitor, digests=True)
 
 
 class TarStore:
@@ -126,14 +129,16 @@ class TarStore:
         return data
 
     def read_layer(self, name: str, monitor: ReadMonitor | None = None) -> LayerContents:
-        return read_layer(self._open(name), monitor=monitor)
+        return read_layer(self._open(name), monitor=monitor, digests=True)
 
 
 class StreamStore:
     """An archive read once from the front; layers are analysed as they pass."""
 
-    def __init__(self, stream: BinaryIO, label: str, monitor: ReadMonitor | None = None) -> None:
+    def __init__(self, stream: BinaryIO, label: str, monitor: ReadMonitor | None = None, *, digests: bool = True) -> None:
         self.label = label
+        self.digests = digests
+        """Hash each layer as it passes (off for the engine's own export stream, which the engine vouches for)."""
         self._small: dict[str, bytes] = {}
         self._layers: dict[str, LayerContents] = {}
         self._failed: dict[str, LayerError] = {}
@@ -161,7 +166,7 @@ class StreamStore:
                         monitor.advance(member.size)
                     continue
                 try:
-                    self._layers[name] = read_layer(Contents(item), monitor=monitor)
+                    self._layers[name] = read_layer(Contents(item), monitor=monitor, digests=self.digests)
                 except LayerError as error:
                     self._failed[name] = error
         except LayerError as error:
@@ -199,5 +204,5 @@ class StreamStore:
         if name in self._failed:
             raise self._failed[name]
         if name in self._small:
-            return read_layer(io.BytesIO(self._small[name]))
+            return read_layer(io.BytesIO(self._small[name]), digests=self.digests)
         raise ArchiveError(f"{self.label}: missing layer {name}")

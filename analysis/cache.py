@@ -78,8 +78,13 @@ class LayerCache:
                 row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
                 if row is not None and row[0] != str(SCHEMA_VERSION):
                     db.execute("DROP TABLE IF EXISTS layers")
+                    db.execute("DROP TABLE IF EXISTS records")
                 db.execute(
                     "CREATE TABLE IF NOT EXISTS layers (diff_id TEXT PRIMARY KEY, data BLOB NOT NULL, size INTEGER NOT NULL, used REAL NOT NULL)"
+                )
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS records (kind TEXT NOT NULL, key TEXT NOT NULL, data BLOB NOT NULL, used REAL NOT NULL, "
+                    "PRIMARY KEY (kind, key))"
                 )
                 db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
                 db.commit()
@@ -177,6 +182,57 @@ class LayerCache:
             db.commit()
         except sqlite3.Error:
             pass
+
+    def get_record(self, kind: str, key: str) -> bytes | None:
+        """A whole record of `kind` (e.g. a finished analysis) stored under `key`, or None."""
+        db = self._connect()
+        if db is None:
+            return None
+        try:
+            row = db.execute("SELECT data FROM records WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+            if row is None:
+                return None
+            db.execute("UPDATE records SET used = ? WHERE kind = ? AND key = ?", (time.time(), kind, key))
+            db.commit()
+            return bytes(row[0])
+        except sqlite3.Error:
+            return None
+
+    def put_record(self, kind: str, key: str, data: bytes, keep: int) -> None:
+        """Store a record (best effort), keeping the `keep` most recently used of its kind."""
+        db = self._connect()
+        if db is None:
+            return
+        try:
+            db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)", (kind, key, data, time.time()))
+            db.execute(
+                "DELETE FROM records WHERE kind = ? AND key NOT IN (SELECT key FROM records WHERE kind = ? ORDER BY used DESC LIMIT ?)",
+                (kind, kind, keep),
+            )
+            db.commit()
+        except sqlite3.Error:
+            pass
+
+    def delete_record(self, kind: str, key: str) -> None:
+        """Forget a record (a damaged one)."""
+        db = self._connect()
+        if db is None:
+            return
+        try:
+            db.execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind, key))
+            db.commit()
+        except sqlite3.Error:
+            pass
+
+    def record_keys(self, kind: str) -> list[str]:
+        """Keys of the stored records of `kind`."""
+        db = self._connect()
+        if db is None:
+            return []
+        try:
+            return [row[0] for row in db.execute("SELECT key FROM records WHERE kind = ?", (kind,))]
+        except sqlite3.Error:
+            return []
 
     def close(self) -> None:
         if self._db is not None:

@@ -114,34 +114,75 @@ class DiveFigures:
     user_wasted_percent: float
 
 
+def _leaves_without_whiteouts(contents: LayerContents) -> list[tuple[str, int]]:
+    """The leaves of `_layer_tree(contents)` and their sizes, for a layer without whiteouts, without building the tree.
+
+    Leaves are the paths no other path of the layer lies under; a path added
+    twice keeps its last size, as `_Node.add` does. Without whiteouts the
+    order of the visit cannot matter (only a dangling whiteout stops it).
+    """
+    sizes: dict[str, int] = {}
+    for path in contents.opaque_dirs:
+        if path:
+            sizes.setdefault(path, 0)
+    for entry in contents.entries:
+        sizes[entry.path] = entry.size
+    parents: set[str] = set()
+    for path in sizes:
+        parent = path.rpartition("/")[0]
+        while parent and parent not in parents:
+            parents.add(parent)
+            parent = parent.rpartition("/")[0]
+    return [("/" + path, size) for path, size in sizes.items() if path not in parents]
+
+
+def _leaves_with_whiteouts(tree: _Node, stacked: _Node) -> list[tuple[str, int]]:
+    """dive's visit of a layer's leaves, whiteouts sized against the layers below (`stacked`)."""
+    leaves: list[tuple[str, int]] = []
+    for names, node in _visit_child_first(tree):
+        if node.children:
+            continue
+        leaf = names[-1]
+        if leaf.startswith(WHITEOUT_PREFIX):
+            lookup = names[:-1] + [leaf[len(WHITEOUT_PREFIX) :]]
+            previous = stacked.get(lookup)
+            if previous is None:
+                break  # dive aborts the rest of this layer's visit on a dangling whiteout
+            leaves.append(("/" + "/".join(lookup), previous.subtree_size() if previous.is_dir else 0))
+        else:
+            leaves.append(("/" + "/".join(names), node.size))
+    return leaves
+
+
 def dive_efficiency(layers: Sequence[LayerContents]) -> DiveFigures:
-    """Compute dive's efficiency, wasted bytes and user wasted percent."""
+    """Compute dive's efficiency, wasted bytes and user wasted percent.
+
+    dive stacks every layer's tree to size whiteouts against what lies below;
+    only layers with whiteouts need that, so the trees are built and stacked
+    lazily, up to the layer that needs them (most images need none).
+    """
     if not layers:
         return DiveFigures(1.0, 0, 0.0)
-    trees = [_layer_tree(layer) for layer in layers]
     cumulative: dict[str, int] = {}
     minimum: dict[str, int] = {}
     seen: dict[str, int] = {}
-    stacked = trees[0].copy()
-    for index, tree in enumerate(trees):
-        if index > 0:
-            _stack(stacked, trees[index - 1])
-        for names, node in _visit_child_first(tree):
-            if node.children:
-                continue
-            leaf = names[-1]
-            if leaf.startswith(WHITEOUT_PREFIX):
-                lookup = names[:-1] + [leaf[len(WHITEOUT_PREFIX) :]]
-                previous = stacked.get(lookup)
-                if previous is None:
-                    break  # dive aborts the rest of this layer's visit on a dangling whiteout
-                size = previous.subtree_size() if previous.is_dir else 0
-                path = "/" + "/".join(lookup)
-            else:
-                size = node.size
-                path = "/" + "/".join(names)
+    stacked: _Node | None = None
+    stacked_count = 0  # layers stacked onto `stacked` so far
+    for index, layer in enumerate(layers):
+        if layer.whiteouts:
+            if stacked is None:
+                # As dive: a copy of layer 0's tree, onto which layers 0..index-1 are then stacked.
+                stacked = _layer_tree(layers[0])
+            while stacked_count < index:
+                _stack(stacked, _layer_tree(layers[stacked_count]))
+                stacked_count += 1
+            leaves = _leaves_with_whiteouts(_layer_tree(layer), stacked)
+        else:
+            leaves = _leaves_without_whiteouts(layer)
+        for path, size in leaves:
             cumulative[path] = cumulative.get(path, 0) + size
-            minimum[path] = size if path not in minimum else min(minimum[path], size)
+            previous = minimum.get(path)
+            minimum[path] = size if previous is None or size < previous else previous
             seen[path] = seen.get(path, 0) + 1
     discovered = sum(cumulative.values())
     efficiency = 1.0 if discovered == 0 else sum(minimum.values()) / discovered

@@ -11,7 +11,8 @@ import tarfile
 from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
-from .compression import open_layer_stream
+from .compression import is_decompressing, open_layer_stream
+from .digests import BackgroundHash
 from .tarstream import iter_members
 from .errors import LayerError, ReadCancelled
 from .model import EntryKind, FileEntry, LayerContents
@@ -41,7 +42,7 @@ class ReadMonitor(Protocol):
 
 def wants_metadata(path: str) -> bool:
     """Whether a file at `path` is small metadata that analysis reads later."""
-    parent, name = posixpath.split(path)
+    parent, _, name = path.rpartition("/")  # posixpath.split of a normalised path, cheaper (called per file)
     if parent.endswith(".dist-info"):
         return name in _DIST_INFO_FILES
     if parent.endswith(".egg-info"):
@@ -80,11 +81,12 @@ def _kind(member: tarfile.TarInfo) -> EntryKind:
 class _Counting:
     """File wrapper that reports bytes read to a monitor and honours cancellation."""
 
-    def __init__(self, source: BinaryIO, monitor: ReadMonitor | None) -> None:
+    def __init__(self, source: BinaryIO, monitor: ReadMonitor | None, digest: BackgroundHash | None = None) -> None:
         self._source = source
         self._monitor = monitor
         self.count = 0
         self._empty_reads = 0
+        self._digest = digest
 
     def read(self, size: int = -1) -> bytes:
         if self._monitor is not None and self._monitor.cancelled:
@@ -97,6 +99,8 @@ class _Counting:
             if self._empty_reads > 64:
                 raise LayerError("layer tar ends before the contents its headers declare")
         self.count += len(data)
+        if self._digest is not None and data:
+            self._digest.update(bytes(data))
         if self._monitor is not None:
             self._monitor.advance(len(data))
         return data
@@ -107,10 +111,36 @@ def read_layer(
     *,
     monitor: ReadMonitor | None = None,
     keep: Callable[[str], bool] = wants_metadata,
+    digests: bool = False,
 ) -> LayerContents:
-    """Read a layer blob (plain, gzip or zstd tar) from `source` in one pass."""
-    counting = _Counting(source, monitor)
-    stream = open_layer_stream(counting)  # type: ignore[arg-type]
+    """Read a layer blob (plain, gzip or zstd tar) from `source` in one pass.
+
+    With `digests`, the blob is read to its end and hashed while it is read
+    (on a thread of its own): `blob_digest` of its bytes, `tar_digest` of the
+    uncompressed tar, for `uvscope.analysis.digests.verify_layer` to check.
+    """
+    blob_hash = BackgroundHash() if digests else None
+    tar_hash = BackgroundHash() if digests else None
+    try:
+        layer = _read_layer(source, monitor, keep, blob_hash, tar_hash)
+    finally:
+        for hasher in (blob_hash, tar_hash):
+            if hasher is not None:
+                hasher.close()
+    return layer
+
+
+def _read_layer(
+    source: BinaryIO,
+    monitor: ReadMonitor | None,
+    keep: Callable[[str], bool],
+    blob_hash: BackgroundHash | None,
+    tar_hash: BackgroundHash | None,
+) -> LayerContents:
+    counting = _Counting(source, monitor, blob_hash)
+    stream = open_layer_stream(counting, tar_hash.update if tar_hash is not None else None)  # type: ignore[arg-type]
+    # A plain tar is its own uncompressed tar: one hash serves for both digests.
+    tar_hash = tar_hash if is_decompressing(stream) else blob_hash
     entries: list[FileEntry] = []
     whiteouts: list[str] = []
     opaque: list[str] = []
@@ -145,6 +175,10 @@ def read_layer(
                     warnings.append(f"{path} is {size} bytes; not read (cap {METADATA_CAP})")
                 else:
                     metadata[path] = item.read()
+        if blob_hash is not None:
+            # A digest covers the whole blob: the padding after the end-of-archive marker too.
+            while stream.read(1 << 20):
+                pass
     except ReadCancelled:
         raise
     except LayerError:
@@ -158,4 +192,6 @@ def read_layer(
         metadata=metadata,
         warnings=tuple(warnings),
         blob_bytes=counting.count,
+        blob_digest=blob_hash.hexdigest() if blob_hash is not None else "",
+        tar_digest=tar_hash.hexdigest() if tar_hash is not None else "",
     )

@@ -149,6 +149,14 @@ def _pick(descriptors: list[dict], platform: str, where: str) -> dict:
     raise ImageNotFound(f"{where}: no manifest for {platform}; available: {', '.join(available)} (use --platform)")
 
 
+def _check_digest(data: bytes, digest: Any, what: str) -> None:
+    """A config read by digest must hash to it (layers are checked as they are read, see `digests`)."""
+    if isinstance(digest, str) and digest.startswith("sha256:"):
+        actual = "sha256:" + hashlib.sha256(data).hexdigest()
+        if actual != digest:
+            raise ArchiveError(f"{what} {digest} hashes to {actual}; refusing a tampered or corrupt blob")
+
+
 def _oci_layout(store: BlobStore, ref: str, tag: str | None, platform: str) -> tuple[ImageMeta, list[LayerRef]]:
     index = read_json(store, "index.json")
     descriptors = index.get("manifests") if isinstance(index, dict) else None
@@ -177,6 +185,7 @@ def _oci_layout(store: BlobStore, ref: str, tag: str | None, platform: str) -> t
             raise ArchiveError(f"{descriptor.get('digest')}: manifest lacks config or layers")
         config_name = blob_path(config_descriptor.get("digest"))
         config_bytes = store.read_bytes(config_name)
+        _check_digest(config_bytes, config_descriptor.get("digest"), "image config")
         config = read_json(store, config_name, config_bytes)
         names = [blob_path(layer.get("digest") if isinstance(layer, dict) else None) for layer in layer_descriptors]
         sizes = [layer.get("size") if isinstance(layer.get("size"), int) else None for layer in layer_descriptors]

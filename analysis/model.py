@@ -35,6 +35,11 @@ class FileEntry:
     link: str = ""
     """Target of a symlink or hard link, as written in the tar."""
 
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (FileEntry, (self.path, self.kind, self.size, self.mode, self.link))
+
 
 @dataclass(frozen=True)
 class LayerContents:
@@ -54,6 +59,10 @@ class LayerContents:
     warnings: tuple[str, ...] = ()
     blob_bytes: int = 0
     """Bytes of the blob (compressed or not) that were read."""
+    blob_digest: str = field(default="", compare=False)
+    """`sha256:` of the blob's bytes as read, when the reader was asked to hash (not cached)."""
+    tar_digest: str = field(default="", compare=False)
+    """`sha256:` of the uncompressed tar (what a `diff_id` names), when hashed (not cached)."""
 
     @property
     def size_bytes(self) -> int:
@@ -115,6 +124,11 @@ class Change:
     folder: bool = False
     """The new entry is a folder (added/modified), or a folder's contents were removed."""
 
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (Change, (self.path, self.size, self.folder))
+
 
 @dataclass(frozen=True, slots=True)
 class HiddenCopy:
@@ -128,6 +142,11 @@ class HiddenCopy:
     """Index of the layer whose change hid it (its command is responsible)."""
     reason: str
     """`overwritten` or `deleted`."""
+
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (HiddenCopy, (self.path, self.size, self.layer, self.hidden_by, self.reason))
 
 
 @dataclass(frozen=True)
@@ -152,6 +171,11 @@ class VisibleFile:
 
     entry: FileEntry
     layer: int
+
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (VisibleFile, (self.entry, self.layer))
 
 
 @dataclass(frozen=True)

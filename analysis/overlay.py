@@ -68,11 +68,14 @@ def tar_order(tar_split: str) -> dict[str, int]:
     return order
 
 
-def read_overlay_layer(folder: str, keep=wants_metadata, order: dict[str, int] | None = None) -> LayerContents:
+def read_overlay_layer(
+    folder: str, keep=wants_metadata, order: dict[str, int] | None = None, tar_split: str | None = None
+) -> LayerContents:
     """Read one layer's `diff` folder into the same `LayerContents` its tar would give.
 
-    `order` (from `tar_order`) decides which of several hard-linked paths is
-    the file and which are links, as the original tar did.
+    `order` (from `tar_order`, or read from `tar_split` only when the layer
+    has hard links) decides which of several hard-linked paths is the file and
+    which are links, as the original tar did.
     """
     entries: list[FileEntry] = []
     whiteouts: list[str] = []
@@ -98,7 +101,7 @@ def read_overlay_layer(folder: str, keep=wants_metadata, order: dict[str, int] |
             stack.pop()
             continue
         path = f"{relative}/{name}" if relative else name
-        full = os.path.join(folder, path)
+        full = f"{folder}/{path}"
         try:
             info = os.lstat(full)
         except OSError as error:
@@ -129,10 +132,11 @@ def read_overlay_layer(folder: str, keep=wants_metadata, order: dict[str, int] |
             kind = EntryKind.CHAR if stat.S_ISCHR(mode) else EntryKind.BLOCK if stat.S_ISBLK(mode) else EntryKind.FIFO
             entries.append(FileEntry(path, kind, 0, stat.S_IMODE(mode)))
     # Of several paths of one inode, the first in tar order is the file; the others link to it.
+    groups = [indexes for indexes in linked.values() if len(indexes) > 1]
+    if groups and order is None and tar_split is not None:
+        order = tar_order(tar_split)  # tens of thousands of JSON lines: read only when a hard link needs it
     rank = order or {}
-    for indexes in linked.values():
-        if len(indexes) < 2:
-            continue
+    for indexes in groups:
         indexes.sort(key=lambda i: (rank.get(entries[i].path, len(rank) + i), i))
         first = entries[indexes[0]]
         for i in indexes[1:]:

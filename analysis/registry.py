@@ -233,6 +233,6 @@ class RegistryStore:
         with response:
             response.raw.decode_content = False
             try:
-                return read_layer(response.raw, monitor=monitor)
+                return read_layer(response.raw, monitor=monitor, digests=True)
             except (OSError, ValueError) as error:
                 raise RegistryError(f"the download of {name} broke: {error}") from None

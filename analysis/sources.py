@@ -15,10 +15,11 @@ from dataclasses import replace
 from .archive import DirectoryStore, StreamStore, TarStore
 from .cache import LayerCache
 from .compression import GZIP_MAGIC, ZSTD_MAGIC
-from .errors import ArchiveError, ReadCancelled, UvscopeError
+from .digests import DigestMismatch, verify_layer
+from .errors import ArchiveError, LayerError, ReadCancelled, UvscopeError
 from .layer_reader import ReadMonitor
 from .layout import BlobStore, resolve_image
-from .overlay import read_overlay_layer, tar_order
+from .overlay import read_overlay_layer
 from .model import Image, ImageMeta, LayerContents
 from .stack import build_image
 
@@ -64,7 +65,11 @@ class ImageSource(ABC):
 
 
 class StoreSource(ImageSource):
-    """An image in a blob store: an archive file or an OCI layout folder."""
+    """An image in a blob store: an archive file, an OCI layout folder or a registry.
+
+    Every layer read is checked against its manifest digest and its config
+    `diff_id` (`verify_layer`): a tampered blob ends the read with an error.
+    """
 
     def __init__(self, ref: str, store: BlobStore, kind: str, tag: str | None = None, platform: str | None = None):
         super().__init__(ref)
@@ -83,7 +88,13 @@ class StoreSource(ImageSource):
         for ref in self._layers:
             layer = cache.get(ref.diff_id) if cache is not None else None
             if layer is None:
-                layer = self.store.read_layer(ref.blob, monitor)
+                try:
+                    layer = self.store.read_layer(ref.blob, monitor)
+                except DigestMismatch:
+                    raise
+                except LayerError as error:
+                    raise LayerError(f"{self.ref}: layer {ref.index + 1} ({ref.blob}): {error}") from None
+                verify_layer(self.ref, ref, layer)
                 if cache is not None:
                     cache.put(ref.diff_id, layer)
             elif monitor is not None and ref.compressed_size:
@@ -135,7 +146,7 @@ class EngineSource(ImageSource):
                 if layer is None:
                     if monitor is not None and monitor.cancelled:
                         raise ReadCancelled()
-                    layer = read_overlay_layer(folder, order=tar_order(split))
+                    layer = read_overlay_layer(folder, tar_split=split)
                     if cache is not None:
                         cache.put(diff_id, layer)
                 if monitor is not None:
@@ -144,7 +155,7 @@ class EngineSource(ImageSource):
             return
         self.path_used = "stream"
         with self.engine.export(cancelled=lambda: monitor is not None and monitor.cancelled) as stream:
-            store = StreamStore(stream, self.ref, monitor)
+            store = StreamStore(stream, self.ref, monitor, digests=False)
         meta, layers = resolve_image(store, self.ref)
         if meta.diff_ids != self._meta.diff_ids:
             raise UvscopeError(f"{self.ref}: the image changed while it was read (tagged anew?); run again")

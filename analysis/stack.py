@@ -7,7 +7,6 @@ kept as a `HiddenCopy`, counted once, with the layer that hid it.
 
 from __future__ import annotations
 
-import posixpath
 from collections.abc import Sequence
 
 from .dive import dive_efficiency
@@ -22,15 +21,19 @@ class FileSystem:
         self._children: dict[str, set[str]] = {}
 
     def _link(self, path: str) -> None:
-        parent = posixpath.dirname(path)
+        # Paths are normalised (no leading or trailing slash): rpartition is dirname, at a fraction of its cost.
+        children = self._children
+        parent = path.rpartition("/")[0]
         while True:
-            kids = self._children.setdefault(parent, set())
-            if path in kids:
+            kids = children.get(parent)
+            if kids is None:
+                kids = children[parent] = set()
+            elif path in kids:
                 return
             kids.add(path)
             if not parent:
                 return
-            path, parent = parent, posixpath.dirname(parent)
+            path, parent = parent, parent.rpartition("/")[0]
 
     def add(self, path: str, visible: VisibleFile) -> None:
         """Make `visible` the entry at `path`."""
@@ -55,7 +58,7 @@ class FileSystem:
         found = self.files.pop(path, None)
         if found is not None:
             removed.append((path, found))
-        siblings = self._children.get(posixpath.dirname(path))
+        siblings = self._children.get(path.rpartition("/")[0])
         if siblings is not None:
             siblings.discard(path)
         return removed

@@ -13,7 +13,6 @@ from textual.screen import Screen
 
 from uvscope.analysis.sources import open_source
 
-from .screens.help import HelpScreen
 from .screens.main import ImageRequest, MainScreen
 
 
@@ -47,6 +46,8 @@ class UvscopeApp(App[None]):
 
     def action_help(self) -> None:
         """Show the keys and what each view shows."""
+        from .screens.help import HelpScreen  # rich's Markdown: imported when asked for, not at start-up
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
 
@@ -87,11 +88,11 @@ def make_app(
     return UvscopeApp(ImageRequest(ref, source, platform, project, cache_dir, no_cache, stream))
 
 
-def make_diff_app(ref_a: str, ref_b: str, source: str = "auto", project: str | None = None) -> UvscopeApp:
-    """The session on `uvscope diff A B`."""
+def make_diff_app(ref_a: str, ref_b: str, source: str = "auto", project: str | None = None, cache=None) -> UvscopeApp:
+    """The session on `uvscope diff A B` (`cache`: the `LayerCache` of layers and finished analyses, None for none)."""
     from .screens.diff import DiffScreen
 
-    return UvscopeApp(first_screen=lambda: DiffScreen(ref_a, ref_b, open_source, source, project))
+    return UvscopeApp(first_screen=lambda: DiffScreen(ref_a, ref_b, open_source, source, project, cache))
 
 
 def make_history_app(load_metas, layer_size=None, notes: list[str] | None = None) -> UvscopeApp:

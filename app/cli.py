@@ -7,6 +7,7 @@ user can act on end the command with one line on stderr and exit code 2.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -16,9 +17,7 @@ from collections.abc import Sequence
 from uvscope.analysis.errors import NothingToDo, UvscopeError
 from uvscope.analysis.files import write_file
 from uvscope.analysis.grouping import GroupingError
-from uvscope.analysis.python import analyse_python
-from uvscope.analysis.report import build_report
-from uvscope.analysis.sources import SOURCE_KINDS, open_source, read_image
+from uvscope.analysis.sources import SOURCE_KINDS, open_source
 
 from . import __version__
 
@@ -179,20 +178,41 @@ def _emit(text: str, output: str | None) -> None:
 def _read(
     args: argparse.Namespace, ref: str, source: str = "auto", platform: str | None = None, project: str | None = None, warn: bool = True
 ):
+    image, python, _, _ = _read_keyed(args, ref, source, platform, project, warn)
+    return image, python
+
+
+def _read_keyed(
+    args: argparse.Namespace, ref: str, source: str = "auto", platform: str | None = None, project: str | None = None, warn: bool = True
+):
+    """`_read`, the key of its analysis in the cache (None without a cache), and the warnings it said."""
+    from uvscope.analysis.analysis_cache import analysis_key, read_and_analyse
+
     opened = open_source(ref, source, platform=platform, stream=getattr(args, "stream", False))
+    cache = _cache(args)
+    # The model is ~10 objects per file and has no cycles: the cyclic collector would only
+    # rescan it again and again while it grows (about a tenth of the cold time).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
-        image = read_image(opened, cache=_cache(args))
+        key = analysis_key(opened, project, getattr(args, "package", None)) if cache is not None else None
+        image, python = read_and_analyse(opened, project, getattr(args, "package", None), cache=cache, key=key)
     finally:
         opened.close()
-    python = analyse_python(image, project, getattr(args, "package", None))
+        if collecting:
+            gc.enable()
     if warn:
         _warn(opened.notes, python)
-    return image, python
+    return image, python, key, _warnings(opened.notes, python)
+
+
+def _warnings(notes, python) -> list[str]:
+    return [*notes, *python.warnings]
 
 
 def _warn(notes, python) -> None:
     """What the read could not do as asked, one line each on stderr (the report carries them too)."""
-    for warning in (*notes, *python.warnings):
+    for warning in _warnings(notes, python):
         print(f"uvscope: warning: {warning}", file=sys.stderr)
 
 
@@ -203,7 +223,7 @@ def _diff(args: argparse.Namespace) -> int:
     if sys.stdout.isatty() and not args.output and not args.print and not args.format:
         from .app import make_diff_app, run_session
 
-        return _end_session(run_session(make_diff_app(args.image_a, args.image_b, args.source, args.project)))
+        return _end_session(run_session(make_diff_app(args.image_a, args.image_b, args.source, args.project, _cache(args))))
     fmt = output_format(args.format, args.output, DIFF_FORMATS, default="md")
     image_a, python_a = _read(args, args.image_a, args.source, args.platform, args.project)
     image_b, python_b = _read(args, args.image_b, args.source, args.platform, args.project)
@@ -502,7 +522,48 @@ def output_format(requested: str | None, output: str | None, choices: Sequence[s
     return requested or implied or default
 
 
-def _report(args: argparse.Namespace, image, python) -> int:
+def _cached_report(args: argparse.Namespace) -> int | None:
+    """`uvscope report` of an image reported before with the same project and uvscope: one record, no image model."""
+    from uvscope.analysis.analysis_cache import analysis_key, get_report
+
+    cache = _cache(args)
+    if cache is None or args.ci:
+        return None
+    opened = open_source(args.image, args.source, platform=args.platform, stream=getattr(args, "stream", False))
+    try:
+        key = analysis_key(opened, args.project, getattr(args, "package", None))
+    finally:
+        opened.close()
+    found = get_report(cache, key, __version__) if key is not None else None
+    if found is None:
+        return None
+    document, warnings = found
+    for warning in warnings:
+        print(f"uvscope: warning: {warning}", file=sys.stderr)
+    _write_report(args, document)
+    return 0
+
+
+def _write_report(args: argparse.Namespace, document: dict) -> None:
+    if args.format == "md":
+        from uvscope.analysis.markdown import report_markdown
+
+        text = report_markdown(document) + "\n"
+    elif args.format == "html":
+        from uvscope.analysis.html_report import report_html
+
+        text = report_html(document)
+    else:
+        text = json.dumps(document, indent=2) + "\n"
+    if args.output:
+        write_file(args.output, text.encode())
+    elif not args.ci:
+        sys.stdout.write(text)
+
+
+def _report(args: argparse.Namespace, image, python, key: str | None = None, warnings: Sequence[str] = ()) -> int:
+    from uvscope.analysis.report import build_report
+
     rules = None
     if args.ci:
         from uvscope.analysis.ci import load_rules
@@ -520,20 +581,12 @@ def _report(args: argparse.Namespace, image, python) -> int:
             "results": [{"rule": r.rule, "status": r.status, "detail": r.detail} for r in results],
             "passed": not any(r.status == "FAIL" for r in results),
         }
-    if args.format == "md":
-        from uvscope.analysis.markdown import report_markdown
+    cache = _cache(args)
+    if cache is not None and key is not None and rules is None:
+        from uvscope.analysis.analysis_cache import put_report
 
-        text = report_markdown(document) + "\n"
-    elif args.format == "html":
-        from uvscope.analysis.html_report import report_html
-
-        text = report_html(document)
-    else:
-        text = json.dumps(document, indent=2) + "\n"
-    if args.output:
-        write_file(args.output, text.encode())
-    elif not args.ci:
-        sys.stdout.write(text)
+        put_report(cache, key, __version__, document, warnings)
+    _write_report(args, document)
     if rules is None:
         return 0
     from uvscope.analysis.ci import describe
@@ -579,9 +632,13 @@ def _run(args: argparse.Namespace) -> int:
                                     no_cache=getattr(args, "no_cache", False), stream=getattr(args, "stream", False))))
     if args.command == "report":
         args.format = output_format(args.format, args.output, REPORT_FORMATS)
-    image, python = _read(args, args.image, args.source, args.platform, args.project)
     if args.command == "report":
-        return _report(args, image, python)
+        done = _cached_report(args)
+        if done is not None:
+            return done
+    image, python, key, warnings = _read_keyed(args, args.image, args.source, args.platform, args.project)
+    if args.command == "report":
+        return _report(args, image, python, key, warnings)
     sys.stdout.write(_summary(image, python) + "\n")
     return 0
 

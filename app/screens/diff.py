@@ -15,8 +15,7 @@ from uvscope.widgets.key_footer import KeyFooter
 from uvscope.analysis.browse import short_command
 from uvscope.analysis.diff import diff_images, diff_summary
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.python import analyse_python
-from uvscope.analysis.sources import read_image
+from uvscope.analysis.analysis_cache import read_and_analyse
 from uvscope.analysis.text import size
 
 STATUS_STYLE = {"shared": "dim", "new": "bold yellow"}
@@ -40,8 +39,10 @@ class DiffScreen(Screen):
             super().__init__()
             self.message = message
 
-    def __init__(self, ref_a: str, ref_b: str, open_source, source: str = "auto", project: str | None = None) -> None:
+    def __init__(self, ref_a: str, ref_b: str, open_source, source: str = "auto", project: str | None = None, cache=None) -> None:
         super().__init__()
+        self.cache = cache
+        """The layer cache (`LayerCache`) both reads use, and the finished analyses it keeps; None for none."""
         self.refs = (ref_a, ref_b)
         self.open_source = open_source
         self.source = source
@@ -75,10 +76,9 @@ class DiffScreen(Screen):
             for ref in self.refs:
                 source = self.open_source(ref, self.source)
                 try:
-                    image = read_image(source)
+                    sides.append(read_and_analyse(source, self.project, cache=self.cache))
                 finally:
                     source.close()
-                sides.append((image, analyse_python(image, self.project)))
             self.post_message(self.Compared(diff_images(sides[0][0], sides[0][1], sides[1][0], sides[1][1])))
         except UvscopeError as error:
             self.post_message(self.Failed(str(error)))

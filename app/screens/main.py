@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -26,10 +27,10 @@ from uvscope.analysis.python import PythonAnalysis, analyse_python
 from uvscope.analysis.sources import ImageSource
 from uvscope.analysis.stack import build_image
 from uvscope.analysis.text import count
+from uvscope.analysis.analysis_cache import put_analysis
 from uvscope.widgets.file_browser import FileBrowser
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView
-from uvscope.widgets.plots import LayerSizePlot, TopPackagesPlot
 from uvscope.widgets.waste_panel import WastePanel
 
 PARTIAL_EVERY = 1.0
@@ -161,11 +162,13 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self._files_shown: tuple[int, bool] | None = None
         self._notes: tuple[str, ...] = ()
         self._focus_after_tab: str | None = None
+        """What to focus when the tab being switched to is shown (else FOCUS_IN_TAB)."""
         self._source: ImageSource | None = None
         """The source being read (its `path_used` says whether the engine's export stream is awaited)."""
         self._read_started: float | None = None
         self._read_bytes = 0
-        """What to focus when the tab being switched to is shown (else FOCUS_IN_TAB)."""
+        self._store: tuple[object, str | None] = (None, None)
+        """Where the finished analysis is kept (the layer cache, its key): a second session reads it whole."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -182,8 +185,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
                 yield WastePanel(id="waste-panel")
             with TabPane("Plots", id="plots"):
                 yield Static(id="layer-legend")
-                yield LayerSizePlot(id="layer-plot")
-                yield TopPackagesPlot(id="package-plot")
+                yield Vertical(id="plot-area")  # the plots are mounted when the tab is first shown
         yield KeyFooter()
 
     FOCUS_IN_TAB = {"layers": "#layer-table", "packages": "#package-table", "files": "#file-tree", "waste": "#waste-panel"}
@@ -225,9 +227,17 @@ copies hidden or deleted by a later layer, by layer, path and package.
             monitor = _Monitor(self, source.total_bytes())
             contents: dict[int, LayerContents] = {}
             last = time.monotonic()
+            from uvscope.analysis.analysis_cache import analysis_key, get_analysis, put_analysis
             from uvscope.analysis.cache import LayerCache
 
             cache = None if request.no_cache else LayerCache(request.cache_dir)
+            key = analysis_key(source, request.project, None) if cache is not None and isinstance(source, ImageSource) else None
+            if key is not None:
+                found = get_analysis(cache, key)  # type: ignore[arg-type]
+                if found is not None:
+                    self.post_message(self.Loaded(found[0], found[1], False))
+                    return
+            self._store = (cache, key)
             for index, layer in source.read_layers(monitor, cache):
                 contents[index] = layer
                 ready = 0
@@ -253,7 +263,11 @@ copies hidden or deleted by a later layer, by layer, path and package.
         image = build_image(prefix, [contents[index] for index in range(count)])
         if not partial and self._notes:
             image = replace(image, warnings=self._notes + image.warnings)
-        self.post_message(self.Loaded(image, analyse_python(image, project), partial))
+        python = analyse_python(image, project)
+        cache, key = self._store
+        if not partial and key is not None:
+            put_analysis(cache, key, image, python)  # type: ignore[arg-type]
+        self.post_message(self.Loaded(image, python, partial))
 
     @on(MetaLoaded)
     def _meta_loaded(self, message: MetaLoaded) -> None:
@@ -281,9 +295,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self.query_one(LayerTable).show(meta, message.image, layer_top_packages(message.python))
         self.query_one(PackageView).set_rows(package_rows(message.image, message.python))
         self.query_one(WastePanel).show(message.image, message.python)
-        self.query_one(LayerSizePlot).show(message.image, message.python)
-        self.query_one("#layer-legend", Static).update(self.query_one(LayerSizePlot).legend())
-        self.query_one(TopPackagesPlot).show(message.python)
+        self._show_plots()
         if self.complete:
             self.query_one(ProgressBar).display = False
             self._status(status_line(message.image, message.python))
@@ -325,6 +337,24 @@ copies hidden or deleted by a later layer, by layer, path and package.
         if self.query_one(TabbedContent).active == "files":
             self._show_files()
 
+    def _show_plots(self) -> None:
+        """Draw the plots of the current analysis, only while the Plots tab is shown.
+
+        plotext is imported (and the plots mounted) the first time: it costs a
+        tenth of a second that the first paint should not wait for.
+        """
+        if self.image is None or self.python is None or self.query_one(TabbedContent).active != "plots":
+            return
+        from uvscope.widgets.plots import LayerSizePlot, TopPackagesPlot
+
+        area = self.query_one("#plot-area", Vertical)
+        if not area.children:
+            area.mount(LayerSizePlot(id="layer-plot"), TopPackagesPlot(id="package-plot"))
+        layer_plot = area.query_one(LayerSizePlot)
+        layer_plot.show(self.image, self.python)
+        self.query_one("#layer-legend", Static).update(layer_plot.legend())
+        area.query_one(TopPackagesPlot).show(self.python)
+
     def _show_files(self) -> None:
         """Build (or reuse) the files tree of the selected layer; only while the Files tab is shown."""
         if self.image is None or not 0 <= self.selected_layer < len(self.image.layers):
@@ -351,6 +381,8 @@ copies hidden or deleted by a later layer, by layer, path and package.
     def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
         if event.pane.id == "files":
             self._show_files()
+        if event.pane.id == "plots":
+            self._show_plots()
         target = self._focus_after_tab or self.FOCUS_IN_TAB.get(event.pane.id or "")
         self._focus_after_tab = None
         if target is not None:

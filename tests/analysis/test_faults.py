@@ -25,10 +25,17 @@ def _chunks_then_failure(data: bytes, fail_at: int):
 
 
 def test_engine_stopping_mid_stream_is_one_clear_error():
+    """The export is received on a thread of its own: its error reaches the parser, in order."""
     archive = docker_save_legacy([layer_tar(("file", "a", b"x" * 50_000))])
-    stream = io.BufferedReader(_ChunkStream(_chunks_then_failure(archive, 20_000), "app:1"), 4096)
+    stream = io.BufferedReader(_ChunkStream(lambda: _chunks_then_failure(archive, 20_000), "app:1"), 4096)
     with pytest.raises(EngineUnavailable, match="the export stream of 'app:1' broke"):
         StreamStore(stream, "app:1")
+
+
+def test_the_export_thread_passes_every_chunk_in_order():
+    chunks = [bytes([i]) * (i * 1000 + 1) for i in range(40)]
+    stream = io.BufferedReader(_ChunkStream(lambda: iter(chunks), "app:1"), 4096)
+    assert stream.read() == b"".join(chunks)
 
 
 def test_full_disk_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):

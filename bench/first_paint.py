@@ -1,0 +1,53 @@
+"""Time from starting `uvscope IMAGE` in tmux (120x40) to its layer list on screen.
+
+    uv run python bench/first_paint.py IMAGE [--marker TEXT] [--runs N] [-- extra uvscope options]
+
+The layer list counts as painted when TEXT (default: `uv sync`, a command of
+the bench images' history) shows in the pane: commands and sizes come from
+the image's metadata, before any layer is read. The pane is polled every
+10 ms; each run starts a tmux server of its own and ends it afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import subprocess
+import sys
+import time
+import uuid
+
+
+def first_paint(image: str, marker: str, extra: list[str], timeout: float = 30.0) -> float:
+    """Seconds from the start of the command until `marker` is on the screen."""
+    session = f"uvscope-first-paint-{uuid.uuid4().hex[:8]}"
+    tmux = ["tmux", "-L", session]  # a server of its own: no other tmux user is touched
+    command = " ".join(shlex.quote(part) for part in [sys.executable, "-m", "uvscope.app.cli", image, *extra])
+    start = time.perf_counter()
+    subprocess.run([*tmux, "new-session", "-d", "-s", session, "-x", "120", "-y", "40", command], check=True)
+    pane = ""
+    try:
+        while time.perf_counter() - start < timeout:
+            pane = subprocess.run([*tmux, "capture-pane", "-p", "-t", session], capture_output=True, text=True).stdout
+            if marker in pane:
+                return time.perf_counter() - start
+            time.sleep(0.01)
+        raise SystemExit(f"{marker!r} did not show within {timeout} s; the pane:\n{pane}")
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("image")
+    parser.add_argument("--marker", default="uv sync")
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("extra", nargs="*", help="options for uvscope (after --)")
+    args = parser.parse_args()
+    times = [first_paint(args.image, args.marker, args.extra) for _ in range(args.runs)]
+    times.sort()
+    print(f"first paint of {args.image}: best {times[0]:.2f} s, median {times[len(times) // 2]:.2f} s over {len(times)} runs")
+
+
+if __name__ == "__main__":
+    main()
