@@ -14,44 +14,8 @@ from .model import EntryKind, Image
 from .python import PythonAnalysis
 from .stack import filesystem_at
 from .text import short_command  # noqa: F401  (the session and the findings use it from here)
-
-CACHE_MARKERS = (
-    ".cache/uv/",
-    ".cache/pip/",
-    ".cache/pypoetry/",
-    "var/cache/apt/archives/",
-    "var/lib/apt/lists/",
-)
-"""Folders whose files never belong in an image: package-manager caches."""
-
-CACHE_FIXES = {
-    ".cache/uv/": "uv: `RUN --mount=type=cache,target=/root/.cache/uv uv sync ...` (or `uv sync --no-cache` / `ENV UV_NO_CACHE=1`)",
-    ".cache/pip/": "pip: `pip install --no-cache-dir` (or `RUN --mount=type=cache,target=/root/.cache/pip`)",
-    ".cache/pypoetry/": "poetry: `RUN --mount=type=cache,target=/root/.cache/pypoetry poetry install ...` (or `poetry install --no-cache`)",
-    "var/cache/apt/archives/": "apt: `apt-get clean` in the same RUN as `apt-get install` "
-    "(or `RUN --mount=type=cache,target=/var/cache/apt,sharing=locked`)",
-    "var/lib/apt/lists/": "apt: `rm -rf /var/lib/apt/lists/*` in the same RUN as `apt-get update && apt-get install`",
-}
-"""The fix for each kind of cache: each cache gets its own tool's fix."""
-
-
-def cache_fix(folder: str) -> str:
-    """How to keep the cache at `folder` out of the image."""
-    probe = "/" + folder.strip("/") + "/"
-    return next((fix for marker, fix in CACHE_FIXES.items() if "/" + marker in probe), "a cache mount for that folder")
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 10**3, "kb": 10**3, "m": 10**6, "mb": 10**6, "g": 10**9, "gb": 10**9, "t": 10**12, "tb": 10**12,
-          "kib": 2**10, "ki": 2**10, "mib": 2**20, "mi": 2**20, "gib": 2**30, "gi": 2**30, "tib": 2**40, "ti": 2**40}
-
-
-def parse_size(text: str) -> int:
-    """`"20MB"` -> 20000000, `"1.5GiB"` -> 1610612736; ValueError if it is not a size."""
-    match = _SIZE.match(text)
-    if match is None or match.group(2) is not None and match.group(2).lower() not in _UNITS:
-        raise ValueError(f"not a size: {text!r} (examples: 500kB, 20MB, 1.5GiB)")
-    return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
-
+from .caches import WasteItem, cache_fix, cache_folders  # noqa: F401  (the session's views use them from here)
+from .units import parse_size  # noqa: F401
 
 @dataclass(frozen=True)
 class PackageRow:
@@ -290,15 +254,6 @@ def filter_tree(node: FileNode, text: str = "", min_bytes: int = 0) -> FileNode 
     return copy
 
 
-@dataclass(frozen=True)
-class WasteItem:
-    """Bytes that should not be in the image, and why."""
-
-    label: str
-    bytes: int
-    detail: str = ""
-
-
 def waste_by_package(image: Image, python: PythonAnalysis | None) -> list[WasteItem]:
     """Hidden (overwritten or deleted) bytes grouped by the package that owns the path."""
     owners = python.attribution.owners if python is not None else {}
@@ -307,28 +262,6 @@ def waste_by_package(image: Image, python: PythonAnalysis | None) -> list[WasteI
         key = owners.get(copy.path)
         totals[key[1] if key else "(no package)"] += copy.size
     return [WasteItem(name, size) for name, size in sorted(totals.items(), key=lambda item: -item[1])]
-
-
-def cache_folders(image: Image, min_layer: int = 0) -> list[WasteItem]:
-    """Package-manager caches left in the final filesystem, by folder, largest first (layers from `min_layer` up)."""
-    totals: dict[str, int] = defaultdict(int)
-    layers: dict[str, set[int]] = defaultdict(set)
-    for path, visible in image.files.items():
-        if visible.layer < min_layer:
-            continue
-        probe = "/" + path
-        for marker in CACHE_MARKERS:
-            index = probe.find("/" + marker)
-            if index != -1:
-                folder = probe[: index + len(marker)]
-                totals[folder] += visible.entry.size
-                layers[folder].add(visible.layer)
-                break
-    return [
-        WasteItem(folder, size, "layer " + ", ".join(str(i) for i in sorted(layers[folder])))
-        for folder, size in sorted(totals.items(), key=lambda item: -item[1])
-        if size
-    ]
 
 
 def stacked_layer_series(image: Image, python: PythonAnalysis | None, top: int = 5) -> tuple[list[str], dict[str, list[int]]]:

@@ -18,7 +18,8 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-from .browse import cache_folders, parse_size
+from .caches import cache_folders
+from .units import parse_size
 from .errors import UvscopeError
 from .findings import find_problems
 from .model import Image

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .layer_reader import WHITEOUT_PREFIX
+from .model import WHITEOUT_PREFIX
 from .model import EntryKind, LayerContents
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .browse import cache_fix, cache_folders
+from .caches import cache_fix, cache_folders
 from .grouping import HEAVY_MIN_BYTES, items_for, union_bytes
 from .model import Image
 from .python import PythonAnalysis

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from packaging.utils import canonicalize_name
 
-from .uvlock import MAIN, Dependency, Lock, closure, closure_weights, direct_dependencies
+from .uvlock import Item, runtime_roots, items_for, MAIN, Dependency, Lock, closure, closure_weights, direct_dependencies
 
 REST = "rest"
 """Name of the implicit last layer: everything `uv sync` installs after the groups."""
@@ -106,18 +106,6 @@ class Grouping:
 
 
 @dataclass(frozen=True)
-class Item:
-    """A direct dependency the user can place in a group."""
-
-    member: str
-    name: str
-    closure_bytes: int
-    exclusive_bytes: int
-    packages: tuple[str, ...] = ()
-    """Its closure: every package installing it installs."""
-
-
-@dataclass(frozen=True)
 class LayerPlan:
     """One layer-to-be: the packages it installs and their bytes."""
 
@@ -143,28 +131,17 @@ class Preview:
     costs: tuple[ChangeCost, ...]
 
 
-def _runtime_roots(lock: Lock, member: str) -> list[Dependency]:
-    return [d.dependency for d in direct_dependencies(lock) if d.member == member and d.group == MAIN]
-
-
-def items_for(lock: Lock, sizes: dict[str, int], member: str) -> list[Item]:
-    """The member's runtime direct dependencies with their closure bytes, largest first."""
-    weights = closure_weights(lock, {root.name: root for root in _runtime_roots(lock, member)}, sizes)
-    items = [Item(member, name, total, exclusive, tuple(sorted(names))) for name, (names, total, exclusive) in weights.items()]
-    return sorted(items, key=lambda item: (-item.closure_bytes, item.name))
-
-
 def union_bytes(lock: Lock, sizes: dict[str, int], member: str, names) -> int:
     """Bytes of the union of the closures of `member`'s direct dependencies `names`: a package
     two of them need is counted once (the size of the set, never the sum of closures)."""
-    roots = {root.name: root for root in _runtime_roots(lock, member)}
+    roots = {root.name: root for root in runtime_roots(lock, member)}
     reached = closure(lock, [roots[name] for name in names if name in roots]) - set(lock.members)
     return sum(sizes.get(name, 0) for name in reached)
 
 
 def plan_layers(grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str) -> list[LayerPlan]:
     """Each group's layer (what it installs that lower groups did not), then the rest."""
-    roots = {root.name: root for root in _runtime_roots(lock, member)}
+    roots = {root.name: root for root in runtime_roots(lock, member)}
     members = set(lock.members)
     installed: set[str] = set()
     plans = []

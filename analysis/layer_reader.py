@@ -15,9 +15,8 @@ from .compression import is_decompressing, open_layer_stream
 from .digests import BackgroundHash
 from .tarstream import iter_members
 from .errors import LayerError, ReadCancelled
-from .model import EntryKind, FileEntry, LayerContents
+from .model import WHITEOUT_PREFIX, EntryKind, FileEntry, LayerContents
 
-WHITEOUT_PREFIX = ".wh."
 OPAQUE_MARKER = ".wh..wh..opq"
 METADATA_CAP = 16 << 20
 """Largest metadata file kept in memory (torch's RECORD is about 3 MB)."""

@@ -10,9 +10,8 @@ from dataclasses import dataclass
 from .attribution import Attribution, Distribution
 from .errors import UvscopeError
 from .model import Image
-from .grouping import items_for
 from .member import choose_member
-from .uvlock import MAIN, Lock, package_groups, parse_lock
+from .uvlock import items_for, MAIN, Lock, package_groups, parse_lock
 
 
 def _read_lock_file(path: str) -> Lock:

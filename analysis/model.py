@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+WHITEOUT_PREFIX = ".wh."
+"""A layer marks a deleted path with a file of this prefix (`.wh..wh..opq` makes a folder opaque)."""
+
+
 class EntryKind(StrEnum):
     """What a tar entry of a layer is."""
 

@@ -179,3 +179,26 @@ def package_groups(lock: Lock) -> dict[str, set[str]]:
     for member in lock.members:
         labels[member].add(MAIN)
     return labels
+
+
+@dataclass(frozen=True)
+class Item:
+    """A direct dependency the user can place in a group."""
+
+    member: str
+    name: str
+    closure_bytes: int
+    exclusive_bytes: int
+    packages: tuple[str, ...] = ()
+    """Its closure: every package installing it installs."""
+
+
+def runtime_roots(lock: Lock, member: str) -> list[Dependency]:
+    return [d.dependency for d in direct_dependencies(lock) if d.member == member and d.group == MAIN]
+
+
+def items_for(lock: Lock, sizes: dict[str, int], member: str) -> list[Item]:
+    """The member's runtime direct dependencies with their closure bytes, largest first."""
+    weights = closure_weights(lock, {root.name: root for root in runtime_roots(lock, member)}, sizes)
+    items = [Item(member, name, total, exclusive, tuple(sorted(names))) for name, (names, total, exclusive) in weights.items()]
+    return sorted(items, key=lambda item: (-item.closure_bytes, item.name))
