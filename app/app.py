@@ -11,7 +11,7 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from uvscope.analysis.sources import open_source
+from uvscope.analysis.read.sources import open_source
 
 from .screens.main import ImageRequest, MainScreen
 

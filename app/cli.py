@@ -16,8 +16,8 @@ from collections.abc import Sequence
 
 from uvscope.analysis.errors import NothingToDo, UvscopeError
 from uvscope.analysis.files import write_file
-from uvscope.analysis.grouping import GroupingError
-from uvscope.analysis.sources import SOURCE_KINDS, open_source
+from uvscope.analysis.plan.grouping import GroupingError
+from uvscope.analysis.read.sources import SOURCE_KINDS, open_source
 
 from . import __version__
 
@@ -50,7 +50,7 @@ def _add_read_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _cache(args: argparse.Namespace):
-    from uvscope.analysis.cache import LayerCache
+    from uvscope.analysis.read.cache import LayerCache
 
     return None if getattr(args, "no_cache", False) else LayerCache(getattr(args, "cache_dir", None))
 
@@ -186,7 +186,7 @@ def _read_keyed(
     args: argparse.Namespace, ref: str, source: str = "auto", platform: str | None = None, project: str | None = None, warn: bool = True
 ):
     """`_read`, the key of its analysis in the cache (None without a cache), and the warnings it said."""
-    from uvscope.analysis.analysis_cache import analysis_key, read_and_analyse
+    from uvscope.analysis.packages.analysis_cache import analysis_key, read_and_analyse
 
     opened = open_source(ref, source, platform=platform, stream=getattr(args, "stream", False))
     cache = _cache(args)
@@ -217,8 +217,8 @@ def _warn(notes, python) -> None:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from uvscope.analysis.diff import diff_images
-    from uvscope.analysis.markdown import diff_markdown
+    from uvscope.analysis.output.diff import diff_images
+    from uvscope.analysis.output.markdown import diff_markdown
 
     if sys.stdout.isatty() and not args.output and not args.print and not args.format:
         from .app import make_diff_app, run_session
@@ -229,7 +229,7 @@ def _diff(args: argparse.Namespace) -> int:
     image_b, python_b = _read(args, args.image_b, args.source, args.platform, args.project)
     document = diff_images(image_a, python_a, image_b, python_b)
     if fmt == "html":
-        from uvscope.analysis.html_report import diff_html
+        from uvscope.analysis.output.html_report import diff_html
 
         text = diff_html(document)
     else:
@@ -251,10 +251,10 @@ def _history_metas(args: argparse.Namespace, notes: list[str]):
 
     What the user asked for and did not get (a `--tags` entry with no image) is added to `notes`.
     """
-    from uvscope.analysis.engine import EngineImage, engine_client
+    from uvscope.analysis.read.engine import EngineImage, engine_client
 
     if len(args.images) == 1 and args.images[0].startswith(("registry://", "registry+http://")):
-        from uvscope.analysis.registry import RegistryClient, parse_registry_ref
+        from uvscope.analysis.read.registry import RegistryClient, parse_registry_ref
 
         repository = parse_registry_ref(args.images[0])
         tags = RegistryClient(repository).tags()
@@ -289,10 +289,10 @@ def _layer_size(args: argparse.Namespace):
 
 
 def _history(args: argparse.Namespace) -> int:
-    from uvscope.analysis.grouping import Group, Grouping, parse_group_option
-    from uvscope.analysis.history import history_document, image_history, rebuild_estimate
-    from uvscope.analysis.lockhistory import lock_history
-    from uvscope.analysis.markdown import history_markdown
+    from uvscope.analysis.plan.grouping import Group, Grouping, parse_group_option
+    from uvscope.analysis.output.history import history_document, image_history, rebuild_estimate
+    from uvscope.analysis.packages.lockhistory import lock_history
+    from uvscope.analysis.output.markdown import history_markdown
 
     notes: list[str] = []
 
@@ -332,10 +332,10 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _optimize(args: argparse.Namespace) -> int:
-    from uvscope.analysis.grouping import HEAVY_MIN_BYTES
-    from uvscope.analysis.optimize import WHEEL_RATIO, apply_plan, plan_optimization
-    from uvscope.analysis.project_edit import check_project_dir, merge_group_options
-    from uvscope.analysis.text import count, size
+    from uvscope.analysis.plan.grouping import HEAVY_MIN_BYTES
+    from uvscope.analysis.plan.optimize import WHEEL_RATIO, apply_plan, plan_optimization
+    from uvscope.analysis.plan.project_edit import check_project_dir, merge_group_options
+    from uvscope.analysis.output.text import count, size
 
     check_project_dir(args.project)
     prove_only = [flag for flag, value in (("--keep-images", args.keep_images), ("--docker-build-option", args.docker_build_option),
@@ -359,7 +359,7 @@ def _optimize(args: argparse.Namespace) -> int:
             package = package or python.lock.member
     history = None
     if args.history_images:
-        from uvscope.analysis.layer_plan import steps_from_images
+        from uvscope.analysis.plan.layer_plan import steps_from_images
 
         if not args.suggest:
             raise UvscopeError("--history-images plans the groups: use it with --suggest")
@@ -433,8 +433,8 @@ def _optimize_json(args: argparse.Namespace, plan) -> int:
     """`optimize --format json` without --prove: the plan, its replayed history, the preview, the diffs, what was written."""
     import json
 
-    from uvscope.analysis.layer_plan import plan_document
-    from uvscope.analysis.optimize import apply_plan
+    from uvscope.analysis.plan.layer_plan import plan_document
+    from uvscope.analysis.plan.optimize import apply_plan
 
     written = apply_plan(plan) if args.write else []
     document = {
@@ -461,8 +461,8 @@ def _optimize_json(args: argparse.Namespace, plan) -> int:
 def _prove(args: argparse.Namespace, plan) -> int:
     import json
 
-    from uvscope.analysis.prove import prove
-    from uvscope.analysis.text import size
+    from uvscope.analysis.plan.prove import prove
+    from uvscope.analysis.output.text import size
 
     def say(text: str) -> None:
         print(f"uvscope: {text}", file=sys.stderr, flush=True)
@@ -524,7 +524,7 @@ def output_format(requested: str | None, output: str | None, choices: Sequence[s
 
 def _cached_report(args: argparse.Namespace) -> int | None:
     """`uvscope report` of an image reported before with the same project and uvscope: one record, no image model."""
-    from uvscope.analysis.analysis_cache import analysis_key, get_report
+    from uvscope.analysis.packages.analysis_cache import analysis_key, get_report
 
     cache = _cache(args)
     if cache is None or args.ci:
@@ -546,11 +546,11 @@ def _cached_report(args: argparse.Namespace) -> int | None:
 
 def _write_report(args: argparse.Namespace, document: dict) -> None:
     if args.format == "md":
-        from uvscope.analysis.markdown import report_markdown
+        from uvscope.analysis.output.markdown import report_markdown
 
         text = report_markdown(document) + "\n"
     elif args.format == "html":
-        from uvscope.analysis.html_report import report_html
+        from uvscope.analysis.output.html_report import report_html
 
         text = report_html(document)
     else:
@@ -562,17 +562,17 @@ def _write_report(args: argparse.Namespace, document: dict) -> None:
 
 
 def _report(args: argparse.Namespace, image, python, key: str | None = None, warnings: Sequence[str] = ()) -> int:
-    from uvscope.analysis.report import build_report
+    from uvscope.analysis.output.report import build_report
 
     rules = None
     if args.ci:
-        from uvscope.analysis.ci import load_rules
+        from uvscope.analysis.output.ci import load_rules
 
         rules = load_rules(args.project, args.ci_config)  # before anything is written: a bad config is exit 2
     document = build_report(image, python, version=__version__)
     results = []
     if rules is not None:
-        from uvscope.analysis.ci import evaluate
+        from uvscope.analysis.output.ci import evaluate
 
         results = evaluate(rules.rules, image, python)
         document["ci"] = {
@@ -583,13 +583,13 @@ def _report(args: argparse.Namespace, image, python, key: str | None = None, war
         }
     cache = _cache(args)
     if cache is not None and key is not None and rules is None:
-        from uvscope.analysis.analysis_cache import put_report
+        from uvscope.analysis.packages.analysis_cache import put_report
 
         put_report(cache, key, __version__, document, warnings)
     _write_report(args, document)
     if rules is None:
         return 0
-    from uvscope.analysis.ci import describe
+    from uvscope.analysis.output.ci import describe
 
     print(f"{rules.origin}: {describe(rules.rules)}")
     for result in results:
@@ -600,7 +600,7 @@ def _report(args: argparse.Namespace, image, python, key: str | None = None, war
 
 
 def _summary(image, python) -> str:
-    from uvscope.analysis.text import summary_lines
+    from uvscope.analysis.output.text import summary_lines
 
     return "\n".join(summary_lines(image, python))
 

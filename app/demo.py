@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from uvscope.analysis.cache import default_cache_dir
+from uvscope.analysis.read.cache import default_cache_dir
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.files import write_file
 

@@ -38,7 +38,7 @@ import tempfile
 
 RAW_STREAM = "import docker,sys\nc=docker.from_env(timeout=600)\nfor chunk in c.api.get_image(sys.argv[1], chunk_size=1<<20): pass\n"
 FAST_PATH_CHECK = (
-    "import sys\nfrom uvscope.analysis.sources import open_source\n"
+    "import sys\nfrom uvscope.analysis.read.sources import open_source\n"
     "s=open_source(sys.argv[1]); print('yes' if s.engine.local_layer_folders() is not None else 'no')\n"
 )
 WRAPPER = (

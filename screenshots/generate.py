@@ -103,11 +103,11 @@ def main() -> None:
     if args.diff:
         shots.append(("diff", [], make_diff_app(*args.diff)))
     if args.history:
-        from uvscope.analysis.engine import EngineImage, engine_client
+        from uvscope.analysis.read.engine import EngineImage, engine_client
 
         client = engine_client()
         tags = sorted({t for image in client.images.list(name=args.history) for t in image.tags if t.startswith(args.history + ":")})
-        from uvscope.analysis.cache import LayerCache
+        from uvscope.analysis.read.cache import LayerCache
 
         # Layers read before (the cache) give the exact sizes `report` shows; others are marked `~`.
         history_app = make_history_app(lambda: [EngineImage(tag, client).meta() for tag in tags], LayerCache().layer_size)

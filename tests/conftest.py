@@ -41,6 +41,9 @@ def _remove_images_the_session_created():
 
 
 def pytest_collection_modifyitems(config, items):
+    # the code rules (ruff, mypy) and the architecture checks first: seconds, before the engine tests
+    first = ("test_code_rules.py", "test_architecture.py")
+    items.sort(key=lambda item: 0 if item.path.name in first else 1)
     if os.environ.get("UVSCOPE_TESTS_NO_ENGINE") == "1":
         skip = pytest.mark.skip(reason="UVSCOPE_TESTS_NO_ENGINE=1")
         for item in items:
@@ -51,7 +54,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def engine():
     """A docker-py client of the running engine; fails the test if there is none."""
-    from uvscope.analysis.engine import engine_client
+    from uvscope.analysis.read.engine import engine_client
     from uvscope.analysis.errors import EngineUnavailable
 
     try:

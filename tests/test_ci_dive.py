@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from tarbuilder import docker_save_legacy, layer_tar
 
-SCHEMA = json.loads((Path(__file__).parents[1] / "analysis" / "report.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parents[1] / "analysis" / "output" / "report.schema.json").read_text())
 
 
 def _cli(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:

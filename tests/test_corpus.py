@@ -13,7 +13,7 @@ import pytest
 
 CORPUS = Path(__file__).parent / "corpus"
 EXPECTED = json.loads((CORPUS / "expected.json").read_text())
-SCHEMA = json.loads((Path(__file__).parent.parent / "analysis" / "report.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parent.parent / "analysis" / "output" / "report.schema.json").read_text())
 WRAPPER = (
     "import resource,subprocess,sys\n"
     "p=subprocess.run(sys.argv[1:],capture_output=True,text=True,timeout=60)\n"

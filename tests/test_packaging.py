@@ -17,7 +17,7 @@ def test_wheel_files_all_live_under_uvscope(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     outside = [name for name in names if not name.startswith(("uvscope/", "uvscope-"))]
     assert outside == []
-    assert "uvscope/analysis/sources.py" in names
+    assert "uvscope/analysis/read/sources.py" in names
     assert "uvscope/app/cli.py" in names
     assert "uvscope/widgets/__init__.py" in names
     assert "uvscope/app/demo_project/uv.lock" in names

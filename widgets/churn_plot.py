@@ -12,7 +12,7 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
-from uvscope.analysis.layer_plan import Replay
+from uvscope.analysis.plan.layer_plan import Replay
 
 from .plots import series_colors
 

@@ -16,8 +16,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Static
 
-from uvscope.analysis.grouping import REST, Grouping, Item, LayerPlan
-from uvscope.analysis.text import size
+from uvscope.analysis.plan.grouping import REST, Grouping, Item, LayerPlan
+from uvscope.analysis.output.text import size
 
 
 class PackageCard(Static, can_focus=True):

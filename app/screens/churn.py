@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from uvscope.analysis.layer_plan import Replay
-from uvscope.analysis.text import size
+from uvscope.analysis.plan.layer_plan import Replay
+from uvscope.analysis.output.text import size
 from uvscope.widgets.churn_plot import ChurnPlot
 
 

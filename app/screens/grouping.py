@@ -28,12 +28,12 @@ from textual.widgets import Header, Static
 
 from uvscope.widgets.key_footer import KeyFooter
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
-from uvscope.analysis.layer_plan import Step, steps_from_lock_history
-from uvscope.analysis.lockhistory import LockCommit, churn, is_git_checkout, lock_history
-from uvscope.analysis.lockmatch import LockMatch
-from uvscope.analysis.optimize import apply_plan, history_replays, history_suggestion, plan_optimization, project_preview
-from uvscope.analysis.text import size
+from uvscope.analysis.plan.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
+from uvscope.analysis.plan.layer_plan import Step, steps_from_lock_history
+from uvscope.analysis.packages.lockhistory import LockCommit, churn, is_git_checkout, lock_history
+from uvscope.analysis.packages.lockmatch import LockMatch
+from uvscope.analysis.plan.optimize import apply_plan, history_replays, history_suggestion, plan_optimization, project_preview
+from uvscope.analysis.output.text import size
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
 
 from .dialogs import ConfirmDiff, NamePrompt

@@ -11,9 +11,9 @@ from textual_plotext import PlotextPlot
 
 from uvscope.widgets.key_footer import KeyFooter
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.history import HistoryEntry, image_history
-from uvscope.analysis.markdown import HISTORY_ENGINE_NOTE
-from uvscope.analysis.text import count, size
+from uvscope.analysis.output.history import HistoryEntry, image_history
+from uvscope.analysis.output.markdown import HISTORY_ENGINE_NOTE
+from uvscope.analysis.output.text import count, size
 
 MB = 1_000_000
 

@@ -20,14 +20,14 @@ from textual.widgets import Header, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
 from uvscope.widgets.key_footer import KeyFooter
-from uvscope.analysis.browse import layer_top_packages, layer_tree, package_rows, status_line
+from uvscope.analysis.views.browse import layer_top_packages, layer_tree, package_rows, status_line
 from uvscope.analysis.errors import ReadCancelled, UvscopeError
-from uvscope.analysis.model import Image, ImageMeta, LayerContents
-from uvscope.analysis.python import PythonAnalysis, analyse_python
-from uvscope.analysis.sources import ImageSource
-from uvscope.analysis.stack import build_image
-from uvscope.analysis.text import count
-from uvscope.analysis.analysis_cache import put_analysis
+from uvscope.analysis.image.model import Image, ImageMeta, LayerContents
+from uvscope.analysis.packages.python import PythonAnalysis, analyse_python
+from uvscope.analysis.read.sources import ImageSource
+from uvscope.analysis.image.stack import build_image
+from uvscope.analysis.output.text import count
+from uvscope.analysis.packages.analysis_cache import put_analysis
 from uvscope.widgets.file_browser import FileBrowser
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView
@@ -227,8 +227,8 @@ copies hidden or deleted by a later layer, by layer, path and package.
             monitor = _Monitor(self, source.total_bytes())
             contents: dict[int, LayerContents] = {}
             last = time.monotonic()
-            from uvscope.analysis.analysis_cache import analysis_key, get_analysis, put_analysis
-            from uvscope.analysis.cache import LayerCache
+            from uvscope.analysis.packages.analysis_cache import analysis_key, get_analysis, put_analysis
+            from uvscope.analysis.read.cache import LayerCache
 
             cache = None if request.no_cache else LayerCache(request.cache_dir)
             key = analysis_key(source, request.project, None) if cache is not None and isinstance(source, ImageSource) else None

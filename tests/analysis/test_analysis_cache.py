@@ -15,10 +15,10 @@ import sys
 import harness
 import pytest
 
-from uvscope.analysis.analysis_cache import iter_cached_keys, read_and_analyse
-from uvscope.analysis.cache import LayerCache
-from uvscope.analysis.report import build_report
-from uvscope.analysis.sources import open_source
+from uvscope.analysis.packages.analysis_cache import iter_cached_keys, read_and_analyse
+from uvscope.analysis.read.cache import LayerCache
+from uvscope.analysis.output.report import build_report
+from uvscope.analysis.read.sources import open_source
 
 pytestmark = pytest.mark.engine
 

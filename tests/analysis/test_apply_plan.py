@@ -6,7 +6,7 @@ import dataclasses
 import stat
 from pathlib import Path
 
-from uvscope.analysis.optimize import FileChange, apply_plan, plan_optimization
+from uvscope.analysis.plan.optimize import FileChange, apply_plan, plan_optimization
 
 PYPROJECT = '[project]\nname = "svc"\nversion = "1"\ndependencies = ["six>=1.16"]\n'
 LOCK = (

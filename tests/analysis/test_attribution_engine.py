@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from harness import docker
 
-from uvscope.analysis.python import analyse_python
-from uvscope.analysis.sources import open_source, read_image
+from uvscope.analysis.packages.python import analyse_python
+from uvscope.analysis.read.sources import open_source, read_image
 
 pytestmark = pytest.mark.engine
 

@@ -9,10 +9,10 @@ import sqlite3
 import pytest
 from tarbuilder import docker_save_legacy, layer_tar
 
-from uvscope.analysis import cache as cache_module
-from uvscope.analysis.cache import LayerCache
-from uvscope.analysis.layer_reader import read_layer
-from uvscope.analysis.sources import open_source, read_image
+from uvscope.analysis.read import cache as cache_module
+from uvscope.analysis.read.cache import LayerCache
+from uvscope.analysis.read.layer_reader import read_layer
+from uvscope.analysis.read.sources import open_source, read_image
 
 
 def _layer(n: int = 3):

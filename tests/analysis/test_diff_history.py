@@ -8,9 +8,9 @@ import sys
 
 import pytest
 
-from uvscope.analysis.diff import diff_images
-from uvscope.analysis.python import analyse_python
-from uvscope.analysis.sources import open_source, read_image
+from uvscope.analysis.output.diff import diff_images
+from uvscope.analysis.packages.python import analyse_python
+from uvscope.analysis.read.sources import open_source, read_image
 
 pytestmark = pytest.mark.engine
 

@@ -22,8 +22,8 @@ import harness
 import pytest
 from tarbuilder import as_tar, docker_save_legacy, layer_tar, oci_files
 
-from uvscope.analysis.digests import DigestMismatch
-from uvscope.analysis.sources import open_source, read_image
+from uvscope.analysis.read.digests import DigestMismatch
+from uvscope.analysis.read.sources import open_source, read_image
 
 UVSCOPE = [sys.executable, "-m", "uvscope.app.cli"]
 PAYLOAD = b"p" * 4000

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from uvscope.analysis.sources import open_source, read_image
+from uvscope.analysis.read.sources import open_source, read_image
 
 pytestmark = pytest.mark.engine
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from uvscope.analysis.cache import LayerCache
-from uvscope.analysis.python import analyse_python
-from uvscope.analysis.report import build_report
-from uvscope.analysis.sources import open_source, read_image
+from uvscope.analysis.read.cache import LayerCache
+from uvscope.analysis.packages.python import analyse_python
+from uvscope.analysis.output.report import build_report
+from uvscope.analysis.read.sources import open_source, read_image
 
 pytestmark = pytest.mark.engine
 

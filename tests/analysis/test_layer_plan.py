@@ -14,10 +14,10 @@ import subprocess
 
 import pytest
 
-from uvscope.analysis.grouping import REST, Group, Grouping, plan_layers
-from uvscope.analysis.layer_plan import plan_document, replay, search, steps_from_lock_history
-from uvscope.analysis.lockhistory import lock_history
-from uvscope.analysis.uvlock import parse_lock
+from uvscope.analysis.plan.grouping import REST, Group, Grouping, plan_layers
+from uvscope.analysis.plan.layer_plan import plan_document, replay, search, steps_from_lock_history
+from uvscope.analysis.packages.lockhistory import lock_history
+from uvscope.analysis.packages.uvlock import parse_lock
 
 SIZES = {"heavy-core": 3_000_000_000, "heavy-cuda": 2_600_000_000, "shared-num": 40_000_000, "mid-lib": 400_000_000,
          "tok": 30_000_000, "light": 200_000, "app": 10_000}
@@ -167,7 +167,7 @@ def _project(tmp_path, history):
 
 
 def test_optimize_suggest_uses_the_history_plan(tmp_path):
-    from uvscope.analysis.optimize import plan_optimization
+    from uvscope.analysis.plan.optimize import plan_optimization
 
     repo = _project(tmp_path, HISTORY)
     plan = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES)
@@ -186,7 +186,7 @@ def test_optimize_suggest_uses_the_history_plan(tmp_path):
 
 
 def test_optimize_suggest_without_history_keeps_the_size_suggestion(tmp_path):
-    from uvscope.analysis.optimize import plan_optimization
+    from uvscope.analysis.plan.optimize import plan_optimization
 
     repo = _project(tmp_path, HISTORY[:1])
     plan = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES)
@@ -196,8 +196,8 @@ def test_optimize_suggest_without_history_keeps_the_size_suggestion(tmp_path):
 
 
 def test_history_estimate_follows_the_replay(history, tmp_path):
-    from uvscope.analysis.history import rebuild_estimate
-    from uvscope.analysis.lockhistory import LockCommit
+    from uvscope.analysis.output.history import rebuild_estimate
+    from uvscope.analysis.packages.lockhistory import LockCommit
 
     lock, _ = history
     grouping = Grouping((Group("heavy", ("heavy-core",)), Group("mid", ("mid-lib",))))
@@ -212,7 +212,7 @@ def test_history_estimate_follows_the_replay(history, tmp_path):
 def test_history_figures_come_from_the_dockerfile(tmp_path):
     """Single stage with cache mounts: the Dockerfile walk of each past lock change gives the replay's own bytes
     (the planner and the Dockerfile agree); the heavy bump rebuilds the mid group above it."""
-    from uvscope.analysis.optimize import plan_optimization
+    from uvscope.analysis.plan.optimize import plan_optimization
 
     repo = _project(tmp_path, HISTORY)
     plan = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES)
@@ -244,7 +244,7 @@ COPY --from=builder /app /app
 def test_multistage_groups_do_not_follow_the_layers_below(tmp_path):
     """uvscope's multi-stage rewrite copies each group from a stage of its own: a heavy bump leaves the mid
     group's layer as it was, in the replay and in the Dockerfile walk alike."""
-    from uvscope.analysis.optimize import plan_optimization
+    from uvscope.analysis.plan.optimize import plan_optimization
 
     repo = _project(tmp_path, HISTORY)
     (repo / "Dockerfile").write_text(MULTISTAGE)
@@ -272,7 +272,7 @@ def test_max_groups_must_be_positive(tmp_path):
 
 def test_editor_suggestion_is_optimize_suggestion(tmp_path):
     """The grouping editor starts from the grouping `optimize --suggest` proposes, multi-stage Dockerfile or not."""
-    from uvscope.analysis.optimize import history_suggestion, plan_optimization
+    from uvscope.analysis.plan.optimize import history_suggestion, plan_optimization
 
     repo = _project(tmp_path, HISTORY)
     lock = parse_lock(_lock(*HISTORY[-1]), "uv.lock")
@@ -285,8 +285,8 @@ def test_editor_suggestion_is_optimize_suggestion(tmp_path):
 
 def test_steps_from_images_and_a_plan_from_them(tmp_path, history):
     """A repository's tags as the history: each image's installed versions against the one created before it."""
-    from uvscope.analysis.layer_plan import steps_from_images
-    from uvscope.analysis.optimize import plan_optimization
+    from uvscope.analysis.plan.layer_plan import steps_from_images
+    from uvscope.analysis.plan.optimize import plan_optimization
 
     names = ("heavy-core", "mid-lib", "light")
     images = [(f"app:{i}", f"2026-01-{i + 1:02d}T00:00:00Z", dict(zip(names, versions))) for i, versions in enumerate(HISTORY)]

@@ -27,9 +27,9 @@ from pathlib import Path
 import pytest
 from harness import DOCKER, docker, uv_base_image, uv_binary
 
-from uvscope.analysis.grouping import Group, Grouping
-from uvscope.analysis.optimize import plan_optimization
-from uvscope.analysis.project_edit import with_groups
+from uvscope.analysis.plan.grouping import Group, Grouping
+from uvscope.analysis.plan.optimize import plan_optimization
+from uvscope.analysis.plan.project_edit import with_groups
 
 pytestmark = pytest.mark.engine
 

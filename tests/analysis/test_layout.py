@@ -8,7 +8,7 @@ import pytest
 from tarbuilder import as_tar, docker_save_legacy, layer_tar, oci_files
 
 from uvscope.analysis.errors import ArchiveError, ImageNotFound, LayerError
-from uvscope.analysis.sources import open_source, read_image
+from uvscope.analysis.read.sources import open_source, read_image
 
 LAYERS = [
     layer_tar(("dir", "app"), ("file", "app/a", b"a" * 100), ("file", "app/gone", b"g" * 10)),

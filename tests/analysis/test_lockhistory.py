@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from uvscope.analysis.lockhistory import churn, is_git_checkout, lock_history
+from uvscope.analysis.packages.lockhistory import churn, is_git_checkout, lock_history
 
 
 def _lock(**versions: str) -> str:

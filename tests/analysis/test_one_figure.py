@@ -25,21 +25,21 @@ import jsonschema
 import pytest
 from harness import IMAGES, build_fixture, docker, save_image, uv_binary
 
-from uvscope.analysis.browse import layer_tree, package_rows, status_line
-from uvscope.analysis.cache import LayerCache
-from uvscope.analysis.diff import diff_images, diff_summary
-from uvscope.analysis.findings import find_problems
-from uvscope.analysis.grouping import Group, Grouping, items_for, plan_layers, preview, suggest
-from uvscope.analysis.markdown import diff_markdown
-from uvscope.analysis.member import choose_member
-from uvscope.analysis.python import analyse_python
-from uvscope.analysis.sources import open_source, read_image
-from uvscope.analysis.text import count, percent, size
+from uvscope.analysis.views.browse import layer_tree, package_rows, status_line
+from uvscope.analysis.read.cache import LayerCache
+from uvscope.analysis.output.diff import diff_images, diff_summary
+from uvscope.analysis.output.findings import find_problems
+from uvscope.analysis.plan.grouping import Group, Grouping, items_for, plan_layers, preview, suggest
+from uvscope.analysis.output.markdown import diff_markdown
+from uvscope.analysis.packages.member import choose_member
+from uvscope.analysis.packages.python import analyse_python
+from uvscope.analysis.read.sources import open_source, read_image
+from uvscope.analysis.output.text import count, percent, size
 
 pytestmark = pytest.mark.engine
 
 ROOT = Path(__file__).parents[2]
-SCHEMA = json.loads((ROOT / "analysis" / "report.schema.json").read_text())
+SCHEMA = json.loads((ROOT / "analysis" / "output" / "report.schema.json").read_text())
 TRUTH = (ROOT / "tests" / "truth.py").read_text()
 VENV_PYTHON = "/app/.venv/bin/python"
 
@@ -254,8 +254,8 @@ def test_workspace_member_is_one_decision_everywhere(shared_workspace, workdir):
     assert choose_member(match.lock, match.sizes) == expected
     assert {closure["member"] for closure in doc["lock"]["closures"]} == {expected}
     # optimize decides with the same function (its Dockerfile names the member).
-    from uvscope.analysis.optimize import choose_member as optimize_member
-    from uvscope.analysis.optimize import member_paths
+    from uvscope.analysis.plan.optimize import choose_member as optimize_member
+    from uvscope.analysis.plan.optimize import member_paths
 
     assert optimize_member(match.lock, member_paths(str(folder), match.lock), None, (folder / "Dockerfile").read_text()) == expected
     # A member the image does not have is never blamed: only the chosen member's dependencies are weighed.

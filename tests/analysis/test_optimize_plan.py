@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from uvscope.analysis.errors import NothingToDo, UvscopeError
-from uvscope.analysis.grouping import Group, Grouping
-from uvscope.analysis.optimize import plan_optimization
+from uvscope.analysis.plan.grouping import Group, Grouping
+from uvscope.analysis.plan.optimize import plan_optimization
 
 SHAPES = Path(__file__).parent.parent / "shapes"
 
@@ -117,7 +117,7 @@ def test_a_group_that_exists_already_installs_all_it_will_hold(tmp_path):
 
 
 def test_the_proofs_new_dependency_must_be_new():
-    from uvscope.analysis.prove import _light_dependency
+    from uvscope.analysis.plan.prove import _light_dependency
 
     lock = (SHAPES / "project" / "uv.lock").read_text()
     with pytest.raises(UvscopeError, match="numpy is already in uv.lock"):

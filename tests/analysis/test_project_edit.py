@@ -8,8 +8,8 @@ import stat
 import pytest
 
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.grouping import Group, Grouping
-from uvscope.analysis.project_edit import read_project_file, with_groups, write_checked, write_groups_and_lock
+from uvscope.analysis.plan.grouping import Group, Grouping
+from uvscope.analysis.plan.project_edit import read_project_file, with_groups, write_checked, write_groups_and_lock
 
 PYPROJECT = """\
 [project]
@@ -182,7 +182,7 @@ def test_not_utf8_is_a_one_line_error(tmp_path):
     ],
 )
 def test_bad_group_options_are_usage_errors(options, message):
-    from uvscope.analysis.project_edit import merge_group_options
+    from uvscope.analysis.plan.project_edit import merge_group_options
 
     with pytest.raises(UvscopeError) as raised:
         merge_group_options(options)
@@ -190,13 +190,13 @@ def test_bad_group_options_are_usage_errors(options, message):
 
 
 def test_repeated_group_options_merge():
-    from uvscope.analysis.project_edit import merge_group_options
+    from uvscope.analysis.plan.project_edit import merge_group_options
 
     assert merge_group_options(["heavy=idna", "Heavy=attrs,idna", "web=flask"]) == ["heavy=idna,attrs", "web=flask"]
 
 
 def test_uv_runs_without_variables_that_defeat_the_relock(monkeypatch):
-    from uvscope.analysis.project_edit import uv_environment
+    from uvscope.analysis.plan.project_edit import uv_environment
 
     for name in ("UV_FROZEN", "UV_LOCKED", "UV_NO_SYNC", "UV_OFFLINE", "UV_PROJECT"):
         monkeypatch.setenv(name, "1")

@@ -8,9 +8,9 @@ import json
 import pytest
 
 from uvscope.analysis.errors import ImageNotFound, UvscopeError
-from uvscope.analysis.python import analyse_python
-from uvscope.analysis.report import build_report
-from uvscope.analysis.sources import open_source, read_image
+from uvscope.analysis.packages.python import analyse_python
+from uvscope.analysis.output.report import build_report
+from uvscope.analysis.read.sources import open_source, read_image
 
 pytestmark = pytest.mark.engine
 
@@ -136,7 +136,7 @@ def test_bearer_token_and_retries_on_transient_errors(layers_oci, layers_image, 
 
 
 def test_registry_that_keeps_failing_gives_up_with_one_line(layers_oci, monkeypatch):
-    from uvscope.analysis import registry as registry_module
+    from uvscope.analysis.read import registry as registry_module
 
     monkeypatch.setattr(registry_module, "RETRIES", 2)
     fake = _FakeRegistry(layers_oci, failures=[502] * 10, retry_after="0")
@@ -164,7 +164,7 @@ def test_history_of_a_registry_repository_reads_only_manifests(registry, tagged_
 
 
 def test_registry_that_hangs_times_out_with_one_line(layers_oci, monkeypatch):
-    from uvscope.analysis import registry as registry_module
+    from uvscope.analysis.read import registry as registry_module
 
     monkeypatch.setattr(registry_module, "TIMEOUT", (1, 1))
     monkeypatch.setattr(registry_module, "RETRIES", 1)

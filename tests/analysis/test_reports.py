@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from sessionimage import session_archive
 
-SCHEMA = json.loads((Path(__file__).parents[2] / "analysis" / "report.schema.json").read_text())
+SCHEMA = json.loads((Path(__file__).parents[2] / "analysis" / "output" / "report.schema.json").read_text())
 
 
 def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:

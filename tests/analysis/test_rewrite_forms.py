@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from uvscope.analysis.docker_rewrite import END, ORIGINAL, analyse_shape, rewrite_dockerfile, strip_generated
-from uvscope.analysis.docker_stages import context_at, find_syncs
-from uvscope.analysis.dockerfile import parse_dockerfile
+from uvscope.analysis.plan.docker_rewrite import END, ORIGINAL, analyse_shape, rewrite_dockerfile, strip_generated
+from uvscope.analysis.plan.docker_stages import context_at, find_syncs
+from uvscope.analysis.plan.dockerfile import parse_dockerfile
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.grouping import Group, Grouping
+from uvscope.analysis.plan.grouping import Group, Grouping
 
 HEAVY = Grouping((Group("heavy", ("numpy",)),))
 TWO = Grouping((Group("heavy", ("numpy",)), Group("ml", ("pandas",))))

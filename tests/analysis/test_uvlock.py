@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.uvlock import closure, direct_dependencies, package_groups, parse_lock
+from uvscope.analysis.packages.uvlock import closure, direct_dependencies, package_groups, parse_lock
 
 LOCK = """
 version = 1
@@ -86,7 +86,7 @@ def test_broken_lock_is_a_clear_error(text):
 
 
 def test_non_packaged_project_is_a_member_with_dependencies():
-    from uvscope.analysis.uvlock import buildable_members
+    from uvscope.analysis.packages.uvlock import buildable_members
 
     text = LOCK.replace('source = { editable = "." }', 'source = { virtual = "." }')
     lock = parse_lock(text, "uv.lock")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import DataTable
 
-from uvscope.analysis.engine import EngineImage
+from uvscope.analysis.read.engine import EngineImage
 from uvscope.app.app import make_diff_app, make_history_app
 from uvscope.app.screens.diff import DiffScreen
 from uvscope.app.screens.history import HistoryScreen

@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import Input, TabbedContent, Tree
 
 from uvscope.analysis.errors import LayerError, ReadCancelled, UvscopeError
-from uvscope.analysis.sources import open_source
+from uvscope.analysis.read.sources import open_source
 from uvscope.app.app import UvscopeApp, make_app
 from uvscope.app.screens.help import HelpScreen
 from uvscope.app.screens.main import ImageRequest, MainScreen

@@ -1,0 +1,210 @@
+"""The image model: what a layer holds and what the stacked image looks like.
+
+Every class here is a frozen dataclass built by the readers and by
+`uvscope.analysis.image.stack`; views and reports only read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+WHITEOUT_PREFIX = ".wh."
+"""A layer marks a deleted path with a file of this prefix (`.wh..wh..opq` makes a folder opaque)."""
+
+
+class EntryKind(StrEnum):
+    """What a tar entry of a layer is."""
+
+    FILE = "file"
+    DIR = "dir"
+    SYMLINK = "symlink"
+    HARDLINK = "hardlink"
+    CHAR = "char"
+    BLOCK = "block"
+    FIFO = "fifo"
+
+
+@dataclass(frozen=True, slots=True)
+class FileEntry:
+    """One entry of a layer tar (whiteouts are kept apart, see `LayerContents`)."""
+
+    path: str
+    """Normalised path without a leading slash, e.g. `app/.venv/pyvenv.cfg`."""
+    kind: EntryKind
+    size: int
+    """Bytes of content stored in the layer (0 for links and folders)."""
+    mode: int = 0o644
+    link: str = ""
+    """Target of a symlink or hard link, as written in the tar."""
+
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (FileEntry, (self.path, self.kind, self.size, self.mode, self.link))
+
+
+@dataclass(frozen=True)
+class LayerContents:
+    """Everything read from one layer blob, before stacking.
+
+    Independent of the layers around it, so it can be cached by `diff_id`
+    and read in any order (the engine's export stream is not in stack order).
+    """
+
+    entries: tuple[FileEntry, ...]
+    whiteouts: tuple[str, ...] = ()
+    """Paths that `.wh.NAME` entries remove from the layers below."""
+    opaque_dirs: tuple[str, ...] = ()
+    """Folders whose lower contents `.wh..wh..opq` hides."""
+    metadata: dict[str, bytes] = field(default_factory=dict)
+    """Small files kept for later analysis (dist-info, pyvenv.cfg, uv.lock...)."""
+    warnings: tuple[str, ...] = ()
+    blob_bytes: int = 0
+    """Bytes of the blob (compressed or not) that were read."""
+    blob_digest: str = field(default="", compare=False)
+    """`sha256:` of the blob's bytes as read, when the reader was asked to hash (not cached)."""
+    tar_digest: str = field(default="", compare=False)
+    """`sha256:` of the uncompressed tar (what a `diff_id` names), when hashed (not cached)."""
+
+    @property
+    def size_bytes(self) -> int:
+        """Sum of the entries' content sizes: docker's and dive's layer size."""
+        return sum(entry.size for entry in self.entries)
+
+    @property
+    def file_count(self) -> int:
+        """Files: entries that are not folders (regular files, links, devices).
+
+        The one definition of "files" everywhere: an *entry* is any member of
+        the layer tar, folders included; a *file* is an entry that is not a folder.
+        """
+        return sum(1 for entry in self.entries if entry.kind is not EntryKind.DIR)
+
+    @property
+    def entry_count(self) -> int:
+        """Entries of the layer tar, folders included (whiteouts are not entries)."""
+        return len(self.entries)
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """A layer as the image's manifest and config name it, before it is read."""
+
+    index: int
+    diff_id: str
+    blob: str
+    """Where the blob lives in its store (archive member or layout path)."""
+    created_by: str = ""
+    compressed_size: int | None = None
+
+
+@dataclass(frozen=True)
+class ImageMeta:
+    """What is known of an image from its metadata alone (no layer read)."""
+
+    ref: str
+    id: str
+    diff_ids: tuple[str, ...]
+    created_by: tuple[str, ...]
+    """The `created_by` of each layer's history entry, aligned with `diff_ids`."""
+    config: dict
+    created: str = ""
+    platform: str = ""
+    repo_tags: tuple[str, ...] = ()
+    layer_sizes: tuple[int | None, ...] = ()
+    """Approximate per-layer sizes known from metadata alone (the engine's history, blob sizes),
+    for a first paint before any layer is read; None where unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One path a layer adds, modifies or removes relative to the layers below."""
+
+    path: str
+    size: int
+    """Bytes of the new entry (added/modified) or of the removed entries (removed)."""
+    folder: bool = False
+    """The new entry is a folder (added/modified), or a folder's contents were removed."""
+
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (Change, (self.path, self.size, self.folder))
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenCopy:
+    """Bytes that ship in a layer but are invisible in the final filesystem."""
+
+    path: str
+    size: int
+    layer: int
+    """Index of the layer that ships the hidden copy."""
+    hidden_by: int
+    """Index of the layer whose change hid it (its command is responsible)."""
+    reason: str
+    """`overwritten` or `deleted`."""
+
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (HiddenCopy, (self.path, self.size, self.layer, self.hidden_by, self.reason))
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A filesystem layer of a stacked image, with its changes."""
+
+    index: int
+    diff_id: str
+    created_by: str
+    size_bytes: int
+    file_count: int
+    """Files (entries that are not folders), see `LayerContents.file_count`."""
+    added: tuple[Change, ...]
+    modified: tuple[Change, ...]
+    removed: tuple[Change, ...]
+    contents: LayerContents = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class VisibleFile:
+    """A path of the final filesystem and the layer that provides it."""
+
+    entry: FileEntry
+    layer: int
+
+    def __reduce__(self):
+        # Pickling a frozen slotted dataclass goes through a generic, slow __setstate__; the
+        # cached analysis holds ~100k of these, so rebuild them through the constructor instead.
+        return (VisibleFile, (self.entry, self.layer))
+
+
+@dataclass(frozen=True)
+class Image:
+    """A fully read image: its layers, final filesystem and waste."""
+
+    meta: ImageMeta
+    layers: tuple[Layer, ...]
+    files: dict[str, VisibleFile] = field(repr=False)
+    """The final filesystem, path -> entry and the layer it comes from."""
+    hidden: tuple[HiddenCopy, ...]
+    efficiency: float
+    """dive's efficiency score, computed exactly as dive does."""
+    wasted_bytes: int
+    """dive's wasted bytes."""
+    user_wasted_percent: float
+    """dive's wasted bytes over all layers but the first."""
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def size_bytes(self) -> int:
+        """Sum of the layer sizes, as docker and dive report the image size."""
+        return sum(layer.size_bytes for layer in self.layers)
+
+    @property
+    def reclaimable_bytes(self) -> int:
+        """Bytes shipped but invisible: each hidden or deleted copy counted once."""
+        return sum(copy.size for copy in self.hidden)

@@ -1,0 +1,1 @@
+"""Output: reports (JSON, Markdown, HTML), findings, the CI gate, diff and history, text summaries."""

@@ -1,0 +1,1 @@
+"""Python and uv: distributions in the image, uv.lock, matching them, lock history, the workspace member."""

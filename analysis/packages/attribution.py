@@ -1,0 +1,348 @@
+"""Map every byte under a Python environment to the distribution that installed it.
+
+Environments are found from the paths themselves (any `site-packages` or
+`dist-packages` folder: venvs, system interpreters, `/usr/local`, conda, user
+site), never from fixed locations. Files are owned through `RECORD`
+(`*.dist-info`) or `installed-files.txt` (`*.egg-info`), plus the
+`__pycache__/*.pyc` of each owned `.py` (bytecode that `UV_COMPILE_BYTECODE`
+writes is not in `RECORD`). Debian's egg-info without a file list falls back
+to `top_level.txt`, flagged as estimated.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+import io
+import json
+import posixpath
+from collections import defaultdict
+from dataclasses import dataclass, field
+from email.parser import HeaderParser
+
+from packaging.utils import canonicalize_name
+
+from ..image.model import EntryKind, Image
+
+SITE_DIRS = ("/site-packages/", "/dist-packages/")
+MAX_RECORD_ROWS = 2_000_000
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """One installed distribution and the bytes it owns."""
+
+    name: str
+    """Canonical name (PEP 503)."""
+    version: str
+    environment: str
+    """The site-packages folder it is installed in (`/app/.venv/lib/python3.11/site-packages`)."""
+    metadata_dir: str
+    installer: str
+    requested: bool
+    editable: bool
+    direct_url: str
+    estimated: bool
+    """Files guessed from `top_level.txt` (Debian egg-info without a file list)."""
+    bytes: int
+    files: int
+    layer_bytes: dict[int, int]
+    """Bytes of this distribution's files shipped in each layer, hidden copies included."""
+    reshipped_bytes: int
+    """Bytes a later layer wrote again over files of this distribution already in a lower layer."""
+    reshipped_content: str
+    """`identical` or `changed` (by RECORD hashes) when `reshipped_bytes` > 0, else ``."""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.environment, self.name)
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """Who owns the bytes under the image's Python environments."""
+
+    distributions: tuple[Distribution, ...]
+    environments: tuple[str, ...]
+    site_packages_bytes: int
+    attributed_bytes: int
+    unattributed: tuple[tuple[str, int], ...]
+    """Visible files under a site-packages folder that no distribution owns, largest first."""
+    owners: dict[str, tuple[str, str]] = field(repr=False)
+    """Visible path -> `Distribution.key` (environment, name) of its owner."""
+
+
+def site_dir_of(path: str) -> str | None:
+    """The `.../site-packages` folder `path` lies under, if any (paths without leading slash)."""
+    probe = "/" + path
+    best = -1
+    marker_len = 0
+    for marker in SITE_DIRS:
+        index = probe.find(marker)
+        if index != -1 and (best == -1 or index < best):
+            best, marker_len = index, len(marker)
+    if best == -1:
+        return None
+    return probe[1 : best + marker_len - 1]
+
+
+class _SiteDirs:
+    """`site_dir_of`, remembered per folder: every file of a folder lies under the same site-packages.
+
+    A marker (`/site-packages/`) ends with a slash, so it lies within the path's
+    folder part: the answer depends on the folder alone, and an image has ~10x
+    fewer folders than files.
+    """
+
+    def __init__(self) -> None:
+        self._by_folder: dict[str, str | None] = {}
+
+    def __call__(self, path: str) -> str | None:
+        folder = path.rpartition("/")[0]
+        try:
+            return self._by_folder[folder]
+        except KeyError:
+            site = self._by_folder[folder] = site_dir_of(path)
+            return site
+
+
+def _headers(data: bytes) -> dict[str, str]:
+    text = data.decode("utf-8", "replace")
+    message = HeaderParser().parsestr(text, headersonly=True)
+    return {key: str(value) for key, value in message.items() if key in ("Name", "Version")}
+
+
+def _record_paths(data: bytes, site: str) -> list[tuple[str, str]]:
+    """(path, hash) rows of a RECORD, as normalised image paths."""
+    rows = []
+    reader = csv.reader(io.StringIO(data.decode("utf-8", "replace")))
+    try:
+        for count, row in enumerate(reader):
+            if count >= MAX_RECORD_ROWS:
+                break
+            if not row or not row[0]:
+                continue
+            name = row[0]
+            if name.startswith("/"):
+                path = name.lstrip("/")
+            elif "/." in "/" + name or "//" in name or name.endswith("/") or not site:
+                path = posixpath.normpath(posixpath.join(site, name))
+            else:
+                path = f"{site}/{name}"  # already normal: what normpath(join()) gives, without its cost per row
+            if path.startswith(".."):
+                continue
+            rows.append((path, row[1] if len(row) > 1 else ""))
+    except csv.Error:
+        pass
+    return rows
+
+
+def _source_of_pyc(path: str) -> str | None:
+    """`pkg/__pycache__/mod.cpython-311.pyc` -> `pkg/mod.py`."""
+    folder, name = posixpath.split(path)
+    if not name.endswith(".pyc") or posixpath.basename(folder) != "__pycache__":
+        return None
+    return posixpath.join(posixpath.dirname(folder), name.split(".", 1)[0] + ".py")
+
+
+@dataclass
+class _Found:
+    name: str
+    version: str
+    metadata_dir: str
+    site: str
+    estimated: bool = False
+    installer: str = ""
+    requested: bool = False
+    editable: bool = False
+    direct_url: str = ""
+
+
+def _metadata(image: Image):
+    """Visible metadata files: path -> bytes, from the layer that provides each."""
+    for path, visible in image.files.items():
+        data = image.layers[visible.layer].contents.metadata.get(path)
+        if data is not None:
+            yield path, data
+
+
+class _SortedPaths:
+    """Visible paths in sorted order, for fast "everything under this folder" queries."""
+
+    def __init__(self, paths) -> None:
+        self._paths = sorted(paths)
+
+    def under(self, folder: str, *, recursive: bool = True) -> list[str]:
+        prefix = folder + "/"
+        start = bisect.bisect_left(self._paths, prefix)
+        end = bisect.bisect_left(self._paths, folder + "0")  # "0" sorts right after "/"
+        found = self._paths[start:end]
+        return found if recursive else [p for p in found if "/" not in p[len(prefix) :]]
+
+
+def _find_distributions(image: Image) -> tuple[dict[tuple[str, str], _Found], dict[str, tuple[str, str]]]:
+    meta = dict(_metadata(image))
+    site_of = _SiteDirs()
+    site_index = _SortedPaths(path for path in image.files if site_of(path) is not None)
+    found: dict[tuple[str, str], _Found] = {}
+    owners: dict[str, tuple[str, str]] = {}
+    folders: dict[str, dict[str, bytes]] = defaultdict(dict)
+    for path, data in meta.items():
+        folder, name = posixpath.split(path)
+        if folder.endswith((".dist-info", ".egg-info")):
+            folders[folder][name] = data
+        elif name.endswith(".egg-info"):  # single-file egg-info is a PKG-INFO
+            folders[path]["PKG-INFO"] = data
+    for folder, files in sorted(folders.items()):
+        site = posixpath.dirname(folder)
+        if site_dir_of(folder + "/x") != site:
+            continue
+        headers = _headers(files.get("METADATA") or files.get("PKG-INFO") or b"")
+        stem = posixpath.basename(folder).rsplit(".", 1)[0]
+        name = headers.get("Name") or stem.split("-")[0]
+        version = headers.get("Version") or (stem.split("-")[1] if "-" in stem else "")
+        item = _Found(str(canonicalize_name(name)), version, folder, site)
+        item.installer = files.get("INSTALLER", b"").decode("utf-8", "replace").strip()
+        item.requested = "REQUESTED" in files or folder + "/REQUESTED" in image.files
+        if "direct_url.json" in files:
+            try:
+                direct = json.loads(files["direct_url.json"])
+                item.direct_url = str(direct.get("url", ""))
+                item.editable = bool((direct.get("dir_info") or {}).get("editable"))
+            except (ValueError, AttributeError):
+                pass
+        key = (site, item.name)
+        paths: list[str] = []
+        if "RECORD" in files:
+            paths = [path for path, _ in _record_paths(files["RECORD"], site)]
+        elif "installed-files.txt" in files:
+            listing = files["installed-files.txt"].decode("utf-8", "replace").splitlines()
+            paths = [posixpath.normpath(posixpath.join(folder, line.strip())) for line in listing if line.strip()]
+        else:
+            item.estimated = True
+            tops = files.get("top_level.txt", b"").decode("utf-8", "replace").split() or [name.replace("-", "_")]
+            for top in tops:
+                prefix = posixpath.join(site, top)
+                paths += [prefix + ".py", *site_index.under(prefix)]
+                paths += [p for p in site_index.under(site, recursive=False) if p.startswith(prefix + ".") and p.endswith(".so")]
+        if not item.installer and "/dist-packages/" in "/" + folder + "/":
+            item.installer = "debian"
+        # The metadata folder itself belongs to the distribution, listed or not.
+        paths += [folder, *site_index.under(folder)]
+        found[key] = item
+        for path in paths:
+            owners.setdefault(path, key)
+    return found, owners
+
+
+def attribute(image: Image) -> Attribution:
+    """Attribute every file under the image's Python environments to a distribution."""
+    found, owners = _find_distributions(image)
+    site_of = _SiteDirs()
+    resolved: dict[str, tuple[str, str] | None] = {}
+
+    def owner_of(path: str) -> tuple[str, str] | None:
+        # Remembered: the visible files and then every layer's entries ask about the same paths.
+        try:
+            return resolved[path]
+        except KeyError:
+            pass
+        key = owners.get(path)
+        if key is None and path.endswith(".pyc"):
+            source = _source_of_pyc(path)
+            if source is not None:
+                key = owners.get(source)
+        resolved[path] = key
+        return key
+
+    visible_bytes: dict[tuple[str, str], int] = defaultdict(int)
+    visible_files: dict[tuple[str, str], int] = defaultdict(int)
+    environments: set[str] = set()
+    site_bytes = 0
+    attributed_bytes = 0
+    unattributed: list[tuple[str, int]] = []
+    visible_owner: dict[str, tuple[str, str]] = {}
+    for path, visible in image.files.items():
+        entry = visible.entry
+        site = site_of(path)
+        if site is not None:
+            environments.add(site)
+        if entry.kind is EntryKind.DIR:
+            continue
+        key = owner_of(path)
+        if site is not None:
+            site_bytes += entry.size
+            if key is not None:
+                attributed_bytes += entry.size
+        if key is not None:
+            visible_owner[path] = ("/" + key[0], key[1])  # the same key as `Distribution.key`
+            visible_bytes[key] += entry.size
+            visible_files[key] += 1
+        elif site is not None:
+            unattributed.append((path, entry.size))
+    # Bytes per layer, hidden copies included; a file is re-shipped when a later layer writes
+    # a path a lower layer already shipped (overwritten in place, or deleted and written again as pip does).
+    layer_bytes: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    reshipped: dict[tuple[str, str], int] = defaultdict(int)
+    shipped: set[str] = set()
+    for layer in image.layers:
+        written = []
+        for entry in layer.contents.entries:
+            if not entry.size:
+                continue
+            key = owner_of(entry.path)
+            if key is None:
+                continue
+            layer_bytes[key][layer.index] += entry.size
+            if entry.path in shipped:
+                reshipped[key] += entry.size
+            written.append(entry.path)
+        shipped.update(written)
+    distributions = []
+    for key, item in found.items():
+        content = ""
+        if reshipped[key]:
+            content = _compare_records(image, item)
+        distributions.append(
+            Distribution(
+                name=item.name,
+                version=item.version,
+                environment="/" + item.site,
+                metadata_dir="/" + item.metadata_dir,
+                installer=item.installer,
+                requested=item.requested,
+                editable=item.editable,
+                direct_url=item.direct_url,
+                estimated=item.estimated,
+                bytes=visible_bytes[key],
+                files=visible_files[key],
+                layer_bytes=dict(sorted(layer_bytes[key].items())),
+                reshipped_bytes=reshipped[key],
+                reshipped_content=content,
+            )
+        )
+    distributions.sort(key=lambda d: d.bytes, reverse=True)
+    unattributed.sort(key=lambda item: item[1], reverse=True)
+    return Attribution(
+        distributions=tuple(distributions),
+        environments=tuple(sorted("/" + site for site in environments)),
+        site_packages_bytes=site_bytes,
+        attributed_bytes=attributed_bytes,
+        unattributed=tuple(("/" + path, size) for path, size in unattributed),
+        owners=visible_owner,
+    )
+
+
+def _compare_records(image: Image, item: _Found) -> str:
+    """`identical` when every layer that ships this RECORD lists the same hashes, else `changed`.
+
+    Bytecode rows are left out: pip records `.pyc` hashes, and recompiling
+    changes them although the sources are identical.
+    """
+    record = item.metadata_dir + "/RECORD"
+    versions = {
+        frozenset(row for row in _record_paths(layer.contents.metadata[record], item.site) if row[1] and not row[0].endswith(".pyc"))
+        for layer in image.layers
+        if record in layer.contents.metadata
+    }
+    return "identical" if len(versions) <= 1 else "changed"

@@ -1,0 +1,204 @@
+"""uv.lock: parse it (tomllib), find the project's roots, groups and dependency closures."""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from packaging.utils import canonicalize_name
+
+from ..errors import UvscopeError
+
+MAIN = "main"
+"""Label of a project's runtime dependencies (`[project.dependencies]`)."""
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """An edge of the lock graph."""
+
+    name: str
+    extras: tuple[str, ...] = ()
+    marker: str = ""
+
+
+@dataclass(frozen=True)
+class LockPackage:
+    """One `[[package]]` of uv.lock."""
+
+    name: str
+    version: str
+    source: dict
+    dependencies: tuple[Dependency, ...] = ()
+    optional: dict[str, tuple[Dependency, ...]] = field(default_factory=dict)
+    groups: dict[str, tuple[Dependency, ...]] = field(default_factory=dict)
+
+    @property
+    def is_project(self) -> bool:
+        """Editable, virtual or local-directory packages: the workspace's own members."""
+        return any(key in self.source for key in ("editable", "virtual")) or self.source.get("directory") == "."
+
+
+@dataclass(frozen=True)
+class Lock:
+    """A parsed uv.lock."""
+
+    source: str
+    """Where it was read from: a path on disk or `image:/app/uv.lock`."""
+    version: int
+    packages: dict[str, list[LockPackage]]
+    """Canonical name -> the locked versions (several when markers fork the resolution)."""
+    members: tuple[str, ...]
+    """The workspace members (the project itself for a single project)."""
+
+    def pins(self) -> dict[str, list[str]]:
+        """Every package's locked versions, sorted (several when markers fork the resolution)."""
+        return {name: sorted(package.version for package in packages) for name, packages in self.packages.items()}
+
+    def versions(self, name: str) -> list[str]:
+        return [package.version for package in self.packages.get(canonicalize_name(name), [])]
+
+
+def _deps(items) -> tuple[Dependency, ...]:
+    result = []
+    for item in items or []:
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            extras = item.get("extra") or ()
+            result.append(Dependency(canonicalize_name(item["name"]), tuple(extras), str(item.get("marker", ""))))
+    return tuple(result)
+
+
+def parse_lock(text: str, source: str) -> Lock:
+    """Parse the text of a uv.lock; a clear error if it is not one."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UvscopeError(f"{source}: not a valid uv.lock ({error})") from None
+    packages: dict[str, list[LockPackage]] = defaultdict(list)
+    raw_packages = data.get("package")
+    if not isinstance(raw_packages, list):
+        raise UvscopeError(f"{source}: not a uv.lock (no [[package]] entries)")
+    for raw in raw_packages:
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            continue
+        package = LockPackage(
+            name=canonicalize_name(raw["name"]),
+            version=str(raw.get("version", "")),
+            source=raw["source"] if isinstance(raw.get("source"), dict) else {},
+            dependencies=_deps(raw.get("dependencies")),
+            optional={str(k): _deps(v) for k, v in (raw.get("optional-dependencies") or {}).items()},
+            groups={str(k): _deps(v) for k, v in (raw.get("dev-dependencies") or {}).items()},
+        )
+        packages[package.name].append(package)
+    manifest = data["manifest"] if isinstance(data.get("manifest"), dict) else {}
+    members: list[str] = [canonicalize_name(m) for m in manifest.get("members", []) if isinstance(m, str)]
+    if not members:
+        members = [name for name, versions in packages.items() if any(p.is_project for p in versions)]
+    return Lock(source, int(data.get("version", 0) or 0), dict(packages), tuple(members))
+
+
+def _edges(lock: Lock, dependency: Dependency) -> list[Dependency]:
+    edges: list[Dependency] = []
+    for package in lock.packages.get(dependency.name, []):
+        edges.extend(package.dependencies)
+        for extra in dependency.extras:
+            edges.extend(package.optional.get(extra, ()))
+    return edges
+
+
+def closure(lock: Lock, roots: list[Dependency], *, stop: frozenset[str] = frozenset()) -> set[str]:
+    """Every package name reachable from `roots` (markers ignored: all platforms)."""
+    seen: set[str] = set()
+    stack = list(roots)
+    while stack:
+        dependency = stack.pop()
+        if dependency.name in seen or dependency.name in stop:
+            continue
+        seen.add(dependency.name)
+        stack.extend(_edges(lock, dependency))
+    return seen
+
+
+def closure_weights(lock: Lock, roots: dict, sizes: dict[str, int]) -> dict:
+    """For each key -> direct dependency: (its closure, the closure's bytes, the bytes only it pulls in)."""
+    reach = {key: closure(lock, [dependency]) for key, dependency in roots.items()}
+    counts: dict[str, int] = defaultdict(int)
+    for names in reach.values():
+        for name in names:
+            counts[name] += 1
+    return {
+        key: (names, sum(sizes.get(n, 0) for n in names), sum(sizes.get(n, 0) for n in names if counts[n] == 1))
+        for key, names in reach.items()
+    }
+
+
+@dataclass(frozen=True)
+class DirectDependency:
+    """A direct dependency of a workspace member, in its runtime set or one group."""
+
+    member: str
+    group: str
+    """`main` for runtime dependencies, else the group or `extra:NAME`."""
+    dependency: Dependency
+
+
+def direct_dependencies(lock: Lock) -> list[DirectDependency]:
+    """The direct dependencies of every member, runtime first, then groups and extras."""
+    result: list[DirectDependency] = []
+    for member in lock.members:
+        for package in lock.packages.get(member, []):
+            result += [DirectDependency(member, MAIN, dep) for dep in package.dependencies]
+            for group, deps in package.groups.items():
+                result += [DirectDependency(member, group, dep) for dep in deps]
+            for extra, deps in package.optional.items():
+                result += [DirectDependency(member, f"extra:{extra}", dep) for dep in deps]
+    return result
+
+
+def buildable_members(lock: Lock) -> list[str]:
+    """Members whose dependencies an image installs: every member with runtime dependencies
+    (a non-packaged project is `virtual` in uv.lock but still has them)."""
+    return [
+        member
+        for member in lock.members
+        if any(package.dependencies for package in lock.packages.get(member, []))
+        or not any("virtual" in package.source for package in lock.packages.get(member, []))
+    ]
+
+
+def package_groups(lock: Lock) -> dict[str, set[str]]:
+    """For each package, the labels (`main`, group names, `extra:X`) whose closure reaches it."""
+    labels: dict[str, set[str]] = defaultdict(set)
+    by_label: dict[str, list[Dependency]] = defaultdict(list)
+    for direct in direct_dependencies(lock):
+        by_label[direct.group].append(direct.dependency)
+    for label, roots in by_label.items():
+        for name in closure(lock, roots):
+            labels[name].add(label)
+    for member in lock.members:
+        labels[member].add(MAIN)
+    return labels
+
+
+@dataclass(frozen=True)
+class Item:
+    """A direct dependency the user can place in a group."""
+
+    member: str
+    name: str
+    closure_bytes: int
+    exclusive_bytes: int
+    packages: tuple[str, ...] = ()
+    """Its closure: every package installing it installs."""
+
+
+def runtime_roots(lock: Lock, member: str) -> list[Dependency]:
+    return [d.dependency for d in direct_dependencies(lock) if d.member == member and d.group == MAIN]
+
+
+def items_for(lock: Lock, sizes: dict[str, int], member: str) -> list[Item]:
+    """The member's runtime direct dependencies with their closure bytes, largest first."""
+    weights = closure_weights(lock, {root.name: root for root in runtime_roots(lock, member)}, sizes)
+    items = [Item(member, name, total, exclusive, tuple(sorted(names))) for name, (names, total, exclusive) in weights.items()]
+    return sorted(items, key=lambda item: (-item.closure_bytes, item.name))

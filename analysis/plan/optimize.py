@@ -1,0 +1,538 @@
+"""`uvscope optimize`: plan the groups, show every change as a diff, and write it safely.
+
+Planning never writes. Applying writes pyproject.toml and re-locks (both
+restored if `uv lock` fails or changes a version), then the Dockerfile (or
+`Dockerfile.uvscope` beside it when the shape cannot be rewritten in place);
+a file changed on disk since it was read is never overwritten.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+import glob
+import os
+import tomllib
+from dataclasses import dataclass, replace
+
+from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated
+from .docker_stages import find_syncs
+from .dockerfile import parse_dockerfile
+from ..errors import NothingToDo, UvscopeError
+from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
+from ..journal import Journal
+from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
+from ..packages.lockhistory import churn as lock_churn
+from ..packages.lockhistory import is_git_checkout, lock_history
+from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, runtime_requirements, with_groups
+from .rebuild_cost import group_packages_for, kept_packages, lock_change_figures, rebuild_costs, wheel_sizes
+from ..output.text import size
+from ..packages.uvlock import Lock, buildable_members, parse_lock
+
+
+def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
+    """Workspace member -> its folder relative to `project_dir` (`.` for the root project)."""
+    from packaging.utils import canonicalize_name
+
+    def name_of(path: str) -> str | None:
+        try:
+            data = load_toml(path)
+        except UvscopeError:
+            return None
+        project = data.get("project")
+        return str(canonicalize_name(project["name"])) if isinstance(project, dict) and "name" in project else None
+
+    root = os.path.join(project_dir, "pyproject.toml")
+    paths: dict[str, str] = {}
+    root_name = name_of(root)
+    if root_name:
+        paths[root_name] = "."
+    workspace = ((load_toml(root).get("tool") or {}).get("uv") or {}).get("workspace") or {}
+    for pattern in workspace.get("members") or []:
+        for folder in sorted(glob.glob(os.path.join(project_dir, str(pattern)))):
+            name = name_of(os.path.join(folder, "pyproject.toml"))
+            if name:
+                paths[name] = os.path.relpath(folder, project_dir)
+    return {name: path for name, path in paths.items() if name in lock.members or path == "."}
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """One file uvscope would write."""
+
+    path: str
+    original: ProjectFile | None
+    """None for a new file."""
+    new_text: str
+    label: str = ""
+    """The name the diff shows (the path relative to the project)."""
+
+    def diff(self) -> str:
+        old = self.original.text if self.original is not None else ""
+        label = self.label or os.path.basename(self.path)
+        return "".join(
+            difflib.unified_diff(
+                old.splitlines(keepends=True),
+                self.new_text.splitlines(keepends=True),
+                fromfile=f"a/{label}" if self.original is not None else "/dev/null",
+                tofile=f"b/{label}",
+            )
+        )
+
+
+@dataclass(frozen=True)
+class OptimizePlan:
+    """Everything `optimize` would do."""
+
+    member: str
+    grouping: Grouping
+    pyproject: FileChange
+    lock_path: str
+    dockerfile: FileChange | None
+    rewrite: Rewrite | None
+    preview: Preview | None
+    sizes_from: str = ""
+    """Where the preview's package sizes come from: `the image` or `uv.lock's wheel sizes (compressed)`."""
+    already_kept: tuple[str, ...] = ()
+    """Packages the Dockerfile as it is already keeps in layers a version bump leaves as they were."""
+    history_plan: HistoryPlan | None = None
+    """With `--suggest` in a git checkout with a uv.lock history: the grouping that would have pushed
+    the fewest bytes over it, and the replayed totals (None: the size-and-churn suggestion was used)."""
+
+
+def _dockerfile_package(text: str) -> str | None:
+    """The member the Dockerfile's `uv sync --package M` builds, if it says."""
+    try:
+        syncs = find_syncs(parse_dockerfile(strip_generated(text)[0]))
+    except UvscopeError:
+        return None
+    return next((sync.package for sync in syncs if sync.package), None)
+
+
+def _synced_extras(docker_file: ProjectFile | None) -> frozenset[str]:
+    """The extras the Dockerfile's `uv sync` installs (`--extra X`, `--all-extras` as `*`): their packages can be grouped too."""
+    from packaging.utils import canonicalize_name
+
+    if docker_file is None:
+        return frozenset()
+    try:
+        syncs = find_syncs(parse_dockerfile(strip_generated(docker_file.text)[0]))
+    except UvscopeError:
+        return frozenset()
+    extras: set[str] = set()
+    for sync in syncs:
+        words = list(sync.options)
+        extras |= {str(canonicalize_name(words[i + 1])) for i, word in enumerate(words[:-1]) if word == "--extra"}
+        extras |= {str(canonicalize_name(word.split("=", 1)[1])) for word in words if word.startswith("--extra=")}
+        if "--all-extras" in words:
+            extras.add("*")
+    return frozenset(extras)
+
+
+def _label(path: str, project_dir: str) -> str:
+    """How a diff names a file: relative to the project, so `services/api/Dockerfile` is not just `Dockerfile`."""
+    relative = os.path.relpath(os.path.abspath(path), os.path.abspath(project_dir))
+    return relative if not relative.startswith("..") else os.path.abspath(path)
+
+
+def _effective_grouping(pyproject_text: str, grouping: Grouping, lock: Lock) -> Grouping:
+    """Each group as the written pyproject.toml will hold it (entries the user had stay, and install too)."""
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
+    try:
+        groups = tomllib.loads(pyproject_text.lstrip("\ufeff")).get("dependency-groups") or {}
+    except tomllib.TOMLDecodeError:
+        return grouping
+    normal = {canonicalize_name(name): entries for name, entries in groups.items() if isinstance(entries, list)}
+    result = []
+    for group in grouping.groups:
+        names = list(group.packages)
+        for entry in normal.get(canonicalize_name(group.name), []):
+            if not isinstance(entry, str):
+                continue  # include-group tables: their packages are the other group's
+            try:
+                name = str(canonicalize_name(Requirement(entry).name))
+            except InvalidRequirement:
+                continue
+            if name not in names and name in lock.packages and name not in lock.members:
+                names.append(name)
+        result.append(Group(group.name, tuple(names)))
+    return Grouping(tuple(result))
+
+
+def _declares_indexes(pyproject_text: str) -> bool:
+    """Whether pyproject.toml names its own package indexes (the exported pins must carry them)."""
+    try:
+        data = tomllib.loads(pyproject_text.lstrip("\ufeff"))
+    except tomllib.TOMLDecodeError:
+        return False
+    uv = (data.get("tool") or {}).get("uv") or {}
+    return bool(uv.get("index") or uv.get("index-url") or uv.get("extra-index-url"))
+
+
+def choose_member(lock: Lock, paths: dict[str, str], package: str | None, dockerfile_text: str | None) -> str:
+    """The member to optimise: `member.choose_member` with `--package` or the Dockerfile's `uv sync --package`."""
+    from packaging.utils import canonicalize_name
+
+    from ..packages.member import choose_member as decide_member
+    from ..packages.member import package_hint
+
+    if package and str(canonicalize_name(package)) not in paths:
+        raise UvscopeError(f"no workspace member {package!r}; members: {', '.join(sorted(paths))}")
+    from_dockerfile = package_hint(dockerfile_text)
+    hint = package or (from_dockerfile if from_dockerfile in paths else None)
+    member = decide_member(lock, (), hint)
+    if member is None or member not in paths:
+        installable = [name for name in buildable_members(lock) if name in paths]
+        if not installable:
+            named = ", ".join(sorted(paths)) or "no [project] name"
+            raise UvscopeError(
+                f"uv.lock does not lock this project (pyproject.toml says {named}; uv.lock has {', '.join(lock.members) or 'no project'}): "
+                "run `uv lock` in the project"
+            )
+        raise UvscopeError(f"several workspace members ({', '.join(sorted(installable))}): choose one with --package")
+    return member
+
+
+WHEEL_RATIO = 2.5
+"""About how much larger a compiled package is installed than its wheel: scales the heavy threshold for wheel sizes."""
+
+
+def plan_optimization(
+    project_dir: str,
+    *,
+    groups: Sequence[str] = (),
+    grouping: Grouping | None = None,
+    use_suggestion: bool = False,
+    sizes: dict[str, int] | None = None,
+    dockerfile: str | None = None,
+    package: str | None = None,
+    churn: dict[str, int] | None = None,
+    max_groups: int = MAX_GROUPS,
+    history: list[Step] | None = None,
+) -> OptimizePlan:
+    """Work out the groups and the new pyproject.toml and Dockerfile, writing nothing.
+
+    With `use_suggestion` in a git checkout whose uv.lock has a history (or
+    with `history`, e.g. the changes between an image repository's tags),
+    the groups are the history planner's (`layer_plan.search`, at most
+    `max_groups`); otherwise heavy, rarely changing closures in one group.
+    """
+    history_plan = None
+    sizes_from = ""
+    lock_path = os.path.join(project_dir, "uv.lock")
+    if not os.path.isfile(lock_path):
+        raise UvscopeError(f"no uv.lock in {project_dir} (run `uv lock` first)")
+    lock = parse_lock(read_project_file(lock_path).text, lock_path)
+    dockerfile_path = dockerfile or os.path.join(project_dir, "Dockerfile")
+    docker_file = read_project_file(dockerfile_path) if os.path.isfile(dockerfile_path) else None
+    if dockerfile and docker_file is None:
+        raise UvscopeError(f"no Dockerfile at {dockerfile}")
+    paths = member_paths(project_dir, lock)
+    shape_package = _dockerfile_package(docker_file.text) if docker_file else None
+    if package and shape_package and "$" not in shape_package:
+        from packaging.utils import canonicalize_name
+
+        if canonicalize_name(package) != canonicalize_name(shape_package):
+            raise UvscopeError(
+                f"--package {package} disagrees with the Dockerfile, which runs `uv sync --package {shape_package}`; "
+                "give the member the Dockerfile builds"
+            )
+    member = choose_member(lock, paths, package, docker_file.text if docker_file else None)
+    pyproject_path = os.path.normpath(os.path.join(project_dir, paths[member], "pyproject.toml"))
+    pyproject = read_project_file(pyproject_path)
+    if grouping is not None:
+        if not grouping.groups or not any(group.packages for group in grouping.groups):
+            raise UvscopeError("every group is empty: put at least one package in a group")
+        grouping = Grouping(tuple(group for group in grouping.groups if group.packages))
+    elif groups:
+        grouping = Grouping()
+        for option in groups:
+            name, packages = parse_group_option(option)
+            grouping = Grouping(grouping.groups + (Group(name, tuple(packages)),))
+    elif use_suggestion:
+        threshold = HEAVY_MIN_BYTES
+        if not sizes:
+            # No image: uv.lock's wheel sizes. Wheels are compressed (about 2.5x for compiled packages),
+            # so the heavy threshold is scaled the same way; said in the output (`sizes_from`).
+            sizes = wheel_sizes(read_project_file(lock_path).text)
+            sizes[member] = _source_bytes(os.path.join(project_dir, paths[member]))
+            sizes_from = "uv.lock's wheel sizes (compressed)"
+            threshold = int(HEAVY_MIN_BYTES / WHEEL_RATIO)
+        commits = lock_history(project_dir) if history is None and churn is None and is_git_checkout(project_dir) else []
+        steps = history if history is not None else steps_from_lock_history(commits)
+        if steps:
+            history_plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
+            if history is not None:
+                history_plan = replace(history_plan, unit="image changes")
+            grouping = history_plan.grouping
+            if not grouping.groups:
+                raise UvscopeError(
+                    f"over the last {len(steps)} lock changes no grouping would have pushed fewer bytes than one layer"
+                )
+        else:
+            if churn is None and commits:
+                churn = lock_churn(commits)
+            grouping = suggest(lock, sizes, member, churn, min_bytes=threshold)
+        if not grouping.groups:
+            raise UvscopeError(
+                f"no direct dependency is heavy enough ({size(threshold)} closure"
+                + ("" if sizes_from != "uv.lock's wheel sizes (compressed)" else " of uv.lock's compressed wheel sizes; give --image IMAGE for installed sizes")
+                + ") to deserve a layer of its own"
+            )
+        isolated = _kept_today(docker_file, lock, member, paths)
+        if isolated and all(name in isolated for group in grouping.groups for name in group.packages):
+            raise NothingToDo(
+                f"the Dockerfile already keeps {', '.join(sorted(n for g in grouping.groups for n in g.packages))} in layers "
+                "of their own that a version bump leaves as they were: nothing to propose"
+            )
+    else:
+        raise UvscopeError("say which packages to group: --group NAME=PKG[,PKG...] or --suggest")
+    unlocked = sorted(name for group in grouping.groups for name in group.packages if name not in lock.packages)
+    if unlocked and all(name in runtime_requirements(pyproject.text, pyproject_path) for name in unlocked):
+        raise UvscopeError(f"{', '.join(unlocked)} in pyproject.toml but not in uv.lock: the lock is out of date; run `uv lock` first")
+    members_in_groups = sorted(name for group in grouping.groups for name in group.packages if name in lock.members)
+    if members_in_groups:
+        raise UvscopeError(
+            f"{', '.join(members_in_groups)}: a workspace member is installed from its source by `uv sync`, "
+            "not from pinned requirements; group its dependencies instead"
+        )
+    root_text = read_project_file(os.path.join(project_dir, "pyproject.toml")).text if paths[member] not in (".", "") else ""
+    rewrite = None
+    docker_change = None
+
+    def revise(grouping: Grouping) -> Rewrite:
+        assert docker_file is not None
+        return rewrite_dockerfile(
+            docker_file.text,
+            grouping,
+            member_paths=paths,
+            workspace=len(lock.members) > 1,
+            package=member if len(lock.members) > 1 else None,
+            emit_index_url=_declares_indexes(pyproject.text) or _declares_indexes(root_text),
+        )
+
+    if docker_file is not None:
+        rewrite = revise(grouping)
+        if history_plan is not None and rewrite.shape != "single-stage":
+            # the final image copies each group from a stage of its own: a group's layer does not follow the ones below
+            history_plan = replace(
+                search(lock, sizes, member, [cost.step for cost in history_plan.planned.steps], max_groups, sizes.get(member, 0), cascade=False),
+                unit=history_plan.unit,
+            )
+            if history_plan.grouping != grouping:
+                grouping = history_plan.grouping
+                rewrite = revise(grouping)
+        if history_plan is not None:
+            history_plan = dockerfile_history(docker_file.text, rewrite.text, history_plan, lock, sizes, member, paths)
+    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path, _synced_extras(docker_file))
+    # A group that already existed keeps its entries: the layers are built from what the file will say.
+    effective = _effective_grouping(new_pyproject, grouping, lock)
+    if effective != grouping:
+        grouping = effective
+        rewrite = revise(grouping) if docker_file is not None else None
+    if docker_file is not None and rewrite is not None:
+        docker_change = FileChange(dockerfile_path, docker_file, rewrite.text, _label(dockerfile_path, project_dir))
+    if not sizes_from:
+        sizes_from = "the image" if sizes else ""
+    if not sizes:
+        sizes, sizes_from = wheel_sizes(read_project_file(lock_path).text), "uv.lock's wheel sizes (compressed)"
+        sizes[member] = _source_bytes(os.path.join(project_dir, paths[member]))
+    shown = preview(grouping, lock, sizes, member, sizes.get(member, 0))
+    kept: tuple[str, ...] = ()
+    if docker_file is not None and rewrite is not None:
+        member_dirs = frozenset(path for path in paths.values() if path not in (".", ""))
+        layers = plan_layers(grouping, lock, sizes, member)
+        costs = rebuild_costs(
+            docker_file.text, rewrite.text, lock, member, sizes, sizes.get(member, 0), group_packages_for(layers), member_dirs
+        )
+        shown = Preview(shown.layers, tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
+        kept = tuple(sorted(_kept_today(docker_file, lock, member, paths)))
+    return OptimizePlan(
+        member, grouping, FileChange(pyproject_path, pyproject, new_pyproject, _label(pyproject_path, project_dir)), lock_path, docker_change, rewrite, shown, sizes_from, kept,
+        history_plan,
+    )
+
+
+
+_NOT_SOURCE = {".venv", ".git", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}
+
+
+def _source_bytes(folder: str, limit: int = 20_000) -> int:
+    """The project's own files on disk (what `COPY . .` brings), when no image says how large they are."""
+    total = 0
+    seen = 0
+    for root, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if name not in _NOT_SOURCE and not name.startswith(".")]
+        for name in files:
+            seen += 1
+            if seen > limit:
+                return total
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def dockerfile_history(
+    original_text: str, revised_text: str, plan: HistoryPlan, lock: Lock, sizes: dict[str, int], member: str, paths: dict[str, str]
+) -> HistoryPlan:
+    """`plan` with each step's bytes worked out from the Dockerfile (today) and its revision (the plan),
+    as `rebuild_cost` walks them: what each past lock change re-creates in the final image."""
+    member_dirs = frozenset(p for p in paths.values() if p not in (".", ""))
+    groups = group_packages_for(plan_layers(plan.grouping, lock, sizes, member))
+    project = sizes.get(member, 0)
+    steps = [cost.step for cost in plan.planned.steps]
+    try:
+        changes = [step.touched for step in steps]
+        today = lock_change_figures(original_text, changes, lock, member, sizes, project, None, member_dirs)
+        planned = lock_change_figures(revised_text, changes, lock, member, sizes, project, groups, member_dirs)
+    except UvscopeError:
+        return plan
+    return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile", plan.unit)
+
+
+def history_suggestion(
+    project_dir: str | None, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step], max_groups: int = MAX_GROUPS
+) -> HistoryPlan:
+    """The history planner's grouping for the grouping editor, searched as `optimize --suggest` does: groups
+    that the project's Dockerfile will copy from stages of their own (multi-stage) do not cascade."""
+    plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
+    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
+    if not plan.grouping.groups or not path or not os.path.isfile(path):
+        return plan
+    try:
+        text = read_project_file(path).text
+        paths = member_paths(project_dir, lock)
+        rewrite = rewrite_dockerfile(
+            text, plan.grouping, member_paths=paths, workspace=len(lock.members) > 1,
+            package=member if len(lock.members) > 1 else None,
+        )
+    except UvscopeError:
+        return plan
+    if rewrite.shape == "single-stage":
+        return plan
+    return search(lock, sizes, member, steps, max_groups, sizes.get(member, 0), cascade=False)
+
+
+def history_replays(
+    project_dir: str | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step]
+) -> HistoryPlan:
+    """Today's single layer and `grouping` replayed over `steps`, from the project's Dockerfile and uvscope's
+    revision of it when there is one uvscope can rewrite (else the plain replay): the grouping editor's line."""
+    project = sizes.get(member, 0)
+    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
+    if not path or not os.path.isfile(path):
+        return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
+    try:
+        text = read_project_file(path).text
+        paths = member_paths(project_dir, lock)
+        if not grouping.groups:
+            # nothing to rewrite: with no groups the Dockerfile stays as it is, and so does every figure
+            today = replay(Grouping(), lock, sizes, member, steps, project)
+            plan = dockerfile_history(text, text, HistoryPlan(today, today), lock, sizes, member, paths)
+            return HistoryPlan(plan.today, Replay(grouping, plan.planned.layers, plan.planned.steps), plan.figures_from)
+        rewrite = rewrite_dockerfile(
+            text, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
+        )
+    except UvscopeError:
+        return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
+    cascade = rewrite.shape == "single-stage"
+    plan = HistoryPlan(
+        replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project, cascade)
+    )
+    return dockerfile_history(text, rewrite.text, plan, lock, sizes, member, paths)
+
+
+def _kept_today(docker_file: ProjectFile | None, lock: Lock, member: str, paths: dict[str, str]) -> set[str]:
+    """What the Dockerfile as it is already keeps out of a version bump's rebuild (empty if it cannot be read)."""
+    if docker_file is None:
+        return set()
+    try:
+        return kept_packages(docker_file.text, lock, member, None, frozenset(p for p in paths.values() if p not in (".", "")))
+    except UvscopeError:
+        return set()
+
+
+def _free_name(path: str, data: bytes) -> str | None:
+    """`path`, or `path.2`, `path.3`... if taken; None when one of them already holds exactly `data`."""
+    for number in range(1, 100):
+        candidate = path if number == 1 else f"{path}.{number}"
+        if not os.path.lexists(candidate):
+            return candidate
+        try:
+            with open(candidate, "rb") as handle:
+                if handle.read() == data:
+                    return None
+        except OSError:
+            pass
+    raise UvscopeError(f"{path} and 98 numbered copies of it exist; not writing another")
+
+
+def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
+    """Write the plan's files, all or nothing (also across SIGINT/SIGTERM); return what was written.
+
+    A file that changed on disk since it was planned, or is read-only, is
+    refused before anything is written. A file uvscope creates beside the
+    Dockerfile never overwrites one that exists: a free name is taken.
+    """
+    uv = find_uv(uv)
+    pyproject, docker = plan.pyproject, plan.dockerfile
+    assert pyproject.original is not None
+    docker_target = None
+    docker_expected: bytes | None = None
+    if docker is not None:
+        new_data = docker.new_text.encode()
+        if plan.rewrite is not None and not plan.rewrite.in_place:
+            docker_target = _free_name(docker.path, new_data)
+        else:
+            docker_target = docker.path
+            docker_expected = docker.original.data if docker.original is not None else None
+            if docker_expected == new_data:
+                docker_target = None
+    for path in (pyproject.path, plan.lock_path, docker_target if docker_expected is not None else None):
+        if path:
+            refuse_read_only(path)
+    written = []
+    with Journal(os.path.dirname(os.path.abspath(plan.lock_path))) as journal:
+        journal.track(pyproject.path, pyproject.original.data)
+        journal.track(plan.lock_path)
+        if docker_target:
+            journal.track(docker_target, docker_expected)
+        new_pyproject = pyproject.new_text.encode()
+        if new_pyproject != pyproject.original.data:
+            journal.write(pyproject.path, new_pyproject)
+            written.append(pyproject.path)
+        relock(journal, plan.lock_path, uv)
+        if journal.entries[plan.lock_path].written != journal.entries[plan.lock_path].original:
+            written.append(plan.lock_path)
+        if docker_target and docker is not None:
+            journal.write(docker_target, docker.new_text.encode())
+            written.append(docker_target)
+        journal.commit()
+    return written
+
+
+def project_preview(project_dir: str | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str) -> Preview | None:
+    """The grouping editor's preview worked out from the project's own Dockerfile (rewritten in memory),
+    or None when there is no Dockerfile uvscope can rewrite (the caller then shows the generic model)."""
+    if project_dir is None or not grouping.groups:
+        return None
+    path = os.path.join(project_dir, "Dockerfile")
+    if not os.path.isfile(path):
+        return None
+    try:
+        text = read_project_file(path).text
+        paths = member_paths(project_dir, lock)
+        rewrite = rewrite_dockerfile(
+            text, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
+        )
+        layers = plan_layers(grouping, lock, sizes, member)
+        member_dirs = frozenset(p for p in paths.values() if p not in (".", ""))
+        costs = rebuild_costs(text, rewrite.text, lock, member, sizes, sizes.get(member, 0), group_packages_for(layers), member_dirs)
+    except UvscopeError:
+        return None
+    return Preview(tuple(layers), tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
+

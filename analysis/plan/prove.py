@@ -1,0 +1,314 @@
+"""`uvscope optimize --prove`: build the original and the revised Dockerfile, change the project, rebuild, measure.
+
+In two scratch copies of the build context (the user's project is never
+touched), the original files and the plan's revised files are built with
+BuildKit; then both copies get the same version bump and one new light
+dependency (re-locked with uv), and both are built again. For each
+Dockerfile the figures are read off the engine: the final image's size,
+the bytes of its layers that the second build re-created (a layer whose
+`diff_id` the first build did not have), and whether each group's layer in
+the final image kept its `diff_id`. This is the proof a user pastes into a
+pull request.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass
+
+import tomlkit
+from packaging.utils import canonicalize_name
+from packaging.version import InvalidVersion, Version
+
+from ..errors import UvscopeError
+from ..files import make_private, write_file
+from .optimize import OptimizePlan
+from .project_edit import uv_environment
+from ..packages.uvlock import parse_lock
+
+LIGHT_CANDIDATES = ("idna", "six", "iniconfig", "pyparsing", "tomli-w", "wcwidth")
+"""Small pure-Python packages; the first one the lock does not hold yet is the "new light dependency"."""
+_IGNORED = shutil.ignore_patterns(".venv", ".git", "__pycache__", ".mypy_cache", ".pytest_cache", ".ruff_cache", "node_modules")
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    """One image the proof built, as the engine reports it."""
+
+    tag: str
+    diff_ids: tuple[str, ...]
+    sizes: tuple[int, ...]
+    created_by: tuple[str, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(self.sizes)
+
+
+@dataclass(frozen=True)
+class DockerfileProof:
+    """Before and after the change, for one Dockerfile."""
+
+    label: str
+    before: BuiltImage
+    after: BuiltImage
+    group_layers: dict[str, tuple[str | None, str | None]]
+    """Group -> (diff_id before, diff_id after) of its layer in the final image (None: not found)."""
+
+    @property
+    def recreated_bytes(self) -> int:
+        known = set(self.before.diff_ids)
+        return sum(size for diff_id, size in zip(self.after.diff_ids, self.after.sizes) if diff_id not in known)
+
+    @property
+    def recreated_share(self) -> float:
+        return self.recreated_bytes / self.after.size if self.after.size else 0.0
+
+    def kept(self, group: str) -> bool:
+        before, after = self.group_layers.get(group, (None, None))
+        return before is not None and before == after
+
+
+@dataclass(frozen=True)
+class Proof:
+    """The whole measurement."""
+
+    change: str
+    original: DockerfileProof
+    revised: DockerfileProof
+    groups: tuple[str, ...]
+    predicted: tuple[int, int] | None = None
+    """The preview's figures for a version bump (today, with the groups), with package sizes read
+    from the original image just built: what `optimize` said, next to what the engine did."""
+
+
+def _predicted_bump(plan: OptimizePlan, tag: str, project_dir: str) -> tuple[int, int] | None:
+    """Re-run the Dockerfile preview with exact per-package sizes from the freshly built original image."""
+    from .grouping import plan_layers
+    from ..packages.python import analyse_python
+    from .rebuild_cost import CHANGES, group_packages_for, recreated_in_final_image
+    from ..read.sources import open_source, read_image
+    from ..packages.uvlock import parse_lock
+
+    source = open_source(tag, "docker")
+    try:
+        image = read_image(source)
+    finally:
+        source.close()
+    python = analyse_python(image, project_dir)
+    if python.lock is None or plan.dockerfile is None or plan.dockerfile.original is None:
+        return None
+    sizes = python.lock.sizes
+    with open(plan.lock_path, encoding="utf-8") as handle:
+        lock = parse_lock(handle.read(), plan.lock_path)
+    groups = group_packages_for(plan_layers(plan.grouping, lock, sizes, plan.member))
+    project = sizes.get(plan.member, 0)
+    today = recreated_in_final_image(plan.dockerfile.original.text, CHANGES[0], lock, plan.member, sizes, project)
+    proposed = recreated_in_final_image(plan.dockerfile.new_text, CHANGES[0], lock, plan.member, sizes, project, groups)
+    return today, proposed
+
+
+def find_docker(explicit: str | None = None) -> str:
+    """A docker client that can build with BuildKit (`UVSCOPE_DOCKER`, else `docker` on PATH, else /usr/bin/docker)."""
+    candidates = [explicit or os.environ.get("UVSCOPE_DOCKER") or ""] + [shutil.which("docker") or "", "/usr/bin/docker"]
+    tried = []
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        if not os.path.exists(candidate) and not shutil.which(candidate):
+            continue
+        tried.append(candidate)
+        if _run([candidate, "buildx", "version"], check=False).returncode == 0:
+            return candidate
+        version = _run([candidate, "version", "--format", "{{.Client.Version}}"], check=False).stdout.strip()
+        if re.match(r"(1\d|2[0-2])\.", version):  # clients before 23 carry BuildKit themselves
+            return candidate
+    if not tried:
+        raise UvscopeError("--prove needs a Docker client and Engine (docker not found on PATH)")
+    raise UvscopeError(f"--prove needs BuildKit: {tried[0]} has no buildx plugin (install docker-buildx, or set UVSCOPE_DOCKER)")
+
+
+def _run(args: list[str], *, cwd: str | None = None, check: bool = True, timeout: int = 3600) -> subprocess.CompletedProcess:
+    env = {**uv_environment(), "DOCKER_BUILDKIT": "1"}  # uv lock here must really re-lock (no UV_FROZEN...)
+    try:
+        result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
+    except OSError as error:
+        raise UvscopeError(f"cannot run {args[0]}: {error.strerror or error}") from None
+    except subprocess.TimeoutExpired:
+        raise UvscopeError(f"{' '.join(args[:2])} did not finish in {timeout} s") from None
+    if check and result.returncode != 0:
+        lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
+        said = next((line for line in reversed(lines) if "ERROR" in line or "error" in line), lines[-1] if lines else "no output")
+        raise UvscopeError(f"{' '.join(args[:2])} failed: {said.strip()}")
+    return result
+
+
+def _light_dependency(lock_text: str, wanted: str | None) -> str:
+    names = set(parse_lock(lock_text, "uv.lock").packages)
+    if wanted:
+        if canonicalize_name(wanted) in names:
+            raise UvscopeError(f"--prove-dependency {wanted} is already in uv.lock: the proof adds a dependency the project does not have yet")
+        return wanted
+    for candidate in LIGHT_CANDIDATES:
+        if canonicalize_name(candidate) not in names:
+            return candidate
+    raise UvscopeError("every light candidate is already locked; name one with --prove-dependency")
+
+
+def _bump(version: str) -> str:
+    try:
+        parsed = Version(version)
+    except InvalidVersion:
+        return version + ".1"
+    release = list(parsed.release) + [0] * (3 - len(parsed.release))
+    release[2] += 1
+    return ".".join(str(part) for part in release)
+
+
+def _apply_change(context: str, pyproject: str, dependency: str, uv: str) -> str:
+    """Bump the member's version and add `dependency`, then re-lock; return what was done."""
+    path = os.path.join(context, pyproject)
+    with open(path, encoding="utf-8-sig") as handle:
+        document = tomlkit.parse(handle.read())
+    project = document.get("project")
+    if not isinstance(project, dict):
+        raise UvscopeError(f"{pyproject} has no [project] table: nothing to bump")
+    said = []
+    if "version" in project:
+        old = str(project["version"])
+        project["version"] = _bump(old)
+        said.append(f"version {old} -> {project['version']}")
+    dependencies = project.setdefault("dependencies", tomlkit.array())
+    dependencies.append(dependency)
+    said.append(f"new dependency {dependency}")
+    write_file(path, tomlkit.dumps(document).encode())
+    _run([uv, "lock"], cwd=context, timeout=900)
+    return ", ".join(said)
+
+
+def _inspect(tag: str) -> BuiltImage:
+    from ..read.sources import open_source
+
+    source = open_source(tag, "docker")
+    try:
+        meta = source.meta()
+    finally:
+        source.close()
+    return BuiltImage(tag, meta.diff_ids, tuple(size or 0 for size in meta.layer_sizes), meta.created_by)
+
+
+def group_layers(image: BuiltImage, groups: tuple[str, ...], environment: str, final_environment: str, multi_stage: bool) -> dict[str, str | None]:
+    """Group -> diff_id of its layer in a revised image.
+
+    Single stage: the `RUN ... -r /uvscope/G.txt` step. Multi-stage: the final
+    stage's `COPY <env> <env>` steps (BuildKit records no `--from`), one per
+    group in order, the last such run of them.
+    """
+    found: dict[str, str | None] = {}
+    if not multi_stage:
+        for group in groups:
+            needle = f"-r /uvscope/{group}.txt"
+            matches = [diff for command, diff in zip(image.created_by, image.diff_ids) if needle in command and "uv pip install" in command]
+            found[group] = matches[-1] if matches else None
+        return found
+    prefix = f"COPY {environment} {final_environment}"
+    positions = [i for i, command in enumerate(image.created_by) if command.startswith(prefix + " ") or command == prefix]
+    # The group copies are consecutive; the rest's copy may look the same and comes right after them.
+    runs: list[list[int]] = []
+    for position in positions:
+        if runs and runs[-1][-1] == position - 1:
+            runs[-1].append(position)
+        else:
+            runs.append([position])
+    chosen = runs[-1][: len(groups)] if runs and len(runs[-1]) >= len(groups) else []
+    for group, position in zip(groups, chosen):
+        found[group] = image.diff_ids[position]
+    return {group: found.get(group) for group in groups}
+
+
+def prove(
+    plan: OptimizePlan,
+    project_dir: str,
+    *,
+    uv: str | None = None,
+    docker: str | None = None,
+    build_options: tuple[str, ...] = (),
+    dependency: str | None = None,
+    keep_images: bool = False,
+    tag_prefix: str = "uvscope-prove",
+    progress=None,
+) -> Proof:
+    """Build, change, rebuild and measure both Dockerfiles in scratch copies of `project_dir`."""
+    if plan.dockerfile is None or plan.rewrite is None:
+        raise UvscopeError("--prove needs a Dockerfile (none found in the project; give --dockerfile)")
+    uv = uv or shutil.which("uv")
+    if uv is None:
+        raise UvscopeError("uv is not on PATH: --prove re-locks the scratch copies (pip install uv)")
+    docker = find_docker(docker)
+    say = progress or (lambda text: None)
+    project_dir = os.path.abspath(project_dir)
+    dockerfile_rel = os.path.relpath(os.path.abspath(plan.dockerfile.path), project_dir)
+    if dockerfile_rel.startswith(".."):
+        raise UvscopeError("--prove builds the project folder as the context: keep the Dockerfile inside it")
+    pyproject_rel = os.path.relpath(os.path.abspath(plan.pyproject.path), project_dir)
+    lock_rel = os.path.relpath(os.path.abspath(plan.lock_path), project_dir)
+    with tempfile.TemporaryDirectory(prefix="uvscope-prove-") as scratch:
+        contexts = {}
+        for label in ("original", "revised"):
+            folder = os.path.join(scratch, label)
+            shutil.copytree(project_dir, folder, symlinks=True, ignore=_IGNORED)
+            for rel in (pyproject_rel, lock_rel, dockerfile_rel):
+                make_private(os.path.join(folder, rel), folder)  # no write may follow a link out of the copy
+            contexts[label] = folder
+        revised = contexts["revised"]
+        write_file(os.path.join(revised, pyproject_rel), plan.pyproject.new_text.encode())
+        say("re-locking the revised copy")
+        _run([uv, "lock"], cwd=revised, timeout=900)
+        with open(os.path.join(revised, lock_rel), encoding="utf-8") as a, open(plan.lock_path, encoding="utf-8") as b:
+            if parse_lock(a.read(), "uv.lock").pins() != parse_lock(b.read(), "uv.lock").pins():
+                raise UvscopeError("re-locking with the groups changed package versions; the proof would not be fair")
+        write_file(os.path.join(revised, dockerfile_rel), plan.dockerfile.new_text.encode())
+        with open(os.path.join(contexts["original"], lock_rel), encoding="utf-8") as handle:
+            light = _light_dependency(handle.read(), dependency)
+        slug = re.sub(r"[^a-z0-9._-]+", "-", plan.member.lower()).strip("-.") or "project"
+        built: dict[tuple[str, str], BuiltImage] = {}
+        predicted: tuple[int, int] | None = None
+        change = ""
+        tags: list[str] = []
+        try:
+            for when in ("before", "after"):
+                if when == "after":
+                    for label, folder in contexts.items():
+                        say(f"bump + new dependency in the {label} copy, re-locking")
+                        change = _apply_change(folder, pyproject_rel, light, uv)
+                for label, folder in contexts.items():
+                    tag = f"{tag_prefix}/{slug}:{label}-{when}"
+                    say(f"building the {label} Dockerfile ({when} the change)")
+                    _run([docker, "build", *build_options, "-f", os.path.join(folder, dockerfile_rel), "-t", tag, folder])
+                    tags.append(tag)
+                    built[(label, when)] = _inspect(tag)
+                    if (label, when) == ("original", "before"):
+                        say("reading the original image for the preview's package sizes")
+                        try:
+                            predicted = _predicted_bump(plan, tag, project_dir)
+                        except UvscopeError as error:
+                            say(f"no preview to compare: {error}")
+                            predicted = None
+        finally:
+            if not keep_images:
+                for tag in tags:
+                    _run([docker, "image", "rm", "--no-prune", tag], check=False)
+    groups = tuple(plan.grouping.names())
+    rewrite = plan.rewrite
+    multi = rewrite.shape == "multi-stage"
+
+    def layers(before: BuiltImage, after: BuiltImage) -> dict[str, tuple[str | None, str | None]]:
+        old = group_layers(before, groups, rewrite.environment, rewrite.final_environment, multi)
+        new = group_layers(after, groups, rewrite.environment, rewrite.final_environment, multi)
+        return {group: (old[group], new[group]) for group in groups}
+
+    original = DockerfileProof("original", built[("original", "before")], built[("original", "after")], {})
+    revised_proof = DockerfileProof("revised", built[("revised", "before")], built[("revised", "after")], layers(built[("revised", "before")], built[("revised", "after")]))
+    return Proof(change, original, revised_proof, groups, predicted)

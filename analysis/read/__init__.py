@@ -1,0 +1,1 @@
+"""Reading images: engines, archives, OCI layouts, registries, layer streams and the layer cache."""

@@ -1,0 +1,290 @@
+"""The Docker Engine as an image source, through docker-py.
+
+`inspect` answers from metadata alone (first paint); `export` streams
+`docker save` once, without touching the disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import queue
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..errors import EngineUnavailable, ImageNotFound, ReadCancelled, UvscopeError
+from ..image.model import ImageMeta
+
+EXPORT_CHUNK = 1 << 20
+
+
+def _docker():
+    import docker  # imported here: `uvscope report FILE.tar` must not need it
+
+    return docker
+
+
+def engine_client():
+    """A docker-py client from the environment (`DOCKER_HOST`, ...), or a clear error."""
+    docker = _docker()
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except docker.errors.DockerException as error:
+        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        raise EngineUnavailable(f"cannot reach the Docker Engine at {host}: is dockerd running? ({_short(error)})") from None
+    return client
+
+
+def podman_sockets() -> list[str]:
+    """Where podman's Docker-compatible API socket usually is: `CONTAINER_HOST`, the user's, then root's."""
+    places = []
+    host = os.environ.get("CONTAINER_HOST", "")
+    if host.startswith("unix://"):
+        places.append(host[len("unix://") :])
+    runtime = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.getuid()}"
+    places += [os.path.join(runtime, "podman", "podman.sock"), "/run/podman/podman.sock", "/var/run/podman/podman.sock"]
+    return list(dict.fromkeys(places))
+
+
+def podman_client():
+    """A docker-py client on podman's socket (podman speaks the Docker API), or a clear error naming where it looked."""
+    docker = _docker()
+    places = podman_sockets()
+    found = next((place for place in places if os.path.exists(place)), None)
+    if found is None:
+        raise EngineUnavailable(
+            f"no podman socket (looked in {', '.join(places)}): start it with `systemctl --user start podman.socket` "
+            "or set CONTAINER_HOST=unix:///path/to/podman.sock"
+        )
+    try:
+        client = docker.DockerClient(base_url=f"unix://{found}", timeout=120)
+        client.ping()
+    except docker.errors.DockerException as error:
+        raise EngineUnavailable(f"cannot reach podman at {found}: is `podman system service` running? ({_short(error)})") from None
+    return client
+
+
+def _short(error: Exception) -> str:
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    return text[:200]
+
+
+def _api_call(function, ref: str, *args, **kwargs):
+    docker = _docker()
+    try:
+        return function(ref, *args, **kwargs)
+    except docker.errors.ImageNotFound:
+        raise ImageNotFound(f"no image {ref!r} in the Docker Engine (docker pull it, or give a path to an archive)") from None
+    except docker.errors.NotFound:
+        raise ImageNotFound(f"no image {ref!r} in the Docker Engine") from None
+    except docker.errors.APIError as error:
+        raise UvscopeError(f"Docker Engine error for {ref!r}: {_short(error)}") from None
+    except docker.errors.DockerException as error:
+        raise EngineUnavailable(f"lost the Docker Engine while reading {ref!r}: {_short(error)}") from None
+
+
+def _history_layers(history: list[dict], diff_ids: list[str]) -> list[dict]:
+    """Pair the engine's history (newest first) with layers, as well as metadata allows.
+
+    The history endpoint does not say which entries are `empty_layer`; the
+    config read later from the export stream does, and replaces this guess.
+    """
+    oldest_first = list(reversed(history))
+    with_size = [entry for entry in oldest_first if entry.get("Size")]
+    if len(oldest_first) == len(diff_ids):
+        chosen = oldest_first
+    elif len(with_size) == len(diff_ids):
+        chosen = with_size
+    else:
+        return [{} for _ in diff_ids]
+    return chosen
+
+
+def chain_ids(diff_ids: list[str]) -> list[str]:
+    """The engine's layer chain IDs: chain(0) = diff(0), chain(i) = sha256(chain(i-1) + " " + diff(i))."""
+    chains: list[str] = []
+    for diff_id in diff_ids:
+        if not chains:
+            chains.append(diff_id)
+        else:
+            chains.append("sha256:" + hashlib.sha256(f"{chains[-1]} {diff_id}".encode()).hexdigest())
+    return chains
+
+
+def _read_small(path: str) -> bytes | None:
+    try:
+        if os.path.getsize(path) > 64 << 20:
+            return None
+        with open(path, "rb") as handle:
+            return handle.read()
+    except OSError:
+        return None
+
+
+class EngineImage:
+    """One image of the Docker Engine."""
+
+    def __init__(self, ref: str, client=None) -> None:
+        self.ref = ref
+        self.client = client or engine_client()
+        self.inspect_data: dict[str, Any] = _api_call(self.client.api.inspect_image, ref)
+        self.has_local_config = False
+
+    def _storage(self) -> tuple[str, str] | None:
+        """(DockerRootDir, storage driver) of the engine, when it says."""
+        if not hasattr(self, "_info"):
+            try:
+                self._info = self.client.info()
+            except Exception:  # noqa: BLE001 - any failure only means "no local shortcut"
+                self._info = {}
+        root, driver = self._info.get("DockerRootDir"), self._info.get("Driver")
+        return (str(root), str(driver)) if root and driver else None
+
+    def local_layer_folders(self) -> list[tuple[str, str]] | None:
+        """Each layer's overlay2 `diff` folder and tar-split, when this process can read them all."""
+        from .overlay import layer_folder
+
+        storage = self._storage()
+        if storage is None:
+            return None
+        diff_ids = list((self.inspect_data.get("RootFS") or {}).get("Layers") or [])
+        folders = [layer_folder(storage[0], storage[1], chain) for chain in chain_ids(diff_ids)]
+        return folders if folders and all(folder is not None for folder in folders) else None  # type: ignore[return-value]
+
+    def _local_metadata(self, diff_ids: list[str]) -> tuple[dict | None, list[int | None]]:
+        """The image config and layer sizes from the engine's own storage, when this process can read it.
+
+        The history endpoint cannot tell empty-layer entries apart; the config can.
+        """
+        storage = self._storage()
+        if storage is None:
+            return None, [None] * len(diff_ids)
+        root = os.path.join(storage[0], "image", storage[1])
+        image_id = str(self.inspect_data.get("Id", "")).partition(":")[2]
+        raw = _read_small(os.path.join(root, "imagedb", "content", "sha256", image_id)) if image_id else None
+        config = None
+        if raw is not None:
+            try:
+                config = json.loads(raw)
+            except ValueError:
+                config = None
+        sizes: list[int | None] = []
+        for chain in chain_ids(diff_ids):
+            size = _read_small(os.path.join(root, "layerdb", "sha256", chain.partition(":")[2], "size"))
+            sizes.append(int(size) if size is not None and size.strip().isdigit() else None)
+        return (config if isinstance(config, dict) else None), sizes
+
+    def meta(self) -> ImageMeta:
+        """Metadata-only view of the image: layers and their commands, no layer read."""
+        data = self.inspect_data
+        diff_ids = list((data.get("RootFS") or {}).get("Layers") or [])
+        config, local_sizes = self._local_metadata(diff_ids)
+        self.has_local_config = config is not None
+        if config is not None:
+            from .layout import history_created_by
+
+            commands = history_created_by(config, len(diff_ids))
+            sizes = local_sizes
+        else:
+            entries = _history_layers(_api_call(self.client.api.history, self.ref) or [], diff_ids)
+            commands = tuple(str(entry.get("CreatedBy", "")) for entry in entries)
+            sizes = [entry.get("Size") if isinstance(entry.get("Size"), int) else None for entry in entries]
+        return ImageMeta(
+            ref=self.ref,
+            id=str(data.get("Id", "")),
+            diff_ids=tuple(diff_ids),
+            created_by=commands,
+            config=config if config is not None else dict(data.get("Config") or {}),
+            created=str(data.get("Created", "")),
+            platform="/".join(str(data[key]) for key in ("Os", "Architecture", "Variant") if data.get(key)),
+            repo_tags=tuple(data.get("RepoTags") or ()),
+            layer_sizes=tuple(sizes),
+        )
+
+    @property
+    def size(self) -> int:
+        """The engine's figure for the image size (close to the export stream's length)."""
+        return int(self.inspect_data.get("Size") or 0)
+
+    def export(self, cancelled: Callable[[], bool] | None = None) -> io.BufferedReader:
+        """The `docker save` stream of this image, as a file to read once.
+
+        The HTTP stream is pulled by a daemon thread, so a reader that is `cancelled()` stops at once
+        (`ReadCancelled`) even while the engine is still preparing the export and sends nothing: the
+        process can exit without draining gigabytes first.
+        """
+        ident = self.inspect_data.get("Id") or self.ref
+
+        def chunks() -> Iterator[bytes]:
+            return iter(_api_call(self.client.api.get_image, ident, chunk_size=EXPORT_CHUNK))
+
+        return io.BufferedReader(_ChunkStream(chunks, self.ref, cancelled), EXPORT_CHUNK)
+
+
+_END = object()
+
+
+class _ChunkStream(io.RawIOBase):
+    """A raw stream over docker-py's chunk generator, pulled by a daemon thread through a small queue."""
+
+    POLL = 0.1
+    """Seconds between checks of `cancelled` while no chunk arrives."""
+
+    def __init__(self, make_chunks: Callable[[], Iterator[bytes]], ref: str, cancelled: Callable[[], bool] | None = None) -> None:
+        self._ref = ref
+        self._cancelled = cancelled or (lambda: False)
+        self._pending = memoryview(b"")
+        self._queue: queue.Queue = queue.Queue(maxsize=8)
+        self._closing = threading.Event()
+        self._done = False
+        self._pump = threading.Thread(target=self._run, args=(make_chunks,), name=f"export {ref}", daemon=True)
+        self._pump.start()
+
+    def _run(self, make_chunks: Callable[[], Iterator[bytes]]) -> None:
+        try:
+            for chunk in make_chunks():
+                while not self._closing.is_set():
+                    try:
+                        self._queue.put(chunk, timeout=self.POLL)
+                        break
+                    except queue.Full:
+                        continue
+                if self._closing.is_set():
+                    return  # closed: stop pulling; the connection goes with the generator
+            self._queue.put(_END)
+        except Exception as error:  # noqa: BLE001 - handed to the reader, which says what broke
+            self._queue.put(error)
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        while not self._pending:
+            if self._done:
+                return 0
+            try:
+                item = self._queue.get(timeout=self.POLL)
+            except queue.Empty:
+                if self._cancelled():
+                    raise ReadCancelled() from None
+                continue
+            if item is _END:
+                self._done = True
+                return 0
+            if isinstance(item, UvscopeError):
+                raise item
+            if isinstance(item, Exception):  # urllib3/requests errors when the engine goes away
+                raise EngineUnavailable(f"the export stream of {self._ref!r} broke: {_short(item)}") from None
+            self._pending = memoryview(item)
+        count = min(len(buffer), len(self._pending))
+        buffer[:count] = self._pending[:count]
+        self._pending = self._pending[count:]
+        return count
+
+    def close(self) -> None:
+        self._closing.set()
+        super().close()

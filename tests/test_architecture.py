@@ -1,0 +1,106 @@
+"""The layering the code relies on, checked on every run (as harlequin's import-hygiene test does).
+
+`uvscope.analysis` is the product's brain and runs with no UI: the report
+mode, the CI gate and the tests call it directly. Its families depend one
+way, so a newcomer can read them bottom up:
+
+    core (errors, files, journal)  <-  image  <-  read  <-  packages  <-  plan, output  <-  views
+
+`image` is the model (layers, stacking, dive's figures); `read` turns engines,
+archives, layouts and registries into that model; `packages` maps bytes to
+Python distributions and uv.lock; `plan` groups and rewrites; `output`
+reports; `views` holds the session's view models. Widgets never import
+screens, and the core never imports the UI.
+"""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+ANALYSIS = ROOT / "analysis"
+RANK = {"": 0, "image": 1, "read": 2, "packages": 3, "plan": 4, "output": 4, "views": 5}
+"""A family may import its own and lower ranks; plan and output share a rank (output reports plans)."""
+UI = ("textual", "rich", "textual_plotext", "plotext", "uvscope.app", "uvscope.widgets")
+
+
+def _module_name(path: Path) -> str:
+    relative = path.relative_to(ROOT).with_suffix("")
+    parts = list(relative.parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+    return ".".join(["uvscope", *parts])
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """(line, absolute module) of every import in the file, relative ones resolved."""
+    tree = ast.parse(path.read_text(), str(path))
+    package = _module_name(path).rsplit(".", 1)[0] if path.name != "__init__.py" else _module_name(path)
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - (node.level - 1)]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.append((node.lineno, module))
+            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]
+    return found
+
+
+def _family(module: str) -> str | None:
+    """`read` for uvscope.analysis.read.sources, "" for the core, None outside analysis."""
+    parts = module.split(".")
+    if parts[:2] != ["uvscope", "analysis"] or len(parts) < 3:
+        return None
+    return parts[2] if parts[2] in RANK else ""
+
+
+ANALYSIS_FILES = sorted(ANALYSIS.rglob("*.py"))
+
+
+def test_every_analysis_module_sits_in_a_known_family():
+    folders = {path.parent.name for path in ANALYSIS_FILES if path.parent != ANALYSIS}
+    assert folders <= set(RANK), folders - set(RANK)
+    assert {"image", "read", "packages", "plan", "output"} <= folders
+
+
+@pytest.mark.parametrize("path", ANALYSIS_FILES, ids=[str(p.relative_to(ROOT)) for p in ANALYSIS_FILES])
+def test_analysis_imports_no_ui_and_depends_one_way(path):
+    own = path.parent.name if path.parent != ANALYSIS else ""
+    for line, module in _imports(path):
+        assert not module.startswith(UI), f"{path.relative_to(ROOT)}:{line} imports {module}"
+        family = _family(module)
+        if family is None or module in ("uvscope.analysis",):
+            continue
+        assert RANK[family] <= RANK[own], f"{path.relative_to(ROOT)}:{line} ({own or 'core'}) imports {module} ({family or 'core'})"
+
+
+WIDGET_FILES = sorted((ROOT / "widgets").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", WIDGET_FILES, ids=[p.name for p in WIDGET_FILES])
+def test_widgets_never_import_screens_or_the_app(path):
+    for line, module in _imports(path):
+        assert not module.startswith("uvscope.app"), f"{path.relative_to(ROOT)}:{line} imports {module}"
+
+
+def test_importing_all_of_analysis_loads_no_ui_module():
+    """The static check above cannot see imports made by third-party modules; this one runs them."""
+    names = [_module_name(path) for path in ANALYSIS_FILES]
+    code = (
+        "import importlib, sys\n"
+        f"for name in {names!r}: importlib.import_module(name)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('textual', 'rich', 'textual_plotext', 'plotext')))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
