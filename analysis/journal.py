@@ -91,7 +91,9 @@ class Journal:
             if self.committed:
                 if self.received is not None:
                     labels = _join([e.label for e in self.entries.values() if e.touched] or ["nothing"])
-                    raise Interrupted(self.received, f"interrupted by {signal_name(self.received)} after the writes ended: {labels} fully written")
+                    raise Interrupted(
+                        self.received, f"interrupted by {signal_name(self.received)} after the writes ended: {labels} fully written"
+                    )
                 return False
             if isinstance(error, Interrupted):
                 return False  # rolled back already, by `checkpoint`
@@ -207,7 +209,9 @@ class Journal:
                     pass
                 entry.keep_link = None
 
-    def run(self, argv: list[str], *, cwd: str, env: dict[str, str], timeout: float, writes: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    def run(
+        self, argv: list[str], *, cwd: str, env: dict[str, str], timeout: float, writes: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess:
         """Run a child process that may replace the tracked files `writes`; a signal stops it (then `Interrupted`)."""
         self.checkpoint()
         for path in writes:
@@ -299,7 +303,9 @@ class Journal:
         if same:
             parts.append(f"{_join(same)} {'is' if len(same) == 1 else 'are'} as {'it was' if len(same) == 1 else 'they were'}")
         if kept:
-            parts.append(f"{_join(list(reversed(kept)))} changed by someone else meanwhile and left as {'it is' if len(kept) == 1 else 'they are'}")
+            parts.append(
+                f"{_join(list(reversed(kept)))} changed by someone else meanwhile and left as {'it is' if len(kept) == 1 else 'they are'}"
+            )
         return "; ".join(parts) or "nothing was written"
 
 

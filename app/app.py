@@ -42,7 +42,10 @@ class UvscopeApp(App[None]):
         self._close_messages_no_wait()
 
     def on_mount(self) -> None:
-        self.push_screen(self.first_screen() if self.first_screen is not None else MainScreen(self.request, self.source_opener))
+        if self.first_screen is not None:
+            self.push_screen(self.first_screen())
+        elif self.request is not None:
+            self.push_screen(MainScreen(self.request, self.source_opener))
 
     def action_help(self) -> None:
         """Show the keys and what each view shows."""

@@ -76,7 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
     report.add_argument("--ci", action="store_true", help="check the rules of [tool.uvscope.ci]; exit 1 if one fails")
     report.add_argument(
-        "--ci-config", metavar="FILE",
+        "--ci-config",
+        metavar="FILE",
         help="read the CI rules from this file instead: TOML, or dive's YAML .dive-ci (camelCase rule names)",
     )
     optimize = commands.add_parser(
@@ -84,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     optimize.add_argument("--project", metavar="DIR", default=".", help="the uv project (default: the current folder)")
     optimize.add_argument(
-        "--image", metavar="IMAGE",
+        "--image",
+        metavar="IMAGE",
         help="an image built from the project: installed package sizes for --suggest and the preview (default: uv.lock's wheel sizes)",
     )
     optimize.add_argument("--source", choices=SOURCE_KINDS, default="auto", help="where --image is read from")
@@ -92,15 +94,21 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile to rewrite (default: DIR/Dockerfile)")
     optimize.add_argument("--package", metavar="MEMBER", help="the workspace member the image is built for")
     optimize.add_argument(
-        "--group", metavar="NAME=PKG[,PKG...]", action="append", default=[], help="a group and its direct dependencies, bottom layer first; repeat"
+        "--group",
+        metavar="NAME=PKG[,PKG...]",
+        action="append",
+        default=[],
+        help="a group and its direct dependencies, bottom layer first; repeat",
     )
     optimize.add_argument(
-        "--suggest", action="store_true",
+        "--suggest",
+        action="store_true",
         help="use uvscope's suggestion instead of --group: the grouping that would have pushed the fewest bytes over "
         "uv.lock's git history, else heavy, rarely changing closures",
     )
     optimize.add_argument(
-        "--history-images", metavar="IMAGE[,IMAGE...]",
+        "--history-images",
+        metavar="IMAGE[,IMAGE...]",
         help="with --suggest: plan from the changes between these images (e.g. a repository's tags; ordered by "
         "creation time) instead of uv.lock's git history",
     )
@@ -117,13 +125,20 @@ def build_parser() -> argparse.ArgumentParser:
         "dependency, rebuild, and print what each re-creates (needs Docker with BuildKit; writes nothing)",
     )
     optimize.add_argument(
-        "--docker-build-option", metavar="OPTION", action="append", default=[],
+        "--docker-build-option",
+        metavar="OPTION",
+        action="append",
+        default=[],
         help="with --prove: an option for `docker build` (e.g. --docker-build-option=--network=host); repeat",
     )
-    optimize.add_argument("--prove-dependency", metavar="NAME", help="with --prove: the new light dependency (default: a small package not yet locked)")
+    optimize.add_argument(
+        "--prove-dependency", metavar="NAME", help="with --prove: the new light dependency (default: a small package not yet locked)"
+    )
     optimize.add_argument("--keep-images", action="store_true", help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:...)")
     optimize.add_argument(
-        "--format", choices=("md", "json"), default="md",
+        "--format",
+        choices=("md", "json"),
+        default="md",
         help="output format (default: md); json prints the groups, the history plan with its replayed totals per step, "
         "the preview, the diffs and what was written (with --prove: the proof)",
     )
@@ -269,9 +284,7 @@ def _history_metas(args: argparse.Namespace, notes: list[str]):
     if len(refs) == 1 and ":" not in refs[0].rpartition("/")[2] and "@" not in refs[0]:
         repository = refs[0]
         wanted = set(args.tags.split(",")) if args.tags else None
-        refs = sorted(
-            {tag for image in client.images.list(name=repository) for tag in image.tags if tag.rpartition(":")[0] == repository}
-        )
+        refs = sorted({tag for image in client.images.list(name=repository) for tag in image.tags if tag.rpartition(":")[0] == repository})
         if wanted is not None:
             _missing_tags(args, [ref.rpartition(":")[2] for ref in refs], repository, notes)
             refs = [ref for ref in refs if ref.rpartition(":")[2] in wanted]
@@ -289,10 +302,10 @@ def _layer_size(args: argparse.Namespace):
 
 
 def _history(args: argparse.Namespace) -> int:
-    from uvscope.analysis.plan.grouping import Group, Grouping, parse_group_option
     from uvscope.analysis.output.history import history_document, image_history, rebuild_estimate
-    from uvscope.analysis.packages.lockhistory import lock_history
     from uvscope.analysis.output.markdown import history_markdown
+    from uvscope.analysis.packages.lockhistory import lock_history
+    from uvscope.analysis.plan.grouping import Group, Grouping, parse_group_option
 
     notes: list[str] = []
 
@@ -332,14 +345,21 @@ def _history(args: argparse.Namespace) -> int:
 
 
 def _optimize(args: argparse.Namespace) -> int:
+    from uvscope.analysis.output.text import count, size
     from uvscope.analysis.plan.grouping import HEAVY_MIN_BYTES
     from uvscope.analysis.plan.optimize import WHEEL_RATIO, apply_plan, plan_optimization
     from uvscope.analysis.plan.project_edit import check_project_dir, merge_group_options
-    from uvscope.analysis.output.text import count, size
 
     check_project_dir(args.project)
-    prove_only = [flag for flag, value in (("--keep-images", args.keep_images), ("--docker-build-option", args.docker_build_option),
-                                            ("--prove-dependency", args.prove_dependency)) if value]
+    prove_only = [
+        flag
+        for flag, value in (
+            ("--keep-images", args.keep_images),
+            ("--docker-build-option", args.docker_build_option),
+            ("--prove-dependency", args.prove_dependency),
+        )
+        if value
+    ]
     if prove_only and not args.prove:
         raise UvscopeError(f"{prove_only[0]} only goes with --prove")
     if args.group and args.suggest:
@@ -372,8 +392,14 @@ def _optimize(args: argparse.Namespace) -> int:
             snapshots.append((ref, image.meta.created, {d.name: d.version for d in python.attribution.distributions}))
         history = steps_from_images(snapshots)
     plan = plan_optimization(
-        args.project, groups=args.group, use_suggestion=args.suggest, sizes=sizes, dockerfile=args.dockerfile, package=package,
-        max_groups=args.max_groups, history=history,
+        args.project,
+        groups=args.group,
+        use_suggestion=args.suggest,
+        sizes=sizes,
+        dockerfile=args.dockerfile,
+        package=package,
+        max_groups=args.max_groups,
+        history=history,
     )
     if args.format == "json" and not args.prove:
         return _optimize_json(args, plan)
@@ -389,9 +415,7 @@ def _optimize(args: argparse.Namespace) -> int:
         out.write(f"plan from the last {len(history.planned.steps)} {where} (layers bottom first):\n")
         for line in history.lines():
             out.write(f"  {line}\n")
-        out.write(
-            f"  pushed over those changes: {size(history.today.total)} today, {size(history.planned.total)} with these groups\n"
-        )
+        out.write(f"  pushed over those changes: {size(history.today.total)} today, {size(history.planned.total)} with these groups\n")
     for group in plan.grouping.groups:
         out.write(f"group {group.name}: {', '.join(group.packages)}\n")
     if plan.preview is not None:
@@ -443,7 +467,8 @@ def _optimize_json(args: argparse.Namespace, plan) -> int:
         "groups": [{"name": group.name, "packages": list(group.packages)} for group in plan.grouping.groups],
         "history_plan": plan_document(plan.history_plan) if plan.history_plan is not None else None,
         "layers": [
-            {"name": layer.name, "bytes": layer.bytes, "packages": list(layer.packages)} for layer in (plan.preview.layers if plan.preview else ())
+            {"name": layer.name, "bytes": layer.bytes, "packages": list(layer.packages)}
+            for layer in (plan.preview.layers if plan.preview else ())
         ],
         "sizes_from": plan.sizes_from,
         "costs": [
@@ -461,32 +486,43 @@ def _optimize_json(args: argparse.Namespace, plan) -> int:
 def _prove(args: argparse.Namespace, plan) -> int:
     import json
 
-    from uvscope.analysis.plan.prove import prove
     from uvscope.analysis.output.text import size
+    from uvscope.analysis.plan.prove import prove
 
     def say(text: str) -> None:
         print(f"uvscope: {text}", file=sys.stderr, flush=True)
 
     proof = prove(
-        plan, args.project, build_options=tuple(args.docker_build_option), dependency=args.prove_dependency,
-        keep_images=args.keep_images, progress=say,
+        plan,
+        args.project,
+        build_options=tuple(args.docker_build_option),
+        dependency=args.prove_dependency,
+        keep_images=args.keep_images,
+        progress=say,
     )
     rows = []
     for result in (proof.original, proof.revised):
-        rows.append({
-            "dockerfile": result.label,
-            "image_bytes": result.after.size,
-            "recreated_bytes": result.recreated_bytes,
-            "recreated_share": round(result.recreated_share, 6),
-            "groups_kept": {group: result.kept(group) for group in proof.groups} if result.label == "revised" else {},
-            "group_layers": {group: list(ids) for group, ids in result.group_layers.items()},
-            "images": {"before": result.before.tag, "after": result.after.tag},
-            "diff_ids": {"before": list(result.before.diff_ids), "after": list(result.after.diff_ids)},
-        })
+        rows.append(
+            {
+                "dockerfile": result.label,
+                "image_bytes": result.after.size,
+                "recreated_bytes": result.recreated_bytes,
+                "recreated_share": round(result.recreated_share, 6),
+                "groups_kept": {group: result.kept(group) for group in proof.groups} if result.label == "revised" else {},
+                "group_layers": {group: list(ids) for group, ids in result.group_layers.items()},
+                "images": {"before": result.before.tag, "after": result.after.tag},
+                "diff_ids": {"before": list(result.before.diff_ids), "after": list(result.after.diff_ids)},
+            }
+        )
     predicted = {"today": proof.predicted[0], "with_groups": proof.predicted[1]} if proof.predicted else None
     if args.format == "json":
-        document = {"change": proof.change, "groups": list(proof.groups), "shape": plan.rewrite.shape, "results": rows,
-                    "predicted_bump": predicted}
+        document = {
+            "change": proof.change,
+            "groups": list(proof.groups),
+            "shape": plan.rewrite.shape,
+            "results": rows,
+            "predicted_bump": predicted,
+        }
         sys.stdout.write(json.dumps(document, indent=2) + "\n")
         return 0
     out = sys.stdout
@@ -494,7 +530,9 @@ def _prove(args: argparse.Namespace, plan) -> int:
     out.write("| Dockerfile | final image | re-created after the change | groups' layers |\n|---|---:|---:|---|\n")
     for row in rows:
         kept = ", ".join(f"{group} {'kept' if ok else 'REBUILT'}" for group, ok in row["groups_kept"].items()) or "-"
-        out.write(f"| {row['dockerfile']} | {size(row['image_bytes'])} | {size(row['recreated_bytes'])} ({row['recreated_share']:.1%}) | {kept} |\n")
+        out.write(
+            f"| {row['dockerfile']} | {size(row['image_bytes'])} | {size(row['recreated_bytes'])} ({row['recreated_share']:.1%}) | {kept} |\n"
+        )
     if predicted:
         out.write(
             f"\nuvscope's preview, with package sizes from the original image, said a version bump re-creates "
@@ -613,7 +651,7 @@ def _run(args: argparse.Namespace) -> int:
     if args.command == "history":
         return _history(args)
     if args.command == "demo":
-        from .demo import build_demo_image, cache_folder, IMAGE_NAME
+        from .demo import IMAGE_NAME, build_demo_image, cache_folder
 
         if args.rebuild:
             (cache_folder() / IMAGE_NAME).unlink(missing_ok=True)
@@ -628,8 +666,19 @@ def _run(args: argparse.Namespace) -> int:
     if args.command in ("open", "demo") and sys.stdout.isatty() and not getattr(args, "summary", False):
         from .app import make_app, run_session
 
-        return _end_session(run_session(make_app(args.image, args.source, args.platform, args.project, cache_dir=getattr(args, "cache_dir", None),
-                                    no_cache=getattr(args, "no_cache", False), stream=getattr(args, "stream", False))))
+        return _end_session(
+            run_session(
+                make_app(
+                    args.image,
+                    args.source,
+                    args.platform,
+                    args.project,
+                    cache_dir=getattr(args, "cache_dir", None),
+                    no_cache=getattr(args, "no_cache", False),
+                    stream=getattr(args, "stream", False),
+                )
+            )
+        )
     if args.command == "report":
         args.format = output_format(args.format, args.output, REPORT_FORMATS)
     if args.command == "report":

@@ -18,9 +18,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from uvscope.analysis.read.cache import default_cache_dir
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.files import write_file
+from uvscope.analysis.read.cache import default_cache_dir
 
 PROJECT = Path(__file__).parent / "demo_project"
 IMAGE_NAME = "demo-image.oci.tar"
@@ -37,7 +37,12 @@ def _snapshot(root: Path) -> dict[str, tuple]:
         for name in dirs + files:
             path = Path(folder) / name
             stat = path.lstat()
-            state[str(path.relative_to(root))] = (stat.st_mode, stat.st_size, stat.st_mtime_ns, os.readlink(path) if path.is_symlink() else "")
+            state[str(path.relative_to(root))] = (
+                stat.st_mode,
+                stat.st_size,
+                stat.st_mtime_ns,
+                os.readlink(path) if path.is_symlink() else "",
+            )
     return state
 
 
@@ -93,8 +98,7 @@ def _oci_tar(layers: list[tuple[bytes, str]]) -> bytes:
             "mediaType": "application/vnd.oci.image.manifest.v1+json",
             "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config), "size": len(config)},
             "layers": [
-                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(layer), "size": len(layer)}
-                for layer, _ in layers
+                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(layer), "size": len(layer)} for layer, _ in layers
             ],
         }
     ).encode()

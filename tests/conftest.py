@@ -54,8 +54,8 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(scope="session")
 def engine():
     """A docker-py client of the running engine; fails the test if there is none."""
-    from uvscope.analysis.read.engine import engine_client
     from uvscope.analysis.errors import EngineUnavailable
+    from uvscope.analysis.read.engine import engine_client
 
     try:
         return engine_client()

@@ -8,11 +8,11 @@ no truth to compare an estimate with.
 """
 
 import glob
+import importlib.metadata as metadata
 import json
 import os
 import re
 import sys
-import importlib.metadata as metadata
 
 
 def canonical(name):

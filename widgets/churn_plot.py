@@ -8,6 +8,8 @@ the chart names each commit).
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
@@ -67,16 +69,18 @@ class ChurnPlot(PlotextPlot):
         plt.clear_figure()
         plt.title("MB pushed per lock change, by layer")
         series = self.series()
-        if series and self.today is not None:
+        if series and self.today is not None and self.planned is not None:
             labels = [str(number) for number in range(1, len(self.today.steps) + 1)]
             colors = series_colors(list(series))
-            plt.stacked_bar(labels, [[value / MB for value in values] for values in series.values()],
-                            color=[colors[name] for name in series])
+            series_colours: Any = [colors[name] for name in series]  # plotext takes one colour per series (its stubs say one)
+            plt.stacked_bar(labels, [[value / MB for value in values] for values in series.values()], color=series_colours)
             # bars stand at x = 1..N (their labels' positions): the line uses the same numbers
             plt.plot(list(range(1, len(labels) + 1)), [step.bytes / MB for step in self.today.steps], color=TODAY, marker="braille")
             # a light change's bar can be a sliver next to a heavy one: each bar says its total above it
             top = max(step.bytes for step in self.today.steps) / MB
             for number, step in enumerate(self.planned.steps, start=1):
-                plt.text(f"{step.bytes / MB:.1f}", number, step.bytes / MB + top * 0.1, alignment="center", background="default", color="default")
+                plt.text(
+                    f"{step.bytes / MB:.1f}", number, step.bytes / MB + top * 0.1, alignment="center", background="default", color="default"
+                )
         plt.xlabel("lock change")
         return super().render()

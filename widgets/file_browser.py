@@ -8,9 +8,9 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Input, Static, Tree
 
-from uvscope.analysis.views.browse import FileNode, filter_tree, parse_size
 from uvscope.analysis.image.model import EntryKind
 from uvscope.analysis.output.text import size
+from uvscope.analysis.views.browse import FileNode, filter_tree, parse_size
 
 from .search_box import SearchBox
 

@@ -13,11 +13,12 @@ from rich.text import Text
 from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.dom import DOMNode
 from textual.message import Message
 from textual.widgets import Static
 
-from uvscope.analysis.plan.grouping import REST, Grouping, Item, LayerPlan
 from uvscope.analysis.output.text import size
+from uvscope.analysis.plan.grouping import REST, Grouping, Item, LayerPlan
 
 
 class PackageCard(Static, can_focus=True):
@@ -147,7 +148,7 @@ class GroupBoard(Horizontal):
             widget, _ = self.screen.get_widget_at(x, y)
         except Exception:  # noqa: BLE001 - outside every widget
             return None
-        node = widget
+        node: DOMNode | None = widget
         while node is not None and not isinstance(node, GroupColumn):
             node = node.parent
         return node if isinstance(node, GroupColumn) else None

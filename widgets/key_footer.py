@@ -11,11 +11,12 @@ from __future__ import annotations
 from itertools import groupby
 
 from textual.app import ComposeResult
+from textual.binding import ActiveBinding
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
 
-def footer_order(active_bindings: dict, app) -> list[tuple]:
+def footer_order(active_bindings: dict[str, ActiveBinding], app: object) -> list[ActiveBinding]:
     """The shown bindings of `active_bindings` (Screen.active_bindings), app's first, one per action, in a stable order."""
     entries = [entry for entry in active_bindings.values() if entry.binding.show]
     entries.sort(key=lambda entry: 0 if entry.node is app else 1)  # stable: each node keeps its own order
@@ -45,8 +46,8 @@ class KeyFooter(Footer):
             return
         entries = footer_order(self.screen.active_bindings, self.app)
         self.styles.grid_size_columns = len(entries)
-        for group, members in groupby(entries, lambda entry: entry.binding.group):
-            members = list(members)
+        for group, grouped in groupby(entries, lambda entry: entry.binding.group):
+            members = list(grouped)
             if group is not None and len(members) > 1:
                 with KeyGroup(classes="-compact" if group.compact else ""):
                     for entry in members:

@@ -6,9 +6,9 @@ from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from uvscope.analysis.views.browse import short_command
 from uvscope.analysis.image.model import Image, ImageMeta
 from uvscope.analysis.output.text import size
+from uvscope.analysis.views.browse import short_command
 
 BAR_WIDTH = 16
 _EIGHTHS = " ▏▎▍▌▋▊▉"

@@ -12,8 +12,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Input, Select
 
-from uvscope.analysis.views.browse import PackageFilter, PackageRow, environment_label, parse_size, sort_packages
 from uvscope.analysis.output.text import size
+from uvscope.analysis.views.browse import PackageFilter, PackageRow, environment_label, parse_size, sort_packages
 
 from .search_box import SearchBox
 

@@ -12,9 +12,9 @@ from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
-from uvscope.analysis.views.browse import stacked_layer_series
 from uvscope.analysis.image.model import Image
 from uvscope.analysis.packages.python import PythonAnalysis
+from uvscope.analysis.views.browse import stacked_layer_series
 
 MB = 1_000_000
 COLORS = [(78, 121, 167), (242, 142, 43), (225, 87, 89), (118, 183, 178), (89, 161, 79), (237, 201, 72), (176, 122, 161)]

@@ -10,10 +10,10 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from uvscope.analysis.views.browse import WasteItem, cache_folders, short_command, waste_by_package
 from uvscope.analysis.image.model import Image
-from uvscope.analysis.packages.python import PythonAnalysis
 from uvscope.analysis.output.text import percent, size
+from uvscope.analysis.packages.python import PythonAnalysis
+from uvscope.analysis.views.browse import WasteItem, cache_folders, short_command, waste_by_package
 
 TOP = 15
 

@@ -9,11 +9,10 @@ for a removed file. uvscope's own `reclaimable_bytes` is the exact figure.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from .model import WHITEOUT_PREFIX
-from .model import EntryKind, LayerContents
+from .model import WHITEOUT_PREFIX, EntryKind, LayerContents
 
 
 class _Node:
@@ -83,7 +82,7 @@ def _layer_tree(contents: LayerContents) -> _Node:
 
 def _visit_child_first(root: _Node):
     """Yield (names, node) depth-first, children before parents, in byte order like Go."""
-    stack = [(root, [], iter(sorted(root.children)))]
+    stack: list[tuple[_Node, list[str], Iterator[str]]] = [(root, [], iter(sorted(root.children)))]
     while stack:
         node, names, pending = stack[-1]
         name = next(pending, None)

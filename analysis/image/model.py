@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-
 WHITEOUT_PREFIX = ".wh."
 """A layer marks a deleted path with a file of this prefix (`.wh..wh..opq` makes a folder opaque)."""
 

@@ -86,21 +86,21 @@ def _stack_layer(
     for path in contents.whiteouts:
         lost = fs.remove_tree(path)
         if lost:
-            folder = len(lost) > 1 or lost[0][1].entry.kind is EntryKind.DIR
-            removed.append(Change(path, hide(lost, "deleted"), folder))
+            is_folder = len(lost) > 1 or lost[0][1].entry.kind is EntryKind.DIR
+            removed.append(Change(path, hide(lost, "deleted"), is_folder))
     for entry in contents.entries:
         previous = fs.files.get(entry.path)
-        folder = entry.kind is EntryKind.DIR
+        is_folder = entry.kind is EntryKind.DIR
         if previous is None:
-            added.append(Change(entry.path, entry.size, folder))
-        elif previous.entry.kind is EntryKind.DIR and folder:
+            added.append(Change(entry.path, entry.size, is_folder))
+        elif previous.entry.kind is EntryKind.DIR and is_folder:
             if previous.entry.mode != entry.mode:
                 modified.append(Change(entry.path, 0, True))
         else:
             if previous.entry.kind is EntryKind.DIR:
                 hide(fs.remove_children(entry.path), "overwritten")
             hide([(entry.path, previous)], "overwritten")
-            modified.append(Change(entry.path, entry.size, folder))
+            modified.append(Change(entry.path, entry.size, is_folder))
         fs.add(entry.path, VisibleFile(entry, index))
     return added, modified, removed
 

@@ -18,12 +18,12 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-from ..image.caches import cache_folders
-from ..units import parse_size
 from ..errors import UvscopeError
-from .findings import find_problems
+from ..image.caches import cache_folders
 from ..image.model import Image
 from ..packages.python import PythonAnalysis
+from ..units import parse_size
+from .findings import find_problems
 from .text import size
 
 RULES = (
@@ -140,7 +140,7 @@ def _bytes(value: Any, rule: str) -> int:
     try:
         return parse_size(str(value))
     except ValueError:
-        raise UvscopeError(f"CI rule {rule} wants a size such as \"20MB\", got {value!r}") from None
+        raise UvscopeError(f'CI rule {rule} wants a size such as "20MB", got {value!r}') from None
 
 
 def evaluate(rules: dict[str, Any], image: Image, python: PythonAnalysis | None) -> list[RuleResult]:
@@ -196,5 +196,7 @@ def evaluate(rules: dict[str, Any], image: Image, python: PythonAnalysis | None)
             results.append(RuleResult(rule, "FAIL" if bad else "PASS", ", ".join(bad[:10]) or "every installed package matches"))
         elif rule == "heavy-layer-isolated":
             shared = [f for f in find_problems(image, python) if f.id == "heavy-layer-shared"]
-            results.append(RuleResult(rule, "FAIL" if shared else "PASS", shared[0].title if shared else "heavy closures have their own layers"))
+            results.append(
+                RuleResult(rule, "FAIL" if shared else "PASS", shared[0].title if shared else "heavy closures have their own layers")
+            )
     return results

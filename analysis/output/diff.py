@@ -18,8 +18,8 @@ from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from ..packages.attribution import Distribution, _source_of_pyc
 from ..image.model import Image
+from ..packages.attribution import Distribution, _source_of_pyc
 from ..packages.python import PythonAnalysis
 from .text import count
 
@@ -144,8 +144,7 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
                 "identical_content_bytes": identical,
                 "packages": [{"name": n, "bytes": s} for n, s in sorted(packages.items(), key=lambda item: -item[1])],
                 "largest_files": [
-                    {"path": "/" + c.path, "bytes": c.size}
-                    for c in sorted(layer.added + layer.modified, key=lambda c: -c.size)[:10]
+                    {"path": "/" + c.path, "bytes": c.size} for c in sorted(layer.added + layer.modified, key=lambda c: -c.size)[:10]
                 ]
                 if status == "new"
                 else [],
@@ -153,7 +152,9 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
         )
     added = [dists_b[k] for k in dists_b if k not in dists_a]
     removed = [dists_a[k] for k in dists_a if k not in dists_b]
-    changed, reinstalled, rebuilt = [], [], []
+    changed: list[dict[str, Any]] = []
+    reinstalled: list[dict[str, Any]] = []
+    rebuilt: list[dict[str, Any]] = []
     for key, dist_b in dists_b.items():
         dist_a = dists_a.get(key)
         if dist_a is None:
@@ -174,11 +175,11 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
             shipped = shipped_new[key]
             row = {"name": dist_b.name, "version": dist_b.version, "bytes": shipped, "environment": dist_b.environment}
             (reinstalled if identical_new.get(key, 0) == shipped else rebuilt).append(row)
-    reshipped_keys = {(row["environment"], row["name"]) for row in reinstalled}
-    identical_total = sum(layer["identical_content_bytes"] for layer in layers if layer["status"] == "new")
+    reshipped_keys = {(str(row["environment"]), str(row["name"])) for row in reinstalled}
+    identical_total = sum(int(layer["identical_content_bytes"]) for layer in layers if layer["status"] == "new")  # type: ignore[call-overload]
     identical_reshipped = sum(identical_new.get(key, 0) for key in reshipped_keys)
 
-    def entry(dist: Distribution) -> dict[str, Any]:
+    def package_row(dist: Distribution) -> dict[str, Any]:
         return {"name": dist.name, "version": dist.version, "bytes": dist.bytes, "environment": dist.environment}
 
     return {
@@ -194,8 +195,8 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
             "outside_packages_bytes": identical_elsewhere,
         },
         "packages": {
-            "added": sorted((entry(d) for d in added), key=lambda d: d["name"]),
-            "removed": sorted((entry(d) for d in removed), key=lambda d: d["name"]),
+            "added": sorted((package_row(d) for d in added), key=lambda d: d["name"]),
+            "removed": sorted((package_row(d) for d in removed), key=lambda d: d["name"]),
             "changed": sorted(changed, key=lambda d: d["name"]),
             "reinstalled_identical": sorted(reinstalled, key=lambda d: d["name"]),
             "reinstalled_changed": sorted(rebuilt, key=lambda d: d["name"]),

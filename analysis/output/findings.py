@@ -6,9 +6,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from ..image.caches import cache_fix, cache_folders
-from ..plan.grouping import HEAVY_MIN_BYTES, items_for, union_bytes
 from ..image.model import Image
 from ..packages.python import PythonAnalysis
+from ..plan.grouping import HEAVY_MIN_BYTES, items_for, union_bytes
 from .text import elide, size
 
 
@@ -59,17 +59,13 @@ def find_problems(image: Image, python: PythonAnalysis | None) -> list[Finding]:
                 total,
             )
         )
-    if lock is not None and lock.member is not None:
+    if python is not None and lock is not None and lock.member is not None:
         member = lock.member
         items = items_for(lock.lock, lock.sizes, member)
         heavy = [item for item in items if item.closure_bytes >= HEAVY_MIN_BYTES]
         light = [item for item in items if item.closure_bytes < HEAVY_MIN_BYTES]
         layers_of = {d.name: set(d.layer_bytes) for d in python.attribution.distributions if d.environment == lock.environment}
-        shared = [
-            item
-            for item in heavy
-            if any(layers_of.get(item.name, set()) & layers_of.get(other.name, set()) for other in light)
-        ]
+        shared = [item for item in heavy if any(layers_of.get(item.name, set()) & layers_of.get(other.name, set()) for other in light)]
         if shared:
             names = ",".join(item.name for item in shared)
             # The union of their closures: numpy needed by scipy and pandas is counted once.

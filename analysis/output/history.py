@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ..image.model import ImageMeta
+from ..packages.lockhistory import LockCommit
+from ..packages.uvlock import Lock
 from ..plan.grouping import Grouping
 from ..plan.layer_plan import Step, replay
-from ..packages.lockhistory import LockCommit
-from ..image.model import ImageMeta
-from ..packages.uvlock import Lock
 
 SCHEMA = "uvscope.history/1"
 

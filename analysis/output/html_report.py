@@ -58,7 +58,7 @@ def _stacked_layers(doc: dict[str, Any], width: int = 900, top: int = 5) -> str:
     layers = doc["layers"]
     packages = doc["packages"][:top]
     colors = {p["name"]: PALETTE[i % len(PALETTE)] for i, p in enumerate(packages)}
-    largest = max((l["size_bytes"] for l in layers), default=0) or 1
+    largest = max((layer["size_bytes"] for layer in layers), default=0) or 1
     row, label = 22, 60
     bars = []
     for i, layer in enumerate(layers):
@@ -70,10 +70,17 @@ def _stacked_layers(doc: dict[str, Any], width: int = 900, top: int = 5) -> str:
                 continue
             w = max(1.0, (width - label - 80) * nbytes / largest)
             color = colors.get(name, OTHER)
-            bars.append(f'<rect class="bar" x="{x:.1f}" y="{i * row + 4}" width="{w:.1f}" height="{row - 8}" fill="{color}"><title>{escape(name)}: {size(nbytes)}</title></rect>')
+            bars.append(
+                f'<rect class="bar" x="{x:.1f}" y="{i * row + 4}" width="{w:.1f}" height="{row - 8}" fill="{color}"><title>{escape(name)}: {size(nbytes)}</title></rect>'
+            )
             x += w
-        bars.append(f'<text x="0" y="{i * row + 15}">layer {layer["index"]}</text><text x="{x + 6:.1f}" y="{i * row + 15}">{size(layer["size_bytes"])}</text>')
-    legend = "".join(f'<span><i style="background:{c}"></i>{escape(n)}</span>' for n, c in colors.items()) + f'<span><i style="background:{OTHER}"></i>other</span>'
+        bars.append(
+            f'<text x="0" y="{i * row + 15}">layer {layer["index"]}</text><text x="{x + 6:.1f}" y="{i * row + 15}">{size(layer["size_bytes"])}</text>'
+        )
+    legend = (
+        "".join(f'<span><i style="background:{c}"></i>{escape(n)}</span>' for n, c in colors.items())
+        + f'<span><i style="background:{OTHER}"></i>other</span>'
+    )
     return f'<div class="legend">{legend}</div><svg class="chart" id="chart-layers" width="{width}" height="{len(layers) * row + 4}" role="img">{"".join(bars)}</svg>'
 
 
@@ -101,16 +108,19 @@ def _text(value: str) -> str:
 def report_html(doc: dict[str, Any]) -> str:
     """The whole page."""
     image = doc["image"]
-    findings = "".join(
-        f'<div class="finding {escape(f["severity"])}"><b>{_text(f["title"])}</b><br>{_text(f["detail"])}<br><i>Fix:</i> {_text(f["fix"])}</div>'
-        for f in doc.get("findings", [])
-    ) or "<p>No findings.</p>"
+    findings = (
+        "".join(
+            f'<div class="finding {escape(f["severity"])}"><b>{_text(f["title"])}</b><br>{_text(f["detail"])}<br><i>Fix:</i> {_text(f["fix"])}</div>'
+            for f in doc.get("findings", [])
+        )
+        or "<p>No findings.</p>"
+    )
     rows = "".join(
         "<tr>"
         f"<td>{escape(p['name'])}</td><td>{escape(p['version'])}</td>"
         f'<td class="n" data-v="{p["bytes"]}">{size(p["bytes"])}</td>'
-        f'<td>{escape((p["lock"] or {}).get("status", ""))}</td>'
-        f'<td>{escape(",".join(p["layer_bytes"]))}</td>'
+        f"<td>{escape((p['lock'] or {}).get('status', ''))}</td>"
+        f"<td>{escape(','.join(p['layer_bytes']))}</td>"
         f'<td class="n" data-v="{(p["closure"] or {}).get("bytes", 0)}">{size(p["closure"]["bytes"]) if p["closure"] else ""}</td>'
         f'<td class="n" data-v="{p["reshipped_bytes"]}">{size(p["reshipped_bytes"]) if p["reshipped_bytes"] else ""}</td>'
         f"<td>{escape(p['environment'])}</td>"
@@ -122,12 +132,12 @@ def report_html(doc: dict[str, Any]) -> str:
     data = escape(json.dumps({"schema": doc["schema"], "image": image}))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>uvscope: {escape(image['ref'])}</title><script>{GUARD}</script><style>{STYLE}</style></head>
+<title>uvscope: {escape(image["ref"])}</title><script>{GUARD}</script><style>{STYLE}</style></head>
 <body data-report="{data}">
-<h1>uvscope: <code>{escape(image['ref'])}</code></h1>
-<p class="summary"><span>size <b>{size(image['size_bytes'])}</b></span><span>layers <b>{len(doc['layers'])}</b></span>
-<span>packages <b>{len(doc['packages'])}</b></span><span>efficiency (dive) <b>{percent(image['efficiency'])}</b></span>
-<span>reclaimable <b>{size(image['reclaimable_bytes'])}</b></span></p>
+<h1>uvscope: <code>{escape(image["ref"])}</code></h1>
+<p class="summary"><span>size <b>{size(image["size_bytes"])}</b></span><span>layers <b>{len(doc["layers"])}</b></span>
+<span>packages <b>{len(doc["packages"])}</b></span><span>efficiency (dive) <b>{percent(image["efficiency"])}</b></span>
+<span>reclaimable <b>{size(image["reclaimable_bytes"])}</b></span></p>
 <h2>Findings</h2>{findings}
 <h2>Layer sizes, by package</h2>{_stacked_layers(doc)}
 <h2>Largest packages</h2>{_hbars("chart-packages", top_packages)}
@@ -171,8 +181,13 @@ def diff_html(doc: dict[str, Any]) -> str:
             f"{count(len(packages['reinstalled_identical']), 'package')} re-shipped identical.</p>"
         )
     layer_rows = [
-        [str(layer["index"]), layer["status"], size(layer["size_bytes"]),
-         size(layer["identical_content_bytes"]) if layer["status"] == "new" else "", short_command(layer.get("created_by", ""), 100)]
+        [
+            str(layer["index"]),
+            layer["status"],
+            size(layer["size_bytes"]),
+            size(layer["identical_content_bytes"]) if layer["status"] == "new" else "",
+            short_command(layer.get("created_by", ""), 100),
+        ]
         for layer in doc["layers"]
     ]
     parts.append("<h2>Layers</h2>" + _table_html(["#", "status", "size", "identical content", "command"], layer_rows, "rlrrl"))
@@ -194,7 +209,7 @@ def diff_html(doc: dict[str, Any]) -> str:
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>uvscope diff: {escape(title)}</title><script>{GUARD}</script><style>{STYLE}</style></head>
 <body>
-<h1>uvscope diff: <code>{escape(a['ref'])}</code> → <code>{escape(b['ref'])}</code></h1>
+<h1>uvscope diff: <code>{escape(a["ref"])}</code> → <code>{escape(b["ref"])}</code></h1>
 {"".join(parts)}
 </body></html>
 """

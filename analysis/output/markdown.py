@@ -46,8 +46,14 @@ def diff_markdown(doc: dict[str, Any]) -> str:
             "",
         ]
     rows = [
-        [str(l["index"]), l["status"], size(l["size_bytes"]), size(l["identical_content_bytes"]) if l["status"] == "new" else "", _command(l.get("created_by", ""))]
-        for l in doc["layers"]
+        [
+            str(layer["index"]),
+            layer["status"],
+            size(layer["size_bytes"]),
+            size(layer["identical_content_bytes"]) if layer["status"] == "new" else "",
+            _command(layer.get("created_by", "")),
+        ]
+        for layer in doc["layers"]
     ]
     lines += ["### Layers", ""] + _table(["#", "status", "size", "identical content", "command"], rows, "rlrrl") + [""]
     for title, key in (("Added", "added"), ("Removed", "removed")):
@@ -59,14 +65,18 @@ def diff_markdown(doc: dict[str, Any]) -> str:
         lines += ["### Changed packages", ""] + _table(["package", "from", "to", "", "bytes Δ"], rows, "llllr") + [""]
     if packages["reinstalled_identical"]:
         rows = [[p["name"], p["version"], size(p["bytes"])] for p in packages["reinstalled_identical"]]
-        lines += [
-            "### Re-shipped although identical",
-            "",
-            "<details><summary>"
-            f"{count(len(rows), 'package')}, {size(sum(p['bytes'] for p in packages['reinstalled_identical']))}: same version and files, "
-            "in a new layer (the layer was rebuilt although they did not change)</summary>",
-            "",
-        ] + _table(["package", "version", "re-shipped"], rows, "llr") + ["", "</details>", ""]
+        lines += (
+            [
+                "### Re-shipped although identical",
+                "",
+                "<details><summary>"
+                f"{count(len(rows), 'package')}, {size(sum(p['bytes'] for p in packages['reinstalled_identical']))}: same version and files, "
+                "in a new layer (the layer was rebuilt although they did not change)</summary>",
+                "",
+            ]
+            + _table(["package", "version", "re-shipped"], rows, "llr")
+            + ["", "</details>", ""]
+        )
     if packages.get("reinstalled_changed"):
         rows = [[p["name"], p["version"], size(p["bytes"])] for p in packages["reinstalled_changed"]]
         lines += ["### Rebuilt at the same version (files differ)", ""] + _table(["package", "version", "shipped"], rows, "llr") + [""]
@@ -86,7 +96,11 @@ def history_markdown(doc: dict[str, Any]) -> str:
         lines += ["## Image history", ""]
         mark = {"layers": "", "engine": "~"}
         rows = [
-            [i["ref"], i["created"][:19], *(mark[i.get("size_source", "layers")] + size(i[key]) for key in ("size_bytes", "new_bytes", "reused_bytes"))]
+            [
+                i["ref"],
+                i["created"][:19],
+                *(mark[i.get("size_source", "layers")] + size(i[key]) for key in ("size_bytes", "new_bytes", "reused_bytes")),
+            ]
             for i in doc["images"]
         ]
         lines += _table(["image", "created", "size", "new", "reused"], rows, "llrrr") + [""]
@@ -129,26 +143,42 @@ def report_markdown(doc: dict[str, Any], top: int = 15) -> str:
         for f in doc["findings"]:
             lines += [f"- **{f['severity']}** {f['title']}  ", f"  {f['detail']}  ", f"  *Fix:* {f['fix']}"]
         lines.append("")
-    rows = [[str(l["index"]), size(l["size_bytes"]), str(l["file_count"]), _command(l["created_by"])] for l in doc["layers"]]
+    rows = [
+        [str(layer["index"]), size(layer["size_bytes"]), str(layer["file_count"]), _command(layer["created_by"])] for layer in doc["layers"]
+    ]
     lines += ["### Layers", ""] + _table(["#", "size", "files", "command"], rows, "rrrl") + [""]
     if doc["packages"]:
         rows = [
-            [p["name"], p["version"], size(p["bytes"]), (p["lock"] or {}).get("status", ""), ",".join(map(str, p["layer_bytes"])),
-             size(p["closure"]["bytes"]) if p["closure"] else ""]
+            [
+                p["name"],
+                p["version"],
+                size(p["bytes"]),
+                (p["lock"] or {}).get("status", ""),
+                ",".join(map(str, p["layer_bytes"])),
+                size(p["closure"]["bytes"]) if p["closure"] else "",
+            ]
             for p in doc["packages"][:top]
         ]
         lines += ["### Largest packages", ""] + _table(["package", "version", "size", "lock", "layers", "closure"], rows, "llrllr")
         if len(doc["packages"]) > top:
             rest = [[p["name"], p["version"], size(p["bytes"])] for p in doc["packages"][top:]]
-            lines += ["", f"<details><summary>{len(rest)} more packages</summary>", ""] + _table(["package", "version", "size"], rest, "llr") + ["", "</details>"]
+            lines += (
+                ["", f"<details><summary>{len(rest)} more packages</summary>", ""]
+                + _table(["package", "version", "size"], rest, "llr")
+                + ["", "</details>"]
+            )
         lines.append("")
     reclaimable = doc["reclaimable"]
     if reclaimable["paths"]:
         rows = [[size(p["bytes"]), f"`{p['path']}`", f"{p['reason']} in layer {p['hidden_by']}"] for p in reclaimable["paths"][:top]]
-        lines += [
-            "<details><summary>Waste: " + size(reclaimable["bytes"]) + f" in {reclaimable['copies']} hidden copies</summary>",
-            "",
-        ] + _table(["bytes", "path", "why"], rows, "rll") + ["", "</details>", ""]
+        lines += (
+            [
+                "<details><summary>Waste: " + size(reclaimable["bytes"]) + f" in {reclaimable['copies']} hidden copies</summary>",
+                "",
+            ]
+            + _table(["bytes", "path", "why"], rows, "rll")
+            + ["", "</details>", ""]
+        )
     attribution = doc.get("attribution")
     if attribution:
         lines += [

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from .findings import find_problems
 from ..image.model import Change, Image
 from ..packages.python import PythonAnalysis
+from .findings import find_problems
 
 SCHEMA = "uvscope.report/1"
 TOP_PATHS = 50

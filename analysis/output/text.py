@@ -29,7 +29,7 @@ def elide_path(path: str, width: int) -> str:
     """A path cut to `width` from the left at a `/` (`…/numpy/core/_multiarray.so`): its end says the most."""
     if len(path) <= width:
         return path
-    tail = path[-(width - 1):]
+    tail = path[-(width - 1) :]
     at = tail.find("/")
     return "…" + (tail[at:] if 0 <= at < len(tail) - 1 else tail)
 

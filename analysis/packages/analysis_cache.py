@@ -25,12 +25,12 @@ from dataclasses import replace
 
 import zstandard
 
+from ..image.model import Image, LayerContents
+from ..image.stack import build_image
 from ..read.cache import LayerCache
 from ..read.layer_reader import ReadMonitor
-from ..image.model import Image, LayerContents
-from .python import PythonAnalysis, analyse_python
 from ..read.sources import ImageSource
-from ..image.stack import build_image
+from .python import PythonAnalysis, analyse_python
 
 ANALYSIS_SCHEMA = 1
 """Bump when the meaning of a cached analysis changes without its code changing."""

@@ -7,11 +7,11 @@ import posixpath
 from collections import defaultdict
 from dataclasses import dataclass
 
-from .attribution import Attribution, Distribution
 from ..errors import UvscopeError
 from ..image.model import Image
+from .attribution import Attribution, Distribution
 from .member import choose_member
-from .uvlock import items_for, MAIN, Lock, package_groups, parse_lock
+from .uvlock import MAIN, Lock, items_for, package_groups, parse_lock
 
 
 def _read_lock_file(path: str) -> Lock:
@@ -215,7 +215,9 @@ def match_lock(attribution: Attribution, lock: Lock, hint: str | None = None) ->
         elif not reached:
             missing[name] = "only reachable through an extra that is not requested"
         elif MAIN not in reached:
-            missing[name] = "only in " + ", ".join(sorted(f"group {g}" if not g.startswith("extra:") else g.replace(":", " ") for g in reached))
+            missing[name] = "only in " + ", ".join(
+                sorted(f"group {g}" if not g.startswith("extra:") else g.replace(":", " ") for g in reached)
+            )
         else:
             missing[name] = "runtime dependency not installed (platform marker or --no-install option)"
     dev_present = tuple(sorted(name for name in installed if labels.get(name) and MAIN not in labels[name]))

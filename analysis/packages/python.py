@@ -5,10 +5,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from ..image.model import Image
 from .attribution import Attribution, attribute
 from .lockmatch import LockMatch, choose_lock, match_lock
 from .member import choose_member, history_hint, package_hint
-from ..image.model import Image
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,9 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from ..errors import UvscopeError
 from .docker_stages import UV_SYNC, SyncStep, context_at, copy_sources, covers, find_syncs
 from .dockerfile import Dockerfile, Instruction, Stage, parse_dockerfile
-from ..errors import UvscopeError
 from .grouping import Grouping
 
 EXPORT_STAGE = "uvscope-export"
@@ -202,7 +202,11 @@ def analyse_shape(dockerfile: Dockerfile) -> BuildShape:
                 sources, destination = [context.expand(s) for s in sources], context.expand(destination)
                 for source in sources:
                     if covers(source, sync.environment):
-                        copies.append(_EnvironmentCopy(index, instruction, source_stage, _map_path(source, destination, sync.environment, context.workdir)))
+                        copies.append(
+                            _EnvironmentCopy(
+                                index, instruction, source_stage, _map_path(source, destination, sync.environment, context.workdir)
+                            )
+                        )
                         break
         if copies:
             return BuildShape(dockerfile, sync, final, tuple(copies))
@@ -268,8 +272,7 @@ def _uv_installed_in(instruction: Instruction) -> list[str]:
 
 def _binds_context(instruction: Instruction) -> bool:
     return any(
-        flag.startswith("--mount=") and "from=" not in flag and ("type=bind" in flag or "type=" not in flag)
-        for flag in instruction.flags
+        flag.startswith("--mount=") and "from=" not in flag and ("type=bind" in flag or "type=" not in flag) for flag in instruction.flags
     )
 
 
@@ -277,8 +280,10 @@ def _insertion_point(shape: BuildShape, member_dirs: set[str]) -> int:
     """The first instruction of the install stage that reads the project's files (or the sync)."""
     dockerfile, sync = shape.dockerfile, shape.sync
     for index, instruction in dockerfile.stage_instructions(sync.stage.index)[1:]:
-        if index >= sync.index or _copies_project(instruction, member_dirs) or (
-            instruction.keyword == "RUN" and _binds_context(instruction)
+        if (
+            index >= sync.index
+            or _copies_project(instruction, member_dirs)
+            or (instruction.keyword == "RUN" and _binds_context(instruction))
         ):
             return index
     return sync.index
@@ -394,14 +399,12 @@ class _Writer:
                 lines.append(f"COPY {path}/pyproject.toml {path}/pyproject.toml{nl}")
         commands = [f'mkdir -p {EXPORT_DIR}/bin && cp "$(command -v uv)" {EXPORT_DIR}/bin/uv'] if self.inline_setup else []
         commands.append(
-            "(head -n 1 .python-version 2>/dev/null || sed -n 's/^requires-python = \"\\(.*\\)\"$/\\1/p' uv.lock)"
-            f" > {EXPORT_DIR}/python"
+            f"(head -n 1 .python-version 2>/dev/null || sed -n 's/^requires-python = \"\\(.*\\)\"$/\\1/p' uv.lock) > {EXPORT_DIR}/python"
         )
         earlier: list[str] = []
         for group in self.grouping.groups:
             without = "".join(
-                f" $(sed -n 's/^\\([A-Za-z0-9][A-Za-z0-9._-]*\\).*/--no-emit-package \\1/p' {EXPORT_DIR}/{name}.txt)"
-                for name in earlier
+                f" $(sed -n 's/^\\([A-Za-z0-9][A-Za-z0-9._-]*\\).*/--no-emit-package \\1/p' {EXPORT_DIR}/{name}.txt)" for name in earlier
             )
             commands.append(f"uv export {_shell_words(flags)} --only-group {group.name}{without} -o {EXPORT_DIR}/{group.name}.txt")
             earlier.append(group.name)
@@ -467,7 +470,9 @@ class _Writer:
         flags = [flag for flag in instruction.flags if not flag.startswith("--from=")]
         lines = [ORIGINAL + line.rstrip("\r\n") + self.nl for line in self.dockerfile.source(instruction).splitlines()]
         for group in self.grouping.groups:
-            lines.append(_copy_line([f"--from={GROUP_STAGE.format(group.name)}", *flags], [self.environment], copy.destination_environment) + self.nl)
+            lines.append(
+                _copy_line([f"--from={GROUP_STAGE.format(group.name)}", *flags], [self.environment], copy.destination_environment) + self.nl
+            )
         sources, destination = copy_sources(instruction)
         lines.append(_copy_line([f"--from={rest_name}", *flags], sources, destination) + self.nl)
         return self.block(lines)

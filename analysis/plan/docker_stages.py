@@ -137,9 +137,7 @@ def carried_flags(instruction: Instruction) -> tuple[str, ...]:
     kept = []
     for flag in instruction.flags:
         if flag.startswith("--mount="):
-            spec = dict(
-                part.partition("=")[::2] for part in flag[len("--mount=") :].split(",") if part
-            )
+            spec = dict(part.partition("=")[::2] for part in flag[len("--mount=") :].split(",") if part)
             kind = spec.get("type", "bind")
             if kind in ("cache", "secret", "ssh", "tmpfs") or (kind == "bind" and "from" in spec):
                 kept.append(flag)

@@ -44,7 +44,6 @@ class Instruction:
                 return flag[len(prefix) :]
         return None
 
-
     def is_json(self) -> bool:
         """Exec (JSON) form: `RUN ["uv", "sync"]` (a shell test `RUN [ -e x ] || ...` is not)."""
         return self._json() is not None
@@ -226,4 +225,3 @@ def parse_dockerfile(text: str) -> Dockerfile:
     if not stages:
         raise UvscopeError("not a Dockerfile: no FROM instruction")
     return Dockerfile(lines, tuple(instructions), tuple(stages), escape, directives)
-

@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 
 from packaging.utils import canonicalize_name
 
-from ..packages.uvlock import Item, runtime_roots, items_for, MAIN, Dependency, Lock, closure, closure_weights, direct_dependencies
+from ..packages.uvlock import Dependency, Lock, closure, items_for, runtime_roots
 
 REST = "rest"
 """Name of the implicit last layer: everything `uv sync` installs after the groups."""
@@ -75,7 +75,11 @@ class Grouping:
         name = name.strip()
         if not name or name == REST or name in self.names():
             raise GroupingError(f"cannot name a group {name!r}")
-        if str(canonicalize_name(name)) != name.lower().replace("_", "-").replace(".", "-") or not name[0].isalnum() or not name[-1].isalnum():
+        if (
+            str(canonicalize_name(name)) != name.lower().replace("_", "-").replace(".", "-")
+            or not name[0].isalnum()
+            or not name[-1].isalnum()
+        ):
             raise GroupingError(f"{name!r} is not a valid group name (letters, digits and . _ - inside, e.g. ml-libs)")
         if canonicalize_name(name) == DEV_GROUP:
             raise GroupingError(DEV_REFUSAL)
@@ -176,7 +180,11 @@ def preview(grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, 
 
 
 def suggest(
-    lock: Lock, sizes: dict[str, int], member: str, churn: dict[str, int] | None = None, name: str = "heavy",
+    lock: Lock,
+    sizes: dict[str, int],
+    member: str,
+    churn: dict[str, int] | None = None,
+    name: str = "heavy",
     min_bytes: int = HEAVY_MIN_BYTES,
 ) -> Grouping:
     """Heavy, rarely changing closures in one bottom group (empty when nothing is heavy).
@@ -187,10 +195,7 @@ def suggest(
     items = items_for(lock, sizes, member)
     typical = sorted((churn or {}).values())[len(churn) // 2] if churn else None
     heavy = [
-        item.name
-        for item in items
-        if item.closure_bytes >= min_bytes
-        and (typical is None or (churn or {}).get(item.name, 0) <= typical)
+        item.name for item in items if item.closure_bytes >= min_bytes and (typical is None or (churn or {}).get(item.name, 0) <= typical)
     ]
     return Grouping((Group(name, tuple(heavy)),)) if heavy else Grouping()
 
@@ -199,7 +204,9 @@ def parse_group_option(text: str) -> tuple[str, list[str]]:
     """`heavy=torch,transformers` -> ("heavy", ["torch", "transformers"])."""
     name, sep, packages = text.partition("=")
     if not sep:
-        raise GroupingError(f"--group wants NAME=PKG[,PKG...], got {text!r}: a group needs the packages it installs (e.g. {text.strip() or 'heavy'}=torch)")
+        raise GroupingError(
+            f"--group wants NAME=PKG[,PKG...], got {text!r}: a group needs the packages it installs (e.g. {text.strip() or 'heavy'}=torch)"
+        )
     if not name.strip() or not packages.strip():
         raise GroupingError(f"--group wants NAME=PKG[,PKG...], got {text!r}")
     if canonicalize_name(name.strip()) == DEV_GROUP:

@@ -28,10 +28,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import combinations
 
-from .grouping import REST, Group, Grouping, LayerPlan, items_for, plan_layers
-from ..packages.lockhistory import LockCommit
 from ..output.text import size
+from ..packages.lockhistory import LockCommit
 from ..packages.uvlock import Lock
+from .grouping import REST, Group, Grouping, LayerPlan, items_for, plan_layers
 
 MAX_GROUPS = 3
 """Default most groups a plan may have (the rest comes on top of them)."""

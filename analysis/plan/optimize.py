@@ -9,25 +9,25 @@ a file changed on disk since it was read is never overwritten.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Sequence
 import glob
 import os
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from ..errors import NothingToDo, UvscopeError
+from ..journal import Journal
+from ..output.text import size
+from ..packages.lockhistory import churn as lock_churn
+from ..packages.lockhistory import is_git_checkout, lock_history
+from ..packages.uvlock import Lock, buildable_members, parse_lock
 from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated
 from .docker_stages import find_syncs
 from .dockerfile import parse_dockerfile
-from ..errors import NothingToDo, UvscopeError
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
-from ..journal import Journal
 from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
-from ..packages.lockhistory import churn as lock_churn
-from ..packages.lockhistory import is_git_checkout, lock_history
 from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, runtime_requirements, with_groups
 from .rebuild_cost import group_packages_for, kept_packages, lock_change_figures, rebuild_costs, wheel_sizes
-from ..output.text import size
-from ..packages.uvlock import Lock, buildable_members, parse_lock
 
 
 def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
@@ -268,9 +268,7 @@ def plan_optimization(
                 history_plan = replace(history_plan, unit="image changes")
             grouping = history_plan.grouping
             if not grouping.groups:
-                raise UvscopeError(
-                    f"over the last {len(steps)} lock changes no grouping would have pushed fewer bytes than one layer"
-                )
+                raise UvscopeError(f"over the last {len(steps)} lock changes no grouping would have pushed fewer bytes than one layer")
         else:
             if churn is None and commits:
                 churn = lock_churn(commits)
@@ -278,7 +276,11 @@ def plan_optimization(
         if not grouping.groups:
             raise UvscopeError(
                 f"no direct dependency is heavy enough ({size(threshold)} closure"
-                + ("" if sizes_from != "uv.lock's wheel sizes (compressed)" else " of uv.lock's compressed wheel sizes; give --image IMAGE for installed sizes")
+                + (
+                    ""
+                    if sizes_from != "uv.lock's wheel sizes (compressed)"
+                    else " of uv.lock's compressed wheel sizes; give --image IMAGE for installed sizes"
+                )
                 + ") to deserve a layer of its own"
             )
         isolated = _kept_today(docker_file, lock, member, paths)
@@ -315,16 +317,18 @@ def plan_optimization(
 
     if docker_file is not None:
         rewrite = revise(grouping)
-        if history_plan is not None and rewrite.shape != "single-stage":
+        if history_plan is not None and sizes is not None and rewrite.shape != "single-stage":
             # the final image copies each group from a stage of its own: a group's layer does not follow the ones below
             history_plan = replace(
-                search(lock, sizes, member, [cost.step for cost in history_plan.planned.steps], max_groups, sizes.get(member, 0), cascade=False),
+                search(
+                    lock, sizes, member, [cost.step for cost in history_plan.planned.steps], max_groups, sizes.get(member, 0), cascade=False
+                ),
                 unit=history_plan.unit,
             )
             if history_plan.grouping != grouping:
                 grouping = history_plan.grouping
                 rewrite = revise(grouping)
-        if history_plan is not None:
+        if history_plan is not None and sizes is not None:
             history_plan = dockerfile_history(docker_file.text, rewrite.text, history_plan, lock, sizes, member, paths)
     new_pyproject = with_groups(pyproject.text, grouping, pyproject_path, _synced_extras(docker_file))
     # A group that already existed keeps its entries: the layers are built from what the file will say.
@@ -350,10 +354,17 @@ def plan_optimization(
         shown = Preview(shown.layers, tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
         kept = tuple(sorted(_kept_today(docker_file, lock, member, paths)))
     return OptimizePlan(
-        member, grouping, FileChange(pyproject_path, pyproject, new_pyproject, _label(pyproject_path, project_dir)), lock_path, docker_change, rewrite, shown, sizes_from, kept,
+        member,
+        grouping,
+        FileChange(pyproject_path, pyproject, new_pyproject, _label(pyproject_path, project_dir)),
+        lock_path,
+        docker_change,
+        rewrite,
+        shown,
+        sizes_from,
+        kept,
         history_plan,
     )
-
 
 
 _NOT_SOURCE = {".venv", ".git", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}
@@ -401,13 +412,16 @@ def history_suggestion(
     that the project's Dockerfile will copy from stages of their own (multi-stage) do not cascade."""
     plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
     path = os.path.join(project_dir, "Dockerfile") if project_dir else None
-    if not plan.grouping.groups or not path or not os.path.isfile(path):
+    if not plan.grouping.groups or not project_dir or not path or not os.path.isfile(path):
         return plan
     try:
         text = read_project_file(path).text
         paths = member_paths(project_dir, lock)
         rewrite = rewrite_dockerfile(
-            text, plan.grouping, member_paths=paths, workspace=len(lock.members) > 1,
+            text,
+            plan.grouping,
+            member_paths=paths,
+            workspace=len(lock.members) > 1,
             package=member if len(lock.members) > 1 else None,
         )
     except UvscopeError:
@@ -424,7 +438,7 @@ def history_replays(
     revision of it when there is one uvscope can rewrite (else the plain replay): the grouping editor's line."""
     project = sizes.get(member, 0)
     path = os.path.join(project_dir, "Dockerfile") if project_dir else None
-    if not path or not os.path.isfile(path):
+    if not project_dir or not path or not os.path.isfile(path):
         return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
     try:
         text = read_project_file(path).text
@@ -535,4 +549,3 @@ def project_preview(project_dir: str | None, grouping: Grouping, lock: Lock, siz
     except UvscopeError:
         return None
     return Preview(tuple(layers), tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
-

@@ -22,9 +22,9 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import UvscopeError
-from .grouping import REST, Grouping, GroupingError, parse_group_option
 from ..journal import Journal
 from ..packages.uvlock import parse_lock
+from .grouping import REST, Grouping, GroupingError, parse_group_option
 
 BOM = "\ufeff"
 
@@ -55,9 +55,7 @@ def read_project_file(path: str) -> ProjectFile:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise UvscopeError(
-            f"{path} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); save it as UTF-8"
-        ) from None
+        raise UvscopeError(f"{path} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); save it as UTF-8") from None
     return ProjectFile(path, data)
 
 
@@ -282,7 +280,9 @@ def relock(journal: Journal, lock_path: str, uv: str) -> str:
         raise UvscopeError(f"uv lock failed: {_last_line(result)}")
     after_data = read_project_file(lock_path)
     after = _versions(after_data.text)
-    changed = {name: (before.get(name, []), after.get(name, [])) for name in set(before) | set(after) if before.get(name) != after.get(name)}
+    changed = {
+        name: (before.get(name, []), after.get(name, [])) for name in set(before) | set(after) if before.get(name) != after.get(name)
+    }
     if changed:
         names = ", ".join(f"{name} {' '.join(old) or '-'} -> {' '.join(new) or '-'}" for name, (old, new) in sorted(changed.items()))
         raise UvscopeError(f"uv lock would change package versions ({names})")

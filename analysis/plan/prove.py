@@ -26,9 +26,9 @@ from packaging.version import InvalidVersion, Version
 
 from ..errors import UvscopeError
 from ..files import make_private, write_file
+from ..packages.uvlock import parse_lock
 from .optimize import OptimizePlan
 from .project_edit import uv_environment
-from ..packages.uvlock import parse_lock
 
 LIGHT_CANDIDATES = ("idna", "six", "iniconfig", "pyparsing", "tomli-w", "wcwidth")
 """Small pure-Python packages; the first one the lock does not hold yet is the "new light dependency"."""
@@ -88,11 +88,11 @@ class Proof:
 
 def _predicted_bump(plan: OptimizePlan, tag: str, project_dir: str) -> tuple[int, int] | None:
     """Re-run the Dockerfile preview with exact per-package sizes from the freshly built original image."""
-    from .grouping import plan_layers
     from ..packages.python import analyse_python
-    from .rebuild_cost import CHANGES, group_packages_for, recreated_in_final_image
-    from ..read.sources import open_source, read_image
     from ..packages.uvlock import parse_lock
+    from ..read.sources import open_source, read_image
+    from .grouping import plan_layers
+    from .rebuild_cost import CHANGES, group_packages_for, recreated_in_final_image
 
     source = open_source(tag, "docker")
     try:
@@ -149,7 +149,9 @@ def _light_dependency(lock_text: str, wanted: str | None) -> str:
     names = set(parse_lock(lock_text, "uv.lock").packages)
     if wanted:
         if canonicalize_name(wanted) in names:
-            raise UvscopeError(f"--prove-dependency {wanted} is already in uv.lock: the proof adds a dependency the project does not have yet")
+            raise UvscopeError(
+                f"--prove-dependency {wanted} is already in uv.lock: the proof adds a dependency the project does not have yet"
+            )
         return wanted
     for candidate in LIGHT_CANDIDATES:
         if canonicalize_name(candidate) not in names:
@@ -199,7 +201,9 @@ def _inspect(tag: str) -> BuiltImage:
     return BuiltImage(tag, meta.diff_ids, tuple(size or 0 for size in meta.layer_sizes), meta.created_by)
 
 
-def group_layers(image: BuiltImage, groups: tuple[str, ...], environment: str, final_environment: str, multi_stage: bool) -> dict[str, str | None]:
+def group_layers(
+    image: BuiltImage, groups: tuple[str, ...], environment: str, final_environment: str, multi_stage: bool
+) -> dict[str, str | None]:
     """Group -> diff_id of its layer in a revised image.
 
     Single stage: the `RUN ... -r /uvscope/G.txt` step. Multi-stage: the final
@@ -310,5 +314,10 @@ def prove(
         return {group: (old[group], new[group]) for group in groups}
 
     original = DockerfileProof("original", built[("original", "before")], built[("original", "after")], {})
-    revised_proof = DockerfileProof("revised", built[("revised", "before")], built[("revised", "after")], layers(built[("revised", "before")], built[("revised", "after")]))
+    revised_proof = DockerfileProof(
+        "revised",
+        built[("revised", "before")],
+        built[("revised", "after")],
+        layers(built[("revised", "before")], built[("revised", "after")]),
+    )
     return Proof(change, original, revised_proof, groups, predicted)

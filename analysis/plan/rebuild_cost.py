@@ -31,11 +31,11 @@ from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
 
+from ..errors import UvscopeError
+from ..packages.uvlock import Dependency, Lock, closure
 from .docker_rewrite import EXPORT_DIR, EXPORT_STAGE
 from .docker_stages import context_at, copy_sources, covers, find_syncs
 from .dockerfile import Dockerfile, Instruction, Stage, parse_dockerfile
-from ..errors import UvscopeError
-from ..packages.uvlock import Dependency, Lock, closure
 
 CHANGES = ("version bump", "light dependency added", "application source changed")
 LOCK_CHANGE = "lock change"
@@ -171,7 +171,11 @@ class _Walk:
                 if any(covers(source, self.environment) for source in sources):
                     packages = set(source_state.installed)
                     project = source_state.project_installed
-                project = project or any(covers(source, self.project_dir) or covers(self.project_dir, source) for source in sources if source_stage.name.lower() != EXPORT_STAGE)
+                project = project or any(
+                    covers(source, self.project_dir) or covers(self.project_dir, source)
+                    for source in sources
+                    if source_stage.name.lower() != EXPORT_STAGE
+                )
             state.layers.append(Layer(stage.index, index, keyword, changed, frozenset(packages), project and changed))
             state.installed |= packages
             state.dirty = state.dirty or changed

@@ -16,14 +16,14 @@ import io
 import os
 import posixpath
 import tarfile
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
-from .compression import open_layer_stream
-from .tarstream import Contents, iter_members
 from ..errors import ArchiveError, LayerError, ReadCancelled
+from ..image.model import LayerContents
+from .compression import open_layer_stream
 from .layer_reader import ReadMonitor, read_layer
 from .layout import JSON_CAP
-from ..image.model import LayerContents
+from .tarstream import Contents, iter_members
 
 SMALL_FILE = 1 << 20
 """Members up to this size are kept whole while streaming (JSON, tiny layers)."""
@@ -120,7 +120,7 @@ class TarStore:
             raise ArchiveError(f"{self.path}: cannot open {name} ({error})") from None
         if handle is None:
             raise ArchiveError(f"{self.path}: {name} is not a file")
-        return handle
+        return cast(BinaryIO, handle)
 
     def read_bytes(self, name: str) -> bytes:
         if (self.size(name) or 0) > JSON_CAP:
@@ -166,7 +166,7 @@ class StreamStore:
                         monitor.advance(member.size)
                     continue
                 try:
-                    self._layers[name] = read_layer(Contents(item), monitor=monitor, digests=self.digests)
+                    self._layers[name] = read_layer(cast(BinaryIO, Contents(item)), monitor=monitor, digests=self.digests)
                 except LayerError as error:
                     self._failed[name] = error
         except LayerError as error:

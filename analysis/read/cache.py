@@ -46,7 +46,7 @@ def _encode(layer: LayerContents) -> bytes:
 def _decode(data: bytes) -> LayerContents:
     document = json.loads(zlib.decompress(data).decode("utf-8", "surrogateescape"))
     return LayerContents(
-        entries=tuple(FileEntry(p, EntryKind(k), s, m, l) for p, k, s, m, l in document["entries"]),
+        entries=tuple(FileEntry(p, EntryKind(k), s, m, link) for p, k, s, m, link in document["entries"]),
         whiteouts=tuple(document["whiteouts"]),
         opaque_dirs=tuple(document["opaque"]),
         metadata={path: base64.b64decode(value) for path, value in document["metadata"].items()},
@@ -136,9 +136,14 @@ class LayerCache:
             return False
         try:
             wanted = set(diff_ids)
-            found = {row[0] for row in db.execute(
-                f"SELECT diff_id FROM layers WHERE diff_id IN ({','.join('?' * len(wanted))})", tuple(wanted)
-            )} if wanted else set()
+            found = (
+                {
+                    row[0]
+                    for row in db.execute(f"SELECT diff_id FROM layers WHERE diff_id IN ({','.join('?' * len(wanted))})", tuple(wanted))
+                }
+                if wanted
+                else set()
+            )
             return found == wanted
         except sqlite3.Error:
             return False

@@ -10,7 +10,7 @@ import gzip
 import io
 import zlib
 from collections.abc import Callable
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 import zstandard
 
@@ -69,7 +69,7 @@ def open_layer_stream(source: BinaryIO, tap: Callable[[bytes], None] | None = No
     buffered = io.BufferedReader(_Raw(source), READ_SIZE)
     head = buffered.peek(4)[:4]
     if head.startswith(GZIP_MAGIC):
-        return io.BufferedReader(_Decoded(gzip.GzipFile(fileobj=buffered, mode="rb"), "gzip", tap), READ_SIZE)
+        return io.BufferedReader(_Decoded(cast(BinaryIO, gzip.GzipFile(fileobj=buffered, mode="rb")), "gzip", tap), READ_SIZE)
     if head == ZSTD_MAGIC:
         reader = zstandard.ZstdDecompressor().stream_reader(buffered, read_size=READ_SIZE, read_across_frames=True)
         return io.BufferedReader(_Decoded(reader, "zstd", tap), READ_SIZE)

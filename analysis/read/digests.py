@@ -71,8 +71,12 @@ def verify_layer(label: str, ref: LayerRef, layer: LayerContents) -> None:
     name = f"{label}: layer {ref.index + 1} ({ref.blob})"
     expected_blob = blob_digest_of(ref.blob)
     if expected_blob is not None and layer.blob_digest and layer.blob_digest != expected_blob:
-        raise DigestMismatch(f"{name}: its bytes hash to {layer.blob_digest}, not the digest {expected_blob} that names it; refusing a tampered or corrupt blob")
+        raise DigestMismatch(
+            f"{name}: its bytes hash to {layer.blob_digest}, not the digest {expected_blob} that names it; refusing a tampered or corrupt blob"
+        )
     if layer.tar_digest and layer.tar_digest != ref.diff_id:
-        raise DigestMismatch(f"{name}: its tar hashes to {layer.tar_digest}, not the config's diff_id {ref.diff_id}; refusing a tampered or corrupt blob")
+        raise DigestMismatch(
+            f"{name}: its tar hashes to {layer.tar_digest}, not the config's diff_id {ref.diff_id}; refusing a tampered or corrupt blob"
+        )
     if not layer.tar_digest:
         raise DigestMismatch(f"{name}: read without its digest; cannot verify it")

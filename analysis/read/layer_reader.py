@@ -11,19 +11,17 @@ import tarfile
 from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
+from ..errors import LayerError, ReadCancelled
+from ..image.model import WHITEOUT_PREFIX, EntryKind, FileEntry, LayerContents
 from .compression import is_decompressing, open_layer_stream
 from .digests import BackgroundHash
 from .tarstream import iter_members
-from ..errors import LayerError, ReadCancelled
-from ..image.model import WHITEOUT_PREFIX, EntryKind, FileEntry, LayerContents
 
 OPAQUE_MARKER = ".wh..wh..opq"
 METADATA_CAP = 16 << 20
 """Largest metadata file kept in memory (torch's RECORD is about 3 MB)."""
 
-_DIST_INFO_FILES = frozenset(
-    {"METADATA", "RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "entry_points.txt", "top_level.txt"}
-)
+_DIST_INFO_FILES = frozenset({"METADATA", "RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "entry_points.txt", "top_level.txt"})
 _EGG_INFO_FILES = frozenset({"PKG-INFO", "installed-files.txt", "top_level.txt", "SOURCES.txt", "requires.txt"})
 _PROJECT_FILES = frozenset({"pyvenv.cfg", "uv.lock", "pyproject.toml", "conda-meta"})
 

@@ -103,8 +103,7 @@ def _meta(ref: str, config_bytes: bytes, config: dict, layer_blobs: list[str], s
         layer_sizes=tuple(sizes),
     )
     layers = [
-        LayerRef(index, diff_id, blob, created_by[index], sizes[index])
-        for index, (diff_id, blob) in enumerate(zip(diff_ids, layer_blobs))
+        LayerRef(index, diff_id, blob, created_by[index], sizes[index]) for index, (diff_id, blob) in enumerate(zip(diff_ids, layer_blobs))
     ]
     return meta, layers
 
@@ -194,9 +193,7 @@ def _oci_layout(store: BlobStore, ref: str, tag: str | None, platform: str) -> t
     raise ArchiveError(f"{ref}: image indexes nest too deeply")
 
 
-def resolve_image(
-    store: BlobStore, ref: str, *, tag: str | None = None, platform: str | None = None
-) -> tuple[ImageMeta, list[LayerRef]]:
+def resolve_image(store: BlobStore, ref: str, *, tag: str | None = None, platform: str | None = None) -> tuple[ImageMeta, list[LayerRef]]:
     """Find the image (by `tag` when the store holds several) and its layers in order."""
     if store.exists("manifest.json"):
         return _docker_save(store, ref, tag)

@@ -15,8 +15,8 @@ import json
 import os
 import stat
 
-from .layer_reader import METADATA_CAP, normalize_path, wants_metadata
 from ..image.model import EntryKind, FileEntry, LayerContents
+from .layer_reader import METADATA_CAP, normalize_path, wants_metadata
 
 
 def layer_folder(root: str, driver: str, chain_id: str) -> tuple[str, str] | None:

@@ -55,7 +55,13 @@ class RegistryRef:
 def parse_registry_ref(text: str) -> RegistryRef:
     """Parse `registry://host/repo:tag`, `host/repo@sha256:...`; loopback hosts speak plain HTTP."""
     scheme = "https"
-    for prefix, chosen in (("registry+http://", "http"), ("registry://", ""), ("docker://", ""), ("http://", "http"), ("https://", "https")):
+    for prefix, chosen in (
+        ("registry+http://", "http"),
+        ("registry://", ""),
+        ("docker://", ""),
+        ("http://", "http"),
+        ("https://", "https"),
+    ):
         if text.startswith(prefix):
             text, scheme = text[len(prefix) :], chosen or scheme
             break

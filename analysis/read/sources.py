@@ -12,16 +12,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import replace
 
+from ..errors import ArchiveError, LayerError, ReadCancelled, UvscopeError
+from ..image.model import Image, ImageMeta, LayerContents
+from ..image.stack import build_image
 from .archive import DirectoryStore, StreamStore, TarStore
 from .cache import LayerCache
 from .compression import GZIP_MAGIC, ZSTD_MAGIC
 from .digests import DigestMismatch, verify_layer
-from ..errors import ArchiveError, LayerError, ReadCancelled, UvscopeError
 from .layer_reader import ReadMonitor
 from .layout import BlobStore, resolve_image
 from .overlay import read_overlay_layer
-from ..image.model import Image, ImageMeta, LayerContents
-from ..image.stack import build_image
 
 SOURCE_KINDS = ("auto", "docker", "podman", "archive", "docker-archive", "oci", "oci-archive", "registry")
 _SOURCE_ALIASES = {"docker-archive": "archive", "oci-archive": "oci"}
@@ -60,7 +60,7 @@ class ImageSource(ABC):
         """Bytes the read will consume, for a progress bar (None if unknown)."""
         return None
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most sources hold nothing to release
         """Release files and connections."""
 
 
@@ -156,7 +156,7 @@ class EngineSource(ImageSource):
         self.path_used = "stream"
         with self.engine.export(cancelled=lambda: monitor is not None and monitor.cancelled) as stream:
             store = StreamStore(stream, self.ref, monitor, digests=False)
-        meta, layers = resolve_image(store, self.ref)
+        meta, refs = resolve_image(store, self.ref)
         if meta.diff_ids != self._meta.diff_ids:
             raise UvscopeError(f"{self.ref}: the image changed while it was read (tagged anew?); run again")
         # The exported config knows which history entries are empty layers; the engine API does not.
@@ -165,7 +165,7 @@ class EngineSource(ImageSource):
         )
         if cache is not None:
             cache.put_history(self._meta.id, list(self._meta.created_by))
-        for ref in layers:
+        for ref in refs:
             layer = store.read_layer(ref.blob)
             if cache is not None:
                 cache.put(ref.diff_id, layer)

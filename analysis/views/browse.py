@@ -6,16 +6,16 @@ format what these return, so the views' logic is tested without a terminal.
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
+from ..image.caches import WasteItem, cache_fix, cache_folders  # noqa: F401  (the session's views use them from here)
 from ..image.model import EntryKind, Image
-from ..packages.python import PythonAnalysis
 from ..image.stack import filesystem_at
 from ..output.text import short_command  # noqa: F401  (the session and the findings use it from here)
-from ..image.caches import WasteItem, cache_fix, cache_folders  # noqa: F401  (the session's views use them from here)
+from ..packages.python import PythonAnalysis
 from ..units import parse_size  # noqa: F401
+
 
 @dataclass(frozen=True)
 class PackageRow:
@@ -178,9 +178,9 @@ def _insert(root: FileNode, path: str, size: int, mark: str, owner: str, kind: E
 
 
 def _find(root: FileNode, path: str) -> FileNode | None:
-    node = root
+    node: FileNode | None = root
     for part in path.split("/"):
-        node = node.children.get(part)
+        node = node.children.get(part) if node is not None else None
         if node is None:
             return None
     return node
@@ -271,9 +271,7 @@ def stacked_layer_series(image: Image, python: PythonAnalysis | None, top: int =
     dists = list(python.attribution.distributions[:top]) if python is not None else []
     for dist in dists:
         series[dist.name] = [dist.layer_bytes.get(layer.index, 0) for layer in image.layers]
-    series["other"] = [
-        max(0, layer.size_bytes - sum(values[layer.index] for values in series.values())) for layer in image.layers
-    ]
+    series["other"] = [max(0, layer.size_bytes - sum(values[layer.index] for values in series.values())) for layer in image.layers]
     return labels, series
 
 

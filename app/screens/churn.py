@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from uvscope.analysis.plan.layer_plan import Replay
 from uvscope.analysis.output.text import size
+from uvscope.analysis.plan.layer_plan import Replay
 from uvscope.widgets.churn_plot import ChurnPlot
 
 
@@ -51,6 +51,11 @@ class ChurnScreen(Screen):
             touched = sorted(today.step.touched)
             changed = ", ".join(touched[:4]) + (f" +{len(touched) - 4}" if len(touched) > 4 else "")
             table.add_row(
-                str(number), today.step.date[:10], today.step.label[:40], changed,
-                size(today.bytes), size(planned.bytes), " ".join(planned.rebuilt),
+                str(number),
+                today.step.date[:10],
+                today.step.label[:40],
+                changed,
+                size(today.bytes),
+                size(planned.bytes),
+                " ".join(planned.rebuilt),
             )

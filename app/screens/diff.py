@@ -11,12 +11,12 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, LoadingIndicator, Static
 
-from uvscope.widgets.key_footer import KeyFooter
-from uvscope.analysis.views.browse import short_command
-from uvscope.analysis.output.diff import diff_images, diff_summary
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.packages.analysis_cache import read_and_analyse
+from uvscope.analysis.output.diff import diff_images, diff_summary
 from uvscope.analysis.output.text import size
+from uvscope.analysis.packages.analysis_cache import read_and_analyse
+from uvscope.analysis.views.browse import short_command
+from uvscope.widgets.key_footer import KeyFooter
 
 STATUS_STYLE = {"shared": "dim", "new": "bold yellow"}
 KIND_STYLE = {"added": "green", "removed": "red", "upgraded": "cyan", "downgraded": "magenta", "re-shipped": "yellow", "rebuilt": "yellow"}

@@ -26,15 +26,15 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
-from uvscope.widgets.key_footer import KeyFooter
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.plan.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
-from uvscope.analysis.plan.layer_plan import Step, steps_from_lock_history
+from uvscope.analysis.output.text import size
 from uvscope.analysis.packages.lockhistory import LockCommit, churn, is_git_checkout, lock_history
 from uvscope.analysis.packages.lockmatch import LockMatch
+from uvscope.analysis.plan.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
+from uvscope.analysis.plan.layer_plan import Step, steps_from_lock_history
 from uvscope.analysis.plan.optimize import apply_plan, history_replays, history_suggestion, plan_optimization, project_preview
-from uvscope.analysis.output.text import size
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
+from uvscope.widgets.key_footer import KeyFooter
 
 from .dialogs import ConfirmDiff, NamePrompt
 
@@ -56,10 +56,22 @@ class GroupingScreen(Screen):
     REORDER = Binding.Group("group ↓↑", compact=True)
     BINDINGS = [
         Binding("escape", "back", "Back", tooltip="cancel a drag, else back to the image"),
-        Binding("left_square_bracket", "move_card(-1)", "Move left", key_display="[", group=MOVE,
-                tooltip="move the focused package one column left (a lower layer)"),
-        Binding("right_square_bracket", "move_card(1)", "Move right", key_display="]", group=MOVE,
-                tooltip="move the focused package one column right"),
+        Binding(
+            "left_square_bracket",
+            "move_card(-1)",
+            "Move left",
+            key_display="[",
+            group=MOVE,
+            tooltip="move the focused package one column left (a lower layer)",
+        ),
+        Binding(
+            "right_square_bracket",
+            "move_card(1)",
+            "Move right",
+            key_display="]",
+            group=MOVE,
+            tooltip="move the focused package one column right",
+        ),
         Binding("w", "write", "Write", tooltip="show the diff of pyproject.toml and the Dockerfile, write after y"),
         Binding("n", "new_group", "New", tooltip="new group (its own layer), on top of the others"),
         Binding("x", "scratch", "Scratch", tooltip="start from scratch: no groups"),
@@ -67,10 +79,22 @@ class GroupingScreen(Screen):
         Binding("c", "churn", "Churn", tooltip="what each past lock change pushed, per layer of this grouping"),
         Binding("r", "rename_group", "Rename", tooltip="rename the focused package's group"),
         Binding("d", "delete_group", "Delete", tooltip="delete the focused package's group (its packages go to the rest)"),
-        Binding("less_than_sign", "reorder(-1)", "Group down", key_display="<", group=REORDER,
-                tooltip="move the focused package's group one layer down"),
-        Binding("greater_than_sign", "reorder(1)", "Group up", key_display=">", group=REORDER,
-                tooltip="move the focused package's group one layer up"),
+        Binding(
+            "less_than_sign",
+            "reorder(-1)",
+            "Group down",
+            key_display="<",
+            group=REORDER,
+            tooltip="move the focused package's group one layer down",
+        ),
+        Binding(
+            "greater_than_sign",
+            "reorder(1)",
+            "Group up",
+            key_display=">",
+            group=REORDER,
+            tooltip="move the focused package's group one layer up",
+        ),
         Binding("left", "focus_column(-1)", "Column left", show=False, tooltip="focus the column on the left"),
         Binding("right", "focus_column(1)", "Column right", show=False, tooltip="focus the column on the right"),
         Binding("up", "focus_card(-1)", "Up", show=False, tooltip="focus the previous package"),
@@ -145,11 +169,15 @@ package's `uv.lock` closure.
         shown = from_dockerfile or preview(self.grouping, self.match.lock, self.sizes, self.member, self.sizes.get(self.member, 0))
         layers = "   ".join(f"{layer.name}: {size(layer.bytes)}" for layer in shown.layers)
         costs = "\n".join(
-            f"  {cost.change:<28} today {size(cost.today):>10}   with the groups {size(cost.proposed):>10}"
-            for cost in shown.costs
+            f"  {cost.change:<28} today {size(cost.today):>10}   with the groups {size(cost.proposed):>10}" for cost in shown.costs
         )
         heading = "in the final image, from the Dockerfile" if from_dockerfile else "(the usual uv Dockerfile)"
-        parts: list[str | tuple[str, str]] = [("layers", "bold"), f"  {layers}\n", ("a typical change rebuilds", "bold"), f" {heading}\n{costs}"]
+        parts: list[str | tuple[str, str]] = [
+            ("layers", "bold"),
+            f"  {layers}\n",
+            ("a typical change rebuilds", "bold"),
+            f" {heading}\n{costs}",
+        ]
         if self.steps:
             today, planned = self.replays()
             parts += [
@@ -321,7 +349,10 @@ package's `uv.lock` closure.
             self.notify(message.error, title="nothing written", severity="error", timeout=15)
         else:
             self.written = message.paths
-            self.notify("wrote " + ", ".join(message.paths) if message.paths else "nothing to write: the files already hold these groups", title="groups written")
+            self.notify(
+                "wrote " + ", ".join(message.paths) if message.paths else "nothing to write: the files already hold these groups",
+                title="groups written",
+            )
 
     def action_back(self) -> None:
         """Cancel a drag, or go back to the image."""

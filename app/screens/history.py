@@ -9,11 +9,11 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 from textual_plotext import PlotextPlot
 
-from uvscope.widgets.key_footer import KeyFooter
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.output.history import HistoryEntry, image_history
 from uvscope.analysis.output.markdown import HISTORY_ENGINE_NOTE
 from uvscope.analysis.output.text import count, size
+from uvscope.widgets.key_footer import KeyFooter
 
 MB = 1_000_000
 
@@ -79,8 +79,12 @@ class HistoryScreen(Screen):
         for entry in message.entries:
             mark = "~" if entry.size_source == "engine" else ""
             table.add_row(
-                entry.ref, entry.created[:19], mark + size(entry.size_bytes), mark + size(entry.new_bytes),
-                mark + size(entry.reused_bytes), str(entry.new_layers),
+                entry.ref,
+                entry.created[:19],
+                mark + size(entry.size_bytes),
+                mark + size(entry.new_bytes),
+                mark + size(entry.reused_bytes),
+                str(entry.new_layers),
             )
         plot = self.query_one(PlotextPlot)
         plt = plot.plt

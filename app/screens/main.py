@@ -19,16 +19,16 @@ from textual.screen import Screen
 from textual.widgets import Header, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import get_current_worker
 
-from uvscope.widgets.key_footer import KeyFooter
-from uvscope.analysis.views.browse import layer_top_packages, layer_tree, package_rows, status_line
 from uvscope.analysis.errors import ReadCancelled, UvscopeError
 from uvscope.analysis.image.model import Image, ImageMeta, LayerContents
-from uvscope.analysis.packages.python import PythonAnalysis, analyse_python
-from uvscope.analysis.read.sources import ImageSource
 from uvscope.analysis.image.stack import build_image
 from uvscope.analysis.output.text import count
 from uvscope.analysis.packages.analysis_cache import put_analysis
+from uvscope.analysis.packages.python import PythonAnalysis, analyse_python
+from uvscope.analysis.read.sources import ImageSource
+from uvscope.analysis.views.browse import layer_top_packages, layer_tree, package_rows, status_line
 from uvscope.widgets.file_browser import FileBrowser
+from uvscope.widgets.key_footer import KeyFooter
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView
 from uvscope.widgets.waste_panel import WastePanel
@@ -227,7 +227,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
             monitor = _Monitor(self, source.total_bytes())
             contents: dict[int, LayerContents] = {}
             last = time.monotonic()
-            from uvscope.analysis.packages.analysis_cache import analysis_key, get_analysis, put_analysis
+            from uvscope.analysis.packages.analysis_cache import analysis_key, get_analysis
             from uvscope.analysis.read.cache import LayerCache
 
             cache = None if request.no_cache else LayerCache(request.cache_dir)

@@ -15,9 +15,9 @@ import sys
 import harness
 import pytest
 
+from uvscope.analysis.output.report import build_report
 from uvscope.analysis.packages.analysis_cache import iter_cached_keys, read_and_analyse
 from uvscope.analysis.read.cache import LayerCache
-from uvscope.analysis.output.report import build_report
 from uvscope.analysis.read.sources import open_source
 
 pytestmark = pytest.mark.engine

@@ -6,12 +6,12 @@ import io
 
 from tarbuilder import layer_tar
 
-from uvscope.analysis.packages.attribution import attribute
-from uvscope.analysis.read.layer_reader import read_layer
-from uvscope.analysis.packages.lockmatch import match_lock
 from uvscope.analysis.image.model import ImageMeta
 from uvscope.analysis.image.stack import build_image
+from uvscope.analysis.packages.attribution import attribute
+from uvscope.analysis.packages.lockmatch import match_lock
 from uvscope.analysis.packages.uvlock import parse_lock
+from uvscope.analysis.read.layer_reader import read_layer
 
 SITE = "venv/lib/python3.11/site-packages"
 

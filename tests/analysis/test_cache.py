@@ -37,7 +37,7 @@ def test_archive_layers_in_the_cache_are_not_read_again(tmp_path, monkeypatch):
     source = open_source(str(archive))
     monkeypatch.setattr(source.store, "read_layer", lambda *a, **k: pytest.fail("a cached layer was read again"))
     second = read_image(source, cache=cache)
-    assert [l.size_bytes for l in second.layers] == [l.size_bytes for l in first.layers] == [10, 20]
+    assert [layer.size_bytes for layer in second.layers] == [layer.size_bytes for layer in first.layers] == [10, 20]
 
 
 def test_corrupt_cache_is_moved_aside_and_rebuilt(tmp_path):

@@ -31,7 +31,7 @@ def test_version_bump_reships_identical_dependencies(tagged_images, tmp_path, mo
     assert {p["name"] for p in packages["reinstalled_identical"]} == {"six", "idna"}
     new = [layer for layer in doc["layers"] if layer["status"] == "new"]
     assert new and doc["pull_bytes"] == sum(layer["size_bytes"] for layer in new)
-    assert [l["status"] for l in doc["layers"][:5]] == ["shared"] * 4 + ["new"]  # from the dependency layer on
+    assert [layer["status"] for layer in doc["layers"][:5]] == ["shared"] * 4 + ["new"]  # from the dependency layer on
     dependency_layer = new[0]
     assert dependency_layer["identical_content_bytes"] > 0.5 * dependency_layer["size_bytes"]
 

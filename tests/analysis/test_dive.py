@@ -5,10 +5,9 @@ from __future__ import annotations
 import io
 
 import pytest
-from tarbuilder import layer_tar
-
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tarbuilder import layer_tar
 
 from uvscope.analysis.image.dive import dive_efficiency
 from uvscope.analysis.image.model import EntryKind, FileEntry, LayerContents
@@ -61,7 +60,7 @@ def test_very_deep_paths_do_not_hit_the_recursion_limit():
 
 def _reference_dive_efficiency(layers):
     """The straightforward form of dive's algorithm (every tree built and stacked), kept to check the lazy one."""
-    from uvscope.analysis.image.dive import DiveFigures, WHITEOUT_PREFIX, _layer_tree, _stack, _visit_child_first
+    from uvscope.analysis.image.dive import WHITEOUT_PREFIX, DiveFigures, _layer_tree, _stack, _visit_child_first
 
     trees = [_layer_tree(layer) for layer in layers]
     cumulative, minimum, seen = {}, {}, {}

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.plan.docker_rewrite import BEGIN, rewrite_dockerfile
 from uvscope.analysis.plan.dockerfile import parse_dockerfile
-from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.plan.grouping import Group, Grouping
 
 HEAVY = Grouping((Group("heavy", ("torch",)),))

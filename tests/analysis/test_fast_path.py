@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from uvscope.analysis.read.cache import LayerCache
-from uvscope.analysis.packages.python import analyse_python
 from uvscope.analysis.output.report import build_report
+from uvscope.analysis.packages.python import analyse_python
+from uvscope.analysis.read.cache import LayerCache
 from uvscope.analysis.read.sources import open_source, read_image
 
 pytestmark = pytest.mark.engine
@@ -16,7 +16,7 @@ def _report(source, cache=None):
     image = read_image(source, cache=cache)
     report = build_report(image, analyse_python(image, project=None))
     report["image"]["ref"] = "same"
-    return report, [(l.index, tuple(sorted((e.path, e.kind, e.size, e.link) for e in l.contents.entries))) for l in image.layers]
+    return report, [(layer.index, tuple(sorted((e.path, e.kind, e.size, e.link) for e in layer.contents.entries))) for layer in image.layers]
 
 
 @pytest.mark.parametrize("fixture", ["layers_image", "mixed_image"])

@@ -10,11 +10,11 @@ import pytest
 from tarbuilder import docker_save_legacy, layer_tar
 
 from uvscope.analysis import files as files_module
-from uvscope.analysis.read.engine import _ChunkStream
 from uvscope.analysis.errors import EngineUnavailable, UvscopeError
-from uvscope.analysis.read.archive import StreamStore
 from uvscope.analysis.files import write_atomic
 from uvscope.analysis.plan.project_edit import read_project_file, write_groups_and_lock
+from uvscope.analysis.read.archive import StreamStore
+from uvscope.analysis.read.engine import _ChunkStream
 
 
 def _chunks_then_failure(data: bytes, fail_at: int):

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from test_uvlock import LOCK
 
-from uvscope.analysis.plan.grouping import REST, Group, Grouping, GroupingError, parse_group_option, plan_layers, preview, suggest
 from uvscope.analysis.packages.uvlock import parse_lock
+from uvscope.analysis.plan.grouping import REST, Group, Grouping, GroupingError, parse_group_option, plan_layers, preview, suggest
 
 SIZES = {"torch": 700_000_000, "nvidia-cublas-cu12": 500_000_000, "typing-extensions": 100_000, "requests": 400_000, "svc": 5_000}
 

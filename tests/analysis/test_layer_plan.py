@@ -14,10 +14,10 @@ import subprocess
 
 import pytest
 
-from uvscope.analysis.plan.grouping import REST, Group, Grouping, plan_layers
-from uvscope.analysis.plan.layer_plan import plan_document, replay, search, steps_from_lock_history
 from uvscope.analysis.packages.lockhistory import lock_history
 from uvscope.analysis.packages.uvlock import parse_lock
+from uvscope.analysis.plan.grouping import REST, Group, Grouping, plan_layers
+from uvscope.analysis.plan.layer_plan import plan_document, replay, search, steps_from_lock_history
 
 SIZES = {"heavy-core": 3_000_000_000, "heavy-cuda": 2_600_000_000, "shared-num": 40_000_000, "mid-lib": 400_000_000,
          "tok": 30_000_000, "light": 200_000, "app": 10_000}

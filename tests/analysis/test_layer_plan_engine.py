@@ -97,13 +97,18 @@ def _layers(tag: str) -> list[tuple[str, int]]:
                 digest, content = hashlib.sha256(), 0
 
                 class Tee:
+                    """Hashes what the layer reader reads (bound to this blob's handle and digest)."""
+
+                    def __init__(self, source, sha) -> None:
+                        self.source, self.sha = source, sha
+
                     def read(self, size: int = -1) -> bytes:
-                        data = handle.read(size)
-                        digest.update(data)
+                        data = self.source.read(size)
+                        self.sha.update(data)
                         return data
 
                 try:
-                    with tarfile.open(fileobj=Tee(), mode="r|") as layer:
+                    with tarfile.open(fileobj=Tee(handle, digest), mode="r|") as layer:
                         for entry in layer:
                             if entry.isfile():
                                 content += entry.size

@@ -10,8 +10,8 @@ import pytest
 from tarbuilder import compress, layer_tar
 
 from uvscope.analysis.errors import LayerError
-from uvscope.analysis.read.layer_reader import normalize_path, read_layer, wants_metadata
 from uvscope.analysis.image.model import EntryKind
+from uvscope.analysis.read.layer_reader import normalize_path, read_layer, wants_metadata
 
 
 def test_entries_whiteouts_links_and_opaque_folders():

@@ -25,16 +25,16 @@ import jsonschema
 import pytest
 from harness import IMAGES, build_fixture, docker, save_image, uv_binary
 
-from uvscope.analysis.views.browse import layer_tree, package_rows, status_line
-from uvscope.analysis.read.cache import LayerCache
 from uvscope.analysis.output.diff import diff_images, diff_summary
 from uvscope.analysis.output.findings import find_problems
-from uvscope.analysis.plan.grouping import Group, Grouping, items_for, plan_layers, preview, suggest
 from uvscope.analysis.output.markdown import diff_markdown
+from uvscope.analysis.output.text import count, percent, size
 from uvscope.analysis.packages.member import choose_member
 from uvscope.analysis.packages.python import analyse_python
+from uvscope.analysis.plan.grouping import Group, Grouping, items_for, plan_layers, preview, suggest
+from uvscope.analysis.read.cache import LayerCache
 from uvscope.analysis.read.sources import open_source, read_image
-from uvscope.analysis.output.text import count, percent, size
+from uvscope.analysis.views.browse import layer_tree, package_rows, status_line
 
 pytestmark = pytest.mark.engine
 
@@ -186,9 +186,9 @@ def test_image_size_files_and_efficiency_agree_everywhere(request, fixture, work
     assert [int(count) for _, count in rows] == files
     summary_counts = [int(m) for m in re.findall(r"^\s*\d+\s+\S+ \S+\s+(\d+) files?\b", summary, re.MULTILINE)]
     assert summary_counts == files
-    for index, (nbytes, count) in enumerate(truth):
+    for index, (nbytes, layer_files) in enumerate(truth):
         alone = layer_tree(image, python, index, cumulative=False)
-        assert (alone.size, alone.file_count()) == (nbytes, count)
+        assert (alone.size, alone.file_count()) == (nbytes, layer_files)
     everything = layer_tree(image, python, len(truth) - 1, cumulative=True)
     visible = [v.entry for v in image.files.values() if v.entry.kind != "dir"]
     assert everything.file_count() == len(visible) and everything.size == sum(e.size for e in visible)

@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 from harness import CA_BUNDLE, IMAGES, docker, ensure_base_image, uv_binary
 
-from uvscope.analysis.read.sources import open_source
 from uvscope.analysis.packages.uvlock import parse_lock
+from uvscope.analysis.read.sources import open_source
 
 pytestmark = pytest.mark.engine
 

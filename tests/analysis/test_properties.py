@@ -8,16 +8,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tarbuilder import compress, docker_save_legacy, layer_tar
 
+from uvscope.analysis.errors import UvscopeError
+from uvscope.analysis.image.model import ImageMeta
+from uvscope.analysis.image.stack import build_image
 from uvscope.analysis.packages.attribution import attribute
+from uvscope.analysis.packages.uvlock import parse_lock
 from uvscope.analysis.plan.docker_rewrite import rewrite_dockerfile
 from uvscope.analysis.plan.dockerfile import parse_dockerfile
-from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.plan.grouping import Group, Grouping
 from uvscope.analysis.read.layer_reader import read_layer
-from uvscope.analysis.image.model import ImageMeta
 from uvscope.analysis.read.sources import open_source, read_image
-from uvscope.analysis.image.stack import build_image
-from uvscope.analysis.packages.uvlock import parse_lock
 
 BUDGET = settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 LAYER = layer_tar(("dir", "a"), ("file", "a/b", b"x" * 700), ("symlink", "a/l", "b"), ("whiteout", "a/gone"), ("opaque", "a"))

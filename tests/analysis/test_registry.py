@@ -8,8 +8,8 @@ import json
 import pytest
 
 from uvscope.analysis.errors import ImageNotFound, UvscopeError
-from uvscope.analysis.packages.python import analyse_python
 from uvscope.analysis.output.report import build_report
+from uvscope.analysis.packages.python import analyse_python
 from uvscope.analysis.read.sources import open_source, read_image
 
 pytestmark = pytest.mark.engine

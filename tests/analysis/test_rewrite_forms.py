@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.plan.docker_rewrite import END, ORIGINAL, analyse_shape, rewrite_dockerfile, strip_generated
 from uvscope.analysis.plan.docker_stages import context_at, find_syncs
 from uvscope.analysis.plan.dockerfile import parse_dockerfile
-from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.plan.grouping import Group, Grouping
 
 HEAVY = Grouping((Group("heavy", ("numpy",)),))

@@ -6,9 +6,9 @@ import io
 
 from tarbuilder import layer_tar
 
-from uvscope.analysis.read.layer_reader import read_layer
 from uvscope.analysis.image.model import ImageMeta
 from uvscope.analysis.image.stack import build_image
+from uvscope.analysis.read.layer_reader import read_layer
 
 
 def _image(*layers: bytes):

@@ -10,8 +10,8 @@ from pathlib import Path
 from sessionimage import LOCK
 from test_grouping_screen import _columns, _open_grouping, _project
 
-from uvscope.analysis.plan.optimize import project_preview
 from uvscope.analysis.output.text import size
+from uvscope.analysis.plan.optimize import project_preview
 from uvscope.app.app import make_app
 from uvscope.app.screens.churn import ChurnScreen
 from uvscope.widgets.churn_plot import ChurnPlot

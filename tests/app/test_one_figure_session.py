@@ -17,8 +17,8 @@ import pytest
 from harness import save_image
 from textual.widgets import Static
 
-from uvscope.analysis.plan.grouping import plan_layers
 from uvscope.analysis.output.text import count, percent, size
+from uvscope.analysis.plan.grouping import plan_layers
 from uvscope.app.app import make_app
 from uvscope.app.screens.grouping import GroupingScreen
 from uvscope.app.screens.main import MainScreen
