@@ -18,7 +18,8 @@ from textual.message import Message
 from textual.widgets import Static
 
 from uvscope.analysis.output.text import size
-from uvscope.analysis.plan.grouping import REST, Grouping, Item, LayerPlan
+from uvscope.analysis.packages.uvlock import Item
+from uvscope.analysis.plan.grouping import REST, Grouping, LayerPlan
 
 
 class PackageCard(Static, can_focus=True):
