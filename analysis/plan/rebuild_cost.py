@@ -98,8 +98,6 @@ class _Walk:
         self.sizes = sizes
         self.group_packages = group_packages
         self.states: dict[int, _StageState] = {}
-        roots = [dep for package in lock.packages.get(member, []) for dep in package.dependencies]
-        self.runtime = closure(lock, roots) - set(lock.members)
         syncs = find_syncs(dockerfile)
         self.environment = syncs[0].environment if syncs else "/.venv"
         self.project_dir = syncs[0].project_dir if syncs else "/"
@@ -325,20 +323,6 @@ def recreated_in_final_image(
     return walk.recreated_bytes(project_bytes)
 
 
-def lock_change_bytes(
-    text: str,
-    touched: frozenset[str],
-    lock: Lock,
-    member: str,
-    sizes: dict[str, int],
-    project_bytes: int,
-    group_packages: dict[str, set[str]] | None = None,
-    member_dirs: frozenset[str] = frozenset(),
-) -> int:
-    """Bytes a past lock change that touched `touched` re-creates in the final image of `text`."""
-    return lock_change_figures(text, [touched], lock, member, sizes, project_bytes, group_packages, member_dirs)[0]
-
-
 def lock_change_figures(
     text: str,
     changes: list[frozenset[str]],
@@ -349,7 +333,7 @@ def lock_change_figures(
     group_packages: dict[str, set[str]] | None = None,
     member_dirs: frozenset[str] = frozenset(),
 ) -> list[int]:
-    """`lock_change_bytes` for each of many past lock changes: the Dockerfile is parsed once, and a change
+    """The bytes each of many past lock changes re-creates in the final image of `text`: the Dockerfile is parsed once, and a change
     is walked once per set of groups whose pins it alters (nothing else in the walk depends on it)."""
     dockerfile = parse_dockerfile(text)
     groups = group_packages if group_packages is not None else _lock_groups(lock, member)
