@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import tarfile
 import tempfile
 from pathlib import Path
 
@@ -194,6 +195,48 @@ def build_fixture(name: str, *, folder: Path | None = None, tag: str | None = No
         if result.returncode != 0:
             raise RuntimeError(f"docker build of {name} failed:\n{result.stderr[-4000:]}")
     return reference
+
+
+def saved_layers(reference: str) -> list[tuple[str, int, list[tarfile.TarInfo]]]:
+    """(diff_id, tar bytes, entries) of each layer of `reference`, read from `docker save` and hashed here,
+    not through uvscope: the engine tests' independent truth about which layers a rebuild re-created."""
+    import hashlib
+    import json
+    import tarfile
+
+    class Hashing:
+        """Hashes every byte the tar parser reads from one layer blob."""
+
+        def __init__(self, source, sha) -> None:
+            self.source, self.sha = source, sha
+
+        def read(self, size: int = -1) -> bytes:
+            data = self.source.read(size)
+            self.sha.update(data)
+            return data
+
+    process = subprocess.Popen([DOCKER, "save", reference], stdout=subprocess.PIPE)
+    assert process.stdout is not None
+    blobs: dict[str, tuple[str, int, list[tarfile.TarInfo]]] = {}
+    manifest = None
+    with tarfile.open(fileobj=process.stdout, mode="r|") as archive:
+        for member in archive:
+            if member.name == "manifest.json":
+                manifest = json.load(archive.extractfile(member))
+            elif member.isfile() and (member.name.endswith("/layer.tar") or member.name.startswith("blobs/")):
+                handle = archive.extractfile(member)
+                digest, entries = hashlib.sha256(), []
+                try:
+                    with tarfile.open(fileobj=Hashing(handle, digest), mode="r|") as layer:
+                        entries = list(layer)
+                except tarfile.ReadError:
+                    pass  # a config or manifest blob
+                while handle.read(1 << 20):
+                    pass
+                blobs[member.name] = (f"sha256:{digest.hexdigest()}", member.size, entries)
+    if process.wait() != 0 or manifest is None:
+        raise RuntimeError(f"docker save {reference} failed")
+    return [blobs[name] for name in manifest[0]["Layers"]]
 
 
 def save_image(reference: str, path: Path) -> Path:

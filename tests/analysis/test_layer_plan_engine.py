@@ -15,7 +15,6 @@ must be the planner's replayed figure for that step within 2%.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import os
@@ -25,7 +24,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from harness import DOCKER, docker, uv_base_image, uv_binary
+from harness import docker, saved_layers, uv_base_image, uv_binary
 
 from uvscope.analysis.plan.grouping import Group, Grouping
 from uvscope.analysis.plan.optimize import plan_optimization
@@ -83,42 +82,8 @@ def _build(context: Path, tag: str) -> None:
 
 
 def _layers(tag: str) -> list[tuple[str, int]]:
-    """(diff_id, content bytes of its regular files) of each layer of `tag`, read from `docker save` and hashed here."""
-    process = subprocess.Popen([DOCKER, "save", tag], stdout=subprocess.PIPE)
-    blobs: dict[str, tuple[str, int]] = {}
-    manifest = None
-    assert process.stdout is not None
-    with tarfile.open(fileobj=process.stdout, mode="r|") as archive:
-        for member in archive:
-            if member.name == "manifest.json":
-                manifest = json.load(archive.extractfile(member))
-            elif member.isfile() and (member.name.endswith("/layer.tar") or member.name.startswith("blobs/")):
-                handle = archive.extractfile(member)
-                digest, content = hashlib.sha256(), 0
-
-                class Tee:
-                    """Hashes what the layer reader reads (bound to this blob's handle and digest)."""
-
-                    def __init__(self, source, sha) -> None:
-                        self.source, self.sha = source, sha
-
-                    def read(self, size: int = -1) -> bytes:
-                        data = self.source.read(size)
-                        self.sha.update(data)
-                        return data
-
-                try:
-                    with tarfile.open(fileobj=Tee(handle, digest), mode="r|") as layer:
-                        for entry in layer:
-                            if entry.isfile():
-                                content += entry.size
-                except tarfile.ReadError:
-                    pass  # a config or manifest blob
-                while handle.read(1 << 20):
-                    pass
-                blobs[member.name] = (f"sha256:{digest.hexdigest()}", content)
-    assert process.wait() == 0 and manifest is not None
-    return [blobs[name] for name in manifest[0]["Layers"]]
+    """(diff_id, content bytes of its regular files) of each layer of `tag`, from `docker save` (harness.saved_layers)."""
+    return [(diff_id, sum(entry.size for entry in entries if entry.isfile())) for diff_id, _, entries in saved_layers(tag)]
 
 
 def test_replayed_history_matches_real_rebuilds(tmp_path):

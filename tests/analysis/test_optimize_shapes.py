@@ -16,17 +16,15 @@ can tell the difference.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
-import tarfile
 from pathlib import Path
 
 import pytest
-from harness import BASE_IMAGE, CA_BUNDLE, DOCKER, docker, python_slim_image, uv_base_image, uv_binary_image
+from harness import BASE_IMAGE, CA_BUNDLE, DOCKER, docker, python_slim_image, saved_layers, uv_base_image, uv_binary_image
 
 pytestmark = pytest.mark.engine
 
@@ -54,45 +52,14 @@ def _uvscope(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def _layers(tag: str, needles: tuple[str, ...]) -> list[tuple[str, int, set[str]]]:
-    """(diff_id, bytes, needles found) of each layer of `tag`, read from `docker save` and hashed here."""
-    process = subprocess.Popen([DOCKER, "save", tag], stdout=subprocess.PIPE)
-    blobs: dict[str, tuple[str, int, set[str]]] = {}
-    manifest = None
-    assert process.stdout is not None
-    with tarfile.open(fileobj=process.stdout, mode="r|") as archive:
-        for member in archive:
-            if member.name == "manifest.json":
-                manifest = json.load(archive.extractfile(member))
-            elif member.isfile() and (member.name.endswith("/layer.tar") or member.name.startswith("blobs/")):
-                handle = archive.extractfile(member)
-                digest, found = hashlib.sha256(), set()
-
-                class Tee:
-                    """Hashes what the layer reader reads (bound to this blob's handle and digest)."""
-
-                    def __init__(self, source, sha) -> None:
-                        self.source, self.sha = source, sha
-
-                    def read(self, size: int = -1) -> bytes:
-                        data = self.source.read(size)
-                        self.sha.update(data)
-                        return data
-
-                try:
-                    with tarfile.open(fileobj=Tee(handle, digest), mode="r|") as layer:
-                        for entry in layer:
-                            found.update(needle for needle in needles if entry.name.endswith(needle))
-                            found.update(
-                                "group file" for folder in GROUP_FOLDERS if folder in entry.name and not entry.isdir()
-                            )
-                except tarfile.ReadError:
-                    pass  # a config or manifest blob
-                while handle.read(1 << 20):
-                    pass
-                blobs[member.name] = (f"sha256:{digest.hexdigest()}", member.size, found)
-    assert process.wait() == 0
-    assert manifest is not None
-    return [blobs[name] for name in manifest[0]["Layers"]]
+    """(diff_id, bytes, needles found) of each layer of `tag`, from `docker save` (harness.saved_layers)."""
+    result = []
+    for diff_id, size, entries in saved_layers(tag):
+        found = {needle for entry in entries for needle in needles if entry.name.endswith(needle)}
+        if any(folder in entry.name and not entry.isdir() for entry in entries for folder in GROUP_FOLDERS):
+            found.add("group file")
+        result.append((diff_id, size, found))
+    return result
 
 
 def _measure(before_tag: str, after_tag: str, needles: tuple[str, ...]):
