@@ -253,46 +253,21 @@ def _diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _missing_tags(args: argparse.Namespace, found: list[str], repository: str, notes: list[str]) -> None:
-    """`--tags` that name no image: said, not ignored."""
-    if args.tags:
-        missing = [tag for tag in args.tags.split(",") if tag and tag not in set(found)]
-        if missing:
-            notes.append(f"no tag {', '.join(missing)} of {repository}: left out")
-
-
 def _history_metas(args: argparse.Namespace, notes: list[str]):
-    """Metadata of the images `history` covers: a repository's local tags, a registry repository's tags, or the images given.
+    """Metadata of the images `history` covers: a repository's tags (engine or registry), or the images given.
 
     What the user asked for and did not get (a `--tags` entry with no image) is added to `notes`.
     """
-    from uvscope.analysis.read.engine import EngineImage, engine_client
+    from uvscope.analysis.read.repository import images_of, names_repository, repository_images
 
-    if len(args.images) == 1 and args.images[0].startswith(("registry://", "registry+http://")):
-        from uvscope.analysis.read.registry import RegistryClient, parse_registry_ref
-
-        repository = parse_registry_ref(args.images[0])
-        tags = RegistryClient(repository).tags()
-        if args.tags:
-            _missing_tags(args, tags, args.images[0], notes)
-            tags = [tag for tag in tags if tag in set(args.tags.split(","))]
-        base = args.images[0].rsplit(":", 1)[0] if ":" in args.images[0].rpartition("/")[2] else args.images[0]
-        # Manifests and configs only: opening a registry source reads no layer.
-        return [open_source(f"{base}:{tag}").meta() for tag in tags]
-    client = engine_client()
-    refs = list(args.images)
-    if len(refs) == 1 and ":" not in refs[0].rpartition("/")[2] and "@" not in refs[0]:
-        repository = refs[0]
-        wanted = set(args.tags.split(",")) if args.tags else None
-        refs = sorted({tag for image in client.images.list(name=repository) for tag in image.tags if tag.rpartition(":")[0] == repository})
-        if wanted is not None:
-            _missing_tags(args, [ref.rpartition(":")[2] for ref in refs], repository, notes)
-            refs = [ref for ref in refs if ref.rpartition(":")[2] in wanted]
-        if not refs:
-            raise UvscopeError(f"no local tags of {repository!r} in the Docker Engine" + (f" ({notes[-1]})" if notes else ""))
-    elif args.tags:
+    if names_repository(args.images):
+        repository = repository_images(args.images[0], args.tags.split(",") if args.tags else None)
+        if repository.missing:
+            notes.append(f"no tag {', '.join(repository.missing)} of {repository.name}: left out")
+        return list(repository.metas)
+    if args.tags:
         notes.append("--tags applies to a repository (REPO without a tag); ignored for the images given")
-    return [EngineImage(ref, client).meta() for ref in refs]
+    return images_of(args.images)
 
 
 def _layer_size(args: argparse.Namespace):
