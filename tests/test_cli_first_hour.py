@@ -155,9 +155,9 @@ def test_group_dev_is_refused(project, option):
 
 
 def test_suggest_without_an_image_uses_the_wheel_sizes_and_says_so(project):
+    from uvscope.analysis.packages.uvlock import wheel_sizes
     from uvscope.analysis.plan.grouping import HEAVY_MIN_BYTES
     from uvscope.analysis.plan.optimize import WHEEL_RATIO
-    from uvscope.analysis.plan.rebuild_cost import wheel_sizes
 
     result = run("optimize", "--project", str(project), "--suggest")
     assert result.returncode == 0, result.stderr

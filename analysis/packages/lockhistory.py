@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errors import UvscopeError
-from .uvlock import parse_lock
+from .uvlock import parse_lock, wheel_sizes
 
 MAX_COMMITS = 500
 
@@ -29,6 +29,10 @@ class LockCommit:
     removed: dict[str, str]
     changed: dict[str, tuple[str, str]]
     """name -> (old version, new version)."""
+    versions: dict[str, str] = field(default_factory=dict)
+    """Every package the commit's uv.lock pins: name -> version(s) (what `added` and `changed` compare)."""
+    wheel_bytes: dict[str, int] = field(default_factory=dict)
+    """The commit's uv.lock wheel sizes (`uvlock.wheel_sizes`): the planner sizes older versions with them."""
 
     @property
     def touched(self) -> set[str]:
@@ -51,6 +55,13 @@ def _versions(text: str, source: str) -> dict[str, str]:
     except UvscopeError:
         return {}
     return {name: ",".join(versions) for name, versions in lock.pins().items()}
+
+
+def _wheel_bytes(text: str) -> dict[str, int]:
+    try:
+        return wheel_sizes(text)
+    except UvscopeError:
+        return {}
 
 
 def lock_history(folder: str, limit: int = MAX_COMMITS) -> list[LockCommit]:
@@ -77,6 +88,8 @@ def lock_history(folder: str, limit: int = MAX_COMMITS) -> list[LockCommit]:
                 added={n: v for n, v in current.items() if n not in previous},
                 removed={n: v for n, v in previous.items() if n not in current},
                 changed={n: (previous[n], v) for n, v in current.items() if n in previous and previous[n] != v},
+                versions=current,
+                wheel_bytes=_wheel_bytes(text) if current else {},
             )
         )
         previous = current

@@ -202,3 +202,22 @@ def items_for(lock: Lock, sizes: dict[str, int], member: str) -> list[Item]:
     weights = closure_weights(lock, {root.name: root for root in runtime_roots(lock, member)}, sizes)
     items = [Item(member, name, total, exclusive, tuple(sorted(names))) for name, (names, total, exclusive) in weights.items()]
     return sorted(items, key=lambda item: (-item.closure_bytes, item.name))
+
+
+def wheel_sizes(lock_text: str, platform_hint: str = "manylinux") -> dict[str, int]:
+    """Per-package bytes from uv.lock's wheel sizes (compressed: a floor for what installs), when no image is given."""
+    try:
+        data = tomllib.loads(lock_text)
+    except tomllib.TOMLDecodeError as error:
+        raise UvscopeError(f"uv.lock: not valid TOML ({error})") from None
+    sizes: dict[str, int] = {}
+    for raw in data.get("package") or []:
+        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
+            continue
+        wheels = [w for w in raw.get("wheels") or [] if isinstance(w, dict) and isinstance(w.get("size"), int)]
+        preferred = [w for w in wheels if platform_hint in str(w.get("url", "")) and "x86_64" in str(w.get("url", ""))]
+        chosen = preferred or wheels
+        if chosen:
+            name = str(canonicalize_name(raw["name"]))
+            sizes[name] = max(sizes.get(name, 0), max(int(w["size"]) for w in chosen))
+    return sizes

@@ -14,9 +14,14 @@ grouping over it the way BuildKit rebuilds the Dockerfile uvscope writes:
 - the rest (`uv sync`, keyed on uv.lock) and the project are rebuilt by every
   lock change.
 
-Every rebuilt layer is pushed again, so its bytes count. Closures and sizes
-come from the current lock and image (or uv.lock's wheel sizes): the replay
-answers "with today's packages, how much would each past change have cost".
+Every rebuilt layer is pushed again, so its bytes count. The layers (which
+package goes where) come from the current lock: the replay answers "with
+these layers, how much would each past change have pushed". A step's bytes
+are the sizes of that step when the history knows them (`Step.sizes`): a
+tag's own measured bytes per distribution, or a commit's uv.lock wheel sizes
+scaled to installed sizes (`sizes_then`); otherwise today's sizes stand in.
+A package the step did not install counts nothing; one installed then but
+no longer locked today belongs to no layer and is not counted.
 
 `search` proposes the grouping with the fewest bytes over the history, with at
 most `max_groups` groups (plus the rest), a package shared by two groups
@@ -25,7 +30,8 @@ belonging to the lowest one (`grouping.plan_layers`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from itertools import combinations
 
 from ..output.text import size
@@ -47,6 +53,9 @@ class Step:
     label: str
     date: str
     touched: frozenset[str]
+    sizes: Mapping[str, int] | None = field(default=None, compare=False)
+    """Installed bytes per distribution after this step (the tag's own, or the commit's lock sized by
+    `sizes_then`); None: today's sizes stand in. A step is identified by its label, date and packages."""
 
 
 @dataclass(frozen=True)
@@ -113,24 +122,78 @@ class HistoryPlan:
         return lines
 
 
-def steps_from_lock_history(commits: list[LockCommit]) -> list[Step]:
-    """The lock changes after the first commit (which builds everything whatever the grouping)."""
-    return [Step(c.commit[:10] + " " + c.subject, c.date, frozenset(c.touched)) for c in commits[1:] if c.touched]
+def steps_from_lock_history(
+    commits: list[LockCommit],
+    *,
+    versions: Mapping[str, str] | None = None,
+    sizes: Mapping[str, int] | None = None,
+    wheels: Mapping[str, int] | None = None,
+    ratio: float = 1.0,
+) -> list[Step]:
+    """The lock changes after the first commit (which builds everything whatever the grouping).
+
+    With today's `versions` (name -> version(s) as `LockCommit.versions` spells them), `sizes` and
+    `wheels` (today's uv.lock wheel sizes), each step carries its own sizes (`sizes_then`).
+    """
+    steps = []
+    for commit in commits[1:]:
+        if not commit.touched:
+            continue
+        then = None
+        if versions is not None and sizes is not None and commit.versions:
+            then = sizes_then(commit.versions, commit.wheel_bytes, versions, sizes, wheels or {}, ratio)
+        steps.append(Step(commit.commit[:10] + " " + commit.subject, commit.date, frozenset(commit.touched), then))
+    return steps
 
 
-def steps_from_images(images: list[tuple[str, str, dict[str, str]]]) -> list[Step]:
+def sizes_then(
+    versions_then: Mapping[str, str],
+    wheels_then: Mapping[str, int],
+    versions_now: Mapping[str, str],
+    sizes_now: Mapping[str, int],
+    wheels_now: Mapping[str, int],
+    ratio: float,
+) -> dict[str, int]:
+    """Bytes per package as an older uv.lock installed them, in the units of today's `sizes_now`.
+
+    - a package at today's version keeps today's size (measured in the image, or today's wheel);
+    - at another version, that lock's wheel size scaled as the same package scales today (its size
+      today over its wheel today), else by `ratio` (`optimize.WHEEL_RATIO` when today's sizes are
+      installed sizes, 1 when they are wheel sizes);
+    - with no wheel size in that lock (an sdist), today's size stands in;
+    - a package locked today that today's sizes leave out is not installed (another platform's), nor
+      is one that lock does not pin: neither is in the result.
+    """
+    result: dict[str, int] = {}
+    for name, version in versions_then.items():
+        now = sizes_now.get(name)
+        if now is None and name in versions_now:
+            continue
+        if now is not None and version == versions_now.get(name):
+            result[name] = now
+        elif name in wheels_then:
+            wheel_now = wheels_now.get(name)
+            scale = now / wheel_now if now is not None and wheel_now else ratio
+            result[name] = round(wheels_then[name] * scale)
+        elif now is not None:
+            result[name] = now
+    return result
+
+
+def steps_from_images(images: list[tuple[str, str, dict[str, str]]], sizes: Mapping[str, Mapping[str, int]] | None = None) -> list[Step]:
     """The changes between consecutive images of a repository's tags, oldest first by creation time.
 
     `images` holds (ref, created, installed name -> version) per image; a step's packages are those
     installed, removed or at another version than in the image before it (the first image builds
-    everything whatever the grouping, as the first lock commit does).
+    everything whatever the grouping, as the first lock commit does). `sizes` (ref -> installed
+    name -> bytes, measured in that image) gives each step its own sizes.
     """
     ordered = sorted(images, key=lambda image: image[1])
     steps = []
     for (_, _, before), (ref, created, after) in zip(ordered, ordered[1:]):
         touched = frozenset(name for name in set(before) | set(after) if before.get(name) != after.get(name))
         if touched:
-            steps.append(Step(ref, created, touched))
+            steps.append(Step(ref, created, touched, sizes.get(ref) if sizes is not None else None))
     return steps
 
 
@@ -145,7 +208,7 @@ def replay(
 ) -> Replay:
     """Bytes each step rebuilds and pushes under `grouping` (an empty grouping is today's single layer)."""
     layers = plan_layers(grouping, lock, sizes, member)
-    return _replay(grouping, layers, steps, project_bytes, cascade)
+    return _replay(grouping, layers, steps, project_bytes, cascade, member)
 
 
 def with_figures(result: Replay, figures: list[int]) -> Replay:
@@ -153,10 +216,30 @@ def with_figures(result: Replay, figures: list[int]) -> Replay:
     return Replay(result.grouping, result.layers, tuple(StepCost(s.step, s.rebuilt, b) for s, b in zip(result.steps, figures)))
 
 
-def _replay(grouping: Grouping, layers: list[LayerPlan], steps: list[Step], project_bytes: int, cascade: bool = True) -> Replay:
+def _replay(
+    grouping: Grouping,
+    layers: list[LayerPlan],
+    steps: list[Step],
+    project_bytes: int,
+    cascade: bool = True,
+    member: str = "",
+    memo: dict[tuple[int, tuple[str, ...]], int] | None = None,
+) -> Replay:
+    """`replay` on layers already planned; `memo` keeps a layer's bytes at a step across the search's groupings."""
+    memo = {} if memo is None else memo
+
+    def bytes_at(index: int, step: Step, layer: LayerPlan) -> int:
+        if step.sizes is None:
+            return layer.bytes
+        key = (index, layer.packages)
+        if key not in memo:
+            then = step.sizes
+            memo[key] = sum(then.get(name, 0) for name in layer.packages)
+        return memo[key]
+
     costs = []
     installs = [frozenset(layer.packages) for layer in layers[:-1]]
-    for step in steps:
+    for index, step in enumerate(steps):
         rebuilt: list[str] = []
         total = 0
         below = False
@@ -164,10 +247,11 @@ def _replay(grouping: Grouping, layers: list[LayerPlan], steps: list[Step], proj
             if (below and cascade) or not step.touched.isdisjoint(packages):
                 below = True
                 rebuilt.append(layer.name)
-                total += layer.bytes
+                total += bytes_at(index, step, layer)
         if step.touched:
             rebuilt.append(REST)
-            total += layers[-1].bytes + project_bytes
+            project = step.sizes.get(member, project_bytes) if step.sizes is not None and member else project_bytes
+            total += bytes_at(index, step, layers[-1]) + project
         costs.append(StepCost(step, tuple(rebuilt), total))
     return Replay(grouping, tuple(layers), tuple(costs))
 
@@ -201,13 +285,14 @@ def search(
 
     ordered = [item.name for item in sorted(items, key=lambda item: (changes(item), -item.closure_bytes, item.name))]
     seen: dict[tuple, Replay] = {}
+    memo: dict[tuple[int, tuple[str, ...]], int] = {}
 
     def run(parts: list[list[str]]) -> Replay:
         parts = [sorted(p) for p in parts if p]
         key = tuple(tuple(p) for p in parts)
         if key not in seen:
             grouping = _grouping(parts)
-            seen[key] = _replay(grouping, plan_layers(grouping, lock, sizes, member), steps, project_bytes, cascade)
+            seen[key] = _replay(grouping, plan_layers(grouping, lock, sizes, member), steps, project_bytes, cascade, member, memo)
         return seen[key]
 
     def rank(result: Replay) -> tuple:
@@ -242,7 +327,7 @@ def search(
                     break
             if improved:
                 break
-    today = _replay(Grouping(), plan_layers(Grouping(), lock, sizes, member), steps, project_bytes, cascade)
+    today = _replay(Grouping(), plan_layers(Grouping(), lock, sizes, member), steps, project_bytes, cascade, member, memo)
     return HistoryPlan(today, best)
 
 

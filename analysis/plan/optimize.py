@@ -18,16 +18,16 @@ from dataclasses import dataclass, replace
 from ..errors import NothingToDo, UvscopeError
 from ..journal import Journal
 from ..output.text import size
+from ..packages.lockhistory import LockCommit, is_git_checkout, lock_history
 from ..packages.lockhistory import churn as lock_churn
-from ..packages.lockhistory import is_git_checkout, lock_history
-from ..packages.uvlock import Lock, buildable_members, parse_lock
+from ..packages.uvlock import Lock, buildable_members, parse_lock, wheel_sizes
 from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated
 from .docker_stages import find_syncs
 from .dockerfile import parse_dockerfile
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
 from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, runtime_requirements, with_groups
-from .rebuild_cost import group_packages_for, kept_packages, lock_change_figures, rebuild_costs, wheel_sizes
+from .rebuild_cost import group_packages_for, kept_packages, lock_change_figures, rebuild_costs
 
 
 def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
@@ -196,7 +196,10 @@ def choose_member(lock: Lock, paths: dict[str, str], package: str | None, docker
 
 
 WHEEL_RATIO = 2.5
-"""About how much larger a compiled package is installed than its wheel: scales the heavy threshold for wheel sizes."""
+"""About how much larger a compiled package is installed than its wheel: scales the heavy threshold for wheel sizes,
+and an older lock's wheel sizes to installed ones when a package's own ratio today is unknown."""
+WHEEL_SIZES = "uv.lock's wheel sizes (compressed)"
+"""`OptimizePlan.sizes_from` when no image gave installed sizes."""
 
 
 def plan_optimization(
@@ -258,10 +261,10 @@ def plan_optimization(
             # so the heavy threshold is scaled the same way; said in the output (`sizes_from`).
             sizes = wheel_sizes(read_project_file(lock_path).text)
             sizes[member] = _source_bytes(os.path.join(project_dir, paths[member]))
-            sizes_from = "uv.lock's wheel sizes (compressed)"
+            sizes_from = WHEEL_SIZES
             threshold = int(HEAVY_MIN_BYTES / WHEEL_RATIO)
         commits = lock_history(project_dir) if history is None and churn is None and is_git_checkout(project_dir) else []
-        steps = history if history is not None else steps_from_lock_history(commits)
+        steps = history if history is not None else _sized_lock_steps(commits, lock, sizes, lock_path, sizes_from)
         if steps:
             history_plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
             if history is not None:
@@ -276,11 +279,7 @@ def plan_optimization(
         if not grouping.groups:
             raise UvscopeError(
                 f"no direct dependency is heavy enough ({size(threshold)} closure"
-                + (
-                    ""
-                    if sizes_from != "uv.lock's wheel sizes (compressed)"
-                    else " of uv.lock's compressed wheel sizes; give --image IMAGE for installed sizes"
-                )
+                + ("" if sizes_from != WHEEL_SIZES else " of uv.lock's compressed wheel sizes; give --image IMAGE for installed sizes")
                 + ") to deserve a layer of its own"
             )
         isolated = _kept_today(docker_file, lock, member, paths)
@@ -341,7 +340,7 @@ def plan_optimization(
     if not sizes_from:
         sizes_from = "the image" if sizes else ""
     if not sizes:
-        sizes, sizes_from = wheel_sizes(read_project_file(lock_path).text), "uv.lock's wheel sizes (compressed)"
+        sizes, sizes_from = wheel_sizes(read_project_file(lock_path).text), WHEEL_SIZES
         sizes[member] = _source_bytes(os.path.join(project_dir, paths[member]))
     shown = preview(grouping, lock, sizes, member, sizes.get(member, 0))
     kept: tuple[str, ...] = ()
@@ -365,6 +364,17 @@ def plan_optimization(
         kept,
         history_plan,
     )
+
+
+def _sized_lock_steps(commits: list[LockCommit], lock: Lock, sizes: dict[str, int], lock_path: str, sizes_from: str) -> list[Step]:
+    """uv.lock's history as steps, each sized by its own commit's lock (`layer_plan.sizes_then`): wheel sizes
+    as they are when today's sizes are wheel sizes too, else scaled to installed sizes."""
+    if not commits:
+        return []
+    wheels = sizes if sizes_from == WHEEL_SIZES else wheel_sizes(read_project_file(lock_path).text)
+    versions = {name: ",".join(pinned) for name, pinned in lock.pins().items()}
+    ratio = 1.0 if sizes_from == WHEEL_SIZES else WHEEL_RATIO
+    return steps_from_lock_history(commits, versions=versions, sizes=sizes, wheels=wheels, ratio=ratio)
 
 
 _NOT_SOURCE = {".venv", ".git", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}
@@ -398,8 +408,9 @@ def dockerfile_history(
     steps = [cost.step for cost in plan.planned.steps]
     try:
         changes = [step.touched for step in steps]
-        today = lock_change_figures(original_text, changes, lock, member, sizes, project, None, member_dirs)
-        planned = lock_change_figures(revised_text, changes, lock, member, sizes, project, groups, member_dirs)
+        then = [step.sizes for step in steps]
+        today = lock_change_figures(original_text, changes, lock, member, sizes, project, None, member_dirs, then)
+        planned = lock_change_figures(revised_text, changes, lock, member, sizes, project, groups, member_dirs, then)
     except UvscopeError:
         return plan
     return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile", plan.unit)

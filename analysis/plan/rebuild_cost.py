@@ -26,12 +26,11 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
-import tomllib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
 
-from ..errors import UvscopeError
 from ..packages.uvlock import Dependency, Lock, closure
 from .docker_rewrite import EXPORT_DIR, EXPORT_STAGE
 from .docker_stages import context_at, copy_sources, covers, find_syncs
@@ -283,11 +282,13 @@ class _Walk:
     def final_layers(self) -> list[Layer]:
         return self.stage(self.dockerfile.stages[-1]).layers
 
-    def recreated_bytes(self, project_bytes: int) -> int:
+    def recreated_bytes(self, project_bytes: int, sizes: Mapping[str, int] | None = None) -> int:
+        """Bytes of the final image's re-created layers, packages sized by `sizes` (default: the walk's own)."""
+        sizes = self.sizes if sizes is None else sizes
         total = 0
         for layer in self.final_layers():
             if layer.recreated:
-                total += sum(self.sizes.get(name, 0) for name in layer.packages) * (2 if layer.cached else 1)
+                total += sum(sizes.get(name, 0) for name in layer.packages) * (2 if layer.cached else 1)
                 if layer.project:
                     total += project_bytes
         return total
@@ -332,22 +333,31 @@ def lock_change_figures(
     project_bytes: int,
     group_packages: dict[str, set[str]] | None = None,
     member_dirs: frozenset[str] = frozenset(),
+    step_sizes: Sequence[Mapping[str, int] | None] | None = None,
 ) -> list[int]:
     """The bytes each of many past lock changes re-creates in the final image of `text`: the Dockerfile is parsed once, and a change
-    is walked once per set of groups whose pins it alters (nothing else in the walk depends on it)."""
+    is walked once per set of groups whose pins it alters (nothing else in the walk depends on it).
+
+    `step_sizes` (one per change, None for today's `sizes`) sizes each change's packages and project as they were then."""
     dockerfile = parse_dockerfile(text)
     groups = group_packages if group_packages is not None else _lock_groups(lock, member)
+    walks: dict[frozenset[str], _Walk] = {}
     figures: dict[frozenset[str], int] = {}
     result = []
-    for touched in changes:
+    for index, touched in enumerate(changes):
         if not touched:
             result.append(0)
             continue
         key = frozenset(name for name, packages in groups.items() if touched & packages)
-        if key not in figures:
+        if key not in walks:
             representative = frozenset().union(*(groups[name] for name in key)) if key else frozenset()
-            walk = _Walk(dockerfile, LOCK_CHANGE, lock, member, sizes, groups, member_dirs, representative)
-            figures[key] = walk.recreated_bytes(project_bytes)
+            walks[key] = _Walk(dockerfile, LOCK_CHANGE, lock, member, sizes, groups, member_dirs, representative)
+        then = step_sizes[index] if step_sizes is not None else None
+        if then is not None:
+            result.append(walks[key].recreated_bytes(then.get(member, project_bytes), then))
+            continue
+        if key not in figures:
+            figures[key] = walks[key].recreated_bytes(project_bytes)
         result.append(figures[key])
     return result
 
@@ -396,25 +406,6 @@ def _lock_groups(lock: Lock, member: str) -> dict[str, set[str]]:
             result[group] = names
             seen |= names
     return result
-
-
-def wheel_sizes(lock_text: str, platform_hint: str = "manylinux") -> dict[str, int]:
-    """Per-package bytes from uv.lock's wheel sizes (compressed: a floor for what installs), when no image is given."""
-    try:
-        data = tomllib.loads(lock_text)
-    except tomllib.TOMLDecodeError as error:
-        raise UvscopeError(f"uv.lock: not valid TOML ({error})") from None
-    sizes: dict[str, int] = {}
-    for raw in data.get("package") or []:
-        if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
-            continue
-        wheels = [w for w in raw.get("wheels") or [] if isinstance(w, dict) and isinstance(w.get("size"), int)]
-        preferred = [w for w in wheels if platform_hint in str(w.get("url", "")) and "x86_64" in str(w.get("url", ""))]
-        chosen = preferred or wheels
-        if chosen:
-            name = str(canonicalize_name(raw["name"]))
-            sizes[name] = max(sizes.get(name, 0), max(int(w["size"]) for w in chosen))
-    return sizes
 
 
 def group_packages_for(layers) -> dict[str, set[str]]:
