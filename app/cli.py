@@ -108,9 +108,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     optimize.add_argument(
         "--history-images",
-        metavar="IMAGE[,IMAGE...]",
-        help="with --suggest: plan from the changes between these images (e.g. a repository's tags; ordered by "
-        "creation time) instead of uv.lock's git history",
+        metavar="REPO|IMAGE,IMAGE[,...]",
+        help="with --suggest: plan from the changes between images instead of uv.lock's git history: every tag of "
+        "REPO (a name with no tag: the engine's local tags, as `uvscope history REPO`; registry://HOST/REPO: the "
+        "registry's tags) or the images given; ordered by creation time, each change sized by its own image",
     )
     optimize.add_argument(
         "--max-groups", metavar="K", type=int, default=3, help="with --suggest: at most K groups below the rest (default: 3)"
@@ -153,7 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
     diff.add_argument("--print", action="store_true", help="print the report even on a terminal (no session)")
     history = commands.add_parser("history", help="churn across the tags of a repository, and across the history of uv.lock")
-    history.add_argument("images", metavar="REPO_OR_IMAGE", nargs="*", help="a repository (all its local tags) or several images")
+    history.add_argument(
+        "images",
+        metavar="REPO_OR_IMAGE",
+        nargs="*",
+        help="a repository (all its local tags; registry://HOST/REPO: the registry's tags) or several images",
+    )
     history.add_argument("--tags", help="only these tags of REPO, comma separated")
     history.add_argument("--lock-history", metavar="DIR", help="walk the git history of DIR/uv.lock")
     history.add_argument("--image", metavar="IMAGE", help="with --lock-history: package sizes from this image")
@@ -352,20 +358,7 @@ def _optimize(args: argparse.Namespace) -> int:
         if python.lock is not None:
             sizes = python.lock.sizes
             package = package or python.lock.member
-    history = None
-    if args.history_images:
-        from uvscope.analysis.plan.layer_plan import steps_from_images
-
-        if not args.suggest:
-            raise UvscopeError("--history-images plans the groups: use it with --suggest")
-        refs = [ref for ref in args.history_images.split(",") if ref]
-        if len(refs) < 2:
-            raise UvscopeError("--history-images wants at least two images to see a change")
-        snapshots = []
-        for ref in refs:
-            image, python = _read(args, ref, args.source, project=args.project, warn=False)
-            snapshots.append((ref, image.meta.created, {d.name: d.version for d in python.attribution.distributions}))
-        history = steps_from_images(snapshots)
+    history = _history_steps(args) if args.history_images else None
     plan = plan_optimization(
         args.project,
         groups=args.group,
@@ -386,7 +379,7 @@ def _optimize(args: argparse.Namespace) -> int:
         )
     if plan.history_plan is not None:
         history = plan.history_plan
-        where = "changes between the images given" if args.history_images else "changes of uv.lock's git history"
+        where = "changes between the images" if args.history_images else "changes of uv.lock's git history"
         out.write(f"plan from the last {len(history.planned.steps)} {where} (layers bottom first):\n")
         for line in history.lines():
             out.write(f"  {line}\n")
@@ -426,6 +419,31 @@ def _optimize(args: argparse.Namespace) -> int:
             f"(was {size(bump.today)}); check it with `uvscope optimize --prove` before you push\n"
         )
     return 0
+
+
+def _history_steps(args: argparse.Namespace):
+    """`optimize --history-images`: the changes between a repository's tags (engine or registry, listed as
+    `history REPO` lists them) or between the images given, each step sized by its own image's distributions."""
+    from uvscope.analysis.plan.layer_plan import steps_from_images
+    from uvscope.analysis.read.repository import REGISTRY_PREFIXES, names_repository, repository_images
+
+    if not args.suggest:
+        raise UvscopeError("--history-images plans the groups: use it with --suggest")
+    refs = [ref for ref in args.history_images.split(",") if ref]
+    source = args.source
+    if names_repository(refs):
+        source = "auto" if refs[0].startswith(REGISTRY_PREFIXES) else "docker"
+        refs = list(repository_images(refs[0]).refs)
+        if len(refs) < 2:
+            raise UvscopeError(f"--history-images {args.history_images}: one tag ({refs[0]}); a change needs at least two")
+    elif len(refs) < 2:
+        raise UvscopeError("--history-images wants a repository or at least two images to see a change")
+    snapshots, sizes = [], {}
+    for ref in refs:
+        image, python = _read(args, ref, source, project=args.project, warn=False)
+        snapshots.append((ref, image.meta.created, {d.name: d.version for d in python.attribution.distributions}))
+        sizes[ref] = python.lock.sizes if python.lock is not None else {d.name: d.bytes for d in python.attribution.distributions}
+    return steps_from_images(snapshots, sizes)
 
 
 def _optimize_json(args: argparse.Namespace, plan) -> int:

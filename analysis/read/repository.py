@@ -23,6 +23,8 @@ class Repository:
 
     name: str
     metas: tuple[ImageMeta, ...]
+    refs: tuple[str, ...]
+    """The reference that opens each image (`registry://host/repo:tag`, or the engine's `repo:tag`)."""
     missing: tuple[str, ...] = ()
     """Tags asked for (`--tags`) that name no image."""
 
@@ -49,9 +51,9 @@ def repository_images(name: str, tags: Sequence[str] | None = None, client=None)
 
         found = RegistryClient(parse_registry_ref(name)).tags()
         base = name.rsplit(":", 1)[0] if ":" in name.rpartition("/")[2] else name
-        chosen = [tag for tag in found if wanted is None or tag in wanted]
+        chosen_refs = [f"{base}:{tag}" for tag in found if wanted is None or tag in wanted]
         # Manifests and configs only: opening a registry source reads no layer.
-        metas = [open_source(f"{base}:{tag}").meta() for tag in chosen]
+        metas = [open_source(ref).meta() for ref in chosen_refs]
     else:
         from .engine import EngineImage, engine_client
 
@@ -65,7 +67,7 @@ def repository_images(name: str, tags: Sequence[str] | None = None, client=None)
         where = "tags of {!r} in the registry" if name.startswith(REGISTRY_PREFIXES) else "local tags of {!r} in the Docker Engine"
         extra = f" (no tag {', '.join(missing)})" if missing else ""
         raise UvscopeError("no " + where.format(name) + extra)
-    return Repository(name, tuple(metas), missing)
+    return Repository(name, tuple(metas), tuple(chosen_refs), missing)
 
 
 def images_of(refs: Sequence[str], client=None) -> list[ImageMeta]:
