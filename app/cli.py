@@ -286,7 +286,11 @@ def _history(args: argparse.Namespace) -> int:
     from uvscope.analysis.output.history import history_document, image_history, rebuild_estimate
     from uvscope.analysis.output.markdown import history_markdown
     from uvscope.analysis.packages.lockhistory import lock_history
+    from uvscope.analysis.packages.uvlock import wheel_sizes
     from uvscope.analysis.plan.grouping import Group, Grouping, parse_group_option
+    from uvscope.analysis.plan.layer_plan import sizes_then
+    from uvscope.analysis.plan.optimize import WHEEL_RATIO
+    from uvscope.analysis.plan.project_edit import read_project_file
 
     notes: list[str] = []
 
@@ -317,7 +321,15 @@ def _history(args: argparse.Namespace) -> int:
             grouping = None
             if args.group:
                 grouping = Grouping(tuple(Group(name, tuple(packages)) for name, packages in map(parse_group_option, args.group)))
-            estimates = [rebuild_estimate(commit, lock, sizes, member, grouping) for commit in commits]
+            # each commit sized as it locked its packages, as `optimize --suggest` replays it
+            lock_path = os.path.join(args.lock_history, "uv.lock")
+            wheels = wheel_sizes(read_project_file(lock_path).text) if os.path.isfile(lock_path) else {}
+            versions = {name: ",".join(pinned) for name, pinned in lock.pins().items()}
+
+            def then(commit):
+                return sizes_then(commit.versions, commit.wheel_bytes, versions, sizes, wheels, WHEEL_RATIO) if commit.versions else None
+
+            estimates = [rebuild_estimate(commit, lock, sizes, member, grouping, then(commit)) for commit in commits]
     elif not args.images:
         raise UvscopeError("give a repository, images, or --lock-history DIR")
     document = history_document(image_history(metas, _layer_size(args)), commits, estimates)

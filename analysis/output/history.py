@@ -7,7 +7,7 @@ bytes it reuses. Dozens of tags take seconds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,15 +60,23 @@ def image_history(metas: list[ImageMeta], layer_size: Callable[[str], int | None
 
 
 def rebuild_estimate(
-    commit: LockCommit, lock: Lock, sizes: dict[str, int], member: str, grouping: Grouping | None
+    commit: LockCommit,
+    lock: Lock,
+    sizes: dict[str, int],
+    member: str,
+    grouping: Grouping | None,
+    then: Mapping[str, int] | None = None,
 ) -> tuple[int, int | None]:
     """Bytes a lock commit forced to rebuild: with one dependency layer, and with `grouping`.
 
     Any change to uv.lock re-runs the single `uv sync` layer; with groups,
     the groups whose packages the commit touched are rebuilt with every group
     above them, plus the rest (`layer_plan.replay`, the planner's own rule).
+    `then` sizes the packages as that commit locked them (`layer_plan.sizes_then`).
     """
-    step = [Step(commit.commit, commit.date, frozenset(commit.touched))]
+    # the project's own bytes are not part of this estimate, whatever `then` says of them
+    then = {name: value for name, value in then.items() if name != member} if then is not None else None
+    step = [Step(commit.commit, commit.date, frozenset(commit.touched), then)]
     today = replay(Grouping(), lock, sizes, member, step).total
     if grouping is None:
         return today, None

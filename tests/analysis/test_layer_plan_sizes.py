@@ -180,3 +180,14 @@ def test_dockerfile_walk_sizes_each_step_as_it_was(tmp_path):
     steps = [cost.step for cost in history.planned.steps]
     model = replay(history.grouping, LOCK, TODAY, "app", steps, TODAY["app"])
     assert [s.bytes for s in history.planned.steps] == [s.bytes for s in model.steps] == [18_000, 22_000, 1_022_000]
+
+
+def test_history_estimate_sizes_the_commit_as_it_was():
+    """`history --lock-history --image` estimates each commit with the planner's replay, sized as the commit locked it."""
+    from uvscope.analysis.output.history import rebuild_estimate
+    from uvscope.analysis.packages.lockhistory import LockCommit
+
+    bump = LockCommit("c" * 40, "2026-01-02", "bump small", {}, {}, {"small": ("1.0", "1.1")})
+    # the packages only (the project is not part of this estimate)
+    assert rebuild_estimate(bump, LOCK, TODAY, "app", HEAVY) == (1_020_000, 20_000)
+    assert rebuild_estimate(bump, LOCK, TODAY, "app", HEAVY, STEPS[0].sizes) == (260_000, 10_000)
