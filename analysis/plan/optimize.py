@@ -264,7 +264,7 @@ def plan_optimization(
             sizes_from = WHEEL_SIZES
             threshold = int(HEAVY_MIN_BYTES / WHEEL_RATIO)
         commits = lock_history(project_dir) if history is None and churn is None and is_git_checkout(project_dir) else []
-        steps = history if history is not None else _sized_lock_steps(commits, lock, sizes, lock_path, sizes_from)
+        steps = history if history is not None else sized_lock_steps(commits, lock, sizes, lock_path, sizes_from == WHEEL_SIZES)
         if steps:
             history_plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
             if history is not None:
@@ -366,15 +366,17 @@ def plan_optimization(
     )
 
 
-def _sized_lock_steps(commits: list[LockCommit], lock: Lock, sizes: dict[str, int], lock_path: str, sizes_from: str) -> list[Step]:
-    """uv.lock's history as steps, each sized by its own commit's lock (`layer_plan.sizes_then`): wheel sizes
-    as they are when today's sizes are wheel sizes too, else scaled to installed sizes."""
+def sized_lock_steps(commits: list[LockCommit], lock: Lock, sizes: dict[str, int], lock_path: str, wheel_sized: bool = False) -> list[Step]:
+    """uv.lock's history as the planner's steps, each sized by its own commit's lock (`layer_plan.sizes_then`):
+    wheel sizes as they are when today's `sizes` are wheel sizes too (`wheel_sized`), else scaled to installed sizes."""
     if not commits:
         return []
-    wheels = sizes if sizes_from == WHEEL_SIZES else wheel_sizes(read_project_file(lock_path).text)
+    if wheel_sized:
+        wheels = sizes
+    else:
+        wheels = wheel_sizes(read_project_file(lock_path).text) if os.path.isfile(lock_path) else {}
     versions = {name: ",".join(pinned) for name, pinned in lock.pins().items()}
-    ratio = 1.0 if sizes_from == WHEEL_SIZES else WHEEL_RATIO
-    return steps_from_lock_history(commits, versions=versions, sizes=sizes, wheels=wheels, ratio=ratio)
+    return steps_from_lock_history(commits, versions=versions, sizes=sizes, wheels=wheels, ratio=1.0 if wheel_sized else WHEEL_RATIO)
 
 
 _NOT_SOURCE = {".venv", ".git", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}

@@ -31,8 +31,15 @@ from uvscope.analysis.output.text import size
 from uvscope.analysis.packages.lockhistory import LockCommit, churn, is_git_checkout, lock_history
 from uvscope.analysis.packages.lockmatch import LockMatch
 from uvscope.analysis.plan.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
-from uvscope.analysis.plan.layer_plan import Step, steps_from_lock_history
-from uvscope.analysis.plan.optimize import apply_plan, history_replays, history_suggestion, plan_optimization, project_preview
+from uvscope.analysis.plan.layer_plan import Step
+from uvscope.analysis.plan.optimize import (
+    apply_plan,
+    history_replays,
+    history_suggestion,
+    plan_optimization,
+    project_preview,
+    sized_lock_steps,
+)
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
 from uvscope.widgets.key_footer import KeyFooter
 
@@ -133,8 +140,9 @@ package's `uv.lock` closure.
         self.project_dir = project_dir
         self.items = items_for(match.lock, sizes, member)
         commits = _project_history(project_dir)
-        self.steps: list[Step] = steps_from_lock_history(commits)
-        """The lock changes the preview replays (empty without a git history of uv.lock)."""
+        lock_path = os.path.join(project_dir, "uv.lock") if project_dir else ""
+        self.steps: list[Step] = sized_lock_steps(commits, match.lock, sizes, lock_path)
+        """The lock changes the preview replays, each sized as it locked its packages (empty without a git history of uv.lock)."""
         if self.steps:
             self.suggestion = history_suggestion(project_dir, match.lock, sizes, member, self.steps).grouping
         else:
