@@ -599,20 +599,15 @@ def _write_report(args: argparse.Namespace, document: dict) -> None:
         sys.stdout.write(text)
 
 
-def _report(args: argparse.Namespace, image, python, key: str | None = None, warnings: Sequence[str] = ()) -> int:
+def _report(args: argparse.Namespace, image, python, rules, key: str | None = None, warnings: Sequence[str] = ()) -> int:
     from uvscope.analysis.output.report import build_report
 
-    rules = None
-    if args.ci:
-        from uvscope.analysis.output.ci import load_rules
-
-        rules = load_rules(args.project, args.ci_config)  # before anything is written: a bad config is exit 2
     document = build_report(image, python, version=__version__)
     results = []
     if rules is not None:
         from uvscope.analysis.output.ci import evaluate
 
-        results = evaluate(rules.rules, image, python)
+        results = evaluate(rules, image, python)
         document["ci"] = {
             "origin": rules.origin,
             "rules": rules.rules,
@@ -681,13 +676,18 @@ def _run(args: argparse.Namespace) -> int:
         )
     if args.command == "report":
         args.format = output_format(args.format, args.output, REPORT_FORMATS)
+    rules = None
+    if args.command == "report" and args.ci:
+        from uvscope.analysis.output.ci import load_rules
+
+        rules = load_rules(args.project, args.ci_config)  # before anything is read or written: a bad rule is exit 2
     if args.command == "report":
         done = _cached_report(args)
         if done is not None:
             return done
     image, python, key, warnings = _read_keyed(args, args.image, args.source, args.platform, args.project)
     if args.command == "report":
-        return _report(args, image, python, key, warnings)
+        return _report(args, image, python, rules, key, warnings)
     sys.stdout.write(_summary(image, python) + "\n")
     return 0
 
