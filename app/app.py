@@ -91,11 +91,21 @@ def make_app(
     return UvscopeApp(ImageRequest(ref, source, platform, project, cache_dir, no_cache, stream))
 
 
-def make_diff_app(ref_a: str, ref_b: str, source: str = "auto", project: str | None = None, cache=None) -> UvscopeApp:
-    """The session on `uvscope diff A B` (`cache`: the `LayerCache` of layers and finished analyses, None for none)."""
+def make_diff_app(
+    ref_a: str,
+    ref_b: str,
+    source: str = "auto",
+    project: str | None = None,
+    cache=None,
+    *,
+    platform: str | None = None,
+    stream: bool = False,
+) -> UvscopeApp:
+    """The session on `uvscope diff A B`, both images read as `report` reads one (`--source`, `--platform`,
+    `--stream`); `cache`: the `LayerCache` of layers and finished analyses, None for none."""
     from .screens.diff import DiffScreen
 
-    return UvscopeApp(first_screen=lambda: DiffScreen(ref_a, ref_b, open_source, source, project, cache))
+    return UvscopeApp(first_screen=lambda: DiffScreen(ref_a, ref_b, open_source, source, project, cache, platform=platform, stream=stream))
 
 
 def make_history_app(load_metas, layer_size=None, notes: list[str] | None = None) -> UvscopeApp:

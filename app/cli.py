@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import sys
 import traceback
@@ -16,47 +15,59 @@ from collections.abc import Sequence
 
 from uvscope.analysis.errors import NothingToDo, UvscopeError
 from uvscope.analysis.files import write_file
+from uvscope.analysis.output.formats import FORMATS, choose_format, render, to_json
 from uvscope.analysis.plan.grouping import GroupingError
 from uvscope.analysis.read.sources import SOURCE_KINDS, open_source
 
 from . import __version__
 
 COMMANDS = ("open", "report", "demo", "optimize", "diff", "history")
-REPORT_FORMATS = ("json", "md", "html")
-DIFF_FORMATS = ("md", "json", "html")
 
 
-def _add_image_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("image", metavar="IMAGE", help="engine reference, docker-save archive, or OCI layout (folder or tar)")
-    parser.add_argument(
-        "--source",
-        choices=SOURCE_KINDS,
-        default="auto",
-        help="where IMAGE is read from (auto: an existing file or folder is an archive or OCI layout, else the engine)",
-    )
-    parser.add_argument("--platform", help="os/arch[/variant] to pick from a multi-platform layout (default: this host's)")
-    parser.add_argument(
-        "--project",
-        metavar="DIR",
-        help="uv project whose uv.lock the image is compared with (default: the current folder's, else the image's own)",
-    )
-    _add_read_options(parser)
-
-
-def _add_read_options(parser: argparse.ArgumentParser) -> None:
+def _add_cache_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cache-dir", metavar="DIR", help="where read layers are cached (default: $XDG_CACHE_HOME/uvscope)")
     parser.add_argument("--no-cache", action="store_true", help="neither use nor fill the layer cache")
     parser.add_argument("--stream", action="store_true", help="read through `docker save` even when the engine's storage is readable")
 
 
+def _add_read_options(parser: argparse.ArgumentParser, images: str = "IMAGE") -> None:
+    """How `images` are opened and read: the same options on every command that reads an image."""
+    parser.add_argument(
+        "--source",
+        choices=SOURCE_KINDS,
+        default="auto",
+        help=f"where to read {images} from (auto: an existing file or folder is an archive or OCI layout, else the engine)",
+    )
+    parser.add_argument("--platform", help=f"os/arch[/variant] of {images} to pick from a multi-platform layout (default: this host's)")
+    _add_cache_options(parser)
+
+
+def _add_image_options(parser: argparse.ArgumentParser) -> None:
+    """IMAGE, how it is read, and the uv project it is compared with: `open` and `report`."""
+    parser.add_argument("image", metavar="IMAGE", help="engine reference, docker-save archive, or OCI layout (folder or tar)")
+    _add_read_options(parser)
+    parser.add_argument(
+        "--project",
+        metavar="DIR",
+        help="uv project whose uv.lock the image is compared with (default: the current folder's, else the image's own)",
+    )
+
+
+def _add_output_options(parser: argparse.ArgumentParser, kind: str) -> None:
+    """`--format` and `-o` of a command that writes a `kind` document (formats from `FORMATS`)."""
+    formats = tuple(FORMATS[kind])
+    parser.add_argument("--format", choices=formats, help=f"output format (default: from -o's extension, else {formats[0]})")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+
+
 def _cache(args: argparse.Namespace):
     from uvscope.analysis.read.cache import LayerCache
 
-    return None if getattr(args, "no_cache", False) else LayerCache(getattr(args, "cache_dir", None))
+    return None if args.no_cache else LayerCache(args.cache_dir)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the `uvscope` command."""
+    """The argument parser of the `uvscope` command; each command's `func` runs it."""
     parser = argparse.ArgumentParser(
         prog="uvscope",
         description="See where every byte of a Python project's Docker image comes from.",
@@ -67,30 +78,32 @@ def build_parser() -> argparse.ArgumentParser:
     open_parser = commands.add_parser("open", help="open IMAGE in the interactive session (the default command)")
     _add_image_options(open_parser)
     open_parser.add_argument("--summary", action="store_true", help="print a text summary instead of the session")
+    open_parser.set_defaults(func=_open)
     demo = commands.add_parser("demo", help="open the built-in demo image (built on first use, no Docker Engine needed)")
     demo.add_argument("--rebuild", action="store_true", help="build the demo image again")
     demo.add_argument("--summary", action="store_true", help="print a text summary instead of the session")
+    demo.set_defaults(func=_demo, source="oci", platform=None, project=None, cache_dir=None, no_cache=False, stream=False)
     report = commands.add_parser("report", help="write a report of IMAGE")
     _add_image_options(report)
-    report.add_argument("--format", choices=REPORT_FORMATS, help="report format (default: from -o's extension, else json)")
-    report.add_argument("-o", "--output", metavar="FILE", help="write the report to FILE instead of standard output")
+    _add_output_options(report, "report")
     report.add_argument("--ci", action="store_true", help="check the rules of [tool.uvscope.ci]; exit 1 if one fails")
     report.add_argument(
         "--ci-config",
         metavar="FILE",
         help="read the CI rules from this file instead: TOML, or dive's YAML .dive-ci (camelCase rule names)",
     )
+    report.set_defaults(func=_report_command)
     optimize = commands.add_parser(
         "optimize", help="give heavy dependencies their own cached layer: write dependency groups and a revised Dockerfile"
     )
+    optimize.set_defaults(func=_optimize)
     optimize.add_argument("--project", metavar="DIR", default=".", help="the uv project (default: the current folder)")
     optimize.add_argument(
         "--image",
         metavar="IMAGE",
         help="an image built from the project: installed package sizes for --suggest and the preview (default: uv.lock's wheel sizes)",
     )
-    optimize.add_argument("--source", choices=SOURCE_KINDS, default="auto", help="where --image is read from")
-    _add_read_options(optimize)
+    _add_read_options(optimize, "--image")
     optimize.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile to rewrite (default: DIR/Dockerfile)")
     optimize.add_argument("--package", metavar="MEMBER", help="the workspace member the image is built for")
     optimize.add_argument(
@@ -144,16 +157,15 @@ def build_parser() -> argparse.ArgumentParser:
         "the preview, the diffs and what was written (with --prove: the proof)",
     )
     diff = commands.add_parser("diff", help="what changed between two images, and what pulling B costs when you have A")
+    diff.set_defaults(func=_diff)
     diff.add_argument("image_a", metavar="IMAGE_A")
     diff.add_argument("image_b", metavar="IMAGE_B")
-    diff.add_argument("--source", choices=SOURCE_KINDS, default="auto", help="where the images are read from")
-    diff.add_argument("--platform", help="os/arch[/variant] for multi-platform layouts")
+    _add_read_options(diff, "IMAGE_A and IMAGE_B")
     diff.add_argument("--project", metavar="DIR", help="uv project whose uv.lock the images are compared with")
-    diff.add_argument("--format", choices=DIFF_FORMATS, help="output format (default: from -o's extension, else md)")
-    _add_read_options(diff)
-    diff.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    _add_output_options(diff, "diff")
     diff.add_argument("--print", action="store_true", help="print the report even on a terminal (no session)")
     history = commands.add_parser("history", help="churn across the tags of a repository, and across the history of uv.lock")
+    history.set_defaults(func=_history)
     history.add_argument(
         "images",
         metavar="REPO_OR_IMAGE",
@@ -165,9 +177,8 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--image", metavar="IMAGE", help="with --lock-history: package sizes from this image")
     history.add_argument("--group", metavar="NAME=PKG[,PKG...]", action="append", default=[], help="a proposed group, for the estimate")
     history.add_argument("--package", metavar="MEMBER", help="the workspace member the image is built for")
-    history.add_argument("--format", choices=("md", "json"), default="md", help="output format (default: md)")
-    _add_read_options(history)
-    history.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of standard output")
+    _add_cache_options(history)
+    _add_output_options(history, "history")
     history.add_argument("--print", action="store_true", help="print the report even on a terminal (no session)")
     return parser
 
@@ -209,7 +220,7 @@ def _read_keyed(
     """`_read`, the key of its analysis in the cache (None without a cache), and the warnings it said."""
     from uvscope.analysis.packages.analysis_cache import analysis_key, read_and_analyse
 
-    opened = open_source(ref, source, platform=platform, stream=getattr(args, "stream", False))
+    opened = open_source(ref, source, platform=platform, stream=args.stream)
     cache = _cache(args)
     # The model is ~10 objects per file and has no cycles: the cyclic collector would only
     # rescan it again and again while it grows (about a tenth of the cold time).
@@ -239,23 +250,16 @@ def _warn(notes, python) -> None:
 
 def _diff(args: argparse.Namespace) -> int:
     from uvscope.analysis.output.diff import diff_images
-    from uvscope.analysis.output.markdown import diff_markdown
 
     if sys.stdout.isatty() and not args.output and not args.print and not args.format:
         from .app import make_diff_app, run_session
 
-        return _end_session(run_session(make_diff_app(args.image_a, args.image_b, args.source, args.project, _cache(args))))
-    fmt = output_format(args.format, args.output, DIFF_FORMATS, default="md")
+        app = make_diff_app(args.image_a, args.image_b, args.source, args.project, _cache(args), platform=args.platform, stream=args.stream)
+        return _end_session(run_session(app))
+    fmt = choose_format("diff", args.format, args.output)
     image_a, python_a = _read(args, args.image_a, args.source, args.platform, args.project)
     image_b, python_b = _read(args, args.image_b, args.source, args.platform, args.project)
-    document = diff_images(image_a, python_a, image_b, python_b)
-    if fmt == "html":
-        from uvscope.analysis.output.html_report import diff_html
-
-        text = diff_html(document)
-    else:
-        text = json.dumps(document, indent=2) + "\n" if fmt == "json" else diff_markdown(document) + "\n"
-    _emit(text, args.output)
+    _emit(render("diff", fmt, diff_images(image_a, python_a, image_b, python_b)), args.output)
     return 0
 
 
@@ -284,7 +288,6 @@ def _layer_size(args: argparse.Namespace):
 
 def _history(args: argparse.Namespace) -> int:
     from uvscope.analysis.output.history import history_document, image_history, rebuild_estimate
-    from uvscope.analysis.output.markdown import history_markdown
     from uvscope.analysis.packages.lockhistory import lock_history
     from uvscope.analysis.packages.uvlock import wheel_sizes
     from uvscope.analysis.plan.grouping import Group, Grouping, parse_group_option
@@ -297,10 +300,11 @@ def _history(args: argparse.Namespace) -> int:
     def load_metas():
         return _history_metas(args, notes)
 
-    if sys.stdout.isatty() and not args.output and not args.print and args.images and not args.lock_history:
+    if sys.stdout.isatty() and not args.output and not args.print and not args.format and args.images and not args.lock_history:
         from .app import make_history_app, run_session
 
         return _end_session(run_session(make_history_app(load_metas, _layer_size(args), notes)))
+    fmt = choose_format("history", args.format, args.output)
     metas = load_metas() if args.images else []
     for note in notes:
         print(f"uvscope: warning: {note}", file=sys.stderr)
@@ -333,7 +337,7 @@ def _history(args: argparse.Namespace) -> int:
     elif not args.images:
         raise UvscopeError("give a repository, images, or --lock-history DIR")
     document = history_document(image_history(metas, _layer_size(args)), commits, estimates)
-    _emit(json.dumps(document, indent=2) + "\n" if args.format == "json" else history_markdown(document) + "\n", args.output)
+    _emit(render("history", fmt, document), args.output)
     return 0
 
 
@@ -363,7 +367,7 @@ def _optimize(args: argparse.Namespace) -> int:
     sizes = None
     package = args.package
     if args.image:
-        image, python = _read(args, args.image, args.source, project=args.project, warn=False)
+        image, python = _read(args, args.image, args.source, args.platform, args.project, warn=False)
         if python.mismatch:
             raise UvscopeError(f"{python.mismatch}: give --image an image built from this project")
         _warn((), python)
@@ -452,7 +456,7 @@ def _history_steps(args: argparse.Namespace):
         raise UvscopeError("--history-images wants a repository or at least two images to see a change")
     snapshots, sizes = [], {}
     for ref in refs:
-        image, python = _read(args, ref, source, project=args.project, warn=False)
+        image, python = _read(args, ref, source, args.platform, args.project, warn=False)
         snapshots.append((ref, image.meta.created, {d.name: d.version for d in python.attribution.distributions}))
         sizes[ref] = python.lock.sizes if python.lock is not None else {d.name: d.bytes for d in python.attribution.distributions}
     return steps_from_images(snapshots, sizes)
@@ -460,8 +464,6 @@ def _history_steps(args: argparse.Namespace):
 
 def _optimize_json(args: argparse.Namespace, plan) -> int:
     """`optimize --format json` without --prove: the plan, its replayed history, the preview, the diffs, what was written."""
-    import json
-
     from uvscope.analysis.plan.layer_plan import plan_document
     from uvscope.analysis.plan.optimize import apply_plan
 
@@ -484,13 +486,11 @@ def _optimize_json(args: argparse.Namespace, plan) -> int:
         "notes": list(plan.rewrite.notes) if plan.rewrite else [],
         "written": written,
     }
-    sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    sys.stdout.write(to_json(document))
     return 0
 
 
 def _prove(args: argparse.Namespace, plan) -> int:
-    import json
-
     from uvscope.analysis.output.text import size
     from uvscope.analysis.plan.prove import prove
 
@@ -528,7 +528,7 @@ def _prove(args: argparse.Namespace, plan) -> int:
             "results": rows,
             "predicted_bump": predicted,
         }
-        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+        sys.stdout.write(to_json(document))
         return 0
     out = sys.stdout
     out.write(f"\n## uvscope --prove: {proof.change}\n\n")
@@ -549,22 +549,6 @@ def _prove(args: argparse.Namespace, plan) -> int:
     return 0
 
 
-FORMAT_OF_EXTENSION = {".json": "json", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
-
-
-def output_format(requested: str | None, output: str | None, choices: Sequence[str], default: str = "json") -> str:
-    """The format of a report: `--format`, else the one `-o FILE`'s extension names, else json.
-
-    A `--format` that contradicts the extension (`--format json -o r.html`) is a usage error.
-    """
-    implied = FORMAT_OF_EXTENSION.get(os.path.splitext(output or "")[1].lower())
-    if implied is not None and implied not in choices:
-        implied = None
-    if requested and implied and requested != implied:
-        raise UvscopeError(f"--format {requested} contradicts -o {output} (a .{implied} file): drop one or make them agree")
-    return requested or implied or default
-
-
 def _cached_report(args: argparse.Namespace) -> int | None:
     """`uvscope report` of an image reported before with the same project and uvscope: one record, no image model."""
     from uvscope.analysis.packages.analysis_cache import analysis_key, get_report
@@ -572,7 +556,7 @@ def _cached_report(args: argparse.Namespace) -> int | None:
     cache = _cache(args)
     if cache is None or args.ci:
         return None
-    opened = open_source(args.image, args.source, platform=args.platform, stream=getattr(args, "stream", False))
+    opened = open_source(args.image, args.source, platform=args.platform, stream=args.stream)
     try:
         key = analysis_key(opened, args.project, getattr(args, "package", None))
     finally:
@@ -588,36 +572,38 @@ def _cached_report(args: argparse.Namespace) -> int | None:
 
 
 def _write_report(args: argparse.Namespace, document: dict) -> None:
-    if args.format == "md":
-        from uvscope.analysis.output.markdown import report_markdown
-
-        text = report_markdown(document) + "\n"
-    elif args.format == "html":
-        from uvscope.analysis.output.html_report import report_html
-
-        text = report_html(document)
-    else:
-        text = json.dumps(document, indent=2) + "\n"
+    text = render("report", args.format, document)
     if args.output:
         write_file(args.output, text.encode())
     elif not args.ci:
         sys.stdout.write(text)
 
 
-def _report(args: argparse.Namespace, image, python, key: str | None = None, warnings: Sequence[str] = ()) -> int:
-    from uvscope.analysis.output.report import build_report
-
+def _report_command(args: argparse.Namespace) -> int:
+    """`uvscope report IMAGE`: the report, from the cache when it has one; with `--ci`, the rules' verdict too."""
+    args.format = choose_format("report", args.format, args.output)
     rules = None
     if args.ci:
         from uvscope.analysis.output.ci import load_rules
 
-        rules = load_rules(args.project, args.ci_config)  # before anything is written: a bad config is exit 2
+        rules = load_rules(args.project, args.ci_config)  # before anything is read or written: a bad rule is exit 2
+    else:
+        done = _cached_report(args)
+        if done is not None:
+            return done
+    image, python, key, warnings = _read_keyed(args, args.image, args.source, args.platform, args.project)
+    return _report(args, image, python, rules, key, warnings)
+
+
+def _report(args: argparse.Namespace, image, python, rules, key: str | None = None, warnings: Sequence[str] = ()) -> int:
+    from uvscope.analysis.output.report import build_report
+
     document = build_report(image, python, version=__version__)
     results = []
     if rules is not None:
         from uvscope.analysis.output.ci import evaluate
 
-        results = evaluate(rules.rules, image, python)
+        results = evaluate(rules, image, python)
         document["ci"] = {
             "origin": rules.origin,
             "rules": rules.rules,
@@ -642,59 +628,37 @@ def _report(args: argparse.Namespace, image, python, key: str | None = None, war
     return 1 if failed else 0
 
 
-def _summary(image, python) -> str:
-    from uvscope.analysis.output.text import summary_lines
-
-    return "\n".join(summary_lines(image, python))
-
-
-def _run(args: argparse.Namespace) -> int:
-    if args.command == "optimize":
-        return _optimize(args)
-    if args.command == "diff":
-        return _diff(args)
-    if args.command == "history":
-        return _history(args)
-    if args.command == "demo":
-        from .demo import IMAGE_NAME, build_demo_image, cache_folder
-
-        if args.rebuild:
-            (cache_folder() / IMAGE_NAME).unlink(missing_ok=True)
-        import time
-
-        started = time.monotonic()
-
-        def say(text: str) -> None:
-            print(f"uvscope: {text} ({time.monotonic() - started:.1f} s)", file=sys.stderr, flush=True)
-
-        args.image, args.source, args.platform, args.project = str(build_demo_image(progress=say)), "oci", None, None
-    if args.command in ("open", "demo") and sys.stdout.isatty() and not getattr(args, "summary", False):
+def _open(args: argparse.Namespace) -> int:
+    """`uvscope IMAGE`: the session on a terminal, else (or with `--summary`) a text summary."""
+    if sys.stdout.isatty() and not args.summary:
         from .app import make_app, run_session
 
-        return _end_session(
-            run_session(
-                make_app(
-                    args.image,
-                    args.source,
-                    args.platform,
-                    args.project,
-                    cache_dir=getattr(args, "cache_dir", None),
-                    no_cache=getattr(args, "no_cache", False),
-                    stream=getattr(args, "stream", False),
-                )
-            )
+        app = make_app(
+            args.image, args.source, args.platform, args.project, cache_dir=args.cache_dir, no_cache=args.no_cache, stream=args.stream
         )
-    if args.command == "report":
-        args.format = output_format(args.format, args.output, REPORT_FORMATS)
-    if args.command == "report":
-        done = _cached_report(args)
-        if done is not None:
-            return done
-    image, python, key, warnings = _read_keyed(args, args.image, args.source, args.platform, args.project)
-    if args.command == "report":
-        return _report(args, image, python, key, warnings)
-    sys.stdout.write(_summary(image, python) + "\n")
+        return _end_session(run_session(app))
+    from uvscope.analysis.output.text import summary_lines
+
+    image, python = _read(args, args.image, args.source, args.platform, args.project)
+    sys.stdout.write("\n".join(summary_lines(image, python)) + "\n")
     return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """`uvscope demo`: build the demo image (an OCI layout) on first use, then open it as `open` does."""
+    import time
+
+    from .demo import IMAGE_NAME, build_demo_image, cache_folder
+
+    if args.rebuild:
+        (cache_folder() / IMAGE_NAME).unlink(missing_ok=True)
+    started = time.monotonic()
+
+    def say(text: str) -> None:
+        print(f"uvscope: {text} ({time.monotonic() - started:.1f} s)", file=sys.stderr, flush=True)
+
+    args.image = str(build_demo_image(progress=say))
+    return _open(args)
 
 
 REPORT_ONLY_OPTIONS = ("--ci", "--ci-config", "--format", "-o", "--output")
@@ -730,12 +694,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             return 2
         arguments.insert(0, "open")
-    args = build_parser().parse_args(arguments)
+    parser = build_parser()
+    args = parser.parse_args(arguments)
     if args.command is None:
-        build_parser().print_help()
+        parser.print_help()
         return 2
     try:
-        return _run(args)
+        return args.func(args)
     except NothingToDo as done:
         print(f"uvscope: {done}")
         return 0

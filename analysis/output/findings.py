@@ -128,7 +128,7 @@ def find_problems(image: Image, python: PythonAnalysis | None) -> list[Finding]:
                 )
             )
     if lock is not None:
-        mismatched = [(key[1], s.status) for key, s in lock.statuses.items() if key[0] == lock.environment and s.status != "match"]
+        mismatched = lock.mismatches()
         if mismatched:
             findings.append(
                 Finding(

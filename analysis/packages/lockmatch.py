@@ -165,6 +165,15 @@ class LockMatch:
     member: str | None = None
     """The workspace member the image was built for (`member.choose_member`), None when nothing tells."""
 
+    def mismatches(self) -> list[tuple[str, str]]:
+        """(name, status) of each package installed in `environment` that uv.lock does not pin at its version.
+
+        The one list behind the `lock-mismatch` finding and the `require-lock-match` CI rule.
+        """
+        return [
+            (name, status.status) for (env, name), status in self.statuses.items() if env == self.environment and status.status != "match"
+        ]
+
     def closure_of(self, name: str) -> Closure | None:
         """The largest closure of the direct dependency `name` (it may be direct in several groups)."""
         return next((item for item in self.closures if item.name == name), None)

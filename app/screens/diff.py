@@ -39,13 +39,26 @@ class DiffScreen(Screen):
             super().__init__()
             self.message = message
 
-    def __init__(self, ref_a: str, ref_b: str, open_source, source: str = "auto", project: str | None = None, cache=None) -> None:
+    def __init__(
+        self,
+        ref_a: str,
+        ref_b: str,
+        open_source,
+        source: str = "auto",
+        project: str | None = None,
+        cache=None,
+        *,
+        platform: str | None = None,
+        stream: bool = False,
+    ) -> None:
         super().__init__()
         self.cache = cache
         """The layer cache (`LayerCache`) both reads use, and the finished analyses it keeps; None for none."""
         self.refs = (ref_a, ref_b)
         self.open_source = open_source
         self.source = source
+        self.platform = platform
+        self.stream = stream
         self.project = project
         self.document: dict | None = None
         self.error: str | None = None
@@ -74,7 +87,7 @@ class DiffScreen(Screen):
         try:
             sides = []
             for ref in self.refs:
-                source = self.open_source(ref, self.source)
+                source = self.open_source(ref, self.source, platform=self.platform, stream=self.stream)
                 try:
                     sides.append(read_and_analyse(source, self.project, cache=self.cache))
                 finally:
