@@ -56,8 +56,6 @@ class Rewrite:
     """The new Dockerfile text and what the user should know."""
 
     text: str
-    in_place: bool
-    """Always True: every shape uvscope accepts is rewritten in place (kept for callers)."""
     notes: tuple[str, ...]
     shape: str
     """`single-stage` (the final image holds the install stage's layers) or `multi-stage`
@@ -633,7 +631,6 @@ def rewrite_project_dockerfile(
     parsed = parse_dockerfile(new_text)  # what uvscope writes must parse again
     return Rewrite(
         text=new_text,
-        in_place=True,
         notes=tuple(notes),
         shape="multi-stage" if shape.multi_stage else "single-stage",
         environment=shape.sync.environment,

@@ -1,9 +1,9 @@
 """`uvscope optimize`: plan the groups, show every change as a diff, and write it safely.
 
 Planning never writes. Applying writes pyproject.toml and re-locks (both
-restored if `uv lock` fails or changes a version), then the Dockerfile (or
-`Dockerfile.uvscope` beside it when the shape cannot be rewritten in place);
-a file changed on disk since it was read is never overwritten.
+restored if `uv lock` fails or changes a version), then rewrites the
+Dockerfile in place; a file changed on disk since it was read is never
+overwritten.
 """
 
 from __future__ import annotations
@@ -483,27 +483,12 @@ def _kept_today(docker: ProjectDockerfile | None, lock: Lock, member: str, paths
         return set()
 
 
-def _free_name(path: str, data: bytes) -> str | None:
-    """`path`, or `path.2`, `path.3`... if taken; None when one of them already holds exactly `data`."""
-    for number in range(1, 100):
-        candidate = path if number == 1 else f"{path}.{number}"
-        if not os.path.lexists(candidate):
-            return candidate
-        try:
-            with open(candidate, "rb") as handle:
-                if handle.read() == data:
-                    return None
-        except OSError:
-            pass
-    raise UvscopeError(f"{path} and 98 numbered copies of it exist; not writing another")
-
-
 def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
     """Write the plan's files, all or nothing (also across SIGINT/SIGTERM); return what was written.
 
     A file that changed on disk since it was planned, or is read-only, is
-    refused before anything is written. A file uvscope creates beside the
-    Dockerfile never overwrites one that exists: a free name is taken.
+    refused before anything is written. The Dockerfile is rewritten in place,
+    and only when the rewrite changes it.
     """
     uv = find_uv(uv)
     pyproject, docker = plan.pyproject, plan.dockerfile
@@ -511,14 +496,10 @@ def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
     docker_target = None
     docker_expected: bytes | None = None
     if docker is not None:
-        new_data = docker.new_text.encode()
-        if plan.rewrite is not None and not plan.rewrite.in_place:
-            docker_target = _free_name(docker.path, new_data)
-        else:
-            docker_target = docker.path
-            docker_expected = docker.original.data if docker.original is not None else None
-            if docker_expected == new_data:
-                docker_target = None
+        docker_target = docker.path
+        docker_expected = docker.original.data if docker.original is not None else None
+        if docker_expected == docker.new_text.encode():
+            docker_target = None
     for path in (pyproject.path, plan.lock_path, docker_target if docker_expected is not None else None):
         if path:
             refuse_read_only(path)
