@@ -13,12 +13,12 @@ from __future__ import annotations
 import csv
 import io
 import posixpath
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
 
-from ..image.model import Image
+from ..image.model import Image, Layer
 from ..packages.attribution import Distribution, _source_of_pyc
 from ..packages.python import PythonAnalysis
 from .text import count
@@ -107,49 +107,82 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
     side_b = _Side(b, python_b, record_hashes(b, python_b))
     a_ids = {layer.diff_id for layer in a.layers}
     new_layers = {layer.index for layer in b.layers if layer.diff_id not in a_ids}
-    dists_a, dists_b = side_a.by_name, side_b.by_name
     same = _SameContent(side_a, side_b)
-    owners = python_b.attribution.owners
-    shipped_new: dict[tuple[str, str], int] = {}
-    """Bytes each distribution of B ships in B's new layers, and how many of them A already had."""
-    identical_new: dict[tuple[str, str], int] = {}
-    identical_elsewhere = 0
-    layers = []
-    for layer in b.layers:
-        status = "shared" if layer.index not in new_layers else "new"
-        identical = 0
-        packages: dict[str, int] = {}
-        if status == "new":
-            for entry in layer.contents.entries:
-                if not entry.size:
-                    continue
-                owner = owners.get(entry.path)
-                known = same(entry.path, entry.size)
+    tally = _NewContent()
+    layers = [_layer_row(layer, layer.index in new_layers, same, python_b.attribution.owners, tally) for layer in b.layers]
+    packages = _package_changes(side_a.by_name, side_b.by_name, tally)
+    reshipped_keys = {(str(row["environment"]), str(row["name"])) for row in packages["reinstalled_identical"]}
+    identical_total = sum(int(layer["identical_content_bytes"]) for layer in layers if layer["status"] == "new")
+    identical_reshipped = sum(tally.identical.get(key, 0) for key in reshipped_keys)
+    return {
+        "schema": SCHEMA,
+        "a": _image_row(a),
+        "b": _image_row(b),
+        "layers": layers,
+        "pull_bytes": sum(layer.size_bytes for layer in b.layers if layer.index in new_layers),
+        "identical_content": {
+            "bytes": identical_total,
+            "reinstalled_identical_bytes": identical_reshipped,
+            "other_packages_bytes": identical_total - identical_reshipped - tally.identical_elsewhere,
+            "outside_packages_bytes": tally.identical_elsewhere,
+        },
+        "packages": packages,
+    }
+
+
+@dataclass
+class _NewContent:
+    """What B's new layers ship, tallied as the layers are walked."""
+
+    shipped: dict[tuple[str, str], int] = field(default_factory=dict)
+    """Bytes each distribution of B ships in B's new layers."""
+    identical: dict[tuple[str, str], int] = field(default_factory=dict)
+    """How many of those bytes are content A already had."""
+    identical_elsewhere: int = 0
+    """Content A already had, in files no distribution owns."""
+
+
+def _image_row(image: Image) -> dict[str, Any]:
+    return {"ref": image.meta.ref, "id": image.meta.id, "size_bytes": image.size_bytes, "diff_ids": list(image.meta.diff_ids)}
+
+
+def _layer_row(layer: Layer, new: bool, same: _SameContent, owners: dict[str, tuple[str, str]], tally: _NewContent) -> dict[str, Any]:
+    """One layer of B, shared with A or new; a new layer's bytes are tallied by owner and by whether A had them."""
+    identical = 0
+    packages: dict[str, int] = {}
+    if new:
+        for entry in layer.contents.entries:
+            if not entry.size:
+                continue
+            owner = owners.get(entry.path)
+            known = same(entry.path, entry.size)
+            if known:
+                identical += entry.size
+            if owner is not None:
+                packages[owner[1]] = packages.get(owner[1], 0) + entry.size
+                tally.shipped[owner] = tally.shipped.get(owner, 0) + entry.size
                 if known:
-                    identical += entry.size
-                if owner is not None:
-                    packages[owner[1]] = packages.get(owner[1], 0) + entry.size
-                    shipped_new[owner] = shipped_new.get(owner, 0) + entry.size
-                    if known:
-                        identical_new[owner] = identical_new.get(owner, 0) + entry.size
-                elif known:
-                    identical_elsewhere += entry.size
-        layers.append(
-            {
-                "index": layer.index,
-                "diff_id": layer.diff_id,
-                "created_by": layer.created_by,
-                "status": status,
-                "size_bytes": layer.size_bytes,
-                "identical_content_bytes": identical,
-                "packages": [{"name": n, "bytes": s} for n, s in sorted(packages.items(), key=lambda item: -item[1])],
-                "largest_files": [
-                    {"path": "/" + c.path, "bytes": c.size} for c in sorted(layer.added + layer.modified, key=lambda c: -c.size)[:10]
-                ]
-                if status == "new"
-                else [],
-            }
-        )
+                    tally.identical[owner] = tally.identical.get(owner, 0) + entry.size
+            elif known:
+                tally.identical_elsewhere += entry.size
+    return {
+        "index": layer.index,
+        "diff_id": layer.diff_id,
+        "created_by": layer.created_by,
+        "status": "new" if new else "shared",
+        "size_bytes": layer.size_bytes,
+        "identical_content_bytes": identical,
+        "packages": [{"name": n, "bytes": s} for n, s in sorted(packages.items(), key=lambda item: -item[1])],
+        "largest_files": [{"path": "/" + c.path, "bytes": c.size} for c in sorted(layer.added + layer.modified, key=lambda c: -c.size)[:10]]
+        if new
+        else [],
+    }
+
+
+def _package_changes(
+    dists_a: dict[tuple[str, str], Distribution], dists_b: dict[tuple[str, str], Distribution], tally: _NewContent
+) -> dict[str, list[dict[str, Any]]]:
+    """Packages added, removed, changed and re-installed (identical or not) from A to B, each list by name."""
     added = [dists_b[k] for k in dists_b if k not in dists_a]
     removed = [dists_a[k] for k in dists_a if k not in dists_b]
     changed: list[dict[str, Any]] = []
@@ -170,38 +203,22 @@ def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAn
                     "environment": dist_b.environment,
                 }
             )
-        elif shipped_new.get(key):
+        elif tally.shipped.get(key):
             # One rule for "identical": every byte it ships in a new layer is content A already had.
-            shipped = shipped_new[key]
+            shipped = tally.shipped[key]
             row = {"name": dist_b.name, "version": dist_b.version, "bytes": shipped, "environment": dist_b.environment}
-            (reinstalled if identical_new.get(key, 0) == shipped else rebuilt).append(row)
-    reshipped_keys = {(str(row["environment"]), str(row["name"])) for row in reinstalled}
-    identical_total = sum(int(layer["identical_content_bytes"]) for layer in layers if layer["status"] == "new")  # type: ignore[call-overload]
-    identical_reshipped = sum(identical_new.get(key, 0) for key in reshipped_keys)
-
-    def package_row(dist: Distribution) -> dict[str, Any]:
-        return {"name": dist.name, "version": dist.version, "bytes": dist.bytes, "environment": dist.environment}
-
+            (reinstalled if tally.identical.get(key, 0) == shipped else rebuilt).append(row)
     return {
-        "schema": SCHEMA,
-        "a": {"ref": a.meta.ref, "id": a.meta.id, "size_bytes": a.size_bytes, "diff_ids": list(a.meta.diff_ids)},
-        "b": {"ref": b.meta.ref, "id": b.meta.id, "size_bytes": b.size_bytes, "diff_ids": list(b.meta.diff_ids)},
-        "layers": layers,
-        "pull_bytes": sum(layer.size_bytes for layer in b.layers if layer.index in new_layers),
-        "identical_content": {
-            "bytes": identical_total,
-            "reinstalled_identical_bytes": identical_reshipped,
-            "other_packages_bytes": identical_total - identical_reshipped - identical_elsewhere,
-            "outside_packages_bytes": identical_elsewhere,
-        },
-        "packages": {
-            "added": sorted((package_row(d) for d in added), key=lambda d: d["name"]),
-            "removed": sorted((package_row(d) for d in removed), key=lambda d: d["name"]),
-            "changed": sorted(changed, key=lambda d: d["name"]),
-            "reinstalled_identical": sorted(reinstalled, key=lambda d: d["name"]),
-            "reinstalled_changed": sorted(rebuilt, key=lambda d: d["name"]),
-        },
+        "added": sorted((_package_row(d) for d in added), key=lambda d: d["name"]),
+        "removed": sorted((_package_row(d) for d in removed), key=lambda d: d["name"]),
+        "changed": sorted(changed, key=lambda d: d["name"]),
+        "reinstalled_identical": sorted(reinstalled, key=lambda d: d["name"]),
+        "reinstalled_changed": sorted(rebuilt, key=lambda d: d["name"]),
     }
+
+
+def _package_row(dist: Distribution) -> dict[str, Any]:
+    return {"name": dist.name, "version": dist.version, "bytes": dist.bytes, "environment": dist.environment}
 
 
 def diff_summary(doc: dict[str, Any]) -> str:

@@ -17,6 +17,7 @@ import io
 import json
 import posixpath
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import HeaderParser
 
@@ -238,7 +239,27 @@ def _find_distributions(image: Image) -> tuple[dict[tuple[str, str], _Found], di
 def attribute(image: Image) -> Attribution:
     """Attribute every file under the image's Python environments to a distribution."""
     found, owners = _find_distributions(image)
-    site_of = _SiteDirs()
+    owner_of = _owner_lookup(owners)
+    visible = _visible_files(image, owner_of)
+    layer_bytes, reshipped = _shipped_per_layer(image, owner_of)
+    distributions = [
+        _distribution(image, item, visible.owned_bytes[key], visible.owned_files[key], layer_bytes[key], reshipped[key])
+        for key, item in found.items()
+    ]
+    distributions.sort(key=lambda d: d.bytes, reverse=True)
+    visible.unattributed.sort(key=lambda item: item[1], reverse=True)
+    return Attribution(
+        distributions=tuple(distributions),
+        environments=tuple(sorted("/" + site for site in visible.environments)),
+        site_packages_bytes=visible.site_bytes,
+        attributed_bytes=visible.attributed_bytes,
+        unattributed=tuple(("/" + path, size) for path, size in visible.unattributed),
+        owners=visible.owners,
+    )
+
+
+def _owner_lookup(owners: dict[str, tuple[str, str]]) -> Callable[[str], tuple[str, str] | None]:
+    """A path's owner: its own, or for bytecode its source's."""
     resolved: dict[str, tuple[str, str] | None] = {}
 
     def owner_of(path: str) -> tuple[str, str] | None:
@@ -255,13 +276,34 @@ def attribute(image: Image) -> Attribution:
         resolved[path] = key
         return key
 
-    visible_bytes: dict[tuple[str, str], int] = defaultdict(int)
-    visible_files: dict[tuple[str, str], int] = defaultdict(int)
+    return owner_of
+
+
+@dataclass
+class _Visible:
+    """What the final filesystem holds under the Python environments, and who owns it."""
+
+    owned_bytes: dict[tuple[str, str], int]
+    """Per `_find_distributions` key (site, name)."""
+    owned_files: dict[tuple[str, str], int]
+    environments: set[str]
+    site_bytes: int
+    attributed_bytes: int
+    unattributed: list[tuple[str, int]]
+    owners: dict[str, tuple[str, str]]
+    """Visible path -> `Distribution.key` of its owner."""
+
+
+def _visible_files(image: Image, owner_of: Callable[[str], tuple[str, str] | None]) -> _Visible:
+    # locals in the loop: it runs once per file of the final filesystem
+    owned_bytes: dict[tuple[str, str], int] = defaultdict(int)
+    owned_files: dict[tuple[str, str], int] = defaultdict(int)
     environments: set[str] = set()
     site_bytes = 0
     attributed_bytes = 0
     unattributed: list[tuple[str, int]] = []
-    visible_owner: dict[str, tuple[str, str]] = {}
+    owners: dict[str, tuple[str, str]] = {}
+    site_of = _SiteDirs()
     for path, visible in image.files.items():
         entry = visible.entry
         site = site_of(path)
@@ -275,13 +317,22 @@ def attribute(image: Image) -> Attribution:
             if key is not None:
                 attributed_bytes += entry.size
         if key is not None:
-            visible_owner[path] = ("/" + key[0], key[1])  # the same key as `Distribution.key`
-            visible_bytes[key] += entry.size
-            visible_files[key] += 1
+            owners[path] = ("/" + key[0], key[1])  # the same key as `Distribution.key`
+            owned_bytes[key] += entry.size
+            owned_files[key] += 1
         elif site is not None:
             unattributed.append((path, entry.size))
-    # Bytes per layer, hidden copies included; a file is re-shipped when a later layer writes
-    # a path a lower layer already shipped (overwritten in place, or deleted and written again as pip does).
+    return _Visible(owned_bytes, owned_files, environments, site_bytes, attributed_bytes, unattributed, owners)
+
+
+def _shipped_per_layer(
+    image: Image, owner_of: Callable[[str], tuple[str, str] | None]
+) -> tuple[dict[tuple[str, str], dict[int, int]], dict[tuple[str, str], int]]:
+    """Each distribution's bytes per layer, hidden copies included, and its re-shipped bytes.
+
+    A file is re-shipped when a later layer writes a path a lower layer already shipped
+    (overwritten in place, or deleted and written again as pip does).
+    """
     layer_bytes: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     reshipped: dict[tuple[str, str], int] = defaultdict(int)
     shipped: set[str] = set()
@@ -298,38 +349,27 @@ def attribute(image: Image) -> Attribution:
                 reshipped[key] += entry.size
             written.append(entry.path)
         shipped.update(written)
-    distributions = []
-    for key, item in found.items():
-        content = ""
-        if reshipped[key]:
-            content = _compare_records(image, item)
-        distributions.append(
-            Distribution(
-                name=item.name,
-                version=item.version,
-                environment="/" + item.site,
-                metadata_dir="/" + item.metadata_dir,
-                installer=item.installer,
-                requested=item.requested,
-                editable=item.editable,
-                direct_url=item.direct_url,
-                estimated=item.estimated,
-                bytes=visible_bytes[key],
-                files=visible_files[key],
-                layer_bytes=dict(sorted(layer_bytes[key].items())),
-                reshipped_bytes=reshipped[key],
-                reshipped_content=content,
-            )
-        )
-    distributions.sort(key=lambda d: d.bytes, reverse=True)
-    unattributed.sort(key=lambda item: item[1], reverse=True)
-    return Attribution(
-        distributions=tuple(distributions),
-        environments=tuple(sorted("/" + site for site in environments)),
-        site_packages_bytes=site_bytes,
-        attributed_bytes=attributed_bytes,
-        unattributed=tuple(("/" + path, size) for path, size in unattributed),
-        owners=visible_owner,
+    return layer_bytes, reshipped
+
+
+def _distribution(
+    image: Image, item: _Found, owned_bytes: int, owned_files: int, layer_bytes: dict[int, int], reshipped: int
+) -> Distribution:
+    return Distribution(
+        name=item.name,
+        version=item.version,
+        environment="/" + item.site,
+        metadata_dir="/" + item.metadata_dir,
+        installer=item.installer,
+        requested=item.requested,
+        editable=item.editable,
+        direct_url=item.direct_url,
+        estimated=item.estimated,
+        bytes=owned_bytes,
+        files=owned_files,
+        layer_bytes=dict(sorted(layer_bytes.items())),
+        reshipped_bytes=reshipped,
+        reshipped_content=_compare_records(image, item) if reshipped else "",
     )
 
 

@@ -31,7 +31,8 @@ import json
 import posixpath
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..errors import UvscopeError
 from .docker_stages import UV_SYNC, SyncStep, context_at, copy_sources, covers, find_syncs
@@ -55,8 +56,6 @@ class Rewrite:
     """The new Dockerfile text and what the user should know."""
 
     text: str
-    in_place: bool
-    """Always True: every shape uvscope accepts is rewritten in place (kept for callers)."""
     notes: tuple[str, ...]
     shape: str
     """`single-stage` (the final image holds the install stage's layers) or `multi-stage`
@@ -67,6 +66,8 @@ class Rewrite:
     """Where that environment lands in the final image."""
     replaced_previous: bool
     """The Dockerfile already held uvscope's groups; they were replaced."""
+    parsed: Dockerfile = field(compare=False, repr=False)
+    """`text` parsed (the rewriter checks that it parses): the rebuild preview walks it."""
 
 
 # --- recognising and removing what uvscope wrote before --------------------------------------------
@@ -176,6 +177,50 @@ def _refuse_without_sync(dockerfile: Dockerfile) -> UvscopeError:
         f"the Dockerfile {how}: uvscope rewrites Dockerfiles that install the project with `uv sync` from uv.lock "
         "(e.g. `COPY pyproject.toml uv.lock ./` then `RUN uv sync --frozen --no-install-project`)"
     )
+
+
+@dataclass(frozen=True)
+class ProjectDockerfile:
+    """A project's Dockerfile, parsed once for planning, each reading when first asked for.
+
+    `current` is the file as it builds today (uvscope's groups included: the
+    rebuild preview's "today"); `user` is the file as the user wrote it
+    (uvscope's blocks removed: what a rewrite starts from). A reading that
+    fails raises its error each time it is asked for, so callers decide
+    where a broken Dockerfile matters.
+    """
+
+    text: str
+
+    @cached_property
+    def current(self) -> Dockerfile:
+        """The file as it is."""
+        return parse_dockerfile(self.text)
+
+    @cached_property
+    def _stripped(self) -> tuple[str, bool]:
+        return strip_generated(self.text)
+
+    @property
+    def replaced(self) -> bool:
+        """Whether the file holds what uvscope wrote before (removed from `user`)."""
+        return self._stripped[1]
+
+    @cached_property
+    def user(self) -> Dockerfile:
+        """The file with uvscope's blocks removed and the lines they replaced restored."""
+        original, replaced = self._stripped
+        return parse_dockerfile(original) if replaced else self.current
+
+    @cached_property
+    def syncs(self) -> list[SyncStep]:
+        """Every `uv sync` of `user`, in order."""
+        return find_syncs(self.user)
+
+    @cached_property
+    def shape(self) -> BuildShape:
+        """How the final image of `user` gets the environment `uv sync` builds."""
+        return analyse_shape(self.user)
 
 
 def analyse_shape(dockerfile: Dockerfile) -> BuildShape:
@@ -529,11 +574,25 @@ def rewrite_dockerfile(
     several members (their own packages are then left to `uv sync`); `package`
     is the member the image is built for, when the Dockerfile does not say.
     """
+    return rewrite_project_dockerfile(
+        ProjectDockerfile(text), grouping, member_paths=member_paths, workspace=workspace, package=package, emit_index_url=emit_index_url
+    )
+
+
+def rewrite_project_dockerfile(
+    project: ProjectDockerfile,
+    grouping: Grouping,
+    *,
+    member_paths: dict[str, str],
+    workspace: bool,
+    package: str | None = None,
+    emit_index_url: bool = False,
+) -> Rewrite:
+    """`rewrite_dockerfile` on a Dockerfile already read (its parse and shape are reused across rewrites)."""
     if not grouping.groups:
         raise UvscopeError("no dependency group to give a layer of its own (use --group NAME=PKG,... or --suggest)")
-    original, replaced = strip_generated(text)
-    dockerfile = parse_dockerfile(original)
-    shape = analyse_shape(dockerfile)
+    dockerfile, replaced = project.user, project.replaced
+    shape = project.shape
     member_dirs = {path.split("/")[0] for path in member_paths.values() if path not in (".", "")} | {"src"}
     parent = _project_copied_in_parent(shape, member_dirs)
     if parent is not None:
@@ -569,13 +628,13 @@ def rewrite_dockerfile(
     if replaced:
         notes.append("the Dockerfile already held uvscope's groups: they were replaced, the rest of the file is as you wrote it")
     new_text = _apply_edits(dockerfile, edits)
-    parse_dockerfile(new_text)  # what uvscope writes must parse again
+    parsed = parse_dockerfile(new_text)  # what uvscope writes must parse again
     return Rewrite(
         text=new_text,
-        in_place=True,
         notes=tuple(notes),
         shape="multi-stage" if shape.multi_stage else "single-stage",
         environment=shape.sync.environment,
         final_environment=final_environment,
         replaced_previous=replaced,
+        parsed=parsed,
     )

@@ -1,9 +1,9 @@
 """`uvscope optimize`: plan the groups, show every change as a diff, and write it safely.
 
 Planning never writes. Applying writes pyproject.toml and re-locks (both
-restored if `uv lock` fails or changes a version), then the Dockerfile (or
-`Dockerfile.uvscope` beside it when the shape cannot be rewritten in place);
-a file changed on disk since it was read is never overwritten.
+restored if `uv lock` fails or changes a version), then rewrites the
+Dockerfile in place; a file changed on disk since it was read is never
+overwritten.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import os
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import cache
 
 from ..errors import NothingToDo, UvscopeError
 from ..journal import Journal
@@ -21,9 +22,8 @@ from ..output.text import size
 from ..packages.lockhistory import LockCommit, is_git_checkout, lock_history
 from ..packages.lockhistory import churn as lock_churn
 from ..packages.uvlock import Lock, buildable_members, parse_lock, wheel_sizes
-from .docker_rewrite import Rewrite, rewrite_dockerfile, strip_generated
-from .docker_stages import find_syncs
-from .dockerfile import parse_dockerfile
+from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_project_dockerfile
+from .dockerfile import Dockerfile
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
 from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, runtime_requirements, with_groups
@@ -100,23 +100,23 @@ class OptimizePlan:
     the fewest bytes over it, and the replayed totals (None: the size-and-churn suggestion was used)."""
 
 
-def _dockerfile_package(text: str) -> str | None:
+def _dockerfile_package(docker: ProjectDockerfile) -> str | None:
     """The member the Dockerfile's `uv sync --package M` builds, if it says."""
     try:
-        syncs = find_syncs(parse_dockerfile(strip_generated(text)[0]))
+        syncs = docker.syncs
     except UvscopeError:
         return None
     return next((sync.package for sync in syncs if sync.package), None)
 
 
-def _synced_extras(docker_file: ProjectFile | None) -> frozenset[str]:
+def _synced_extras(docker: ProjectDockerfile | None) -> frozenset[str]:
     """The extras the Dockerfile's `uv sync` installs (`--extra X`, `--all-extras` as `*`): their packages can be grouped too."""
     from packaging.utils import canonicalize_name
 
-    if docker_file is None:
+    if docker is None:
         return frozenset()
     try:
-        syncs = find_syncs(parse_dockerfile(strip_generated(docker_file.text)[0]))
+        syncs = docker.syncs
     except UvscopeError:
         return frozenset()
     extras: set[str] = set()
@@ -232,8 +232,11 @@ def plan_optimization(
     docker_file = read_project_file(dockerfile_path) if os.path.isfile(dockerfile_path) else None
     if dockerfile and docker_file is None:
         raise UvscopeError(f"no Dockerfile at {dockerfile}")
+    # Parsed once, each reading when first needed: the package hint, the synced extras, the rewrites,
+    # what it already keeps and the rebuild preview all use it.
+    docker = ProjectDockerfile(docker_file.text) if docker_file is not None else None
     paths = member_paths(project_dir, lock)
-    shape_package = _dockerfile_package(docker_file.text) if docker_file else None
+    shape_package = _dockerfile_package(docker) if docker else None
     if package and shape_package and "$" not in shape_package:
         from packaging.utils import canonicalize_name
 
@@ -243,6 +246,8 @@ def plan_optimization(
                 "give the member the Dockerfile builds"
             )
     member = choose_member(lock, paths, package, docker_file.text if docker_file else None)
+    # asked by `--suggest` (nothing to propose?) and for the plan's `already_kept`: walked once
+    kept_today = cache(lambda: _kept_today(docker, lock, member, paths))
     pyproject_path = os.path.normpath(os.path.join(project_dir, paths[member], "pyproject.toml"))
     pyproject = read_project_file(pyproject_path)
     if grouping is not None:
@@ -282,7 +287,7 @@ def plan_optimization(
                 + ("" if sizes_from != WHEEL_SIZES else " of uv.lock's compressed wheel sizes; give --image IMAGE for installed sizes")
                 + ") to deserve a layer of its own"
             )
-        isolated = _kept_today(docker_file, lock, member, paths)
+        isolated = kept_today()
         if isolated and all(name in isolated for group in grouping.groups for name in group.packages):
             raise NothingToDo(
                 f"the Dockerfile already keeps {', '.join(sorted(n for g in grouping.groups for n in g.packages))} in layers "
@@ -304,9 +309,9 @@ def plan_optimization(
     docker_change = None
 
     def revise(grouping: Grouping) -> Rewrite:
-        assert docker_file is not None
-        return rewrite_dockerfile(
-            docker_file.text,
+        assert docker is not None
+        return rewrite_project_dockerfile(
+            docker,
             grouping,
             member_paths=paths,
             workspace=len(lock.members) > 1,
@@ -314,7 +319,7 @@ def plan_optimization(
             emit_index_url=_declares_indexes(pyproject.text) or _declares_indexes(root_text),
         )
 
-    if docker_file is not None:
+    if docker is not None:
         rewrite = revise(grouping)
         if history_plan is not None and sizes is not None and rewrite.shape != "single-stage":
             # the final image copies each group from a stage of its own: a group's layer does not follow the ones below
@@ -328,13 +333,13 @@ def plan_optimization(
                 grouping = history_plan.grouping
                 rewrite = revise(grouping)
         if history_plan is not None and sizes is not None:
-            history_plan = dockerfile_history(docker_file.text, rewrite.text, history_plan, lock, sizes, member, paths)
-    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path, _synced_extras(docker_file))
+            history_plan = dockerfile_history(docker, rewrite.parsed, history_plan, lock, sizes, member, paths)
+    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path, _synced_extras(docker))
     # A group that already existed keeps its entries: the layers are built from what the file will say.
     effective = _effective_grouping(new_pyproject, grouping, lock)
     if effective != grouping:
         grouping = effective
-        rewrite = revise(grouping) if docker_file is not None else None
+        rewrite = revise(grouping) if docker is not None else None
     if docker_file is not None and rewrite is not None:
         docker_change = FileChange(dockerfile_path, docker_file, rewrite.text, _label(dockerfile_path, project_dir))
     if not sizes_from:
@@ -344,14 +349,14 @@ def plan_optimization(
         sizes[member] = _source_bytes(os.path.join(project_dir, paths[member]))
     shown = preview(grouping, lock, sizes, member, sizes.get(member, 0))
     kept: tuple[str, ...] = ()
-    if docker_file is not None and rewrite is not None:
+    if docker is not None and rewrite is not None:
         member_dirs = frozenset(path for path in paths.values() if path not in (".", ""))
         layers = plan_layers(grouping, lock, sizes, member)
         costs = rebuild_costs(
-            docker_file.text, rewrite.text, lock, member, sizes, sizes.get(member, 0), group_packages_for(layers), member_dirs
+            docker.current, rewrite.parsed, lock, member, sizes, sizes.get(member, 0), group_packages_for(layers), member_dirs
         )
         shown = Preview(shown.layers, tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
-        kept = tuple(sorted(_kept_today(docker_file, lock, member, paths)))
+        kept = tuple(sorted(kept_today()))
     return OptimizePlan(
         member,
         grouping,
@@ -400,10 +405,17 @@ def _source_bytes(folder: str, limit: int = 20_000) -> int:
 
 
 def dockerfile_history(
-    original_text: str, revised_text: str, plan: HistoryPlan, lock: Lock, sizes: dict[str, int], member: str, paths: dict[str, str]
+    original: ProjectDockerfile,
+    revised: Dockerfile | None,
+    plan: HistoryPlan,
+    lock: Lock,
+    sizes: dict[str, int],
+    member: str,
+    paths: dict[str, str],
 ) -> HistoryPlan:
-    """`plan` with each step's bytes worked out from the Dockerfile (today) and its revision (the plan),
-    as `rebuild_cost` walks them: what each past lock change re-creates in the final image."""
+    """`plan` with each step's bytes worked out from the Dockerfile (today) and its revision (the plan;
+    None: the Dockerfile as it is), as `rebuild_cost` walks them: what each past lock change re-creates
+    in the final image. `plan` as it is when the Dockerfile cannot be read."""
     member_dirs = frozenset(p for p in paths.values() if p not in (".", ""))
     groups = group_packages_for(plan_layers(plan.grouping, lock, sizes, member))
     project = sizes.get(member, 0)
@@ -411,8 +423,9 @@ def dockerfile_history(
     try:
         changes = [step.touched for step in steps]
         then = [step.sizes for step in steps]
-        today = lock_change_figures(original_text, changes, lock, member, sizes, project, None, member_dirs, then)
-        planned = lock_change_figures(revised_text, changes, lock, member, sizes, project, groups, member_dirs, then)
+        current = original.current
+        today = lock_change_figures(current, changes, lock, member, sizes, project, None, member_dirs, then)
+        planned = lock_change_figures(revised or current, changes, lock, member, sizes, project, groups, member_dirs, then)
     except UvscopeError:
         return plan
     return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile", plan.unit)
@@ -428,10 +441,10 @@ def history_suggestion(
     if not plan.grouping.groups or not project_dir or not path or not os.path.isfile(path):
         return plan
     try:
-        text = read_project_file(path).text
+        docker = ProjectDockerfile(read_project_file(path).text)
         paths = member_paths(project_dir, lock)
-        rewrite = rewrite_dockerfile(
-            text,
+        rewrite = rewrite_project_dockerfile(
+            docker,
             plan.grouping,
             member_paths=paths,
             workspace=len(lock.members) > 1,
@@ -454,15 +467,15 @@ def history_replays(
     if not project_dir or not path or not os.path.isfile(path):
         return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
     try:
-        text = read_project_file(path).text
+        docker = ProjectDockerfile(read_project_file(path).text)
         paths = member_paths(project_dir, lock)
         if not grouping.groups:
             # nothing to rewrite: with no groups the Dockerfile stays as it is, and so does every figure
             today = replay(Grouping(), lock, sizes, member, steps, project)
-            plan = dockerfile_history(text, text, HistoryPlan(today, today), lock, sizes, member, paths)
+            plan = dockerfile_history(docker, None, HistoryPlan(today, today), lock, sizes, member, paths)
             return HistoryPlan(plan.today, Replay(grouping, plan.planned.layers, plan.planned.steps), plan.figures_from)
-        rewrite = rewrite_dockerfile(
-            text, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
+        rewrite = rewrite_project_dockerfile(
+            docker, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
         )
     except UvscopeError:
         return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
@@ -470,40 +483,25 @@ def history_replays(
     plan = HistoryPlan(
         replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project, cascade)
     )
-    return dockerfile_history(text, rewrite.text, plan, lock, sizes, member, paths)
+    return dockerfile_history(docker, rewrite.parsed, plan, lock, sizes, member, paths)
 
 
-def _kept_today(docker_file: ProjectFile | None, lock: Lock, member: str, paths: dict[str, str]) -> set[str]:
+def _kept_today(docker: ProjectDockerfile | None, lock: Lock, member: str, paths: dict[str, str]) -> set[str]:
     """What the Dockerfile as it is already keeps out of a version bump's rebuild (empty if it cannot be read)."""
-    if docker_file is None:
+    if docker is None:
         return set()
     try:
-        return kept_packages(docker_file.text, lock, member, None, frozenset(p for p in paths.values() if p not in (".", "")))
+        return kept_packages(docker.current, lock, member, None, frozenset(p for p in paths.values() if p not in (".", "")))
     except UvscopeError:
         return set()
-
-
-def _free_name(path: str, data: bytes) -> str | None:
-    """`path`, or `path.2`, `path.3`... if taken; None when one of them already holds exactly `data`."""
-    for number in range(1, 100):
-        candidate = path if number == 1 else f"{path}.{number}"
-        if not os.path.lexists(candidate):
-            return candidate
-        try:
-            with open(candidate, "rb") as handle:
-                if handle.read() == data:
-                    return None
-        except OSError:
-            pass
-    raise UvscopeError(f"{path} and 98 numbered copies of it exist; not writing another")
 
 
 def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
     """Write the plan's files, all or nothing (also across SIGINT/SIGTERM); return what was written.
 
     A file that changed on disk since it was planned, or is read-only, is
-    refused before anything is written. A file uvscope creates beside the
-    Dockerfile never overwrites one that exists: a free name is taken.
+    refused before anything is written. The Dockerfile is rewritten in place,
+    and only when the rewrite changes it.
     """
     uv = find_uv(uv)
     pyproject, docker = plan.pyproject, plan.dockerfile
@@ -511,14 +509,10 @@ def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
     docker_target = None
     docker_expected: bytes | None = None
     if docker is not None:
-        new_data = docker.new_text.encode()
-        if plan.rewrite is not None and not plan.rewrite.in_place:
-            docker_target = _free_name(docker.path, new_data)
-        else:
-            docker_target = docker.path
-            docker_expected = docker.original.data if docker.original is not None else None
-            if docker_expected == new_data:
-                docker_target = None
+        docker_target = docker.path
+        docker_expected = docker.original.data if docker.original is not None else None
+        if docker_expected == docker.new_text.encode():
+            docker_target = None
     for path in (pyproject.path, plan.lock_path, docker_target if docker_expected is not None else None):
         if path:
             refuse_read_only(path)
@@ -551,14 +545,16 @@ def project_preview(project_dir: str | None, grouping: Grouping, lock: Lock, siz
     if not os.path.isfile(path):
         return None
     try:
-        text = read_project_file(path).text
+        docker = ProjectDockerfile(read_project_file(path).text)
         paths = member_paths(project_dir, lock)
-        rewrite = rewrite_dockerfile(
-            text, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
+        rewrite = rewrite_project_dockerfile(
+            docker, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
         )
         layers = plan_layers(grouping, lock, sizes, member)
         member_dirs = frozenset(p for p in paths.values() if p not in (".", ""))
-        costs = rebuild_costs(text, rewrite.text, lock, member, sizes, sizes.get(member, 0), group_packages_for(layers), member_dirs)
+        costs = rebuild_costs(
+            docker.current, rewrite.parsed, lock, member, sizes, sizes.get(member, 0), group_packages_for(layers), member_dirs
+        )
     except UvscopeError:
         return None
     return Preview(tuple(layers), tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))

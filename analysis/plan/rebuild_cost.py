@@ -34,7 +34,7 @@ from packaging.utils import canonicalize_name
 from ..packages.uvlock import Dependency, Lock, closure
 from .docker_rewrite import EXPORT_DIR, EXPORT_STAGE
 from .docker_stages import context_at, copy_sources, covers, find_syncs
-from .dockerfile import Dockerfile, Instruction, Stage, parse_dockerfile
+from .dockerfile import Dockerfile, Instruction, Stage
 
 CHANGES = ("version bump", "light dependency added", "application source changed")
 LOCK_CHANGE = "lock change"
@@ -310,7 +310,7 @@ def _values(words: list[str], name: str) -> list[str]:
 
 
 def recreated_in_final_image(
-    text: str,
+    dockerfile: Dockerfile,
     change: str,
     lock: Lock,
     member: str,
@@ -319,13 +319,13 @@ def recreated_in_final_image(
     group_packages: dict[str, set[str]] | None = None,
     member_dirs: frozenset[str] = frozenset(),
 ) -> int:
-    """Bytes of Python packages and project files that `change` re-creates in the final image of `text`."""
-    walk = _Walk(parse_dockerfile(text), change, lock, member, sizes, group_packages or _lock_groups(lock, member), member_dirs)
+    """Bytes of Python packages and project files that `change` re-creates in the final image of `dockerfile`."""
+    walk = _Walk(dockerfile, change, lock, member, sizes, group_packages or _lock_groups(lock, member), member_dirs)
     return walk.recreated_bytes(project_bytes)
 
 
 def lock_change_figures(
-    text: str,
+    dockerfile: Dockerfile,
     changes: list[frozenset[str]],
     lock: Lock,
     member: str,
@@ -335,11 +335,10 @@ def lock_change_figures(
     member_dirs: frozenset[str] = frozenset(),
     step_sizes: Sequence[Mapping[str, int] | None] | None = None,
 ) -> list[int]:
-    """The bytes each of many past lock changes re-creates in the final image of `text`: the Dockerfile is parsed once, and a change
-    is walked once per set of groups whose pins it alters (nothing else in the walk depends on it).
+    """The bytes each of many past lock changes re-creates in the final image of `dockerfile`: a change is walked
+    once per set of groups whose pins it alters (nothing else in the walk depends on it).
 
     `step_sizes` (one per change, None for today's `sizes`) sizes each change's packages and project as they were then."""
-    dockerfile = parse_dockerfile(text)
     groups = group_packages if group_packages is not None else _lock_groups(lock, member)
     walks: dict[frozenset[str], _Walk] = {}
     figures: dict[frozenset[str], int] = {}
@@ -363,11 +362,15 @@ def lock_change_figures(
 
 
 def kept_packages(
-    text: str, lock: Lock, member: str, group_packages: dict[str, set[str]] | None = None, member_dirs: frozenset[str] = frozenset()
+    dockerfile: Dockerfile,
+    lock: Lock,
+    member: str,
+    group_packages: dict[str, set[str]] | None = None,
+    member_dirs: frozenset[str] = frozenset(),
 ) -> set[str]:
     """Packages the final image holds in layers that a version bump leaves as they were:
     what the Dockerfile already isolates (a stage or an earlier layer of its own, or uvscope's groups)."""
-    walk = _Walk(parse_dockerfile(text), CHANGES[0], lock, member, {}, group_packages or _lock_groups(lock, member), member_dirs)
+    walk = _Walk(dockerfile, CHANGES[0], lock, member, {}, group_packages or _lock_groups(lock, member), member_dirs)
     kept: set[str] = set()
     for layer in walk.final_layers():
         if not layer.recreated:
@@ -376,8 +379,8 @@ def kept_packages(
 
 
 def rebuild_costs(
-    original_text: str,
-    revised_text: str,
+    original: Dockerfile,
+    revised: Dockerfile,
     lock: Lock,
     member: str,
     sizes: dict[str, int],
@@ -389,8 +392,8 @@ def rebuild_costs(
     return tuple(
         RebuildCost(
             change,
-            recreated_in_final_image(original_text, change, lock, member, sizes, project_bytes, None, member_dirs),
-            recreated_in_final_image(revised_text, change, lock, member, sizes, project_bytes, group_packages, member_dirs),
+            recreated_in_final_image(original, change, lock, member, sizes, project_bytes, None, member_dirs),
+            recreated_in_final_image(revised, change, lock, member, sizes, project_bytes, group_packages, member_dirs),
         )
         for change in CHANGES
     )

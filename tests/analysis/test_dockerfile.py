@@ -103,7 +103,7 @@ def test_copy_then_sync_installs_before_the_project_copy_into_the_project_enviro
 
 def test_multi_stage_copying_the_venv_gets_one_copy_per_group_then_the_rest():
     result = rewrite_dockerfile(MULTI_STAGE, HEAVY, member_paths={"app": "."}, workspace=False)
-    assert result.in_place and result.shape == "multi-stage"
+    assert result.shape == "multi-stage"
     lines = result.text.splitlines()
     # the group stage repeats the builder's steps up to the group install (BuildKit shares them)
     group_stage = lines.index("FROM python:3.12 AS uvscope-group-heavy")

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.plan.docker_rewrite import END, ORIGINAL, analyse_shape, rewrite_dockerfile, strip_generated
+from uvscope.analysis.plan.docker_rewrite import END, ORIGINAL, ProjectDockerfile, analyse_shape, rewrite_dockerfile, strip_generated
 from uvscope.analysis.plan.docker_stages import context_at, find_syncs
 from uvscope.analysis.plan.dockerfile import parse_dockerfile
 from uvscope.analysis.plan.grouping import Group, Grouping
@@ -44,6 +44,18 @@ def test_writing_twice_gives_the_same_file_and_stripping_gives_the_original(path
     other = _rewrite(once.text, HEAVY) if "workspace" not in path.stem else None
     if other is not None:
         assert other.text.count("AS uvscope-export") == 1 and "--only-group ml" not in other.text
+
+
+def test_a_dockerfile_read_once_is_today_as_written_and_the_user_file_without_uvscope_blocks():
+    text = (Path(__file__).parent.parent / "shapes" / "example-multistage.Dockerfile").read_text()
+    plain = ProjectDockerfile(text)
+    assert not plain.replaced and plain.user is plain.current  # nothing to strip: one parse serves both
+    rewritten = ProjectDockerfile(_rewrite(text, TWO).text)
+    assert rewritten.replaced
+    assert rewritten.user.lines == parse_dockerfile(text).lines  # what a rewrite starts from
+    assert any(stage.name == "uvscope-export" for stage in rewritten.current.stages)  # what builds today
+    assert rewritten.shape.multi_stage and rewritten.shape.sync.package is None
+    assert _rewrite(rewritten.text, TWO).text == rewritten.text
 
 
 def test_what_uvscope_0_1_wrote_is_recognised_and_replaced():
