@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from ..errors import NothingToDo, UvscopeError
-from ..journal import Journal
 from ..output.text import size
 from ..packages.lockhistory import churn as lock_churn
 from ..packages.lockhistory import is_git_checkout, lock_history
@@ -26,7 +25,16 @@ from .docker_stages import find_syncs
 from .dockerfile import parse_dockerfile
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
-from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, runtime_requirements, with_groups
+from .project_edit import (
+    PlannedWrite,
+    ProjectFile,
+    find_uv,
+    load_toml,
+    read_project_file,
+    runtime_requirements,
+    with_groups,
+    write_and_relock,
+)
 from .rebuild_cost import group_packages_for, kept_packages, lock_change_figures, rebuild_costs, wheel_sizes
 
 
@@ -495,37 +503,16 @@ def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
     uv = find_uv(uv)
     pyproject, docker = plan.pyproject, plan.dockerfile
     assert pyproject.original is not None
-    docker_target = None
-    docker_expected: bytes | None = None
+    then = None
     if docker is not None:
         new_data = docker.new_text.encode()
         if plan.rewrite is not None and not plan.rewrite.in_place:
-            docker_target = _free_name(docker.path, new_data)
+            target = _free_name(docker.path, new_data)
+            then = PlannedWrite(target, None, new_data) if target else None
         else:
-            docker_target = docker.path
-            docker_expected = docker.original.data if docker.original is not None else None
-            if docker_expected == new_data:
-                docker_target = None
-    for path in (pyproject.path, plan.lock_path, docker_target if docker_expected is not None else None):
-        if path:
-            refuse_read_only(path)
-    written = []
-    with Journal(os.path.dirname(os.path.abspath(plan.lock_path))) as journal:
-        journal.track(pyproject.path, pyproject.original.data)
-        journal.track(plan.lock_path)
-        if docker_target:
-            journal.track(docker_target, docker_expected)
-        new_pyproject = pyproject.new_text.encode()
-        if new_pyproject != pyproject.original.data:
-            journal.write(pyproject.path, new_pyproject)
-            written.append(pyproject.path)
-        relock(journal, plan.lock_path, uv)
-        if journal.entries[plan.lock_path].written != journal.entries[plan.lock_path].original:
-            written.append(plan.lock_path)
-        if docker_target and docker is not None:
-            journal.write(docker_target, docker.new_text.encode())
-            written.append(docker_target)
-        journal.commit()
+            expected = docker.original.data if docker.original is not None else None
+            then = PlannedWrite(docker.path, expected, new_data) if expected != new_data else None
+    written, _ = write_and_relock(pyproject.original, pyproject.new_text.encode(), plan.lock_path, uv, then)
     return written
 
 
