@@ -35,7 +35,7 @@ from .project_edit import (
     with_groups,
     write_and_relock,
 )
-from .rebuild_cost import group_packages_for, kept_packages, lock_change_figures, rebuild_costs, wheel_sizes
+from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs, recreated_in_final_image, wheel_sizes
 
 
 def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
@@ -406,8 +406,8 @@ def dockerfile_history(
     steps = [cost.step for cost in plan.planned.steps]
     try:
         changes = [step.touched for step in steps]
-        today = lock_change_figures(original_text, changes, lock, member, sizes, project, None, member_dirs)
-        planned = lock_change_figures(revised_text, changes, lock, member, sizes, project, groups, member_dirs)
+        today = recreated_in_final_image(original_text, changes, lock, member, sizes, project, None, member_dirs)
+        planned = recreated_in_final_image(revised_text, changes, lock, member, sizes, project, groups, member_dirs)
     except UvscopeError:
         return plan
     return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile", plan.unit)

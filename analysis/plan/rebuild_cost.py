@@ -27,6 +27,7 @@ import posixpath
 import re
 import shlex
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
@@ -310,22 +311,7 @@ def _values(words: list[str], name: str) -> list[str]:
 
 def recreated_in_final_image(
     text: str,
-    change: str,
-    lock: Lock,
-    member: str,
-    sizes: dict[str, int],
-    project_bytes: int,
-    group_packages: dict[str, set[str]] | None = None,
-    member_dirs: frozenset[str] = frozenset(),
-) -> int:
-    """Bytes of Python packages and project files that `change` re-creates in the final image of `text`."""
-    walk = _Walk(parse_dockerfile(text), change, lock, member, sizes, group_packages or _lock_groups(lock, member), member_dirs)
-    return walk.recreated_bytes(project_bytes)
-
-
-def lock_change_figures(
-    text: str,
-    changes: list[frozenset[str]],
+    changes: Sequence[str | frozenset[str]],
     lock: Lock,
     member: str,
     sizes: dict[str, int],
@@ -333,20 +319,30 @@ def lock_change_figures(
     group_packages: dict[str, set[str]] | None = None,
     member_dirs: frozenset[str] = frozenset(),
 ) -> list[int]:
-    """The bytes each of many past lock changes re-creates in the final image of `text`: the Dockerfile is parsed once, and a change
-    is walked once per set of groups whose pins it alters (nothing else in the walk depends on it)."""
+    """Bytes of Python packages and project files each change re-creates in the final image of `text`.
+
+    A change is one of `CHANGES`, or a past change of uv.lock (`LOCK_CHANGE`): the
+    packages whose pins it touched. The Dockerfile is parsed once, and a lock
+    change is walked once per set of groups whose pins it alters (nothing else
+    in the walk depends on it).
+    """
     dockerfile = parse_dockerfile(text)
     groups = group_packages if group_packages is not None else _lock_groups(lock, member)
-    figures: dict[frozenset[str], int] = {}
+    figures: dict[tuple[str, frozenset[str]], int] = {}
     result = []
-    for touched in changes:
-        if not touched:
+    for change in changes:
+        key: tuple[str, frozenset[str]]
+        touched: frozenset[str] | None
+        if isinstance(change, str):
+            key, touched = (change, frozenset()), None
+        elif not change:
             result.append(0)
             continue
-        key = frozenset(name for name, packages in groups.items() if touched & packages)
+        else:
+            altered = frozenset(name for name, packages in groups.items() if change & packages)
+            key, touched = (LOCK_CHANGE, altered), frozenset().union(*(groups[name] for name in altered))
         if key not in figures:
-            representative = frozenset().union(*(groups[name] for name in key)) if key else frozenset()
-            walk = _Walk(dockerfile, LOCK_CHANGE, lock, member, sizes, groups, member_dirs, representative)
+            walk = _Walk(dockerfile, key[0], lock, member, sizes, groups, member_dirs, touched)
             figures[key] = walk.recreated_bytes(project_bytes)
         result.append(figures[key])
     return result
@@ -376,14 +372,9 @@ def rebuild_costs(
     member_dirs: frozenset[str] = frozenset(),
 ) -> tuple[RebuildCost, ...]:
     """Today and with the groups, for a version bump, a new light dependency and a source change."""
-    return tuple(
-        RebuildCost(
-            change,
-            recreated_in_final_image(original_text, change, lock, member, sizes, project_bytes, None, member_dirs),
-            recreated_in_final_image(revised_text, change, lock, member, sizes, project_bytes, group_packages, member_dirs),
-        )
-        for change in CHANGES
-    )
+    today = recreated_in_final_image(original_text, CHANGES, lock, member, sizes, project_bytes, None, member_dirs)
+    proposed = recreated_in_final_image(revised_text, CHANGES, lock, member, sizes, project_bytes, group_packages, member_dirs)
+    return tuple(RebuildCost(*figures) for figures in zip(CHANGES, today, proposed))
 
 
 def _lock_groups(lock: Lock, member: str) -> dict[str, set[str]]:
