@@ -7,9 +7,7 @@ No Docker Engine is needed: the layers are made the way a builder makes them
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
 import os
 import shutil
 import subprocess
@@ -21,6 +19,8 @@ from pathlib import Path
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.files import write_file
 from uvscope.analysis.read.cache import default_cache_dir
+from uvscope.analysis.read.layout import REF_NAME
+from uvscope.analysis.read.oci_writer import image_config, layout_tar, oci_layout
 
 PROJECT = Path(__file__).parent / "demo_project"
 IMAGE_NAME = "demo-image.oci.tar"
@@ -79,52 +79,13 @@ def _uv(*args: str, cwd: Path, env: dict) -> None:
 
 
 def _oci_tar(layers: list[tuple[bytes, str]]) -> bytes:
-    def digest(data: bytes) -> str:
-        return "sha256:" + hashlib.sha256(data).hexdigest()
-
-    config = json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "created": "2026-01-01T00:00:00Z",
-            "config": {"WorkingDir": "/app", "Cmd": ["/app/.venv/bin/demo-service"]},
-            "rootfs": {"type": "layers", "diff_ids": [digest(layer) for layer, _ in layers]},
-            "history": [{"created_by": command} for _, command in layers],
-        }
-    ).encode()
-    manifest = json.dumps(
-        {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config), "size": len(config)},
-            "layers": [
-                {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(layer), "size": len(layer)} for layer, _ in layers
-            ],
-        }
-    ).encode()
-    index = json.dumps(
-        {
-            "schemaVersion": 2,
-            "manifests": [
-                {
-                    "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                    "digest": digest(manifest),
-                    "size": len(manifest),
-                    "annotations": {"org.opencontainers.image.ref.name": "demo"},
-                }
-            ],
-        }
-    ).encode()
-    files = {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}', "index.json": index}
-    for blob in [config, manifest, *(layer for layer, _ in layers)]:
-        files["blobs/sha256/" + digest(blob).split(":")[1]] = blob
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    blobs = [layer for layer, _ in layers]
+    config = image_config(
+        blobs,
+        [{"created_by": command} for _, command in layers],
+        runtime={"WorkingDir": "/app", "Cmd": ["/app/.venv/bin/demo-service"]},
+    )
+    return layout_tar(oci_layout(config, blobs, annotations={REF_NAME: "demo"}))
 
 
 def build_demo_image(target: Path | None = None, progress: Callable[[str], None] | None = None) -> Path:

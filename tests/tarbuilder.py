@@ -1,4 +1,5 @@
-"""Small synthetic layer tars and image archives, written by the tests themselves."""
+"""Small synthetic layer tars and image archives, written by the tests themselves (OCI layouts through
+uvscope's own writer, `analysis/read/oci_writer.py`, which the demo image uses too)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,20 @@ import json
 import tarfile
 
 import zstandard
+
+from uvscope.analysis.read.layout import blob_path
+from uvscope.analysis.read.oci_writer import (
+    INDEX_TYPE,
+    MANIFEST_TYPE,
+    OCI_LAYOUT,
+    blob_files,
+    descriptor,
+    image_config,
+    image_index,
+    image_manifest,
+    layout_tar,
+)
+from uvscope.analysis.read.oci_writer import sha256_digest as digest
 
 
 def layer_tar(*items: tuple) -> bytes:
@@ -39,33 +54,11 @@ def layer_tar(*items: tuple) -> bytes:
     return buffer.getvalue()
 
 
-def digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
 def config_for(layers: list[bytes], commands: list[str] | None = None, arch: str = "amd64") -> bytes:
     """An image config whose diff_ids are the uncompressed layers' digests."""
     commands = commands or [f"RUN step {index}" for index in range(len(layers))]
     history = [{"created_by": "ENV A=1", "empty_layer": True}] + [{"created_by": c} for c in commands]
-    return json.dumps(
-        {
-            "architecture": arch,
-            "os": "linux",
-            "created": "2026-01-01T00:00:00Z",
-            "rootfs": {"type": "layers", "diff_ids": [digest(layer) for layer in layers]},
-            "history": history,
-        }
-    ).encode()
-
-
-def _tar(files: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as archive:
-        for name, data in files.items():
-            info = tarfile.TarInfo(name)
-            info.size = len(data)
-            archive.addfile(info, io.BytesIO(data))
-    return buffer.getvalue()
+    return image_config(layers, history, architecture=arch)
 
 
 def docker_save_legacy(layers: list[bytes], tag: str = "demo:latest", commands: list[str] | None = None) -> bytes:
@@ -80,7 +73,7 @@ def docker_save_legacy(layers: list[bytes], tag: str = "demo:latest", commands: 
         files[f"{folder}/layer.tar"] = layer
         names.append(f"{folder}/layer.tar")
     files["manifest.json"] = json.dumps([{"Config": config_name, "RepoTags": [tag], "Layers": names}]).encode()
-    return _tar(dict(sorted(files.items())))
+    return layout_tar(dict(sorted(files.items())))
 
 
 def compress(layer: bytes, how: str) -> bytes:
@@ -93,58 +86,27 @@ def compress(layer: bytes, how: str) -> bytes:
 
 def oci_files(layers: list[bytes], *, compression: str = "plain", platforms=("linux/amd64",), docker25=False) -> dict[str, bytes]:
     """The files of an OCI image layout; several platforms make an index of manifests."""
-    files: dict[str, bytes] = {"oci-layout": b'{"imageLayoutVersion":"1.0.0"}'}
+    files: dict[str, bytes] = {"oci-layout": OCI_LAYOUT}
     descriptors = []
     for plat in platforms:
         os_name, arch = plat.split("/")[:2]
         config = config_for(layers, arch=arch)
         blobs = [compress(layer, compression) for layer in layers]
-        for blob in [config, *blobs]:
-            files["blobs/sha256/" + digest(blob).split(":")[1]] = blob
-        manifest = json.dumps(
-            {
-                "schemaVersion": 2,
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest(config), "size": len(config)},
-                "layers": [
-                    {"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest(blob), "size": len(blob)}
-                    for blob in blobs
-                ],
-            }
-        ).encode()
-        files["blobs/sha256/" + digest(manifest).split(":")[1]] = manifest
-        descriptors.append(
-            {
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
-                "digest": digest(manifest),
-                "size": len(manifest),
-                "platform": {"os": os_name, "architecture": arch},
-            }
-        )
+        manifest = image_manifest(config, blobs)
+        files |= blob_files(config, *blobs, manifest)
+        descriptors.append(descriptor(MANIFEST_TYPE, manifest, platform={"os": os_name, "architecture": arch}))
         if docker25:
             files["manifest.json"] = json.dumps(
-                [
-                    {
-                        "Config": "blobs/sha256/" + digest(config).split(":")[1],
-                        "RepoTags": ["demo:latest"],
-                        "Layers": ["blobs/sha256/" + digest(blob).split(":")[1] for blob in blobs],
-                    }
-                ]
+                [{"Config": blob_path(digest(config)), "RepoTags": ["demo:latest"], "Layers": [blob_path(digest(blob)) for blob in blobs]}]
             ).encode()
     if len(descriptors) == 1:
-        index = {"schemaVersion": 2, "manifests": descriptors}
+        files["index.json"] = image_index(descriptors)
     else:
-        nested = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": descriptors}).encode()
-        files["blobs/sha256/" + digest(nested).split(":")[1]] = nested
-        index = {
-            "schemaVersion": 2,
-            "manifests": [
-                {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": digest(nested), "size": len(nested)}
-            ],
-        }
-    files["index.json"] = json.dumps(index).encode()
+        nested = image_index(descriptors, INDEX_TYPE)
+        files |= blob_files(nested)
+        files["index.json"] = image_index([descriptor(INDEX_TYPE, nested)])
     return files
 
 
 def as_tar(files: dict[str, bytes]) -> bytes:
-    return _tar(dict(sorted(files.items())))
+    return layout_tar(dict(sorted(files.items())))

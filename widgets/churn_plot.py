@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 
 from uvscope.analysis.plan.layer_plan import Replay
 
-from .plots import series_colors
+from .plots import rgb, series_colors, series_legend
 
 MB = 1_000_000
 TODAY = (186, 176, 172)
@@ -55,11 +55,8 @@ class ChurnPlot(PlotextPlot):
 
     def legend(self) -> Text:
         """`■ heavy ■ rest ─ one layer (today)`, in the chart's colours."""
-        text = Text()
-        for name, color in series_colors(list(self.series())).items():
-            text.append("■ ", style=f"rgb({color[0]},{color[1]},{color[2]})")
-            text.append(f"{name}  ")
-        text.append("── ", style=f"rgb({TODAY[0]},{TODAY[1]},{TODAY[2]})")
+        text = series_legend(list(self.series()))
+        text.append("── ", style=rgb(TODAY))
         text.append("one layer (today)")
         return text
 

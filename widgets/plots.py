@@ -32,6 +32,20 @@ def series_colors(names: list[str]) -> dict[str, tuple[int, int, int]]:
     return colors
 
 
+def rgb(color: tuple[int, int, int]) -> str:
+    """A Rich style for one of the series colours."""
+    return f"rgb({color[0]},{color[1]},{color[2]})"
+
+
+def series_legend(names: list[str]) -> Text:
+    """`■ numpy ■ scipy ■ other`: each series name after a square in its colour (`series_colors`)."""
+    text = Text()
+    for name, color in series_colors(names).items():
+        text.append("■ ", style=rgb(color))
+        text.append(f"{name}  ")
+    return text
+
+
 class LayerSizePlot(PlotextPlot):
     """Per-layer size in MB, stacked by the image's largest packages; `legend()` is shown beside it, not over the bars."""
 
@@ -50,11 +64,7 @@ class LayerSizePlot(PlotextPlot):
 
     def legend(self) -> Text:
         """`■ numpy ■ scipy ■ other`, in the bars' colours."""
-        text = Text()
-        for name, color in series_colors(list(self.series)).items():
-            text.append("■ ", style=f"rgb({color[0]},{color[1]},{color[2]})")
-            text.append(f"{name}  ")
-        return text
+        return series_legend(list(self.series))
 
     def render(self) -> RenderResult:
         plt = self.plt

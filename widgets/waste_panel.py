@@ -53,12 +53,9 @@ class WastePanel(VerticalScroll):
         summary.append(f"\nreclaimable {size(image.reclaimable_bytes)}", style="bold")
         summary.append(f" in {len(image.hidden)} hidden or deleted copies (each counted once)")
         self.query_one("#waste-summary", Static).update(summary)
-        by_layer: dict[int, int] = {}
-        for copy in image.hidden:
-            by_layer[copy.hidden_by] = by_layer.get(copy.hidden_by, 0) + copy.size
         layer_rows = [
             (size(nbytes), f"{index}: {short_command(image.layers[index].created_by, 90)}")
-            for index, nbytes in sorted(by_layer.items(), key=lambda item: -item[1])[:TOP]
+            for index, nbytes in image.reclaimable_by_layer()[:TOP]
         ]
         self.query_one("#waste-layers", Static).update(_table("Caused by layer", layer_rows, ("bytes", "layer whose command hid them")))
         paths = sorted(image.hidden, key=lambda copy: -copy.size)[:TOP]

@@ -207,3 +207,10 @@ class Image:
     def reclaimable_bytes(self) -> int:
         """Bytes shipped but invisible: each hidden or deleted copy counted once."""
         return sum(copy.size for copy in self.hidden)
+
+    def reclaimable_by_layer(self) -> list[tuple[int, int]]:
+        """(layer, bytes) of the reclaimable bytes by the layer whose change hid them, largest first."""
+        by_layer: dict[int, int] = {}
+        for copy in self.hidden:
+            by_layer[copy.hidden_by] = by_layer.get(copy.hidden_by, 0) + copy.size
+        return sorted(by_layer.items(), key=lambda item: item[1], reverse=True)

@@ -10,9 +10,6 @@ content: the package list and the layers' identical bytes are one figure.
 
 from __future__ import annotations
 
-import csv
-import io
-import posixpath
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,24 +18,21 @@ from packaging.version import InvalidVersion, Version
 from ..image.model import Image, Layer
 from ..packages.attribution import Distribution, _source_of_pyc
 from ..packages.python import PythonAnalysis
+from ..packages.record import record_hashes
 from .text import count
 
 SCHEMA = "uvscope.diff/1"
 
 
-def record_hashes(image: Image, python: PythonAnalysis) -> dict[str, str]:
-    """Visible path -> RECORD hash (`sha256=...`), for every file a RECORD lists with a hash."""
+def _record_hashes(image: Image, python: PythonAnalysis) -> dict[str, str]:
+    """Visible path -> RECORD hash (`sha256=...`), for every file a visible RECORD lists with a hash."""
     hashes: dict[str, str] = {}
     for dist in python.attribution.distributions:
         record = dist.metadata_dir.lstrip("/") + "/RECORD"
         visible = image.files.get(record)
-        if visible is None:
-            continue
-        data = image.layers[visible.layer].contents.metadata.get(record, b"")
-        site = dist.environment.lstrip("/")
-        for row in csv.reader(io.StringIO(data.decode("utf-8", "replace"))):
-            if len(row) >= 2 and row[0] and row[1]:
-                hashes[posixpath.normpath(posixpath.join(site, row[0]))] = row[1]
+        if visible is not None:
+            data = image.layers[visible.layer].contents.metadata.get(record, b"")
+            hashes.update(record_hashes(data, dist.environment.lstrip("/")))
     return hashes
 
 
@@ -103,8 +97,8 @@ class _SameContent:
 
 def diff_images(a: Image, python_a: PythonAnalysis, b: Image, python_b: PythonAnalysis) -> dict[str, Any]:
     """The `uvscope.diff/1` document for A -> B."""
-    side_a = _Side(a, python_a, record_hashes(a, python_a))
-    side_b = _Side(b, python_b, record_hashes(b, python_b))
+    side_a = _Side(a, python_a, _record_hashes(a, python_a))
+    side_b = _Side(b, python_b, _record_hashes(b, python_b))
     a_ids = {layer.diff_id for layer in a.layers}
     new_layers = {layer.index for layer in b.layers if layer.diff_id not in a_ids}
     same = _SameContent(side_a, side_b)

@@ -10,7 +10,7 @@ from ..image.model import Image
 from ..packages.lockmatch import LockMatch
 from ..packages.python import PythonAnalysis
 from ..plan.grouping import HEAVY_MIN_BYTES, items_for, union_bytes
-from .text import elide, size
+from .text import short_command, size
 
 
 @dataclass(frozen=True)
@@ -27,8 +27,8 @@ class Finding:
 
 
 def _layer_label(image: Image, index: int) -> str:
-    command = " ".join(image.layers[index].created_by.replace("/bin/sh -c ", "").replace(" # buildkit", "").split())
-    return f"layer {index} ({elide(command, 80)})" if command else f"layer {index}"
+    command = short_command(image.layers[index].created_by, 80)
+    return f"layer {index} ({command})" if command else f"layer {index}"
 
 
 def find_problems(image: Image, python: PythonAnalysis | None) -> list[Finding]:

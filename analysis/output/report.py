@@ -6,7 +6,6 @@ are in bytes.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 from ..image.model import Change, Image
@@ -29,16 +28,12 @@ def _changes(changes: tuple[Change, ...]) -> dict[str, Any]:
 
 def reclaimable_summary(image: Image) -> dict[str, Any]:
     """Reclaimable bytes explained by path and by the layer whose command hid them."""
-    by_layer: dict[int, int] = defaultdict(int)
-    for copy in image.hidden:
-        by_layer[copy.hidden_by] += copy.size
     largest = sorted(image.hidden, key=lambda copy: copy.size, reverse=True)[:TOP_PATHS]
     return {
         "bytes": image.reclaimable_bytes,
         "copies": len(image.hidden),
         "by_layer": [
-            {"layer": index, "created_by": image.layers[index].created_by, "bytes": size}
-            for index, size in sorted(by_layer.items(), key=lambda item: item[1], reverse=True)
+            {"layer": index, "created_by": image.layers[index].created_by, "bytes": size} for index, size in image.reclaimable_by_layer()
         ],
         "paths": [
             {"path": "/" + copy.path, "bytes": copy.size, "layer": copy.layer, "hidden_by": copy.hidden_by, "reason": copy.reason}

@@ -12,8 +12,6 @@ to `top_level.txt`, flagged as estimated.
 from __future__ import annotations
 
 import bisect
-import csv
-import io
 import json
 import posixpath
 from collections import defaultdict
@@ -24,9 +22,9 @@ from email.parser import HeaderParser
 from packaging.utils import canonicalize_name
 
 from ..image.model import EntryKind, Image
+from .record import record_hashes, record_rows
 
 SITE_DIRS = ("/site-packages/", "/dist-packages/")
-MAX_RECORD_ROWS = 2_000_000
 
 
 @dataclass(frozen=True)
@@ -113,31 +111,6 @@ def _headers(data: bytes) -> dict[str, str]:
     return {key: str(value) for key, value in message.items() if key in ("Name", "Version")}
 
 
-def _record_paths(data: bytes, site: str) -> list[tuple[str, str]]:
-    """(path, hash) rows of a RECORD, as normalised image paths."""
-    rows = []
-    reader = csv.reader(io.StringIO(data.decode("utf-8", "replace")))
-    try:
-        for count, row in enumerate(reader):
-            if count >= MAX_RECORD_ROWS:
-                break
-            if not row or not row[0]:
-                continue
-            name = row[0]
-            if name.startswith("/"):
-                path = name.lstrip("/")
-            elif "/." in "/" + name or "//" in name or name.endswith("/") or not site:
-                path = posixpath.normpath(posixpath.join(site, name))
-            else:
-                path = f"{site}/{name}"  # already normal: what normpath(join()) gives, without its cost per row
-            if path.startswith(".."):
-                continue
-            rows.append((path, row[1] if len(row) > 1 else ""))
-    except csv.Error:
-        pass
-    return rows
-
-
 def _source_of_pyc(path: str) -> str | None:
     """`pkg/__pycache__/mod.cpython-311.pyc` -> `pkg/mod.py`."""
     folder, name = posixpath.split(path)
@@ -215,7 +188,7 @@ def _find_distributions(image: Image) -> tuple[dict[tuple[str, str], _Found], di
         key = (site, item.name)
         paths: list[str] = []
         if "RECORD" in files:
-            paths = [path for path, _ in _record_paths(files["RECORD"], site)]
+            paths = [path for path, _ in record_rows(files["RECORD"], site)]
         elif "installed-files.txt" in files:
             listing = files["installed-files.txt"].decode("utf-8", "replace").splitlines()
             paths = [posixpath.normpath(posixpath.join(folder, line.strip())) for line in listing if line.strip()]
@@ -381,7 +354,7 @@ def _compare_records(image: Image, item: _Found) -> str:
     """
     record = item.metadata_dir + "/RECORD"
     versions = {
-        frozenset(row for row in _record_paths(layer.contents.metadata[record], item.site) if row[1] and not row[0].endswith(".pyc"))
+        frozenset(row for row in record_hashes(layer.contents.metadata[record], item.site).items() if not row[0].endswith(".pyc"))
         for layer in image.layers
         if record in layer.contents.metadata
     }

@@ -94,7 +94,7 @@ class HistoryPlan:
     figures_from: str = "model"
     """`model`: the bytes per step are this module's replay; `dockerfile`: they are what the walk of
     the project's Dockerfile (today) and of uvscope's revision of it (the plan) re-creates in the final
-    image for each step (`rebuild_cost.lock_change_figures`)."""
+    image for each step (`rebuild_cost.recreated_in_final_image`)."""
     unit: str = "lock changes"
     """What a step is, for the explanation (`image changes` when planned from a repository's tags)."""
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from ..errors import NothingToDo, UvscopeError
-from ..journal import Journal
 from ..output.text import size
 from ..packages.lockhistory import LockCommit, is_git_checkout, lock_history
 from ..packages.lockhistory import churn as lock_churn
@@ -26,8 +25,17 @@ from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_project_dockerfi
 from .dockerfile import Dockerfile
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
-from .project_edit import ProjectFile, find_uv, load_toml, read_project_file, refuse_read_only, relock, runtime_requirements, with_groups
-from .rebuild_cost import group_packages_for, kept_packages, lock_change_figures, rebuild_costs
+from .project_edit import (
+    PlannedWrite,
+    ProjectFile,
+    find_uv,
+    load_toml,
+    read_project_file,
+    runtime_requirements,
+    with_groups,
+    write_and_relock,
+)
+from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs, recreated_in_final_image
 
 
 def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
@@ -424,8 +432,8 @@ def dockerfile_history(
         changes = [step.touched for step in steps]
         then = [step.sizes for step in steps]
         current = original.current
-        today = lock_change_figures(current, changes, lock, member, sizes, project, None, member_dirs, then)
-        planned = lock_change_figures(revised or current, changes, lock, member, sizes, project, groups, member_dirs, then)
+        today = recreated_in_final_image(current, changes, lock, member, sizes, project, None, member_dirs, then)
+        planned = recreated_in_final_image(revised or current, changes, lock, member, sizes, project, groups, member_dirs, then)
     except UvscopeError:
         return plan
     return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile", plan.unit)
@@ -506,33 +514,12 @@ def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
     uv = find_uv(uv)
     pyproject, docker = plan.pyproject, plan.dockerfile
     assert pyproject.original is not None
-    docker_target = None
-    docker_expected: bytes | None = None
+    then = None
     if docker is not None:
-        docker_target = docker.path
-        docker_expected = docker.original.data if docker.original is not None else None
-        if docker_expected == docker.new_text.encode():
-            docker_target = None
-    for path in (pyproject.path, plan.lock_path, docker_target if docker_expected is not None else None):
-        if path:
-            refuse_read_only(path)
-    written = []
-    with Journal(os.path.dirname(os.path.abspath(plan.lock_path))) as journal:
-        journal.track(pyproject.path, pyproject.original.data)
-        journal.track(plan.lock_path)
-        if docker_target:
-            journal.track(docker_target, docker_expected)
-        new_pyproject = pyproject.new_text.encode()
-        if new_pyproject != pyproject.original.data:
-            journal.write(pyproject.path, new_pyproject)
-            written.append(pyproject.path)
-        relock(journal, plan.lock_path, uv)
-        if journal.entries[plan.lock_path].written != journal.entries[plan.lock_path].original:
-            written.append(plan.lock_path)
-        if docker_target and docker is not None:
-            journal.write(docker_target, docker.new_text.encode())
-            written.append(docker_target)
-        journal.commit()
+        new_data = docker.new_text.encode()
+        expected = docker.original.data if docker.original is not None else None
+        then = PlannedWrite(docker.path, expected, new_data) if expected != new_data else None
+    written, _ = write_and_relock(pyproject.original, pyproject.new_text.encode(), plan.lock_path, uv, then)
     return written
 
 

@@ -10,7 +10,6 @@ that still holds what uvscope wrote, and the reason is told in one line.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -39,10 +38,6 @@ class ProjectFile:
     @property
     def text(self) -> str:
         return self.data.decode("utf-8")
-
-    @property
-    def digest(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
 
 
 def read_project_file(path: str) -> ProjectFile:
@@ -302,19 +297,51 @@ def refuse_read_only(path: str) -> None:
         raise UvscopeError(f"{path} is read-only; not changing it (make it writable to let uvscope edit it)")
 
 
-def write_groups_and_lock(pyproject: ProjectFile, new_text: str, lock_path: str, uv: str | None = None) -> LockResult:
-    """Write pyproject.toml and re-lock, all or nothing: both files are as they were if anything fails."""
+@dataclass(frozen=True)
+class PlannedWrite:
+    """A file to write after the re-lock, and what it must still hold (None: it must not exist yet)."""
+
+    path: str
+    expected: bytes | None
+    data: bytes
+
+
+def write_and_relock(
+    pyproject: ProjectFile, new_pyproject: bytes, lock_path: str, uv: str | None = None, then: PlannedWrite | None = None
+) -> tuple[list[str], str]:
+    """Write pyproject.toml, re-lock, then write `then` (the Dockerfile), all or nothing (also across SIGINT/SIGTERM).
+
+    Before anything is written, a read-only file is refused, and so is one
+    that changed on disk since it was read (or appeared, for a new file).
+    Returns the paths written (uv.lock only if uv changed it) and uv.lock's text.
+    """
     uv = find_uv(uv)
-    for path in (pyproject.path, lock_path):
-        refuse_read_only(path)
+    for path in (pyproject.path, lock_path, then.path if then is not None and then.expected is not None else None):
+        if path:
+            refuse_read_only(path)
     read_project_file(lock_path)
+    written = []
     with Journal(os.path.dirname(os.path.abspath(lock_path))) as journal:
         journal.track(pyproject.path, pyproject.data)
         journal.track(lock_path)
-        if new_text.encode() != pyproject.data:
-            journal.write(pyproject.path, new_text.encode())
+        if then is not None:
+            journal.track(then.path, then.expected)
+        if new_pyproject != pyproject.data:
+            journal.write(pyproject.path, new_pyproject)
+            written.append(pyproject.path)
         lock_text = relock(journal, lock_path, uv)
+        if journal.entries[lock_path].written != journal.entries[lock_path].original:
+            written.append(lock_path)
+        if then is not None:
+            journal.write(then.path, then.data)
+            written.append(then.path)
         journal.commit()
+    return written, lock_text
+
+
+def write_groups_and_lock(pyproject: ProjectFile, new_text: str, lock_path: str, uv: str | None = None) -> LockResult:
+    """Write pyproject.toml and re-lock, all or nothing: both files are as they were if anything fails."""
+    _, lock_text = write_and_relock(pyproject, new_text.encode(), lock_path, uv)
     return LockResult(new_text, lock_text, {})
 
 

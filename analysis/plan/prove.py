@@ -108,8 +108,10 @@ def _predicted_bump(plan: OptimizePlan, tag: str, project_dir: str) -> tuple[int
         lock = parse_lock(handle.read(), plan.lock_path)
     groups = group_packages_for(plan_layers(plan.grouping, lock, sizes, plan.member))
     project = sizes.get(plan.member, 0)
-    today = recreated_in_final_image(parse_dockerfile(plan.dockerfile.original.text), CHANGES[0], lock, plan.member, sizes, project)
-    proposed = recreated_in_final_image(parse_dockerfile(plan.dockerfile.new_text), CHANGES[0], lock, plan.member, sizes, project, groups)
+    (today,) = recreated_in_final_image(parse_dockerfile(plan.dockerfile.original.text), CHANGES[:1], lock, plan.member, sizes, project)
+    (proposed,) = recreated_in_final_image(
+        parse_dockerfile(plan.dockerfile.new_text), CHANGES[:1], lock, plan.member, sizes, project, groups
+    )
     return today, proposed
 
 

@@ -311,22 +311,7 @@ def _values(words: list[str], name: str) -> list[str]:
 
 def recreated_in_final_image(
     dockerfile: Dockerfile,
-    change: str,
-    lock: Lock,
-    member: str,
-    sizes: dict[str, int],
-    project_bytes: int,
-    group_packages: dict[str, set[str]] | None = None,
-    member_dirs: frozenset[str] = frozenset(),
-) -> int:
-    """Bytes of Python packages and project files that `change` re-creates in the final image of `dockerfile`."""
-    walk = _Walk(dockerfile, change, lock, member, sizes, group_packages or _lock_groups(lock, member), member_dirs)
-    return walk.recreated_bytes(project_bytes)
-
-
-def lock_change_figures(
-    dockerfile: Dockerfile,
-    changes: list[frozenset[str]],
+    changes: Sequence[str | frozenset[str]],
     lock: Lock,
     member: str,
     sizes: dict[str, int],
@@ -335,22 +320,31 @@ def lock_change_figures(
     member_dirs: frozenset[str] = frozenset(),
     step_sizes: Sequence[Mapping[str, int] | None] | None = None,
 ) -> list[int]:
-    """The bytes each of many past lock changes re-creates in the final image of `dockerfile`: a change is walked
-    once per set of groups whose pins it alters (nothing else in the walk depends on it).
+    """Bytes of Python packages and project files each change re-creates in the final image of `dockerfile`.
 
-    `step_sizes` (one per change, None for today's `sizes`) sizes each change's packages and project as they were then."""
+    A change is one of `CHANGES`, or a past change of uv.lock (`LOCK_CHANGE`): the
+    packages whose pins it touched. A lock change is walked once per set of
+    groups whose pins it alters (nothing else in the walk depends on it).
+    `step_sizes` (one per change, None for today's `sizes`) sizes each change's
+    packages and project as they were then.
+    """
     groups = group_packages if group_packages is not None else _lock_groups(lock, member)
-    walks: dict[frozenset[str], _Walk] = {}
-    figures: dict[frozenset[str], int] = {}
+    walks: dict[tuple[str, frozenset[str]], _Walk] = {}
+    figures: dict[tuple[str, frozenset[str]], int] = {}
     result = []
-    for index, touched in enumerate(changes):
-        if not touched:
+    for index, change in enumerate(changes):
+        key: tuple[str, frozenset[str]]
+        touched: frozenset[str] | None
+        if isinstance(change, str):
+            key, touched = (change, frozenset()), None
+        elif not change:
             result.append(0)
             continue
-        key = frozenset(name for name, packages in groups.items() if touched & packages)
+        else:
+            altered = frozenset(name for name, packages in groups.items() if change & packages)
+            key, touched = (LOCK_CHANGE, altered), frozenset().union(*(groups[name] for name in altered))
         if key not in walks:
-            representative = frozenset().union(*(groups[name] for name in key)) if key else frozenset()
-            walks[key] = _Walk(dockerfile, LOCK_CHANGE, lock, member, sizes, groups, member_dirs, representative)
+            walks[key] = _Walk(dockerfile, key[0], lock, member, sizes, groups, member_dirs, touched)
         then = step_sizes[index] if step_sizes is not None else None
         if then is not None:
             result.append(walks[key].recreated_bytes(then.get(member, project_bytes), then))
@@ -389,14 +383,9 @@ def rebuild_costs(
     member_dirs: frozenset[str] = frozenset(),
 ) -> tuple[RebuildCost, ...]:
     """Today and with the groups, for a version bump, a new light dependency and a source change."""
-    return tuple(
-        RebuildCost(
-            change,
-            recreated_in_final_image(original, change, lock, member, sizes, project_bytes, None, member_dirs),
-            recreated_in_final_image(revised, change, lock, member, sizes, project_bytes, group_packages, member_dirs),
-        )
-        for change in CHANGES
-    )
+    today = recreated_in_final_image(original, CHANGES, lock, member, sizes, project_bytes, None, member_dirs)
+    proposed = recreated_in_final_image(revised, CHANGES, lock, member, sizes, project_bytes, group_packages, member_dirs)
+    return tuple(RebuildCost(*figures) for figures in zip(CHANGES, today, proposed))
 
 
 def _lock_groups(lock: Lock, member: str) -> dict[str, set[str]]:

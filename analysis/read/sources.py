@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 
 from ..errors import ArchiveError, LayerError, ReadCancelled, UvscopeError
-from ..image.model import Image, ImageMeta, LayerContents
+from ..image.model import Image, ImageMeta, LayerContents, LayerRef
 from ..image.stack import build_image
 from .archive import DirectoryStore, StreamStore, TarStore
 from .cache import LayerCache
@@ -86,20 +87,20 @@ class StoreSource(ImageSource):
 
     def read_layers(self, monitor: ReadMonitor | None = None, cache: LayerCache | None = None) -> Iterator[tuple[int, LayerContents]]:
         for ref in self._layers:
-            layer = cache.get(ref.diff_id) if cache is not None else None
-            if layer is None:
-                try:
-                    layer = self.store.read_layer(ref.blob, monitor)
-                except DigestMismatch:
-                    raise
-                except LayerError as error:
-                    raise LayerError(f"{self.ref}: layer {ref.index + 1} ({ref.blob}): {error}") from None
-                verify_layer(self.ref, ref, layer)
-                if cache is not None:
-                    cache.put(ref.diff_id, layer)
-            elif monitor is not None and ref.compressed_size:
+            layer, cached = cached_or_read(cache, ref.diff_id, partial(self._read_verified, ref, monitor))
+            if cached and monitor is not None and ref.compressed_size:
                 monitor.advance(ref.compressed_size)
             yield ref.index, layer
+
+    def _read_verified(self, ref: LayerRef, monitor: ReadMonitor | None) -> LayerContents:
+        try:
+            layer = self.store.read_layer(ref.blob, monitor)
+        except DigestMismatch:
+            raise
+        except LayerError as error:
+            raise LayerError(f"{self.ref}: layer {ref.index + 1} ({ref.blob}): {error}") from None
+        verify_layer(self.ref, ref, layer)
+        return layer
 
     def close(self) -> None:
         close = getattr(self.store, "close", None)
@@ -142,13 +143,7 @@ class EngineSource(ImageSource):
         if folders is not None:
             self.path_used = "local-storage"
             for index, (diff_id, (folder, split)) in enumerate(zip(diff_ids, folders)):
-                layer = cache.get(diff_id) if cache is not None else None
-                if layer is None:
-                    if monitor is not None and monitor.cancelled:
-                        raise ReadCancelled()
-                    layer = read_overlay_layer(folder, tar_split=split)
-                    if cache is not None:
-                        cache.put(diff_id, layer)
+                layer, _ = cached_or_read(cache, diff_id, partial(_read_overlay, folder, split, monitor))
                 if monitor is not None:
                     monitor.advance(layer.size_bytes)
                 yield index, layer
@@ -166,6 +161,7 @@ class EngineSource(ImageSource):
         if cache is not None:
             cache.put_history(self._meta.id, list(self._meta.created_by))
         for ref in refs:
+            # The export holds every layer read already: the cache is filled, never asked.
             layer = store.read_layer(ref.blob)
             if cache is not None:
                 cache.put(ref.diff_id, layer)
@@ -176,6 +172,23 @@ class EngineSource(ImageSource):
             commands = cache.get_history(self._meta.id)
             if commands is not None and len(commands) == len(self._meta.diff_ids):
                 self._meta = replace(self._meta, created_by=tuple(commands))
+
+
+def cached_or_read(cache: LayerCache | None, diff_id: str, read: Callable[[], LayerContents]) -> tuple[LayerContents, bool]:
+    """The layer `diff_id` from `cache`, or `read()` and then kept in `cache`; and whether the cache had it."""
+    layer = cache.get(diff_id) if cache is not None else None
+    if layer is not None:
+        return layer, True
+    layer = read()
+    if cache is not None:
+        cache.put(diff_id, layer)
+    return layer, False
+
+
+def _read_overlay(folder: str, split: str, monitor: ReadMonitor | None) -> LayerContents:
+    if monitor is not None and monitor.cancelled:
+        raise ReadCancelled()
+    return read_overlay_layer(folder, tar_split=split)
 
 
 def _split_tag(path: str) -> tuple[str, str | None]:

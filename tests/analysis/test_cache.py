@@ -12,7 +12,7 @@ from tarbuilder import docker_save_legacy, layer_tar
 from uvscope.analysis.read import cache as cache_module
 from uvscope.analysis.read.cache import LayerCache
 from uvscope.analysis.read.layer_reader import read_layer
-from uvscope.analysis.read.sources import open_source, read_image
+from uvscope.analysis.read.sources import cached_or_read, open_source, read_image
 
 
 def _layer(n: int = 3):
@@ -28,6 +28,21 @@ def test_round_trip(tmp_path):
     assert again == layer
     assert cache.get("sha256:bb") is None
 
+
+
+def test_cached_or_read_reads_once_and_keeps_what_it_read(tmp_path):
+    cache = LayerCache(str(tmp_path))
+    reads = []
+
+    def read():
+        reads.append(1)
+        return _layer()
+
+    assert cached_or_read(cache, "sha256:aa", read) == (_layer(), False)
+    assert cached_or_read(cache, "sha256:aa", read) == (_layer(), True)
+    assert len(reads) == 1
+    assert cached_or_read(None, "sha256:aa", read) == (_layer(), False)  # no cache: always read
+    assert len(reads) == 2
 
 def test_archive_layers_in_the_cache_are_not_read_again(tmp_path, monkeypatch):
     archive = tmp_path / "image.tar"

@@ -9,7 +9,14 @@ import pytest
 
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.plan.grouping import Group, Grouping
-from uvscope.analysis.plan.project_edit import read_project_file, with_groups, write_checked, write_groups_and_lock
+from uvscope.analysis.plan.project_edit import (
+    PlannedWrite,
+    read_project_file,
+    with_groups,
+    write_and_relock,
+    write_checked,
+    write_groups_and_lock,
+)
 
 PYPROJECT = """\
 [project]
@@ -95,6 +102,47 @@ def test_successful_lock_keeps_the_new_files(tmp_path):
     new = with_groups(PYPROJECT, HEAVY)
     write_groups_and_lock(pyproject, new, str(tmp_path / "uv.lock"), uv=_fake_uv(tmp_path, "exit 0\n"))
     assert (tmp_path / "pyproject.toml").read_text() == new
+
+
+def _project(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / "uv.lock").write_text(LOCK)
+    (tmp_path / "Dockerfile").write_text("FROM python\n")
+    return read_project_file(str(tmp_path / "pyproject.toml"))
+
+
+def test_write_and_relock_writes_pyproject_then_the_planned_file(tmp_path):
+    pyproject = _project(tmp_path)
+    new = with_groups(PYPROJECT, HEAVY).encode()
+    then = PlannedWrite(str(tmp_path / "Dockerfile"), b"FROM python\n", b"FROM python:3.12\n")
+    written, lock_text = write_and_relock(pyproject, new, str(tmp_path / "uv.lock"), _fake_uv(tmp_path, "exit 0\n"), then)
+    assert written == [str(tmp_path / "pyproject.toml"), str(tmp_path / "Dockerfile")]  # uv left uv.lock as it was
+    assert lock_text == LOCK
+    assert (tmp_path / "pyproject.toml").read_bytes() == new and (tmp_path / "Dockerfile").read_text() == "FROM python:3.12\n"
+
+
+@pytest.mark.parametrize(
+    ("then", "reason"),
+    [
+        (PlannedWrite("Dockerfile", b"FROM python:3.11\n", b"new"), "Dockerfile changed on disk since uvscope read it"),
+        (PlannedWrite("Dockerfile", None, b"new"), "Dockerfile appeared since uvscope read it"),
+    ],
+)
+def test_write_and_relock_refuses_a_planned_file_changed_on_disk(tmp_path, then, reason):
+    pyproject = _project(tmp_path)
+    then = PlannedWrite(str(tmp_path / then.path), then.expected, then.data)
+    with pytest.raises(UvscopeError, match=reason):
+        write_and_relock(pyproject, b"changed", str(tmp_path / "uv.lock"), _fake_uv(tmp_path, "exit 0\n"), then)
+    assert (tmp_path / "pyproject.toml").read_text() == PYPROJECT and (tmp_path / "Dockerfile").read_text() == "FROM python\n"
+
+
+def test_write_and_relock_refuses_a_read_only_file_before_writing(tmp_path):
+    pyproject = _project(tmp_path)
+    (tmp_path / "Dockerfile").chmod(0o444)
+    then = PlannedWrite(str(tmp_path / "Dockerfile"), b"FROM python\n", b"new")
+    with pytest.raises(UvscopeError, match="Dockerfile is read-only"):
+        write_and_relock(pyproject, b"changed", str(tmp_path / "uv.lock"), _fake_uv(tmp_path, "exit 0\n"), then)
+    assert (tmp_path / "pyproject.toml").read_text() == PYPROJECT
 
 
 # -- issue 13: entries the user wrote never disappear ----------------------------------

@@ -93,3 +93,14 @@ def test_links_are_recorded_not_followed():
     assert image.files["h"].entry.link == "a"
     assert image.files["loop"].entry.link == "loop"
     assert image.size_bytes == 3
+
+
+def test_reclaimable_by_layer_sums_each_hiding_layer_largest_first():
+    image = _image(
+        layer_tar(("file", "a", b"a" * 10), ("file", "b", b"b" * 20), ("file", "c", b"c" * 5)),
+        layer_tar(("whiteout", "a")),
+        layer_tar(("file", "b", b"B"), ("file", "c", b"C")),
+    )
+    assert image.reclaimable_by_layer() == [(2, 25), (1, 10)]
+    assert sum(nbytes for _, nbytes in image.reclaimable_by_layer()) == image.reclaimable_bytes
+    assert _image(layer_tar(("file", "a", b"a"))).reclaimable_by_layer() == []

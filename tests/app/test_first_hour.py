@@ -10,6 +10,7 @@ indicator, and the grouping editor opens with a card focused.
 from __future__ import annotations
 
 import pytest
+from pilot import loaded
 from rich.cells import cell_len
 from textual.screen import Screen
 from textual.widgets import DataTable
@@ -25,17 +26,8 @@ from uvscope.widgets.package_table import PackageView
 SIZES = [(80, 24), (120, 40)]
 
 
-async def _loaded(app, pilot) -> MainScreen:
-    await pilot.pause()
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    await screen.workers.wait_for_complete()
-    await pilot.pause()
-    return screen
-
-
 async def _grouping(app, pilot) -> GroupingScreen:
-    await _loaded(app, pilot)
+    await loaded(app, pilot)
     await pilot.press("g")
     await pilot.pause()
     assert isinstance(app.screen, GroupingScreen)
@@ -102,7 +94,7 @@ def test_an_unhandled_error_ends_the_session_with_one_line_and_exit_3(capsys):
 async def test_footer_keeps_help_quit_and_the_main_keys_visible(session_tar, size):
     app = make_app(session_tar)
     async with app.run_test(size=size) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         visible = _visible_keys(screen)
         assert {"question_mark", "q", "slash", "g"} <= visible, visible
         screen = await _grouping(app, pilot)
@@ -122,7 +114,7 @@ def _described(binding) -> str:
 async def test_help_is_the_help_of_the_screen_it_is_opened_on(session_tar, size):
     app = make_app(session_tar)
     async with app.run_test(size=size) as pilot:
-        main = await _loaded(app, pilot)
+        main = await loaded(app, pilot)
         await pilot.press("question_mark")
         await pilot.pause()
         assert isinstance(app.screen, HelpScreen)
@@ -153,7 +145,7 @@ async def test_help_is_the_help_of_the_screen_it_is_opened_on(session_tar, size)
 async def test_escape_and_enter_leave_the_search_box(session_tar, size):
     app = make_app(session_tar)
     async with app.run_test(size=size) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         view = screen.query_one(PackageView)
         await pilot.press("slash")
         assert app.focused is screen.query_one("#package-search")
@@ -175,7 +167,7 @@ async def test_escape_and_enter_leave_the_search_box(session_tar, size):
 async def test_escape_leaves_the_files_filter(session_tar, size):
     app = make_app(session_tar)
     async with app.run_test(size=size) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         await pilot.press("3", "slash")
         assert app.focused is screen.query_one("#file-search")
         await pilot.press("x", "escape")
@@ -189,7 +181,7 @@ async def test_escape_leaves_the_files_filter(session_tar, size):
 async def test_filtering_never_shrinks_the_package_columns(session_tar, size):
     app = make_app(session_tar)
     async with app.run_test(size=size) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         await pilot.press("2")
         view = screen.query_one(PackageView)
         table = view.query_one(DataTable)
@@ -215,7 +207,7 @@ async def test_filtering_never_shrinks_the_package_columns(session_tar, size):
 async def test_sort_has_a_key_and_an_indicator(session_tar, size):
     app = make_app(session_tar)
     async with app.run_test(size=size) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         view = screen.query_one(PackageView)
         table = view.query_one(DataTable)
         assert str(table.columns["bytes"].label) == "size ▼"

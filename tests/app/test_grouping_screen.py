@@ -6,12 +6,12 @@ import os
 import stat
 from pathlib import Path
 
+from pilot import loaded
 from sessionimage import LOCK
 
 from uvscope.app.app import make_app
 from uvscope.app.screens.dialogs import ConfirmDiff, NamePrompt
 from uvscope.app.screens.grouping import GroupingScreen
-from uvscope.app.screens.main import MainScreen
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
 
 PYPROJECT = """[project]
@@ -41,11 +41,7 @@ def _project(folder: Path) -> Path:
 
 
 async def _open_grouping(app, pilot) -> GroupingScreen:
-    await pilot.pause()
-    main = app.screen
-    assert isinstance(main, MainScreen)
-    await main.workers.wait_for_complete()
-    await pilot.pause()
+    await loaded(app, pilot)
     await pilot.press("g")
     await pilot.pause()
     assert isinstance(app.screen, GroupingScreen)

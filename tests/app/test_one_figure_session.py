@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 
 import pytest
 from harness import save_image
+from pilot import loaded
 from textual.widgets import Static
 
 from uvscope.analysis.output.text import count, percent, size
@@ -47,11 +48,7 @@ def _files_per_layer(ref: str, folder: Path) -> list[int]:
 
 
 async def _loaded(app, pilot) -> MainScreen:
-    await pilot.pause()
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    await screen.workers.wait_for_complete()
-    await pilot.pause()
+    screen = await loaded(app, pilot)
     assert screen.complete and screen.error is None, screen.error
     return screen
 

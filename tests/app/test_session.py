@@ -5,32 +5,24 @@ from __future__ import annotations
 import threading
 
 import pytest
+from pilot import loaded
 from textual.widgets import Input, TabbedContent, Tree
 
 from uvscope.analysis.errors import LayerError, ReadCancelled, UvscopeError
 from uvscope.analysis.read.sources import open_source
 from uvscope.app.app import UvscopeApp, make_app
 from uvscope.app.screens.help import HelpScreen
-from uvscope.app.screens.main import ImageRequest, MainScreen
+from uvscope.app.screens.main import ImageRequest
 from uvscope.widgets.file_browser import FileBrowser
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView
-
-
-async def _loaded(app, pilot) -> MainScreen:
-    await pilot.pause()
-    screen = app.screen
-    assert isinstance(screen, MainScreen)
-    await screen.workers.wait_for_complete()
-    await pilot.pause()
-    return screen
 
 
 async def test_views_fill_in_and_messages_flow(session_tar):
     seen = []
     app = make_app(session_tar)
     async with app.run_test(size=(120, 40), message_hook=lambda m: seen.append(type(m).__name__)) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         assert screen.complete and screen.error is None
         assert {"MetaLoaded", "Loaded", "LayerSelected"} <= set(seen)
         layers = screen.query_one(LayerTable)
@@ -46,7 +38,7 @@ async def test_views_fill_in_and_messages_flow(session_tar):
 async def test_selecting_a_layer_drives_packages_and_files(session_tar):
     app = make_app(session_tar)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         await pilot.press("up", "up")  # layer 1, the dependency layer
         await pilot.pause()
         assert screen.selected_layer == 1
@@ -69,7 +61,7 @@ async def test_selecting_a_layer_drives_packages_and_files(session_tar):
 async def test_sort_by_header_click_search_and_filters(session_tar):
     app = make_app(session_tar)
     async with app.run_test(size=(140, 40)) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         await pilot.press("2")
         await pilot.pause()
         view = screen.query_one(PackageView)
@@ -94,7 +86,7 @@ async def test_sort_by_header_click_search_and_filters(session_tar):
 async def test_files_view_marks_sizes_owners_and_filters(session_tar):
     app = make_app(session_tar)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         await pilot.press("3", "ctrl+l")
         await pilot.pause()
         root = screen.query_one(FileBrowser).root_node
@@ -126,7 +118,7 @@ async def test_files_view_marks_sizes_owners_and_filters(session_tar):
 async def test_tabs_help_palette_and_themes(session_tar):
     app = make_app(session_tar)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         for key, tab in (("2", "packages"), ("4", "waste"), ("5", "plots"), ("1", "layers")):
             await pilot.press(key)
             assert screen.query_one(TabbedContent).active == tab
@@ -147,7 +139,7 @@ async def test_tabs_help_palette_and_themes(session_tar):
 async def test_every_view_renders_at_small_and_large_sizes(session_tar, size):
     app = make_app(session_tar)
     async with app.run_test(size=size) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         for key in "12345":
             await pilot.press(key)
             await pilot.pause()
@@ -221,7 +213,7 @@ async def test_error_mid_read_keeps_what_was_read(session_tar):
     opener = lambda ref, kind, platform=None: _BlockingSource(open_source(ref, kind), release, fail_after=1)  # noqa: E731
     app = UvscopeApp(ImageRequest(session_tar), source_opener=opener)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         assert screen.error is not None and "not a readable layer tar" in screen.error
         assert screen.query_one(LayerTable).row_count == 4
         status = screen.query_one("#status")
@@ -234,6 +226,6 @@ async def test_error_opening_the_source_is_shown_not_raised(session_tar):
 
     app = UvscopeApp(ImageRequest("some:image"), source_opener=opener)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _loaded(app, pilot)
+        screen = await loaded(app, pilot)
         assert screen.error.startswith("cannot reach the Docker Engine")
         assert app.return_code is None
