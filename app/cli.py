@@ -148,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument(
         "--prove-dependency", metavar="NAME", help="with --prove: the new light dependency (default: a small package not yet locked)"
     )
-    optimize.add_argument("--keep-images", action="store_true", help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:...)")
+    optimize.add_argument("--keep-images", action="store_true", help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:LABEL-WHEN-RUN, listed in the output)")
     optimize.add_argument(
         "--format",
         choices=("md", "json"),
@@ -374,7 +374,9 @@ def _optimize(args: argparse.Namespace) -> int:
         if python.lock is not None:
             sizes = python.lock.sizes
             package = package or python.lock.member
-    history = _history_steps(args) if args.history_images else None
+    history, newest = _history_steps(args) if args.history_images else (None, None)
+    if sizes is None and newest is not None:  # no --image: today's sizes are the newest image's, as the steps' are their own
+        sizes = newest
     plan = plan_optimization(
         args.project,
         groups=args.group,
@@ -439,7 +441,8 @@ def _optimize(args: argparse.Namespace) -> int:
 
 def _history_steps(args: argparse.Namespace):
     """`optimize --history-images`: the changes between a repository's tags (engine or registry, listed as
-    `history REPO` lists them) or between the images given, each step sized by its own image's distributions."""
+    `history REPO` lists them) or between the images given, each step sized by its own image's distributions;
+    and the newest image's sizes when it was built from this project's uv.lock (else None)."""
     from uvscope.analysis.plan.layer_plan import steps_from_images
     from uvscope.analysis.read.repository import REGISTRY_PREFIXES, names_repository, repository_images
 
@@ -454,12 +457,14 @@ def _history_steps(args: argparse.Namespace):
             raise UvscopeError(f"--history-images {args.history_images}: one tag ({refs[0]}); a change needs at least two")
     elif len(refs) < 2:
         raise UvscopeError("--history-images wants a repository or at least two images to see a change")
-    snapshots, sizes = [], {}
+    snapshots, sizes, newest = [], {}, ("", None)
     for ref in refs:
         image, python = _read(args, ref, source, args.platform, args.project, warn=False)
         snapshots.append((ref, image.meta.created, {d.name: d.version for d in python.attribution.distributions}))
         sizes[ref] = python.lock.sizes if python.lock is not None else {d.name: d.bytes for d in python.attribution.distributions}
-    return steps_from_images(snapshots, sizes)
+        if python.lock is not None and not python.mismatch and image.meta.created >= newest[0]:
+            newest = (image.meta.created, python.lock.sizes)
+    return steps_from_images(snapshots, sizes), newest[1]
 
 
 def _optimize_json(args: argparse.Namespace, plan) -> int:

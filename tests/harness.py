@@ -200,6 +200,11 @@ def build_fixture(name: str, *, folder: Path | None = None, tag: str | None = No
 def saved_layers(reference: str) -> list[tuple[str, int, list[tarfile.TarInfo]]]:
     """(diff_id, tar bytes, entries) of each layer of `reference`, read from `docker save` and hashed here,
     not through uvscope: the engine tests' independent truth about which layers a rebuild re-created."""
+    return saved_images(reference)[reference]
+
+
+def saved_images(*references: str) -> dict[str, list[tuple[str, int, list[tarfile.TarInfo]]]]:
+    """`saved_layers` of several images from one `docker save`: a layer they share is streamed and hashed once."""
     import hashlib
     import json
     import tarfile
@@ -215,7 +220,7 @@ def saved_layers(reference: str) -> list[tuple[str, int, list[tarfile.TarInfo]]]
             self.sha.update(data)
             return data
 
-    process = subprocess.Popen([DOCKER, "save", reference], stdout=subprocess.PIPE)
+    process = subprocess.Popen([DOCKER, "save", *references], stdout=subprocess.PIPE)
     assert process.stdout is not None
     blobs: dict[str, tuple[str, int, list[tarfile.TarInfo]]] = {}
     manifest = None
@@ -235,8 +240,11 @@ def saved_layers(reference: str) -> list[tuple[str, int, list[tarfile.TarInfo]]]
                     pass
                 blobs[member.name] = (f"sha256:{digest.hexdigest()}", member.size, entries)
     if process.wait() != 0 or manifest is None:
-        raise RuntimeError(f"docker save {reference} failed")
-    return [blobs[name] for name in manifest[0]["Layers"]]
+        raise RuntimeError(f"docker save {' '.join(references)} failed")
+    if len(references) == 1:  # an image ID or a digest names no RepoTag
+        return {references[0]: [blobs[name] for name in manifest[0]["Layers"]]}
+    by_tag = {tag: [blobs[name] for name in image["Layers"]] for image in manifest for tag in image.get("RepoTags") or ()}
+    return {reference: by_tag[reference if ":" in reference.rpartition("/")[2] else f"{reference}:latest"] for reference in references}
 
 
 def save_image(reference: str, path: Path) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -280,6 +281,7 @@ def prove(
         with open(os.path.join(contexts["original"], lock_rel), encoding="utf-8") as handle:
             light = _light_dependency(handle.read(), dependency)
         slug = re.sub(r"[^a-z0-9._-]+", "-", plan.member.lower()).strip("-.") or "project"
+        run = secrets.token_hex(3)  # two proofs at once (two CI jobs, two projects with one member name) never share a tag
         built: dict[tuple[str, str], BuiltImage] = {}
         predicted: tuple[int, int] | None = None
         change = ""
@@ -291,7 +293,7 @@ def prove(
                         say(f"bump + new dependency in the {label} copy, re-locking")
                         change = _apply_change(folder, pyproject_rel, light, uv)
                 for label, folder in contexts.items():
-                    tag = f"{tag_prefix}/{slug}:{label}-{when}"
+                    tag = f"{tag_prefix}/{slug}:{label}-{when}-{run}"
                     say(f"building the {label} Dockerfile ({when} the change)")
                     _run([docker, "build", *build_options, "-f", os.path.join(folder, dockerfile_rel), "-t", tag, folder])
                     tags.append(tag)

@@ -12,6 +12,11 @@ tar) before and after the change, at most 3% of the final image's bytes may be
 new, and the revised image must import everything. The original Dockerfile,
 as `--prove` measured it, must re-create its dependency layer, so the test
 can tell the difference.
+
+The proofs are the suite's longest work (four builds each), so the selected
+shapes' proofs start together when the first of these tests runs, a few at a
+time (UVSCOPE_TESTS_PROOFS, default 3): the engine exports one image while
+another's `uv sync` installs. Each proof tags its images with its own run id.
 """
 
 from __future__ import annotations
@@ -21,10 +26,11 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from harness import BASE_IMAGE, CA_BUNDLE, DOCKER, docker, python_slim_image, saved_layers, uv_base_image, uv_binary_image
+from harness import BASE_IMAGE, CA_BUNDLE, DOCKER, docker, python_slim_image, saved_images, uv_base_image, uv_binary_image
 
 pytestmark = pytest.mark.engine
 
@@ -51,10 +57,10 @@ def _uvscope(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "uvscope.app.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=1800, env=env)
 
 
-def _layers(tag: str, needles: tuple[str, ...]) -> list[tuple[str, int, set[str]]]:
-    """(diff_id, bytes, needles found) of each layer of `tag`, from `docker save` (harness.saved_layers)."""
+def _layers(saved: list, needles: tuple[str, ...]) -> list[tuple[str, int, set[str]]]:
+    """(diff_id, bytes, needles found) of each layer of an image read by `harness.saved_images`."""
     result = []
-    for diff_id, size, entries in saved_layers(tag):
+    for diff_id, size, entries in saved:
         found = {needle for entry in entries for needle in needles if entry.name.endswith(needle)}
         if any(folder in entry.name and not entry.isdir() for entry in entries for folder in GROUP_FOLDERS):
             found.add("group file")
@@ -63,7 +69,8 @@ def _layers(tag: str, needles: tuple[str, ...]) -> list[tuple[str, int, set[str]
 
 
 def _measure(before_tag: str, after_tag: str, needles: tuple[str, ...]):
-    before, after = _layers(before_tag, needles), _layers(after_tag, needles)
+    saved = saved_images(before_tag, after_tag)  # one `docker save`: the layers both share are read once
+    before, after = _layers(saved[before_tag], needles), _layers(saved[after_tag], needles)
     known = {diff_id for diff_id, _, _ in before}
     recreated = sum(size for diff_id, size, _ in after if diff_id not in known)
     total = sum(size for _, size, _ in after)
@@ -91,17 +98,43 @@ CASES = [
 ]
 
 
+PARALLEL = int(os.environ.get("UVSCOPE_TESTS_PROOFS", "3"))
+TEST_NAME = "test_groups_keep_their_layer_in_the_final_image"
+
+
+@pytest.fixture(scope="module")
+def proofs(request, tmp_path_factory):
+    """shape -> (context, its files before, the running `optimize --prove`) for every shape this session selected."""
+    selected = {item.callspec.params["shape"] for item in request.session.items if item.originalname == TEST_NAME}
+    pool = ThreadPoolExecutor(PARALLEL, thread_name_prefix="prove")
+    started: dict[str, tuple[Path, dict[Path, bytes], Future]] = {}
+    for shape, project, groups, package, _, _ in CASES:
+        if shape not in selected:
+            continue
+        context = _context(tmp_path_factory.mktemp("shapes"), shape, project)
+        before_files = {path: path.read_bytes() for path in context.rglob("*") if path.is_file()}
+        args = ["optimize", "--project", str(context), "--prove", "--format", "json", "--keep-images",
+                "--docker-build-option=--network=host"]
+        for group in groups:
+            args += ["--group", group]
+        if package:
+            args += ["--package", package]
+        started[shape] = (context, before_files, pool.submit(_uvscope, *args, cwd=context))
+    yield started
+    pool.shutdown(cancel_futures=True)
+    for _, _, future in started.values():  # a proof whose test did not run (a failure stopped the session) keeps no image
+        if future.done() and not future.cancelled() and future.exception() is None:
+            result = future.result()
+            if result.returncode == 0 and "{\n" in result.stdout:
+                for row in json.loads(result.stdout[result.stdout.index("{\n") :])["results"]:
+                    for tag in row["images"].values():
+                        docker("image", "rm", "--no-prune", tag, check=False)
+
+
 @pytest.mark.parametrize("shape, project, groups, package, imports, python", CASES, ids=[case[0] for case in CASES])
-def test_groups_keep_their_layer_in_the_final_image(tmp_path, shape, project, groups, package, imports, python):
-    context = _context(tmp_path, shape, project)
-    before_files = {path: path.read_bytes() for path in context.rglob("*") if path.is_file()}
-    args = ["optimize", "--project", str(context), "--prove", "--format", "json", "--keep-images",
-            "--docker-build-option=--network=host"]
-    for group in groups:
-        args += ["--group", group]
-    if package:
-        args += ["--package", package]
-    result = _uvscope(*args, cwd=context)
+def test_groups_keep_their_layer_in_the_final_image(proofs, shape, project, groups, package, imports, python):
+    context, before_files, running = proofs[shape]
+    result = running.result()
     assert result.returncode == 0, result.stderr[-3000:]
     proof = json.loads(result.stdout[result.stdout.index("{\n") :])
     # --prove works in scratch copies: the project is untouched
