@@ -405,25 +405,54 @@ def dockerfile_history(
     return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile", plan.unit)
 
 
+@dataclass(frozen=True)
+class ProjectDockerfile:
+    """The project's Dockerfile and its workspace member folders, read once: the grouping editor
+    works out every preview and replay from it without going back to the disk on each move."""
+
+    text: str
+    paths: dict[str, str]
+    """Workspace member -> its folder relative to the project (`member_paths`)."""
+
+
+def read_project_dockerfile(project_dir: str | None, lock: Lock) -> ProjectDockerfile | None:
+    """The project's Dockerfile and member folders, or None when there is no project or no Dockerfile
+    uvscope can read (the previews then use the generic model)."""
+    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
+    if not project_dir or not path or not os.path.isfile(path):
+        return None
+    try:
+        return ProjectDockerfile(read_project_file(path).text, member_paths(project_dir, lock))
+    except UvscopeError:
+        return None
+
+
+def _rewrite_for(dockerfile: ProjectDockerfile, grouping: Grouping, lock: Lock, member: str) -> Rewrite:
+    workspace = len(lock.members) > 1
+    return rewrite_dockerfile(
+        dockerfile.text, grouping, member_paths=dockerfile.paths, workspace=workspace, package=member if workspace else None
+    )
+
+
 def history_suggestion(
-    project_dir: str | None, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step], max_groups: int = MAX_GROUPS
+    project: str | ProjectDockerfile | None,
+    lock: Lock,
+    sizes: dict[str, int],
+    member: str,
+    steps: list[Step],
+    max_groups: int = MAX_GROUPS,
 ) -> HistoryPlan:
     """The history planner's grouping for the grouping editor, searched as `optimize --suggest` does: groups
-    that the project's Dockerfile will copy from stages of their own (multi-stage) do not cascade."""
+    that the project's Dockerfile (`project`: its folder, or the Dockerfile read before) will copy from
+    stages of their own (multi-stage) do not cascade."""
     plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
-    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
-    if not plan.grouping.groups or not project_dir or not path or not os.path.isfile(path):
+    if not plan.grouping.groups:
+        return plan
+    dockerfile = project if isinstance(project, ProjectDockerfile) else read_project_dockerfile(project, lock)
+    if dockerfile is None:
         return plan
     try:
-        text = read_project_file(path).text
-        paths = member_paths(project_dir, lock)
-        rewrite = rewrite_dockerfile(
-            text,
-            plan.grouping,
-            member_paths=paths,
-            workspace=len(lock.members) > 1,
-            package=member if len(lock.members) > 1 else None,
-        )
+        rewrite = _rewrite_for(dockerfile, plan.grouping, lock, member)
     except UvscopeError:
         return plan
     if rewrite.shape == "single-stage":
@@ -432,30 +461,35 @@ def history_suggestion(
 
 
 def history_replays(
-    project_dir: str | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step]
+    project: str | ProjectDockerfile | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step]
 ) -> HistoryPlan:
-    """Today's single layer and `grouping` replayed over `steps`, from the project's Dockerfile and uvscope's
-    revision of it when there is one uvscope can rewrite (else the plain replay): the grouping editor's line."""
-    project = sizes.get(member, 0)
-    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
-    if not project_dir or not path or not os.path.isfile(path):
-        return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
-    try:
-        text = read_project_file(path).text
-        paths = member_paths(project_dir, lock)
-        if not grouping.groups:
-            # nothing to rewrite: with no groups the Dockerfile stays as it is, and so does every figure
-            today = replay(Grouping(), lock, sizes, member, steps, project)
-            plan = dockerfile_history(text, text, HistoryPlan(today, today), lock, sizes, member, paths)
-            return HistoryPlan(plan.today, Replay(grouping, plan.planned.layers, plan.planned.steps), plan.figures_from)
-        rewrite = rewrite_dockerfile(
-            text, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
+    """Today's single layer and `grouping` replayed over `steps`, from the project's Dockerfile (`project`:
+    its folder, or the Dockerfile read before) and uvscope's revision of it when there is one uvscope can
+    rewrite (else the plain replay): the grouping editor's line."""
+    project_bytes = sizes.get(member, 0)
+    dockerfile = project if isinstance(project, ProjectDockerfile) else read_project_dockerfile(project, lock)
+
+    def plain() -> HistoryPlan:
+        return HistoryPlan(
+            replay(Grouping(), lock, sizes, member, steps, project_bytes), replay(grouping, lock, sizes, member, steps, project_bytes)
         )
+
+    if dockerfile is None:
+        return plain()
+    text, paths = dockerfile.text, dockerfile.paths
+    if not grouping.groups:
+        # nothing to rewrite: with no groups the Dockerfile stays as it is, and so does every figure
+        today = replay(Grouping(), lock, sizes, member, steps, project_bytes)
+        plan = dockerfile_history(text, text, HistoryPlan(today, today), lock, sizes, member, paths)
+        return HistoryPlan(plan.today, Replay(grouping, plan.planned.layers, plan.planned.steps), plan.figures_from)
+    try:
+        rewrite = _rewrite_for(dockerfile, grouping, lock, member)
     except UvscopeError:
-        return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
+        return plain()
     cascade = rewrite.shape == "single-stage"
     plan = HistoryPlan(
-        replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project, cascade)
+        replay(Grouping(), lock, sizes, member, steps, project_bytes),
+        replay(grouping, lock, sizes, member, steps, project_bytes, cascade),
     )
     return dockerfile_history(text, rewrite.text, plan, lock, sizes, member, paths)
 
@@ -529,23 +563,24 @@ def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
     return written
 
 
-def project_preview(project_dir: str | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str) -> Preview | None:
-    """The grouping editor's preview worked out from the project's own Dockerfile (rewritten in memory),
-    or None when there is no Dockerfile uvscope can rewrite (the caller then shows the generic model)."""
-    if project_dir is None or not grouping.groups:
+def project_preview(
+    project: str | ProjectDockerfile | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str
+) -> Preview | None:
+    """The grouping editor's preview worked out from the project's own Dockerfile (`project`: its folder, or
+    the Dockerfile read before), rewritten in memory; None when there is no Dockerfile uvscope can rewrite
+    (the caller then shows the generic model)."""
+    if project is None or not grouping.groups:
         return None
-    path = os.path.join(project_dir, "Dockerfile")
-    if not os.path.isfile(path):
+    dockerfile = project if isinstance(project, ProjectDockerfile) else read_project_dockerfile(project, lock)
+    if dockerfile is None:
         return None
     try:
-        text = read_project_file(path).text
-        paths = member_paths(project_dir, lock)
-        rewrite = rewrite_dockerfile(
-            text, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
-        )
+        rewrite = _rewrite_for(dockerfile, grouping, lock, member)
         layers = plan_layers(grouping, lock, sizes, member)
-        member_dirs = frozenset(p for p in paths.values() if p not in (".", ""))
-        costs = rebuild_costs(text, rewrite.text, lock, member, sizes, sizes.get(member, 0), group_packages_for(layers), member_dirs)
+        member_dirs = frozenset(p for p in dockerfile.paths.values() if p not in (".", ""))
+        costs = rebuild_costs(
+            dockerfile.text, rewrite.text, lock, member, sizes, sizes.get(member, 0), group_packages_for(layers), member_dirs
+        )
     except UvscopeError:
         return None
     return Preview(tuple(layers), tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
