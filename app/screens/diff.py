@@ -84,6 +84,7 @@ class DiffScreen(WorkerScreen):
     def worker_failed(self, worker: Worker, message: str) -> None:
         """The summary line says why there is nothing to compare."""
         self.query_one("#diff-summary", Static).update(Text.assemble(("error: ", "bold red"), message))
+        super().worker_failed(worker, message)
 
     @on(Compared)
     def _compared(self, message: Compared) -> None:

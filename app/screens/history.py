@@ -63,6 +63,7 @@ class HistoryScreen(WorkerScreen):
     def worker_failed(self, worker: Worker, message: str) -> None:
         """The summary line says why there is no table."""
         self.query_one("#history-summary", Static).update(Text.assemble(("error: ", "bold red"), message))
+        super().worker_failed(worker, message)
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
