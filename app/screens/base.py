@@ -37,6 +37,7 @@ class WorkerScreen(Screen):
         """The last failure shown (None while nothing failed)."""
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Report a worker of this screen that failed; other state changes are the workers' own business."""
         if event.state is not WorkerState.ERROR:
             return
         message = error_line(event.worker.error)
