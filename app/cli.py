@@ -148,7 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument(
         "--prove-dependency", metavar="NAME", help="with --prove: the new light dependency (default: a small package not yet locked)"
     )
-    optimize.add_argument("--keep-images", action="store_true", help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:LABEL-WHEN-RUN, listed in the output)")
+    optimize.add_argument(
+        "--keep-images",
+        action="store_true",
+        help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:LABEL-WHEN-RUN, listed in the output)",
+    )
     optimize.add_argument(
         "--format",
         choices=("md", "json"),

@@ -82,6 +82,8 @@ async def shoot(ref: str, name: str, keys: list[str], app=None, size: tuple[int,
         for key in keys:
             await pilot.press(key)
             await pilot.pause()
+            await app.workers.wait_for_complete()  # what the key started (the grouping editor reads uv.lock's history)
+            await pilot.pause()
         return Path(app.save_screenshot(filename=f"{name}.svg", path=str(HERE)))
 
 

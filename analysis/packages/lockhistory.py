@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..errors import UvscopeError
+from ..errors import ReadCancelled, UvscopeError
 from .uvlock import parse_lock, wheel_sizes
 
 MAX_COMMITS = 500
@@ -64,8 +65,12 @@ def _wheel_bytes(text: str) -> dict[str, int]:
         return {}
 
 
-def lock_history(folder: str, limit: int = MAX_COMMITS) -> list[LockCommit]:
-    """Commits that changed `folder/uv.lock`, oldest first, with their package changes."""
+def lock_history(folder: str, limit: int = MAX_COMMITS, cancelled: Callable[[], bool] | None = None) -> list[LockCommit]:
+    """Commits that changed `folder/uv.lock`, oldest first, with their package changes.
+
+    `cancelled()` is asked before each `git show` (one per commit): when it says yes the read
+    stops with `ReadCancelled`, so a session that is closed does not wait for the rest.
+    """
     if not os.path.isdir(folder):
         raise UvscopeError(f"no such folder: {folder}")
     top = _git(folder, "rev-parse", "--show-toplevel").strip()
@@ -75,6 +80,8 @@ def lock_history(folder: str, limit: int = MAX_COMMITS) -> list[LockCommit]:
     commits: list[LockCommit] = []
     previous: dict[str, str] = {}
     for commit, date, subject in reversed(entries):
+        if cancelled is not None and cancelled():
+            raise ReadCancelled
         try:
             text = _git(top, "show", f"{commit}:{path}")
         except UvscopeError:

@@ -439,25 +439,58 @@ def dockerfile_history(
     return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile", plan.unit)
 
 
+@dataclass(frozen=True)
+class ProjectBuild:
+    """The project's Dockerfile (parsed when first asked) and its workspace member folders, read once:
+    the grouping editor works out every preview and replay from it without going back to the disk on each move."""
+
+    docker: ProjectDockerfile
+    paths: dict[str, str]
+    """Workspace member -> its folder relative to the project (`member_paths`)."""
+
+    @property
+    def member_dirs(self) -> frozenset[str]:
+        return frozenset(p for p in self.paths.values() if p not in (".", ""))
+
+
+def read_project_build(project_dir: str | None, lock: Lock) -> ProjectBuild | None:
+    """The project's Dockerfile and member folders, or None when there is no project or no Dockerfile
+    uvscope can read (the previews then use the generic model)."""
+    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
+    if not project_dir or not path or not os.path.isfile(path):
+        return None
+    try:
+        return ProjectBuild(ProjectDockerfile(read_project_file(path).text), member_paths(project_dir, lock))
+    except UvscopeError:
+        return None
+
+
+def _rewrite_for(build: ProjectBuild, grouping: Grouping, lock: Lock, member: str) -> Rewrite:
+    workspace = len(lock.members) > 1
+    return rewrite_project_dockerfile(
+        build.docker, grouping, member_paths=build.paths, workspace=workspace, package=member if workspace else None
+    )
+
+
 def history_suggestion(
-    project_dir: str | None, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step], max_groups: int = MAX_GROUPS
+    project: str | ProjectBuild | None,
+    lock: Lock,
+    sizes: dict[str, int],
+    member: str,
+    steps: list[Step],
+    max_groups: int = MAX_GROUPS,
 ) -> HistoryPlan:
     """The history planner's grouping for the grouping editor, searched as `optimize --suggest` does: groups
-    that the project's Dockerfile will copy from stages of their own (multi-stage) do not cascade."""
+    that the project's Dockerfile (`project`: its folder, or the Dockerfile read before) will copy from
+    stages of their own (multi-stage) do not cascade."""
     plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
-    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
-    if not plan.grouping.groups or not project_dir or not path or not os.path.isfile(path):
+    if not plan.grouping.groups:
+        return plan
+    dockerfile = project if isinstance(project, ProjectBuild) else read_project_build(project, lock)
+    if dockerfile is None:
         return plan
     try:
-        docker = ProjectDockerfile(read_project_file(path).text)
-        paths = member_paths(project_dir, lock)
-        rewrite = rewrite_project_dockerfile(
-            docker,
-            plan.grouping,
-            member_paths=paths,
-            workspace=len(lock.members) > 1,
-            package=member if len(lock.members) > 1 else None,
-        )
+        rewrite = _rewrite_for(dockerfile, plan.grouping, lock, member)
     except UvscopeError:
         return plan
     if rewrite.shape == "single-stage":
@@ -466,32 +499,37 @@ def history_suggestion(
 
 
 def history_replays(
-    project_dir: str | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step]
+    project: str | ProjectBuild | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step]
 ) -> HistoryPlan:
-    """Today's single layer and `grouping` replayed over `steps`, from the project's Dockerfile and uvscope's
-    revision of it when there is one uvscope can rewrite (else the plain replay): the grouping editor's line."""
-    project = sizes.get(member, 0)
-    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
-    if not project_dir or not path or not os.path.isfile(path):
-        return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
-    try:
-        docker = ProjectDockerfile(read_project_file(path).text)
-        paths = member_paths(project_dir, lock)
-        if not grouping.groups:
-            # nothing to rewrite: with no groups the Dockerfile stays as it is, and so does every figure
-            today = replay(Grouping(), lock, sizes, member, steps, project)
-            plan = dockerfile_history(docker, None, HistoryPlan(today, today), lock, sizes, member, paths)
-            return HistoryPlan(plan.today, Replay(grouping, plan.planned.layers, plan.planned.steps), plan.figures_from)
-        rewrite = rewrite_project_dockerfile(
-            docker, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
+    """Today's single layer and `grouping` replayed over `steps`, from the project's Dockerfile (`project`:
+    its folder, or the Dockerfile read before) and uvscope's revision of it when there is one uvscope can
+    rewrite (else the plain replay): the grouping editor's line."""
+    project_bytes = sizes.get(member, 0)
+    dockerfile = project if isinstance(project, ProjectBuild) else read_project_build(project, lock)
+
+    def plain() -> HistoryPlan:
+        return HistoryPlan(
+            replay(Grouping(), lock, sizes, member, steps, project_bytes), replay(grouping, lock, sizes, member, steps, project_bytes)
         )
+
+    if dockerfile is None:
+        return plain()
+    paths = dockerfile.paths
+    if not grouping.groups:
+        # nothing to rewrite: with no groups the Dockerfile stays as it is, and so does every figure
+        today = replay(Grouping(), lock, sizes, member, steps, project_bytes)
+        plan = dockerfile_history(dockerfile.docker, None, HistoryPlan(today, today), lock, sizes, member, paths)
+        return HistoryPlan(plan.today, Replay(grouping, plan.planned.layers, plan.planned.steps), plan.figures_from)
+    try:
+        rewrite = _rewrite_for(dockerfile, grouping, lock, member)
     except UvscopeError:
-        return HistoryPlan(replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project))
+        return plain()
     cascade = rewrite.shape == "single-stage"
     plan = HistoryPlan(
-        replay(Grouping(), lock, sizes, member, steps, project), replay(grouping, lock, sizes, member, steps, project, cascade)
+        replay(Grouping(), lock, sizes, member, steps, project_bytes),
+        replay(grouping, lock, sizes, member, steps, project_bytes, cascade),
     )
-    return dockerfile_history(docker, rewrite.parsed, plan, lock, sizes, member, paths)
+    return dockerfile_history(dockerfile.docker, rewrite.parsed, plan, lock, sizes, member, paths)
 
 
 def _kept_today(docker: ProjectDockerfile | None, lock: Lock, member: str, paths: dict[str, str]) -> set[str]:
@@ -523,24 +561,29 @@ def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
     return written
 
 
-def project_preview(project_dir: str | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str) -> Preview | None:
-    """The grouping editor's preview worked out from the project's own Dockerfile (rewritten in memory),
-    or None when there is no Dockerfile uvscope can rewrite (the caller then shows the generic model)."""
-    if project_dir is None or not grouping.groups:
+def project_preview(
+    project: str | ProjectBuild | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str
+) -> Preview | None:
+    """The grouping editor's preview worked out from the project's own Dockerfile (`project`: its folder, or
+    the Dockerfile read before), rewritten in memory; None when there is no Dockerfile uvscope can rewrite
+    (the caller then shows the generic model)."""
+    if project is None or not grouping.groups:
         return None
-    path = os.path.join(project_dir, "Dockerfile")
-    if not os.path.isfile(path):
+    dockerfile = project if isinstance(project, ProjectBuild) else read_project_build(project, lock)
+    if dockerfile is None:
         return None
     try:
-        docker = ProjectDockerfile(read_project_file(path).text)
-        paths = member_paths(project_dir, lock)
-        rewrite = rewrite_project_dockerfile(
-            docker, grouping, member_paths=paths, workspace=len(lock.members) > 1, package=member if len(lock.members) > 1 else None
-        )
+        rewrite = _rewrite_for(dockerfile, grouping, lock, member)
         layers = plan_layers(grouping, lock, sizes, member)
-        member_dirs = frozenset(p for p in paths.values() if p not in (".", ""))
         costs = rebuild_costs(
-            docker.current, rewrite.parsed, lock, member, sizes, sizes.get(member, 0), group_packages_for(layers), member_dirs
+            dockerfile.docker.current,
+            rewrite.parsed,
+            lock,
+            member,
+            sizes,
+            sizes.get(member, 0),
+            group_packages_for(layers),
+            dockerfile.member_dirs,
         )
     except UvscopeError:
         return None

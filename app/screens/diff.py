@@ -1,4 +1,8 @@
-"""Side by side: what changed between two images (`uvscope diff A B`)."""
+"""Side by side: what changed between two images (`uvscope diff A B`).
+
+Both images are read and diffed in a thread worker under a loading indicator;
+a failure is shown in the summary line (`WorkerScreen`).
+"""
 
 from __future__ import annotations
 
@@ -8,21 +12,22 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
-from textual.screen import Screen
 from textual.widgets import DataTable, Header, LoadingIndicator, Static
+from textual.worker import Worker
 
-from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.output.diff import diff_images, diff_summary
 from uvscope.analysis.output.text import size
 from uvscope.analysis.packages.analysis_cache import read_and_analyse
 from uvscope.analysis.views.browse import short_command
 from uvscope.widgets.key_footer import KeyFooter
 
+from .base import WorkerScreen
+
 STATUS_STYLE = {"shared": "dim", "new": "bold yellow"}
 KIND_STYLE = {"added": "green", "removed": "red", "upgraded": "cyan", "downgraded": "magenta", "re-shipped": "yellow", "rebuilt": "yellow"}
 
 
-class DiffScreen(Screen):
+class DiffScreen(WorkerScreen):
     """Layers of A and B side by side (shared or new), and the package changes."""
 
     BINDINGS = [Binding("tab", "focus_next", "Next table", show=False)]
@@ -30,14 +35,11 @@ class DiffScreen(Screen):
     HELP_EXTRA = (("↑ ↓", "move in a table"), ("click a row", "select it"))
 
     class Compared(Message):
+        """Both images were read and diffed."""
+
         def __init__(self, document: dict) -> None:
             super().__init__()
             self.document = document
-
-    class Failed(Message):
-        def __init__(self, message: str) -> None:
-            super().__init__()
-            self.message = message
 
     def __init__(
         self,
@@ -61,7 +63,6 @@ class DiffScreen(Screen):
         self.stream = stream
         self.project = project
         self.document: dict | None = None
-        self.error: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -81,26 +82,22 @@ class DiffScreen(Screen):
     def on_mount(self) -> None:
         self.compare()
 
-    @work(thread=True, exclusive=True, exit_on_error=False)
+    @work(thread=True, exclusive=True, exit_on_error=False, name="comparing the images")
     def compare(self) -> None:
-        """Read both images and diff them."""
-        try:
-            sides = []
-            for ref in self.refs:
-                source = self.open_source(ref, self.source, platform=self.platform, stream=self.stream)
-                try:
-                    sides.append(read_and_analyse(source, self.project, cache=self.cache))
-                finally:
-                    source.close()
-            self.post_message(self.Compared(diff_images(sides[0][0], sides[0][1], sides[1][0], sides[1][1])))
-        except UvscopeError as error:
-            self.post_message(self.Failed(str(error)))
+        """Read both images and diff them (a failure: `worker_failed`)."""
+        sides = []
+        for ref in self.refs:
+            source = self.open_source(ref, self.source, platform=self.platform, stream=self.stream)
+            try:
+                sides.append(read_and_analyse(source, self.project, cache=self.cache))
+            finally:
+                source.close()
+        self.post_message(self.Compared(diff_images(sides[0][0], sides[0][1], sides[1][0], sides[1][1])))
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
-        self.error = message.message
-        self.query_one(LoadingIndicator).display = False
-        self.query_one("#diff-summary", Static).update(f"[b red]error:[/] {message.message}")
+    def worker_failed(self, worker: Worker, message: str) -> None:
+        """The summary line says why there is nothing to compare."""
+        self.query_one("#diff-summary", Static).update(Text.assemble(("error: ", "bold red"), message))
+        super().worker_failed(worker, message)
 
     @on(Compared)
     def _compared(self, message: Compared) -> None:

@@ -1,7 +1,9 @@
 """The session's main screen: layers, packages, files, waste and plots of one image.
 
 The image is read in a thread worker; the layer list is painted from
-metadata first, then everything fills in as layers are read.
+metadata first, then everything fills in as layers are read. A read that
+fails (`WorkerScreen`) keeps what was read usable and says why in the status
+line.
 """
 
 from __future__ import annotations
@@ -15,11 +17,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Header, ProgressBar, Static, TabbedContent, TabPane
-from textual.worker import get_current_worker
+from textual.worker import Worker, get_current_worker
 
-from uvscope.analysis.errors import ReadCancelled, UvscopeError
+from uvscope.analysis.errors import ReadCancelled
 from uvscope.analysis.image.model import Image, ImageMeta, LayerContents
 from uvscope.analysis.image.stack import build_image
 from uvscope.analysis.output.text import count
@@ -32,6 +33,8 @@ from uvscope.widgets.key_footer import KeyFooter
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView
 from uvscope.widgets.waste_panel import WastePanel
+
+from .base import WorkerScreen
 
 PARTIAL_EVERY = 1.0
 """Seconds between partial analyses while layers are still being read."""
@@ -72,7 +75,7 @@ class _Monitor:
         return self.worker.is_cancelled
 
 
-class MainScreen(Screen):
+class MainScreen(WorkerScreen):
     """Tabs over one image; the highlighted layer drives packages and files."""
 
     VIEWS = Binding.Group("views", compact=True)
@@ -141,13 +144,6 @@ copies hidden or deleted by a later layer, by layer, path and package.
             self.python = python
             self.partial = partial
 
-    class Failed(Message):
-        """The read stopped with an error the user should see."""
-
-        def __init__(self, message: str) -> None:
-            super().__init__()
-            self.message = message
-
     def __init__(self, request: ImageRequest, open_source) -> None:
         super().__init__()
         self.request = request
@@ -156,7 +152,6 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self.image: Image | None = None
         self.python: PythonAnalysis | None = None
         self.complete = False
-        self.error: str | None = None
         self._trees: dict[tuple[int, bool], object] = {}
         """File trees already built for (layer, cumulative): moving the cursor back is instant."""
         self._files_shown: tuple[int, bool] | None = None
@@ -207,18 +202,14 @@ copies hidden or deleted by a later layer, by layer, path and package.
 
     # -- reading -----------------------------------------------------------------
 
-    @work(thread=True, exclusive=True, exit_on_error=False, group="read")
+    @work(thread=True, exclusive=True, exit_on_error=False, group="read", name="reading the image")
     def read_image(self) -> None:
-        """Open the source, paint its metadata, then read and analyse every layer."""
+        """Open the source, paint its metadata, then read and analyse every layer (a failure: `worker_failed`)."""
         request = self.request
-        try:
-            if request.stream:
-                source: ImageSource = self.open_source(request.ref, request.source, platform=request.platform, stream=True)
-            else:
-                source = self.open_source(request.ref, request.source, platform=request.platform)
-        except UvscopeError as error:
-            self.post_message(self.Failed(str(error)))
-            return
+        if request.stream:
+            source: ImageSource = self.open_source(request.ref, request.source, platform=request.platform, stream=True)
+        else:
+            source = self.open_source(request.ref, request.source, platform=request.platform)
         self._source = source
         try:
             meta = source.meta()
@@ -251,10 +242,6 @@ copies hidden or deleted by a later layer, by layer, path and package.
             self._post_analysis(meta, contents, len(meta.diff_ids), request.project, partial=False)
         except ReadCancelled:
             return
-        except UvscopeError as error:
-            self.post_message(self.Failed(str(error)))
-        except Exception as error:  # a bug: show it in the session, keep what was read usable
-            self.post_message(self.Failed(f"internal error: {type(error).__name__}: {error}"))
         finally:
             source.close()
 
@@ -305,12 +292,11 @@ copies hidden or deleted by a later layer, by layer, path and package.
             self._status(f"read {len(message.image.layers)} of {len(meta.diff_ids)} layers…")
         self._refresh_layer_views()
 
-    @on(Failed)
-    def _failed(self, message: Failed) -> None:
-        self.error = message.message
+    def worker_failed(self, worker: Worker, message: str) -> None:
+        """The read stopped: what was read stays usable, the status line says why."""
         self.query_one(ProgressBar).display = False
-        self._status(f"error: {message.message}", error=True)
-        self.notify(message.message, title="uvscope could not finish reading", severity="error", timeout=10)
+        self._status(f"error: {message}", error=True)
+        self.notify(message, title="uvscope could not finish reading", severity="error", timeout=10, markup=False)
 
     def _status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)

@@ -31,6 +31,8 @@ async def _grouping(app, pilot) -> GroupingScreen:
     await pilot.press("g")
     await pilot.pause()
     assert isinstance(app.screen, GroupingScreen)
+    await app.workers.wait_for_complete()  # the project's Dockerfile and uv.lock history
+    await pilot.pause()
     return app.screen
 
 

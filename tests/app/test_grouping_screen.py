@@ -45,7 +45,24 @@ async def _open_grouping(app, pilot) -> GroupingScreen:
     await pilot.press("g")
     await pilot.pause()
     assert isinstance(app.screen, GroupingScreen)
+    await app.workers.wait_for_complete()  # the project's Dockerfile and uv.lock history
+    await pilot.pause()
     return app.screen
+
+
+async def _press_write(app, pilot) -> None:
+    """Press w and wait for the files to be planned (a thread worker): the diff is then on screen."""
+    await pilot.press("w")
+    await pilot.pause()
+    await wait_for_plan(app)
+    await pilot.pause()
+
+
+async def wait_for_plan(app) -> None:
+    """Wait for the grouping editor's plan worker, not for the others: the diff dialog's waits for an answer."""
+    planning = [worker for worker in app.workers if worker.group == "plan"]
+    if planning:  # wait_for_complete([]) would wait for every worker
+        await app.workers.wait_for_complete(planning)
 
 
 def _board(screen: GroupingScreen) -> GroupBoard:
@@ -139,15 +156,13 @@ async def test_write_shows_the_diff_first_and_writes_only_when_confirmed(session
     app = make_app(session_tar, project=str(project))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _open_grouping(app, pilot)
-        await pilot.press("w")
-        await pilot.pause()
+        await _press_write(app, pilot)
         assert isinstance(app.screen, ConfirmDiff)
         assert '+heavy = ["numpy>=2.1"]' in app.screen.diff and "uv export --frozen" in app.screen.diff
         await pilot.press("n")
         await pilot.pause()
         assert (project / "pyproject.toml").read_text() == PYPROJECT
-        await pilot.press("w")
-        await pilot.pause()
+        await _press_write(app, pilot)
         await pilot.press("y")
         await screen.workers.wait_for_complete()
         await pilot.pause()
@@ -171,8 +186,7 @@ async def test_write_shows_busy_while_uv_lock_runs_and_a_second_w_does_nothing(s
     app = make_app(session_tar, project=str(project))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await _open_grouping(app, pilot)
-        await pilot.press("w")
-        await pilot.pause()
+        await _press_write(app, pilot)
         await pilot.press("y")
         for _ in range(200):
             await pilot.pause(0.05)
@@ -190,8 +204,7 @@ async def test_write_shows_busy_while_uv_lock_runs_and_a_second_w_does_nothing(s
         await pilot.pause()
         assert not screen.busy and not screen.query_one("#grouping-busy").display
         assert screen.written and 'heavy = ["numpy>=2.1"]' in (project / "pyproject.toml").read_text()
-        await pilot.press("w")  # free again: the diff comes back
-        await pilot.pause()
+        await _press_write(app, pilot)  # free again: the diff comes back
         assert isinstance(app.screen, ConfirmDiff)
 
 

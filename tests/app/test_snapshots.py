@@ -22,7 +22,7 @@ def _run_before(*keys: str):
         await _wait(pilot)
         for key in keys:
             await pilot.press(key)
-            await pilot.pause()
+            await _wait(pilot)  # what the key started (the grouping editor reads uv.lock's history)
 
     return run_before
 
