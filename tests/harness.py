@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import posixpath
 import re
 import shutil
 import subprocess
@@ -223,6 +224,7 @@ def saved_images(*references: str) -> dict[str, list[tuple[str, int, list[tarfil
     process = subprocess.Popen([DOCKER, "save", *references], stdout=subprocess.PIPE)
     assert process.stdout is not None
     blobs: dict[str, tuple[str, int, list[tarfile.TarInfo]]] = {}
+    links: dict[str, str] = {}
     manifest = None
     with tarfile.open(fileobj=process.stdout, mode="r|") as archive:
         for member in archive:
@@ -239,8 +241,14 @@ def saved_images(*references: str) -> dict[str, list[tuple[str, int, list[tarfil
                 while handle.read(1 << 20):
                     pass
                 blobs[member.name] = (f"sha256:{digest.hexdigest()}", member.size, entries)
+            elif member.issym() and member.name.endswith("/layer.tar"):  # a layer two saved images share is stored once
+                links[member.name] = posixpath.normpath(posixpath.join(posixpath.dirname(member.name), member.linkname))
     if process.wait() != 0 or manifest is None:
         raise RuntimeError(f"docker save {' '.join(references)} failed")
+    for name, target in links.items():
+        while target in links:
+            target = links[target]
+        blobs[name] = blobs[target]
     if len(references) == 1:  # an image ID or a digest names no RepoTag
         return {references[0]: [blobs[name] for name in manifest[0]["Layers"]]}
     by_tag = {tag: [blobs[name] for name in image["Layers"]] for image in manifest for tag in image.get("RepoTags") or ()}
