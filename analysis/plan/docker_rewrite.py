@@ -559,7 +559,7 @@ def _apply_edits(dockerfile: Dockerfile, edits: list[tuple[int, int, list[str]]]
 
 
 def rewrite_dockerfile(
-    text: str,
+    source: str | ProjectDockerfile,
     grouping: Grouping,
     *,
     member_paths: dict[str, str],
@@ -567,28 +567,16 @@ def rewrite_dockerfile(
     package: str | None = None,
     emit_index_url: bool = False,
 ) -> Rewrite:
-    """Rewrite `text` so each of `grouping`'s groups has its own layer in the final image.
+    """Rewrite a Dockerfile so each of `grouping`'s groups has its own layer in the final image.
 
-    `member_paths` maps workspace members to their folders relative to the
-    project (the root project is `.`); `workspace` says whether uv.lock holds
-    several members (their own packages are then left to `uv sync`); `package`
-    is the member the image is built for, when the Dockerfile does not say.
+    `source` is its text, or a `ProjectDockerfile` already read (its parse
+    and shape are then reused across rewrites). `member_paths` maps workspace
+    members to their folders relative to the project (the root project is
+    `.`); `workspace` says whether uv.lock holds several members (their own
+    packages are then left to `uv sync`); `package` is the member the image is
+    built for, when the Dockerfile does not say.
     """
-    return rewrite_project_dockerfile(
-        ProjectDockerfile(text), grouping, member_paths=member_paths, workspace=workspace, package=package, emit_index_url=emit_index_url
-    )
-
-
-def rewrite_project_dockerfile(
-    project: ProjectDockerfile,
-    grouping: Grouping,
-    *,
-    member_paths: dict[str, str],
-    workspace: bool,
-    package: str | None = None,
-    emit_index_url: bool = False,
-) -> Rewrite:
-    """`rewrite_dockerfile` on a Dockerfile already read (its parse and shape are reused across rewrites)."""
+    project = ProjectDockerfile(source) if isinstance(source, str) else source
     if not grouping.groups:
         raise UvscopeError("no dependency group to give a layer of its own (use --group NAME=PKG,... or --suggest)")
     dockerfile, replaced = project.user, project.replaced

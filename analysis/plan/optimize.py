@@ -21,7 +21,7 @@ from ..output.text import size
 from ..packages.lockhistory import LockCommit, is_git_checkout, lock_history
 from ..packages.lockhistory import churn as lock_churn
 from ..packages.uvlock import Lock, buildable_members, parse_lock, wheel_sizes
-from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_project_dockerfile
+from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_dockerfile
 from .dockerfile import Dockerfile
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
@@ -318,7 +318,7 @@ def plan_optimization(
 
     def revise(grouping: Grouping) -> Rewrite:
         assert docker is not None
-        return rewrite_project_dockerfile(
+        return rewrite_dockerfile(
             docker,
             grouping,
             member_paths=paths,
@@ -467,9 +467,7 @@ def read_project_build(project_dir: str | None, lock: Lock) -> ProjectBuild | No
 
 def _rewrite_for(build: ProjectBuild, grouping: Grouping, lock: Lock, member: str) -> Rewrite:
     workspace = len(lock.members) > 1
-    return rewrite_project_dockerfile(
-        build.docker, grouping, member_paths=build.paths, workspace=workspace, package=member if workspace else None
-    )
+    return rewrite_dockerfile(build.docker, grouping, member_paths=build.paths, workspace=workspace, package=member if workspace else None)
 
 
 def history_suggestion(
