@@ -11,11 +11,14 @@ layers go first).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import sqlite3
 import time
 import zlib
+from collections.abc import Callable, Iterable
+from typing import Concatenate, ParamSpec, TypeVar
 
 from ..image.model import EntryKind, FileEntry, LayerContents
 
@@ -53,6 +56,36 @@ def _decode(data: bytes) -> LayerContents:
         warnings=tuple(document["warnings"]),
         blob_bytes=int(document["blob_bytes"]),
     )
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+D = TypeVar("D")
+
+_READ_ERRORS: tuple[type[Exception], ...] = (sqlite3.Error, ValueError, KeyError, TypeError, zlib.error)
+"""What reading a damaged entry can raise: it is then as if it were not cached."""
+
+
+def _best_effort(
+    default: D, errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+) -> Callable[[Callable[Concatenate[LayerCache, sqlite3.Connection, P], T]], Callable[Concatenate[LayerCache, P], T | D]]:
+    """Run a `LayerCache` method on the open database, passed as its second argument; `default` when the cache
+    cannot be opened or the method raises one of `errors` (the cache never turns a failure into an error)."""
+
+    def decorate(method: Callable[Concatenate[LayerCache, sqlite3.Connection, P], T]) -> Callable[Concatenate[LayerCache, P], T | D]:
+        @functools.wraps(method)
+        def run(self: LayerCache, *args: P.args, **kwargs: P.kwargs) -> T | D:
+            db = self._connect()
+            if db is None:
+                return default
+            try:
+                return method(self, db, *args, **kwargs)
+            except errors:
+                return default
+
+        return run
+
+    return decorate
 
 
 class LayerCache:
@@ -107,137 +140,96 @@ class LayerCache:
 
     def get(self, diff_id: str) -> LayerContents | None:
         """The cached layer, or None."""
-        db = self._connect()
-        if db is None:
-            return None
-        try:
-            row = db.execute("SELECT data FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
-            if row is None:
-                self.misses += 1
-                return None
-            layer = _decode(row[0])
-            db.execute("UPDATE layers SET used = ? WHERE diff_id = ?", (time.time(), diff_id))
-            db.commit()
+        layer = self._read_layer(diff_id)
+        if layer is not None:
             self.hits += 1
-            return layer
-        except (sqlite3.Error, ValueError, KeyError, TypeError, zlib.error):
+        elif self._db is not None:  # an open cache that did not have it (an unusable one counts nothing)
             self.misses += 1
+        return layer
+
+    @_best_effort(None, _READ_ERRORS)
+    def _read_layer(self, db: sqlite3.Connection, diff_id: str) -> LayerContents | None:
+        row = db.execute("SELECT data FROM layers WHERE diff_id = ?", (diff_id,)).fetchone()
+        if row is None:
             return None
+        layer = _decode(row[0])
+        db.execute("UPDATE layers SET used = ? WHERE diff_id = ?", (time.time(), diff_id))
+        db.commit()
+        return layer
 
     def layer_size(self, diff_id: str) -> int | None:
         """The exact uncompressed content size of a cached layer (`LayerContents.size_bytes`), or None."""
         layer = self.get(diff_id)
         return layer.size_bytes if layer is not None else None
 
-    def has_all(self, diff_ids) -> bool:
+    @_best_effort(False)
+    def has_all(self, db: sqlite3.Connection, diff_ids: Iterable[str]) -> bool:
         """Whether every layer is cached (then nothing needs exporting)."""
-        db = self._connect()
-        if db is None:
-            return False
-        try:
-            wanted = set(diff_ids)
-            found = (
-                {
-                    row[0]
-                    for row in db.execute(f"SELECT diff_id FROM layers WHERE diff_id IN ({','.join('?' * len(wanted))})", tuple(wanted))
-                }
-                if wanted
-                else set()
-            )
-            return found == wanted
-        except sqlite3.Error:
-            return False
+        wanted = set(diff_ids)
+        if not wanted:
+            return True
+        query = f"SELECT diff_id FROM layers WHERE diff_id IN ({','.join('?' * len(wanted))})"
+        return {row[0] for row in db.execute(query, tuple(wanted))} == wanted
 
-    def put(self, diff_id: str, layer: LayerContents) -> None:
+    @_best_effort(None, (sqlite3.Error, ValueError))
+    def put(self, db: sqlite3.Connection, diff_id: str, layer: LayerContents) -> None:
         """Store a layer read in full (best effort), then keep the cache under its size limit."""
-        db = self._connect()
-        if db is None:
-            return
-        try:
-            data = _encode(layer)
-            db.execute("INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?)", (diff_id, data, len(data), time.time()))
-            total = db.execute("SELECT coalesce(sum(size), 0) FROM layers").fetchone()[0]
-            if total > self.limit:
-                for old_id, size in db.execute("SELECT diff_id, size FROM layers ORDER BY used").fetchall():
-                    if total <= self.limit or old_id == diff_id:
-                        break
-                    db.execute("DELETE FROM layers WHERE diff_id = ?", (old_id,))
-                    total -= size
-            db.commit()
-        except (sqlite3.Error, ValueError):
-            pass
+        data = _encode(layer)
+        db.execute("INSERT OR REPLACE INTO layers VALUES (?, ?, ?, ?)", (diff_id, data, len(data), time.time()))
+        total = db.execute("SELECT coalesce(sum(size), 0) FROM layers").fetchone()[0]
+        if total > self.limit:
+            for old_id, size in db.execute("SELECT diff_id, size FROM layers ORDER BY used").fetchall():
+                if total <= self.limit or old_id == diff_id:
+                    break
+                db.execute("DELETE FROM layers WHERE diff_id = ?", (old_id,))
+                total -= size
+        db.commit()
 
-    def get_history(self, image_id: str) -> list[str] | None:
+    @_best_effort(None, (sqlite3.Error, ValueError, TypeError))
+    def get_history(self, db: sqlite3.Connection, image_id: str) -> list[str] | None:
         """The `created_by` of each layer of an image read before (the engine API cannot tell them apart)."""
-        db = self._connect()
-        if db is None or not image_id:
+        if not image_id:
             return None
-        try:
-            row = db.execute("SELECT value FROM meta WHERE key = ?", ("history:" + image_id,)).fetchone()
-            return list(json.loads(row[0])) if row is not None else None
-        except (sqlite3.Error, ValueError, TypeError):
-            return None
+        row = db.execute("SELECT value FROM meta WHERE key = ?", ("history:" + image_id,)).fetchone()
+        return list(json.loads(row[0])) if row is not None else None
 
-    def put_history(self, image_id: str, commands: list[str]) -> None:
-        db = self._connect()
-        if db is None or not image_id:
-            return
-        try:
+    @_best_effort(None)
+    def put_history(self, db: sqlite3.Connection, image_id: str, commands: list[str]) -> None:
+        """Keep an image's layer commands for `get_history` (best effort)."""
+        if image_id:
             db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", ("history:" + image_id, json.dumps(commands)))
             db.commit()
-        except sqlite3.Error:
-            pass
 
-    def get_record(self, kind: str, key: str) -> bytes | None:
+    @_best_effort(None)
+    def get_record(self, db: sqlite3.Connection, kind: str, key: str) -> bytes | None:
         """A whole record of `kind` (e.g. a finished analysis) stored under `key`, or None."""
-        db = self._connect()
-        if db is None:
+        row = db.execute("SELECT data FROM records WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        if row is None:
             return None
-        try:
-            row = db.execute("SELECT data FROM records WHERE kind = ? AND key = ?", (kind, key)).fetchone()
-            if row is None:
-                return None
-            db.execute("UPDATE records SET used = ? WHERE kind = ? AND key = ?", (time.time(), kind, key))
-            db.commit()
-            return bytes(row[0])
-        except sqlite3.Error:
-            return None
+        db.execute("UPDATE records SET used = ? WHERE kind = ? AND key = ?", (time.time(), kind, key))
+        db.commit()
+        return bytes(row[0])
 
-    def put_record(self, kind: str, key: str, data: bytes, keep: int) -> None:
+    @_best_effort(None)
+    def put_record(self, db: sqlite3.Connection, kind: str, key: str, data: bytes, keep: int) -> None:
         """Store a record (best effort), keeping the `keep` most recently used of its kind."""
-        db = self._connect()
-        if db is None:
-            return
-        try:
-            db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)", (kind, key, data, time.time()))
-            db.execute(
-                "DELETE FROM records WHERE kind = ? AND key NOT IN (SELECT key FROM records WHERE kind = ? ORDER BY used DESC LIMIT ?)",
-                (kind, kind, keep),
-            )
-            db.commit()
-        except sqlite3.Error:
-            pass
+        db.execute("INSERT OR REPLACE INTO records VALUES (?, ?, ?, ?)", (kind, key, data, time.time()))
+        db.execute(
+            "DELETE FROM records WHERE kind = ? AND key NOT IN (SELECT key FROM records WHERE kind = ? ORDER BY used DESC LIMIT ?)",
+            (kind, kind, keep),
+        )
+        db.commit()
 
-    def delete_record(self, kind: str, key: str) -> None:
+    @_best_effort(None)
+    def delete_record(self, db: sqlite3.Connection, kind: str, key: str) -> None:
         """Forget a record (a damaged one)."""
-        db = self._connect()
-        if db is None:
-            return
-        try:
-            db.execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind, key))
-            db.commit()
-        except sqlite3.Error:
-            pass
+        db.execute("DELETE FROM records WHERE kind = ? AND key = ?", (kind, key))
+        db.commit()
 
-    def record_keys(self, kind: str) -> list[str]:
+    @_best_effort(())
+    def record_keys(self, db: sqlite3.Connection, kind: str) -> tuple[str, ...]:
         """Keys of the stored records of `kind`."""
-        db = self._connect()
-        if db is None:
-            return []
-        try:
-            return [row[0] for row in db.execute("SELECT key FROM records WHERE kind = ?", (kind,))]
-        except sqlite3.Error:
-            return []
+        return tuple(row[0] for row in db.execute("SELECT key FROM records WHERE kind = ?", (kind,)))
 
     def close(self) -> None:
         if self._db is not None:
