@@ -7,6 +7,7 @@ unless UVSCOPE_TESTS_NO_ENGINE=1 says to leave them out on purpose.
 from __future__ import annotations
 
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -49,6 +50,20 @@ def pytest_collection_modifyitems(config, items):
         for item in items:
             if "engine" in item.keywords:
                 item.add_marker(skip)
+
+
+@pytest.fixture
+def null_device(tmp_path) -> Path:
+    """A character device node with /dev/null's number (1, 3), made in the test's temporary folder
+    (`tmp_path/null`); skips where device nodes cannot be made (not root, or mknod not allowed)."""
+    if os.geteuid() != 0:
+        pytest.skip("making a device node needs root")
+    null = tmp_path / "null"
+    try:
+        os.mknod(null, stat.S_IFCHR | 0o666, os.makedev(1, 3))
+    except PermissionError as error:
+        pytest.skip(f"mknod not allowed here: {error}")
+    return null
 
 
 @pytest.fixture(scope="session")
