@@ -7,8 +7,9 @@ import os
 import subprocess
 from pathlib import Path
 
+from pilot import open_grouping
 from sessionimage import LOCK
-from test_grouping_screen import _columns, _open_grouping, _project
+from test_grouping_screen import _columns, _project
 
 from uvscope.analysis.output.text import size
 from uvscope.analysis.plan.optimize import project_preview
@@ -47,7 +48,7 @@ async def test_history_line_follows_the_cards_and_the_churn_view(session_tar, tm
     project = _history_project(Path(tmp_path) / "project")
     app = make_app(session_tar, project=str(project))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _open_grouping(app, pilot)
+        screen = await open_grouping(app, pilot)
         steps = len(VERSIONS) - 1
         assert len(screen.steps) == steps
         # the planner's grouping: numpy (changed once) in its own layer; requests (idna changes every time) in the rest
@@ -87,7 +88,7 @@ async def test_history_line_follows_the_cards_and_the_churn_view(session_tar, tm
 async def test_churn_without_history_says_why(session_tar, tmp_path):
     app = make_app(session_tar, project=str(_project(Path(tmp_path) / "project")))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _open_grouping(app, pilot)
+        screen = await open_grouping(app, pilot)
         assert not screen.steps
         assert "over the last" not in str(screen.query_one("#grouping-preview").render())
         await pilot.press("c")

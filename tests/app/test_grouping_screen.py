@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from pilot import loaded
+from pilot import clear_then_suggest, open_grouping, wait_for_plan
 from sessionimage import LOCK
 
 from uvscope.app.app import make_app
@@ -40,29 +40,12 @@ def _project(folder: Path) -> Path:
     return folder
 
 
-async def _open_grouping(app, pilot) -> GroupingScreen:
-    await loaded(app, pilot)
-    await pilot.press("g")
-    await pilot.pause()
-    assert isinstance(app.screen, GroupingScreen)
-    await app.workers.wait_for_complete()  # the project's Dockerfile and uv.lock history
-    await pilot.pause()
-    return app.screen
-
-
 async def _press_write(app, pilot) -> None:
     """Press w and wait for the files to be planned (a thread worker): the diff is then on screen."""
     await pilot.press("w")
     await pilot.pause()
     await wait_for_plan(app)
     await pilot.pause()
-
-
-async def wait_for_plan(app) -> None:
-    """Wait for the grouping editor's plan worker, not for the others: the diff dialog's waits for an answer."""
-    planning = [worker for worker in app.workers if worker.group == "plan"]
-    if planning:  # wait_for_complete([]) would wait for every worker
-        await app.workers.wait_for_complete(planning)
 
 
 def _board(screen: GroupingScreen) -> GroupBoard:
@@ -76,7 +59,7 @@ def _columns(screen: GroupingScreen) -> dict[str, list[str]]:
 async def test_starts_from_the_suggestion_and_drags_with_the_mouse(session_tar):
     app = make_app(session_tar)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _open_grouping(app, pilot)
+        screen = await open_grouping(app, pilot)
         assert _columns(screen) == {"heavy": ["numpy"], "rest": ["requests"]}
         preview = str(screen.query_one("#grouping-preview").render())
         assert "heavy: 34.0 MB" in preview and "rest: 213.8 kB" in preview
@@ -93,7 +76,7 @@ async def test_starts_from_the_suggestion_and_drags_with_the_mouse(session_tar):
 async def test_escape_cancels_a_drag(session_tar):
     app = make_app(session_tar)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _open_grouping(app, pilot)
+        screen = await open_grouping(app, pilot)
         await pilot.mouse_down(_board(screen).card("numpy"))
         await pilot.hover(_board(screen).column("rest"), offset=(4, 6))
         await pilot.press("escape")
@@ -106,7 +89,7 @@ async def test_escape_cancels_a_drag(session_tar):
 async def test_keyboard_moves_new_rename_reorder_delete(session_tar):
     app = make_app(session_tar)
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _open_grouping(app, pilot)
+        screen = await open_grouping(app, pilot)
         _board(screen).card("requests").focus()
         await pilot.press("left_square_bracket")
         await pilot.pause()
@@ -137,12 +120,7 @@ async def test_keyboard_moves_new_rename_reorder_delete(session_tar):
         await pilot.press("d")
         await pilot.pause()
         assert screen.grouping.names() == ["heavy"] and screen.grouping.group_of("requests") == "rest"
-        await pilot.press("x")
-        await pilot.pause()
-        assert screen.grouping.names() == []
-        await pilot.press("s")
-        await pilot.pause()
-        assert screen.grouping.names() == ["heavy"]
+        await clear_then_suggest(pilot, screen, ["heavy"])
 
 
 async def test_write_shows_the_diff_first_and_writes_only_when_confirmed(session_tar, tmp_path, monkeypatch):
@@ -155,7 +133,7 @@ async def test_write_shows_the_diff_first_and_writes_only_when_confirmed(session
     monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
     app = make_app(session_tar, project=str(project))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _open_grouping(app, pilot)
+        screen = await open_grouping(app, pilot)
         await _press_write(app, pilot)
         assert isinstance(app.screen, ConfirmDiff)
         assert '+heavy = ["numpy>=2.1"]' in app.screen.diff and "uv export --frozen" in app.screen.diff
@@ -185,7 +163,7 @@ async def test_write_shows_busy_while_uv_lock_runs_and_a_second_w_does_nothing(s
     monkeypatch.setenv("PATH", f"{fake_bin}:{os.environ['PATH']}")
     app = make_app(session_tar, project=str(project))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _open_grouping(app, pilot)
+        screen = await open_grouping(app, pilot)
         await _press_write(app, pilot)
         await pilot.press("y")
         for _ in range(200):
@@ -217,7 +195,7 @@ async def test_the_preview_follows_the_projects_own_dockerfile(session_tar, tmp_
         (project / "Dockerfile").write_text(dockerfile)
         app = make_app(session_tar, project=str(project))
         async with app.run_test(size=(120, 40)) as pilot:
-            screen = await _open_grouping(app, pilot)
+            screen = await open_grouping(app, pilot)
             text = str(screen.query_one("#grouping-preview").render())
             assert "in the final image, from the Dockerfile" in text
             source_line = next(line for line in text.splitlines() if "application source changed" in line)

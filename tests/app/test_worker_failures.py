@@ -14,8 +14,9 @@ import threading
 from pathlib import Path
 
 import pytest
+from pilot import clear_then_suggest, open_grouping, wait_for_plan
 from test_churn_screen import VERSIONS, _history_line, _history_project
-from test_grouping_screen import _project, wait_for_plan
+from test_grouping_screen import _project
 from textual.widgets import LoadingIndicator, Static
 
 from uvscope.analysis.errors import UvscopeError
@@ -122,13 +123,20 @@ async def test_a_bug_in_the_main_read_is_shown_in_the_status_line():
         assert app.return_code is None
 
 
-async def _grouping_opened(app, pilot) -> GroupingScreen:
-    """Read the image, press g; the grouping editor's own workers are not waited for."""
-    await _settled(app, pilot)
-    await pilot.press("g")
-    await pilot.pause()
-    assert isinstance(app.screen, GroupingScreen)
-    return app.screen
+def _blocked(monkeypatch, name: str) -> tuple[threading.Event, list[threading.Thread]]:
+    """Replace the grouping editor's `name` by a wrapper that waits for the returned event (at most BLOCKED
+    seconds) before calling the real one; the list keeps the thread of every call."""
+    release = threading.Event()
+    threads: list[threading.Thread] = []
+    real = getattr(grouping_module, name)
+
+    def slow(*args, **kwargs):
+        threads.append(threading.current_thread())
+        release.wait(BLOCKED)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(grouping_module, name, slow)
+    return release, threads
 
 
 def _preview(screen: GroupingScreen) -> str:
@@ -137,29 +145,15 @@ def _preview(screen: GroupingScreen) -> str:
 
 async def test_grouping_reads_the_lock_history_in_a_worker_while_the_board_works(session_tar, tmp_path, monkeypatch):
     project = _history_project(Path(tmp_path) / "project")
-    release = threading.Event()
-    threads: list[threading.Thread] = []
-    real = grouping_module._project_history
-
-    def slow_history(*args, **kwargs):
-        threads.append(threading.current_thread())
-        release.wait(BLOCKED)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(grouping_module, "_project_history", slow_history)
+    release, threads = _blocked(monkeypatch, "_project_history")
     app = make_app(session_tar, project=str(project))
     async with app.run_test(size=(120, 40)) as pilot:
         try:
-            screen = await _grouping_opened(app, pilot)
+            screen = await open_grouping(app, pilot, settle=False)
             assert screen.reading_history and screen.steps == []
             assert "reading uv.lock history…" in _preview(screen) and "over the last" not in _preview(screen)
             # the board answers keys while the history is read: start from scratch, then back to the suggestion
-            await pilot.press("x")
-            await pilot.pause()
-            assert screen.grouping.names() == []
-            await pilot.press("s")
-            await pilot.pause()
-            assert screen.grouping.names() == ["heavy"]
+            await clear_then_suggest(pilot, screen, ["heavy"])
         finally:
             release.set()
         await app.workers.wait_for_complete()
@@ -172,20 +166,11 @@ async def test_grouping_reads_the_lock_history_in_a_worker_while_the_board_works
 
 async def test_grouping_write_is_disabled_while_planning(session_tar, tmp_path, monkeypatch):
     project = _project(Path(tmp_path) / "project")
-    release = threading.Event()
-    calls: list[threading.Thread] = []
-    real = grouping_module.plan_optimization
-
-    def slow_plan(*args, **kwargs):
-        calls.append(threading.current_thread())
-        release.wait(BLOCKED)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(grouping_module, "plan_optimization", slow_plan)
+    release, calls = _blocked(monkeypatch, "plan_optimization")
     app = make_app(session_tar, project=str(project))
     async with app.run_test(size=(120, 40)) as pilot:
         try:
-            screen = await _grouping_opened(app, pilot)
+            screen = await open_grouping(app, pilot, settle=False)
             await app.workers.wait_for_complete()  # the project read: only the plan is blocked below
             await pilot.pause()
             await pilot.press("w")
@@ -219,7 +204,7 @@ async def test_a_failed_plan_ends_the_busy_state_and_says_why(session_tar, tmp_p
     notes: list[str] = []
     app = make_app(session_tar, project=str(project))
     async with app.run_test(size=(120, 40), message_hook=_notes(notes)) as pilot:
-        screen = await _grouping_opened(app, pilot)
+        screen = await open_grouping(app, pilot, settle=False)
         await pilot.press("w")
         await _settled(app, pilot)
         assert app.screen is screen and screen.error == line and line in notes
@@ -234,7 +219,7 @@ async def test_a_failed_history_read_ends_the_reading_line(session_tar, tmp_path
     monkeypatch.setattr(grouping_module, "_project_history", _raising(RuntimeError("boom in git")))
     app = make_app(session_tar, project=str(project))
     async with app.run_test(size=(120, 40)) as pilot:
-        screen = await _grouping_opened(app, pilot)
+        screen = await open_grouping(app, pilot, settle=False)
         await _settled(app, pilot)
         assert screen.error == "internal error: RuntimeError: boom in git"
         assert not screen.reading_history and "reading uv.lock history…" not in _preview(screen)
