@@ -13,6 +13,7 @@ import itertools
 import subprocess
 
 import pytest
+from lockrepo import lock_package, lock_repository, lock_text, shape_dockerfile
 
 from uvscope.analysis.packages.lockhistory import lock_history
 from uvscope.analysis.packages.uvlock import parse_lock
@@ -24,22 +25,14 @@ SIZES = {"heavy-core": 3_000_000_000, "heavy-cuda": 2_600_000_000, "shared-num":
 
 
 def _lock(heavy: str, mid: str, light: str) -> str:
-    def package(name, version, deps=()):
-        text = f'[[package]]\nname = "{name}"\nversion = "{version}"\nsource = {{ registry = "https://pypi.org/simple" }}\n'
-        if deps:
-            text += "dependencies = [" + ", ".join(f'{{ name = "{d}" }}' for d in deps) + "]\n"
-        return text + "\n"
-
-    return (
-        'version = 1\nrevision = 3\nrequires-python = ">=3.11"\n\n'
-        '[[package]]\nname = "app"\nversion = "0.1.0"\nsource = { editable = "." }\n'
-        'dependencies = [{ name = "heavy-core" }, { name = "mid-lib" }, { name = "light" }]\n\n'
-        + package("heavy-core", heavy, ("heavy-cuda", "shared-num"))
-        + package("heavy-cuda", heavy)
-        + package("shared-num", "1.0")
-        + package("mid-lib", mid, ("shared-num", "tok"))
-        + package("tok", mid)
-        + package("light", light)
+    return lock_text(
+        ("heavy-core", "mid-lib", "light"),
+        lock_package("heavy-core", heavy, ("heavy-cuda", "shared-num")),
+        lock_package("heavy-cuda", heavy),
+        lock_package("shared-num", "1.0"),
+        lock_package("mid-lib", mid, ("shared-num", "tok")),
+        lock_package("tok", mid),
+        lock_package("light", light),
     )
 
 
@@ -52,13 +45,7 @@ HISTORY = [("2.0", "4.0", "1.0")] + [
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
-    repo = tmp_path_factory.mktemp("repo")
-    git = ["git", "-C", str(repo), "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    for index, versions in enumerate(HISTORY):
-        (repo / "uv.lock").write_text(_lock(*versions))
-        subprocess.run([*git, "add", "uv.lock"], check=True)
-        subprocess.run([*git, "commit", "-q", "-m", f"lock {index}"], check=True)
+    repo = lock_repository(tmp_path_factory.mktemp("repo"), [_lock(*versions) for versions in HISTORY])
     commits = lock_history(str(repo))
     return parse_lock(_lock(*HISTORY[-1]), "uv.lock"), steps_from_lock_history(commits)
 
@@ -138,32 +125,12 @@ def test_plan_document(history):
     assert len(document["steps"]) == len(steps) and document["explanation"] == plan.lines()
 
 
-DOCKERFILE = """FROM ghcr.io/astral-sh/uv:python3.12-bookworm-slim
-WORKDIR /app
-RUN --mount=type=cache,target=/root/.cache/uv \\
-    --mount=type=bind,source=uv.lock,target=uv.lock \\
-    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \\
-    uv sync --locked --no-install-project --no-dev
-COPY . /app
-RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev
-"""
+DOCKERFILE = shape_dockerfile("docs-intermediate")
+PYPROJECT = '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = ["heavy-core>=2", "mid-lib>=4", "light"]\n'
 
 
 def _project(tmp_path, history):
-    repo = tmp_path / "project"
-    repo.mkdir()
-    (repo / "pyproject.toml").write_text(
-        '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.11"\n'
-        'dependencies = ["heavy-core>=2", "mid-lib>=4", "light"]\n'
-    )
-    (repo / "Dockerfile").write_text(DOCKERFILE)
-    git = ["git", "-C", str(repo), "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    for index, versions in enumerate(history):
-        (repo / "uv.lock").write_text(_lock(*versions))
-        subprocess.run([*git, "add", "-A"], check=True)
-        subprocess.run([*git, "commit", "-q", "-m", f"lock {index}"], check=True)
-    return repo
+    return lock_repository(tmp_path / "project", [_lock(*versions) for versions in history], pyproject=PYPROJECT, dockerfile=DOCKERFILE)
 
 
 def test_optimize_suggest_uses_the_history_plan(tmp_path):

@@ -8,7 +8,7 @@ make old changes look as expensive as a change today would be.
 
 from __future__ import annotations
 
-import subprocess
+from lockrepo import lock_package, lock_repository, lock_text, shape_dockerfile
 
 from uvscope.analysis.packages.lockhistory import lock_history
 from uvscope.analysis.packages.uvlock import parse_lock
@@ -20,20 +20,7 @@ HEAVY = Grouping((Group("heavy", ("big",)),))
 
 
 def _lock(big: str, small: str, big_wheel: int = 0, small_wheel: int = 0) -> str:
-    def package(name, version, wheel):
-        text = f'[[package]]\nname = "{name}"\nversion = "{version}"\nsource = {{ registry = "https://pypi.org/simple" }}\n'
-        if wheel:
-            url = f"https://files.pythonhosted.org/{name}-{version}-cp311-cp311-manylinux_2_17_x86_64.whl"
-            text += f'wheels = [{{ url = "{url}", hash = "sha256:00", size = {wheel} }}]\n'
-        return text + "\n"
-
-    return (
-        'version = 1\nrevision = 3\nrequires-python = ">=3.11"\n\n'
-        '[[package]]\nname = "app"\nversion = "0.1.0"\nsource = { editable = "." }\n'
-        'dependencies = [{ name = "big" }, { name = "small" }]\n\n'
-        + package("big", big, big_wheel)
-        + package("small", small, small_wheel)
-    )
+    return lock_text(("big", "small"), lock_package("big", big, wheel=big_wheel), lock_package("small", small, wheel=small_wheel))
 
 
 LOCK = parse_lock(_lock("2.0", "1.2"), "uv.lock")
@@ -93,20 +80,8 @@ def test_steps_from_images_carry_each_images_own_sizes():
 
 
 def _repo(tmp_path, locks: list[str], dockerfile: str | None = None):
-    repo = tmp_path / "project"
-    repo.mkdir()
-    (repo / "pyproject.toml").write_text(
-        '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = ["big", "small"]\n'
-    )
-    if dockerfile:
-        (repo / "Dockerfile").write_text(dockerfile)
-    git = ["git", "-C", str(repo), "-c", "user.email=t@example.invalid", "-c", "user.name=t"]
-    subprocess.run(["git", "init", "-q", str(repo)], check=True)
-    for index, text in enumerate(locks):
-        (repo / "uv.lock").write_text(text)
-        subprocess.run([*git, "add", "-A"], check=True)
-        subprocess.run([*git, "commit", "-q", "-m", f"lock {index}"], check=True)
-    return repo
+    pyproject = '[project]\nname = "app"\nversion = "0.1.0"\nrequires-python = ">=3.11"\ndependencies = ["big", "small"]\n'
+    return lock_repository(tmp_path / "project", locks, pyproject=pyproject, dockerfile=dockerfile)
 
 
 # big 1.0 (a 100 kB wheel), small bumped twice, then big 2.0 (a 400 kB wheel)
@@ -158,22 +133,11 @@ def test_optimize_without_an_image_replays_each_commits_wheels(tmp_path):
     assert [s.bytes - project for s in steps] == [100_000 + 4_000, 100_000 + 5_000, 400_000 + 5_000]
 
 
-DOCKERFILE = """FROM ghcr.io/astral-sh/uv:python3.12-bookworm-slim
-WORKDIR /app
-RUN --mount=type=cache,target=/root/.cache/uv \\
-    --mount=type=bind,source=uv.lock,target=uv.lock \\
-    --mount=type=bind,source=pyproject.toml,target=pyproject.toml \\
-    uv sync --locked --no-install-project --no-dev
-COPY . /app
-RUN --mount=type=cache,target=/root/.cache/uv uv sync --locked --no-dev
-"""
-
-
 def test_dockerfile_walk_sizes_each_step_as_it_was(tmp_path):
     """With a Dockerfile the figures come from its walk: they too use each step's own sizes, and agree with the replay."""
     from uvscope.analysis.plan.optimize import plan_optimization
 
-    repo = _repo(tmp_path, LOCKS, DOCKERFILE)
+    repo = _repo(tmp_path, LOCKS, shape_dockerfile("docs-intermediate"))
     plan = plan_optimization(str(repo), use_suggestion=True, sizes=dict(TODAY))
     history = plan.history_plan
     assert history is not None and history.figures_from == "dockerfile"
