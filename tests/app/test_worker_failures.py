@@ -11,6 +11,7 @@ nothing sleeps, the tests wait on the app's own state.
 from __future__ import annotations
 
 import threading
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -123,9 +124,12 @@ async def test_a_bug_in_the_main_read_is_shown_in_the_status_line():
         assert app.return_code is None
 
 
-def _blocked(monkeypatch, name: str) -> tuple[threading.Event, list[threading.Thread]]:
-    """Replace the grouping editor's `name` by a wrapper that waits for the returned event (at most BLOCKED
-    seconds) before calling the real one; the list keeps the thread of every call."""
+@asynccontextmanager
+async def _grouping_while_blocked(session_tar, project: Path, monkeypatch, name: str):
+    """A session on `project` whose grouping editor is open while its `name` (a function the editor runs in a
+    worker) waits for an event: yields the app, the pilot, the editor, that event (set it to let the function
+    run) and the threads it was called in. The event is set on the way out whatever happens: a test that fails
+    while the function waits ends, it does not hang."""
     release = threading.Event()
     threads: list[threading.Thread] = []
     real = getattr(grouping_module, name)
@@ -136,7 +140,12 @@ def _blocked(monkeypatch, name: str) -> tuple[threading.Event, list[threading.Th
         return real(*args, **kwargs)
 
     monkeypatch.setattr(grouping_module, name, slow)
-    return release, threads
+    app = make_app(session_tar, project=str(project))
+    async with app.run_test(size=(120, 40)) as pilot:
+        try:
+            yield app, pilot, await open_grouping(app, pilot, settle=False), release, threads
+        finally:
+            release.set()
 
 
 def _preview(screen: GroupingScreen) -> str:
@@ -145,17 +154,12 @@ def _preview(screen: GroupingScreen) -> str:
 
 async def test_grouping_reads_the_lock_history_in_a_worker_while_the_board_works(session_tar, tmp_path, monkeypatch):
     project = _history_project(Path(tmp_path) / "project")
-    release, threads = _blocked(monkeypatch, "_project_history")
-    app = make_app(session_tar, project=str(project))
-    async with app.run_test(size=(120, 40)) as pilot:
-        try:
-            screen = await open_grouping(app, pilot, settle=False)
-            assert screen.reading_history and screen.steps == []
-            assert "reading uv.lock history…" in _preview(screen) and "over the last" not in _preview(screen)
-            # the board answers keys while the history is read: start from scratch, then back to the suggestion
-            await clear_then_suggest(pilot, screen, ["heavy"])
-        finally:
-            release.set()
+    async with _grouping_while_blocked(session_tar, project, monkeypatch, "_project_history") as (app, pilot, screen, release, threads):
+        assert screen.reading_history and screen.steps == []
+        assert "reading uv.lock history…" in _preview(screen) and "over the last" not in _preview(screen)
+        # the board answers keys while the history is read: start from scratch, then back to the suggestion
+        await clear_then_suggest(pilot, screen, ["heavy"])
+        release.set()
         await app.workers.wait_for_complete()
         await pilot.pause()
         assert threads and all(thread is not threading.main_thread() for thread in threads)
@@ -166,27 +170,22 @@ async def test_grouping_reads_the_lock_history_in_a_worker_while_the_board_works
 
 async def test_grouping_write_is_disabled_while_planning(session_tar, tmp_path, monkeypatch):
     project = _project(Path(tmp_path) / "project")
-    release, calls = _blocked(monkeypatch, "plan_optimization")
-    app = make_app(session_tar, project=str(project))
-    async with app.run_test(size=(120, 40)) as pilot:
-        try:
-            screen = await open_grouping(app, pilot, settle=False)
-            await app.workers.wait_for_complete()  # the project read: only the plan is blocked below
-            await pilot.pause()
-            await pilot.press("w")
-            await pilot.pause()
-            assert screen.planning and screen.has_class("-busy")
-            busy = screen.query_one("#grouping-busy", Static)
-            assert busy.display and str(busy.render()).startswith("planning the files")
-            assert screen.check_action("write", ()) is None  # dimmed in the footer, the key does nothing
-            await pilot.press("w")
-            await pilot.pause()
-            assert app.screen is screen and len(calls) == 1
-            await pilot.press("right_square_bracket")  # the board still answers: numpy to the rest
-            await pilot.pause()
-            assert screen.grouping.group_of("numpy") == "rest"
-        finally:
-            release.set()
+    async with _grouping_while_blocked(session_tar, project, monkeypatch, "plan_optimization") as (app, pilot, screen, release, calls):
+        await app.workers.wait_for_complete()  # the project read: only the plan is blocked below
+        await pilot.pause()
+        await pilot.press("w")
+        await pilot.pause()
+        assert screen.planning and screen.has_class("-busy")
+        busy = screen.query_one("#grouping-busy", Static)
+        assert busy.display and str(busy.render()).startswith("planning the files")
+        assert screen.check_action("write", ()) is None  # dimmed in the footer, the key does nothing
+        await pilot.press("w")
+        await pilot.pause()
+        assert app.screen is screen and len(calls) == 1
+        await pilot.press("right_square_bracket")  # the board still answers: numpy to the rest
+        await pilot.pause()
+        assert screen.grouping.group_of("numpy") == "rest"
+        release.set()
         await wait_for_plan(app)
         await pilot.pause()
         assert len(calls) == 1 and calls[0] is not threading.main_thread()
