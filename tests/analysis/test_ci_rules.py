@@ -5,7 +5,7 @@ behind the finding and the `require-lock-match` rule is one."""
 from __future__ import annotations
 
 import pytest
-from sessionimage import LOCK, _dist
+from sessionimage import LOCK, Venv
 from tarbuilder import docker_save_legacy, layer_tar
 
 from uvscope.analysis.errors import UvscopeError
@@ -133,12 +133,12 @@ def test_a_tool_table_that_is_no_table_means_no_rules_configured(tmp_path):
 def test_the_lock_mismatch_finding_and_rule_report_the_same_packages(tmp_path):
     """requests 2.31.0 installed, 2.32.0 locked; an unlocked package too: both reports name both, the same way."""
     installed = layer_tar(
-        ("file", "app/uv.lock", LOCK),
-        ("file", "app/.venv/pyvenv.cfg", b"home = /usr/bin\n"),
-        *_dist("numpy", "2.1.0", {"numpy/__init__.py": 100}),
-        *_dist("requests", "2.31.0", {"requests/__init__.py": 100}),
-        *_dist("idna", "3.10", {"idna/__init__.py": 100}),
-        *_dist("rogue", "0.1", {"rogue/__init__.py": 100}),
+        *Venv().synced(
+            ("numpy", "2.1.0", {"numpy/__init__.py": 100}),
+            ("requests", "2.31.0", {"requests/__init__.py": 100}),
+            ("idna", "3.10", {"idna/__init__.py": 100}),
+            ("rogue", "0.1", {"rogue/__init__.py": 100}),
+        )
     )
     (tmp_path / "uv.lock").write_bytes(LOCK)
     path = tmp_path / "drift.tar"

@@ -1,9 +1,10 @@
 """The session's view models (`analysis/views/browse.py`) rendered as plain text and compared with golden files.
 
 As dive tests its `viewmodel` package: a small synthetic image (built here
-with `tests/tarbuilder.py`: four layers, a venv of five distributions with a
-uv.lock, an overwritten and re-shipped package, a deleted folder, an opaque
-folder, a symlink, a uv cache) goes through `analyse_python`, and what the
+with `tests/tarbuilder.py` and `tests/sessionimage.py`'s `Venv`: four layers,
+a Python 3.12 venv of five distributions with the session image's uv.lock,
+an overwritten and re-shipped package, a deleted folder, an opaque folder, a
+symlink, a uv cache) goes through `analyse_python`, and what the
 layers, packages, files and waste views would show is written one line per
 row under `tests/views/golden/`. Sizes are raw bytes, so a reviewer can add
 them up; the tests also check the sums themselves (a folder is the sum of
@@ -22,6 +23,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sessionimage import Venv
 from tarbuilder import layer_tar
 
 from uvscope.analysis.image.model import EntryKind, Image, ImageMeta
@@ -46,42 +48,8 @@ from uvscope.analysis.views.browse import (
 
 GOLDEN = Path(__file__).parent / "golden"
 UPDATE = os.environ.get("UVSCOPE_UPDATE_GOLDEN") == "1"
-SITE = "app/.venv/lib/python3.12/site-packages"
 
-LOCK = b"""version = 1
-revision = 3
-requires-python = ">=3.12"
-
-[[package]]
-name = "svc"
-version = "1.0.0"
-source = { editable = "." }
-dependencies = [{ name = "numpy" }, { name = "requests" }]
-
-[package.dev-dependencies]
-dev = [{ name = "pytest" }]
-
-[[package]]
-name = "numpy"
-version = "2.1.0"
-source = { registry = "https://pypi.org/simple" }
-
-[[package]]
-name = "requests"
-version = "2.32.0"
-source = { registry = "https://pypi.org/simple" }
-dependencies = [{ name = "idna" }]
-
-[[package]]
-name = "idna"
-version = "3.10"
-source = { registry = "https://pypi.org/simple" }
-
-[[package]]
-name = "pytest"
-version = "8.3.0"
-source = { registry = "https://pypi.org/simple" }
-"""
+VENV = Venv("3.12", installer_in_record=True)
 
 COMMANDS = (
     "/bin/sh -c #(nop) ADD file:0123456789abcdef in / ",
@@ -89,26 +57,6 @@ COMMANDS = (
     "COPY . /app # buildkit",
     "RUN /bin/sh -c rm -rf /app/tmp && echo 12 > /etc/os-release && rm -rf /app/logs/* && date > /app/logs/b.log # buildkit",
 )
-
-
-def _dist(name: str, version: str, files: dict[str, int]) -> list[tuple]:
-    """A distribution's files, its dist-info (METADATA, INSTALLER, RECORD) and bytecode for each module."""
-    info = f"{name}-{version}.dist-info"
-    metadata = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode()
-    rows = (
-        "".join(f"{path},sha256=x,{size}\n" for path, size in files.items()) + f"{info}/METADATA,,\n{info}/INSTALLER,,\n{info}/RECORD,,\n"
-    )
-    items = [("file", f"{SITE}/{path}", b"\0" * size) for path, size in files.items()]
-    items += [
-        ("file", f"{SITE}/{info}/METADATA", metadata),
-        ("file", f"{SITE}/{info}/INSTALLER", b"uv\n"),
-        ("file", f"{SITE}/{info}/RECORD", rows.encode()),
-    ]
-    for path in files:
-        if path.endswith(".py"):
-            folder, _, stem = path.rpartition("/")
-            items.append(("file", f"{SITE}/{folder}/__pycache__/{stem[:-3]}.cpython-312.pyc", b"\0" * 100))
-    return items
 
 
 def _layers() -> list[bytes]:
@@ -120,19 +68,19 @@ def _layers() -> list[bytes]:
         ("file", "etc/os-release", b"debian\n"),
     )
     deps = layer_tar(
-        ("file", "app/uv.lock", LOCK),
-        ("file", "app/.venv/pyvenv.cfg", b"home = /usr/bin\n"),
-        *_dist("numpy", "2.1.0", {"numpy/__init__.py": 2_000, "numpy/core/_multiarray.so": 50_000}),
-        *_dist("requests", "2.32.0", {"requests/__init__.py": 500, "requests/api.py": 700}),
-        *_dist("idna", "3.10", {"idna/__init__.py": 100}),
-        *_dist("pytest", "8.3.0", {"pytest/__init__.py": 300}),
+        *VENV.synced(
+            ("numpy", "2.1.0", {"numpy/__init__.py": 2_000, "numpy/core/_multiarray.so": 50_000}),
+            ("requests", "2.32.0", {"requests/__init__.py": 500, "requests/api.py": 700}),
+            ("idna", "3.10", {"idna/__init__.py": 100}),
+            ("pytest", "8.3.0", {"pytest/__init__.py": 300}),
+        ),
         ("file", "root/.cache/uv/wheels/junk.whl", b"\0" * 7_000),
         ("file", "app/tmp/scratch.bin", b"\0" * 3_000),
         ("file", "app/logs/a.log", b"\0" * 1_000),
     )
     app = layer_tar(
-        *_dist("svc", "1.0.0", {"svc/__init__.py": 90}),
-        *_dist("requests", "2.32.0", {"requests/__init__.py": 500, "requests/api.py": 700}),  # re-installed: re-shipped
+        *VENV.dist("svc", "1.0.0", {"svc/__init__.py": 90}),
+        *VENV.dist("requests", "2.32.0", {"requests/__init__.py": 500, "requests/api.py": 700}),  # re-installed: re-shipped
     )
     cleanup = layer_tar(
         ("whiteout", "app/tmp"),
