@@ -14,12 +14,11 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from uvscope.analysis.errors import NothingToDo, UvscopeError
-from uvscope.analysis.files import write_file
-from uvscope.analysis.plan.grouping import GroupingError
-from uvscope.analysis.read.sources import SOURCE_KINDS, open_source
+from uvscope.analysis.errors import GroupingError, NothingToDo, UvscopeError
+from uvscope.analysis.read.kinds import SOURCE_KINDS
 
-from . import __version__
+# The readers, the planner and the package's version are imported where used: `uvscope IMAGE`
+# paints its first screen sooner without them.
 
 COMMANDS = ("open", "report", "demo", "optimize", "diff", "history")
 REPORT_FORMATS = ("json", "md", "html")
@@ -55,6 +54,19 @@ def _cache(args: argparse.Namespace):
     return None if getattr(args, "no_cache", False) else LayerCache(getattr(args, "cache_dir", None))
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: the version is looked up only when asked for (see `uvscope.app.__getattr__`)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help="show program's version number and exit"):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        print(f"uvscope {__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `uvscope` command."""
     parser = argparse.ArgumentParser(
@@ -62,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="See where every byte of a Python project's Docker image comes from.",
         epilog="Run `uvscope IMAGE` for the interactive session, `uvscope report IMAGE` for a report.",
     )
-    parser.add_argument("--version", action="version", version=f"uvscope {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     open_parser = commands.add_parser("open", help="open IMAGE in the interactive session (the default command)")
     _add_image_options(open_parser)
@@ -185,6 +197,8 @@ def _end_session(code: int) -> int:
 
 def _emit(text: str, output: str | None) -> None:
     if output:
+        from uvscope.analysis.files import write_file
+
         write_file(output, text.encode())
     else:
         sys.stdout.write(text)
@@ -202,6 +216,7 @@ def _read_keyed(
 ):
     """`_read`, the key of its analysis in the cache (None without a cache), and the warnings it said."""
     from uvscope.analysis.packages.analysis_cache import analysis_key, read_and_analyse
+    from uvscope.analysis.read.sources import open_source
 
     opened = open_source(ref, source, platform=platform, stream=getattr(args, "stream", False))
     cache = _cache(args)
@@ -267,6 +282,7 @@ def _history_metas(args: argparse.Namespace, notes: list[str]):
     What the user asked for and did not get (a `--tags` entry with no image) is added to `notes`.
     """
     from uvscope.analysis.read.engine import EngineImage, engine_client
+    from uvscope.analysis.read.sources import open_source
 
     if len(args.images) == 1 and args.images[0].startswith(("registry://", "registry+http://")):
         from uvscope.analysis.read.registry import RegistryClient, parse_registry_ref
@@ -563,6 +579,9 @@ def output_format(requested: str | None, output: str | None, choices: Sequence[s
 def _cached_report(args: argparse.Namespace) -> int | None:
     """`uvscope report` of an image reported before with the same project and uvscope: one record, no image model."""
     from uvscope.analysis.packages.analysis_cache import analysis_key, get_report
+    from uvscope.analysis.read.sources import open_source
+
+    from . import __version__
 
     cache = _cache(args)
     if cache is None or args.ci:
@@ -594,6 +613,8 @@ def _write_report(args: argparse.Namespace, document: dict) -> None:
     else:
         text = json.dumps(document, indent=2) + "\n"
     if args.output:
+        from uvscope.analysis.files import write_file
+
         write_file(args.output, text.encode())
     elif not args.ci:
         sys.stdout.write(text)
@@ -601,6 +622,8 @@ def _write_report(args: argparse.Namespace, document: dict) -> None:
 
 def _report(args: argparse.Namespace, image, python, key: str | None = None, warnings: Sequence[str] = ()) -> int:
     from uvscope.analysis.output.report import build_report
+
+    from . import __version__
 
     rules = None
     if args.ci:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from uvscope.analysis.image.model import Image, ImageMeta
-from uvscope.analysis.output.text import size
-from uvscope.analysis.views.browse import short_command
+from uvscope.analysis.output.text import short_command, size
+
+if TYPE_CHECKING:  # the first paint shows this table: it imports no analysis beyond the text helpers
+    from uvscope.analysis.image.model import Image, ImageMeta
 
 BAR_WIDTH = 16
 _EIGHTHS = " ▏▎▍▌▋▊▉"
