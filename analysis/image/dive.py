@@ -9,7 +9,7 @@ for a removed file. uvscope's own `reclaimable_bytes` is the exact figure.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .model import WHITEOUT_PREFIX, EntryKind, LayerContents
@@ -179,7 +179,7 @@ def dive_efficiency(layers: Sequence[LayerContents]) -> DiveFigures:
             while stacked_count < index:
                 _stack(stacked, _layer_tree(layers[stacked_count]))
                 stacked_count += 1
-            leaves = _leaves_with_whiteouts(_layer_tree(layer), stacked)
+            leaves: Iterable[tuple[str, int]] = _leaves_with_whiteouts(_layer_tree(layer), stacked)
         else:
             leaves = _leaves_without_whiteouts(layer)
         for path, size in leaves:

@@ -230,11 +230,10 @@ def _find_distributions(image: Image) -> tuple[dict[tuple[str, str], _Found], di
         # The metadata folder itself belongs to the distribution, listed or not.
         paths += [folder, *site_index.under(folder)]
         found[key] = item
-        files = image.files
         for path in paths:
             # Keyed by the image's own path string when the path is visible: the one parsed from
             # RECORD is then freed (a string per installed file is most of this map's memory).
-            visible = files.get(path)
+            visible = image.files.get(path)
             owners.setdefault(visible.entry.path if visible is not None else path, key)
     return found, owners
 
