@@ -256,7 +256,11 @@ copies hidden or deleted by a later layer, by layer, path and package.
         if peeked is not None:
             self._read_started = time.monotonic()
             self.post_message(self.MetaLoaded(peeked, None))
-            self._painted.wait(PAINT_WAIT)
+            worker, waited = get_current_worker(), 0.0
+            while not self._painted.wait(0.05) and waited < PAINT_WAIT:  # `q` meanwhile ends the wait at once
+                if worker.is_cancelled:
+                    return
+                waited += 0.05
         from uvscope.analysis.read.sources import ImageSource, open_source
 
         opener = self.open_source or open_source
