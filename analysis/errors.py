@@ -29,5 +29,11 @@ class LayerError(UvscopeError):
     """A layer blob could not be read (truncated, corrupt, not a tar)."""
 
 
+class GroupingError(ValueError):
+    """A move that cannot be made (unknown package or group, duplicate name).
+
+    Defined here, not in `plan.grouping`, so the command line can catch it without importing the planner."""
+
+
 class ReadCancelled(Exception):
     """The reader was asked to stop (the user quit); not an error."""

@@ -11,8 +11,6 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from uvscope.analysis.read.sources import open_source
-
 from .screens.main import ImageRequest, MainScreen
 
 
@@ -26,10 +24,11 @@ class UvscopeApp(App[None]):
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
-    def __init__(self, request: ImageRequest | None = None, *, source_opener=open_source, first_screen=None) -> None:
+    def __init__(self, request: ImageRequest | None = None, *, source_opener=None, first_screen=None) -> None:
         super().__init__()
         self.request = request
         self.source_opener = source_opener
+        """How images are opened (None: `open_source`; tests pass doubles)."""
         self.first_screen = first_screen
         self.crash: BaseException | None = None
         """The unhandled error that ended the session, if any (`run_session` reports it in one line)."""
@@ -103,6 +102,8 @@ def make_diff_app(
 ) -> UvscopeApp:
     """The session on `uvscope diff A B`, both images read as `report` reads one (`--source`, `--platform`,
     `--stream`); `cache`: the `LayerCache` of layers and finished analyses, None for none."""
+    from uvscope.analysis.read.sources import open_source
+
     from .screens.diff import DiffScreen
 
     return UvscopeApp(first_screen=lambda: DiffScreen(ref_a, ref_b, open_source, source, project, cache, platform=platform, stream=stream))

@@ -13,13 +13,12 @@ import sys
 import traceback
 from collections.abc import Sequence
 
-from uvscope.analysis.errors import NothingToDo, UvscopeError
-from uvscope.analysis.files import write_file
+from uvscope.analysis.errors import GroupingError, NothingToDo, UvscopeError
 from uvscope.analysis.output.formats import FORMATS, choose_format, render, to_json
-from uvscope.analysis.plan.grouping import GroupingError
-from uvscope.analysis.read.sources import SOURCE_KINDS, open_source
+from uvscope.analysis.read.kinds import SOURCE_KINDS
 
-from . import __version__
+# The readers, the planner and the package's version are imported where used: `uvscope IMAGE`
+# paints its first screen sooner without them.
 
 COMMANDS = ("open", "report", "demo", "optimize", "diff", "history")
 
@@ -66,6 +65,19 @@ def _cache(args: argparse.Namespace):
     return None if args.no_cache else LayerCache(args.cache_dir)
 
 
+class _VersionAction(argparse.Action):
+    """`--version`: the version is looked up only when asked for (see `uvscope.app.__getattr__`)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS, help="show program's version number and exit"):
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from . import __version__
+
+        print(f"uvscope {__version__}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `uvscope` command; each command's `func` runs it."""
     parser = argparse.ArgumentParser(
@@ -73,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="See where every byte of a Python project's Docker image comes from.",
         epilog="Run `uvscope IMAGE` for the interactive session, `uvscope report IMAGE` for a report.",
     )
-    parser.add_argument("--version", action="version", version=f"uvscope {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     open_parser = commands.add_parser("open", help="open IMAGE in the interactive session (the default command)")
     _add_image_options(open_parser)
@@ -206,6 +218,8 @@ def _end_session(code: int) -> int:
 
 def _emit(text: str, output: str | None) -> None:
     if output:
+        from uvscope.analysis.files import write_file
+
         write_file(output, text.encode())
     else:
         sys.stdout.write(text)
@@ -223,6 +237,7 @@ def _read_keyed(
 ):
     """`_read`, the key of its analysis in the cache (None without a cache), and the warnings it said."""
     from uvscope.analysis.packages.analysis_cache import analysis_key, read_and_analyse
+    from uvscope.analysis.read.sources import open_source
 
     opened = open_source(ref, source, platform=platform, stream=args.stream)
     cache = _cache(args)
@@ -561,6 +576,9 @@ def _prove(args: argparse.Namespace, plan) -> int:
 def _cached_report(args: argparse.Namespace) -> int | None:
     """`uvscope report` of an image reported before with the same project and uvscope: one record, no image model."""
     from uvscope.analysis.packages.analysis_cache import analysis_key, get_report
+    from uvscope.analysis.read.sources import open_source
+
+    from . import __version__
 
     cache = _cache(args)
     if cache is None or args.ci:
@@ -583,6 +601,8 @@ def _cached_report(args: argparse.Namespace) -> int | None:
 def _write_report(args: argparse.Namespace, document: dict) -> None:
     text = render("report", args.format, document)
     if args.output:
+        from uvscope.analysis.files import write_file
+
         write_file(args.output, text.encode())
     elif not args.ci:
         sys.stdout.write(text)
@@ -606,6 +626,8 @@ def _report_command(args: argparse.Namespace) -> int:
 
 def _report(args: argparse.Namespace, image, python, rules, key: str | None = None, warnings: Sequence[str] = ()) -> int:
     from uvscope.analysis.output.report import build_report
+
+    from . import __version__
 
     document = build_report(image, python, version=__version__)
     results = []

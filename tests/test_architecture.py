@@ -104,3 +104,36 @@ def test_importing_all_of_analysis_loads_no_ui_module():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+STARTUP_DEFERRED = (
+    "docker",  # the engine's API: the first paint peeks at the engine's storage, the worker imports it after
+    "requests",
+    "plotext",  # the Plots tab, imported when first shown
+    "textual_plotext",
+    "importlib.metadata",  # `--version` only
+    "uvscope.analysis.read.sources",  # the readers: the worker imports them once the layer list is painted
+    "uvscope.analysis.packages",
+    "uvscope.analysis.plan",
+    "uvscope.analysis.views",
+    "uvscope.widgets.package_table",  # the other tabs' content, composed when first needed
+    "uvscope.widgets.file_browser",
+    "uvscope.widgets.waste_panel",
+    "uvscope.widgets.plots",
+    "uvscope.app.screens.grouping",
+    "uvscope.app.screens.diff",
+    "uvscope.app.screens.history",
+)
+
+
+def test_starting_a_session_imports_only_what_the_first_screen_needs():
+    """`uvscope IMAGE` must show its layer list within a second: every module imported before the first
+    paint delays it (the GIL is shared with the reading worker). Not timed here (bench/first_paint.py
+    measures the time); this only keeps the heavy modules out of the start-up path."""
+    code = (
+        "import sys\nimport uvscope.app.cli, uvscope.app.app\n"
+        "from uvscope.app.screens.main import MainScreen\n"
+        f"print(sorted(m for m in sys.modules if m in {STARTUP_DEFERRED!r} or m.startswith({STARTUP_DEFERRED!r})))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"

@@ -16,6 +16,7 @@ from tarbuilder import as_tar, layer_tar, oci_files
 import uvscope.app.app as app_module
 import uvscope.app.cli as cli
 from uvscope.analysis.output.formats import FORMATS
+from uvscope.analysis.read import sources
 from uvscope.app.screens.diff import DiffScreen
 
 READ_OPTIONS = {"--source", "--platform", "--cache-dir", "--no-cache", "--stream"}
@@ -54,8 +55,9 @@ def test_commands_that_read_images_take_the_same_read_options(command):
     assert READ_OPTIONS <= _options(_subcommands()[command])
 
 
-def _record_opens(monkeypatch, module) -> list[dict]:
-    """Wrap `module.open_source` (the real opener) to record how each image was opened."""
+def _record_opens(monkeypatch) -> list[dict]:
+    """Wrap the real opener (`sources.open_source`, imported where it is used) to record how each image was opened."""
+    module = sources
     calls: list[dict] = []
     real = module.open_source
 
@@ -68,7 +70,7 @@ def _record_opens(monkeypatch, module) -> list[dict]:
 
 
 def test_diff_report_reads_both_images_with_platform_and_stream(images, monkeypatch, capsys):
-    calls = _record_opens(monkeypatch, cli)
+    calls = _record_opens(monkeypatch)
     code = cli.main(["diff", *images, "--platform", "linux/arm64", "--stream", "--no-cache", "--format", "json"])
     out, err = capsys.readouterr()
     assert code == 0, err
@@ -101,7 +103,7 @@ def _run_diff_session(monkeypatch, argv: list[str]) -> DiffScreen:
 
 
 def test_diff_session_reads_both_images_with_platform_and_stream(images, monkeypatch):
-    calls = _record_opens(monkeypatch, app_module)
+    calls = _record_opens(monkeypatch)
     screen = _run_diff_session(monkeypatch, ["diff", *images, "--platform", "linux/arm64", "--stream", "--no-cache"])
     assert isinstance(screen, DiffScreen) and screen.error is None and screen.document is not None
     assert [call["ref"] for call in calls] == list(images)

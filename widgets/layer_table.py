@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.text import Text
 from textual.message import Message
 from textual.widgets import DataTable
 
-from uvscope.analysis.image.model import Image, ImageMeta
-from uvscope.analysis.output.text import size
-from uvscope.analysis.views.browse import short_command
+from uvscope.analysis.output.text import short_command, size
+
+if TYPE_CHECKING:  # the first paint shows this table: it imports no analysis beyond the text helpers
+    from uvscope.analysis.image.model import Image, ImageMeta
 
 BAR_WIDTH = 16
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -43,18 +46,22 @@ class LayerTable(DataTable):
         def control(self) -> LayerTable:
             return self.table
 
+    COLUMNS = (("#", "index"), ("size", "size"), ("", "bar"), ("files", "files"), ("command", "command"), ("top packages", "top"))
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        self._add_columns()
+        self._add_columns([])
 
-    def _add_columns(self) -> None:
-        self.add_column("#", key="index")
-        self.add_column("size", key="size")
-        self.add_column("", key="bar", width=BAR_WIDTH)
-        self.add_column("files", key="files")
-        self.add_column("command", key="command")
-        self.add_column("top packages", key="top")
+    def _add_columns(self, rows: list[tuple[Text, ...]]) -> None:
+        """The columns, each as wide as its widest cell or its label.
+
+        The widths are given, not left to DataTable's measuring when idle: a frame drawn before
+        that (the first paint often is) would keep every column at its label's width.
+        """
+        for position, (label, key) in enumerate(self.COLUMNS):
+            width = BAR_WIDTH if key == "bar" else max([len(label), *(row[position].cell_len for row in rows)])
+            self.add_column(label, key=key, width=width)
 
     def show(
         self,
@@ -68,8 +75,6 @@ class LayerTable(DataTable):
         The cursor stays on its row unless `select` names another.
         """
         row = self.cursor_row if select is None else select
-        self.clear(columns=True)  # widths follow this content only, not earlier approximations
-        self._add_columns()
         read = {layer.index: layer for layer in image.layers} if image is not None else {}
         sizes = []
         for index in range(len(meta.diff_ids)):
@@ -79,19 +84,25 @@ class LayerTable(DataTable):
                 approx = meta.layer_sizes[index] if index < len(meta.layer_sizes) else None
                 sizes.append(approx or 0)
         largest = max(sizes, default=0)
+        rows: list[tuple[Text, ...]] = []
         for index, created_by in enumerate(meta.created_by):
             layer = read.get(index)
             label = size(sizes[index]) if layer is not None else (f"~{size(sizes[index])}" if sizes[index] else "…")
             packages = ", ".join(f"{name} {size(nbytes)}" for name, nbytes in (top or {}).get(index, []))
-            self.add_row(
-                Text(str(index), justify="right"),
-                Text(label, justify="right"),
-                Text(size_bar(sizes[index], largest), style="bold"),
-                Text(str(layer.file_count) if layer is not None else "", justify="right"),
-                short_command(created_by, 70) or "(no history)",
-                packages,
-                key=str(index),
+            rows.append(
+                (
+                    Text(str(index), justify="right"),
+                    Text(label, justify="right"),
+                    Text(size_bar(sizes[index], largest), style="bold"),
+                    Text(str(layer.file_count) if layer is not None else "", justify="right"),
+                    Text(short_command(created_by, 70) or "(no history)"),
+                    Text(packages),
+                )
             )
+        self.clear(columns=True)  # widths follow this content only, not earlier approximations
+        self._add_columns(rows)
+        for index, cells in enumerate(rows):
+            self.add_row(*cells, key=str(index))
         if self.row_count:
             self.move_cursor(row=min(max(row, 0), self.row_count - 1))
 

@@ -117,6 +117,7 @@ def build_image(meta: ImageMeta, contents: Sequence[LayerContents]) -> Image:
     """Stack the read layers (in `meta.diff_ids` order) into an `Image`."""
     if len(contents) != len(meta.diff_ids):
         raise ValueError("one LayerContents per diff_id is needed")
+    dive = dive_efficiency(contents)  # first: its working memory is freed before the stacking's own
     fs = FileSystem()
     hidden: list[HiddenCopy] = []
     layers: list[Layer] = []
@@ -138,7 +139,6 @@ def build_image(meta: ImageMeta, contents: Sequence[LayerContents]) -> Image:
             )
         )
         warnings.extend(f"layer {index}: {warning}" for warning in layer.warnings)
-    dive = dive_efficiency(contents)
     return Image(
         meta=meta,
         layers=tuple(layers),

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import humanize
 
-from ..image.model import Image
-from ..packages.python import PythonAnalysis
+if TYPE_CHECKING:  # annotations only: the session's layer list imports this module before any analysis
+    from ..image.model import Image
+    from ..packages.python import PythonAnalysis
 
 
 def count(number: int, word: str, plural: str | None = None) -> str:

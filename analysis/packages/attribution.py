@@ -205,7 +205,10 @@ def _find_distributions(image: Image) -> tuple[dict[tuple[str, str], _Found], di
         paths += [folder, *site_index.under(folder)]
         found[key] = item
         for path in paths:
-            owners.setdefault(path, key)
+            # Keyed by the image's own path string when the path is visible: the one parsed from
+            # RECORD is then freed (a string per installed file is most of this map's memory).
+            visible = image.files.get(path)
+            owners.setdefault(visible.entry.path if visible is not None else path, key)
     return found, owners
 
 
@@ -236,16 +239,18 @@ def _owner_lookup(owners: dict[str, tuple[str, str]]) -> Callable[[str], tuple[s
     resolved: dict[str, tuple[str, str] | None] = {}
 
     def owner_of(path: str) -> tuple[str, str] | None:
-        # Remembered: the visible files and then every layer's entries ask about the same paths.
+        key = owners.get(path)
+        if key is not None or not path.endswith(".pyc"):
+            return key
+        # Bytecode not listed by RECORD belongs to its source's owner; remembered, since the visible
+        # files and then every layer's entries ask about the same paths (only these: a map of every path costs memory).
         try:
             return resolved[path]
         except KeyError:
             pass
-        key = owners.get(path)
-        if key is None and path.endswith(".pyc"):
-            source = _source_of_pyc(path)
-            if source is not None:
-                key = owners.get(source)
+        source = _source_of_pyc(path)
+        if source is not None:
+            key = owners.get(source)
         resolved[path] = key
         return key
 
@@ -276,6 +281,8 @@ def _visible_files(image: Image, owner_of: Callable[[str], tuple[str, str] | Non
     attributed_bytes = 0
     unattributed: list[tuple[str, int]] = []
     owners: dict[str, tuple[str, str]] = {}
+    owner_keys: dict[tuple[str, str], tuple[str, str]] = {}
+    """One `Distribution.key` tuple per distribution, shared by all its files (not one tuple and string per file)."""
     site_of = _SiteDirs()
     for path, visible in image.files.items():
         entry = visible.entry
@@ -290,7 +297,10 @@ def _visible_files(image: Image, owner_of: Callable[[str], tuple[str, str] | Non
             if key is not None:
                 attributed_bytes += entry.size
         if key is not None:
-            owners[path] = ("/" + key[0], key[1])  # the same key as `Distribution.key`
+            owner = owner_keys.get(key)
+            if owner is None:
+                owner = owner_keys[key] = ("/" + key[0], key[1])  # the same key as `Distribution.key`
+            owners[path] = owner
             owned_bytes[key] += entry.size
             owned_files[key] += 1
         elif site is not None:
@@ -321,7 +331,8 @@ def _shipped_per_layer(
             if entry.path in shipped:
                 reshipped[key] += entry.size
             written.append(entry.path)
-        shipped.update(written)
+        if layer is not image.layers[-1]:  # only later layers ask what was shipped
+            shipped.update(written)
     return layer_bytes, reshipped
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 
 from packaging.utils import canonicalize_name
 
+from ..errors import GroupingError  # noqa: F401  (raised here; defined with the other errors)
 from ..packages.uvlock import Dependency, Lock, closure, items_for, runtime_roots
 
 REST = "rest"
@@ -22,10 +23,6 @@ HEAVY_MIN_BYTES = 20_000_000
 
 DEV_GROUP = "dev"
 DEV_REFUSAL = "'dev' is uv's default group, which `uv sync --no-dev` leaves out: its layer would be empty in the image; choose another name"
-
-
-class GroupingError(ValueError):
-    """A move that cannot be made (unknown package or group, duplicate name)."""
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,85 @@ def _read_small(path: str) -> bytes | None:
         return None
 
 
+_DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+_DEFAULT_ROOT = "/var/lib/docker"
+
+
+def _familiar_ref(ref: str) -> str | None:
+    """`ref` as the engine's reference store spells it (`ubuntu:latest` for `docker.io/library/ubuntu`), None if unsure."""
+    if not ref or ref != ref.strip() or any(char.isspace() for char in ref):
+        return None
+    name, at, digest = ref.partition("@")
+    head, colon, tag = name.rpartition(":")
+    if not colon or "/" in tag:
+        head, tag = name, ("" if at else "latest")
+    for prefix in ("docker.io/", "index.docker.io/"):
+        if head.startswith(prefix):
+            head = head[len(prefix) :]
+            break
+    if head.startswith("library/") and head.count("/") == 1:
+        head = head[len("library/") :]
+    if not head or head != head.lower():
+        return None
+    return f"{head}{':' + tag if tag else ''}{at}{digest}"
+
+
+def peek_local_meta(ref: str) -> ImageMeta | None:
+    """The metadata of engine image `ref` read straight from the local engine's storage, without docker-py.
+
+    A guess for the first paint only: it needs this process to read the storage of the engine at the
+    default socket, and the caller confirms it through the engine's API (`EngineImage.meta`) afterwards.
+    None whenever anything is unusual (another `DOCKER_HOST`, an ID prefix, a reference not found).
+    """
+    if os.environ.get("DOCKER_HOST", _DEFAULT_SOCKET) != _DEFAULT_SOCKET or os.environ.get("DOCKER_CONTEXT"):
+        return None
+    familiar = _familiar_ref(ref)
+    if familiar is None:
+        return None
+    try:
+        settings = json.loads(_read_small("/etc/docker/daemon.json") or b"{}")
+        data_root = settings.get("data-root") or settings.get("graph") or _DEFAULT_ROOT
+        drivers = os.listdir(os.path.join(data_root, "image"))
+        if len(drivers) != 1:
+            return None
+        root = os.path.join(data_root, "image", drivers[0])
+        store = json.loads(_read_small(os.path.join(root, "repositories.json")) or b"{}").get("Repositories") or {}
+        image_id = None
+        for tags in store.values():
+            image_id = image_id or tags.get(familiar)
+        if not isinstance(image_id, str) or not image_id.startswith("sha256:"):
+            return None
+        config = json.loads(_read_small(os.path.join(root, "imagedb", "content", "sha256", image_id.partition(":")[2])) or b"null")
+        diff_ids = list((config.get("rootfs") or {}).get("diff_ids") or [])
+    except (OSError, ValueError, AttributeError, TypeError):
+        return None
+    if not diff_ids or not all(isinstance(diff_id, str) for diff_id in diff_ids):
+        return None
+    from .layout import history_created_by
+
+    repo_tags = sorted(key for tags in store.values() for key, value in tags.items() if value == image_id and "@" not in key)
+    return ImageMeta(
+        ref=ref,
+        id=image_id,
+        diff_ids=tuple(diff_ids),
+        created_by=history_created_by(config, len(diff_ids)),
+        config=config,
+        created=str(config.get("created", "")),
+        platform="/".join(str(config[key]) for key in ("os", "architecture", "variant") if config.get(key)),
+        repo_tags=tuple(repo_tags),
+        layer_sizes=tuple(_layer_sizes(root, diff_ids)),
+    )
+
+
+def _layer_sizes(root: str, diff_ids: list[str]) -> list[int | None]:
+    """Each layer's size as the engine's layer store records it (None where unreadable)."""
+    sizes: list[int | None] = []
+    for chain in chain_ids(diff_ids):
+        size = _read_small(os.path.join(root, "layerdb", "sha256", chain.partition(":")[2], "size"))
+        sizes.append(int(size) if size is not None and size.strip().isdigit() else None)
+    return sizes
+
+
 class EngineImage:
     """One image of the Docker Engine."""
 
@@ -172,11 +251,7 @@ class EngineImage:
                 config = json.loads(raw)
             except ValueError:
                 config = None
-        sizes: list[int | None] = []
-        for chain in chain_ids(diff_ids):
-            size = _read_small(os.path.join(root, "layerdb", "sha256", chain.partition(":")[2], "size"))
-            sizes.append(int(size) if size is not None and size.strip().isdigit() else None)
-        return (config if isinstance(config, dict) else None), sizes
+        return (config if isinstance(config, dict) else None), _layer_sizes(root, diff_ids)
 
     def meta(self) -> ImageMeta:
         """Metadata-only view of the image: layers and their commands, no layer read."""

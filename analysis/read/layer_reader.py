@@ -143,6 +143,8 @@ def _read_layer(
     opaque: list[str] = []
     metadata: dict[str, bytes] = {}
     warnings: list[str] = []
+    modes: dict[int, int] = {}
+    """One int object per distinct mode (a few), not one per entry: a layer has up to ~10^5 entries."""
     try:
         for item in iter_members(stream):
             member = item.info
@@ -166,7 +168,8 @@ def _read_layer(
                 raise LayerError(f"negative size for {path!r}")
             # A hard link names a path of the same tar: normalise it like the paths themselves.
             link = (normalize_path(member.linkname) or "") if kind is EntryKind.HARDLINK else member.linkname
-            entries.append(FileEntry(path, kind, size, member.mode & 0o7777, link))
+            mode = member.mode & 0o7777
+            entries.append(FileEntry(path, kind, size, modes.setdefault(mode, mode), link))
             if kind is EntryKind.FILE and keep(path):
                 if size > METADATA_CAP:
                     warnings.append(f"{path} is {size} bytes; not read (cap {METADATA_CAP})")

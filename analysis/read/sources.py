@@ -20,11 +20,11 @@ from .archive import DirectoryStore, StreamStore, TarStore
 from .cache import LayerCache
 from .compression import GZIP_MAGIC, ZSTD_MAGIC
 from .digests import DigestMismatch, verify_layer
+from .kinds import SOURCE_KINDS
 from .layer_reader import ReadMonitor
 from .layout import BlobStore, resolve_image
 from .overlay import read_overlay_layer
 
-SOURCE_KINDS = ("auto", "docker", "podman", "archive", "docker-archive", "oci", "oci-archive", "registry")
 _SOURCE_ALIASES = {"docker-archive": "archive", "oci-archive": "oci"}
 """dive's and skopeo's names for the same sources (`dive --source docker-archive`)."""
 _PREFIXES = {

@@ -4,12 +4,22 @@ The image is read in a thread worker; the layer list is painted from
 metadata first, then everything fills in as layers are read. A read that
 fails (`WorkerScreen`) keeps what was read usable and says why in the status
 line.
+
+The first paint waits for as little as possible: this module imports only
+what the layer list needs (the readers, the analysis and the other tabs'
+widgets are imported by the worker, or when a tab is first needed), an
+engine image's metadata is peeked from the engine's storage before docker-py
+is even imported, and the worker holds back its heavy imports until the
+layer list is on screen (the GIL is shared).
 """
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -21,23 +31,25 @@ from textual.widgets import Header, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
 from uvscope.analysis.errors import ReadCancelled
-from uvscope.analysis.image.model import Image, ImageMeta, LayerContents
-from uvscope.analysis.image.stack import build_image
 from uvscope.analysis.output.text import count
-from uvscope.analysis.packages.analysis_cache import put_analysis
-from uvscope.analysis.packages.python import PythonAnalysis, analyse_python
-from uvscope.analysis.read.sources import ImageSource
-from uvscope.analysis.views.browse import layer_top_packages, layer_tree, package_rows, status_line
-from uvscope.widgets.file_browser import FileBrowser
 from uvscope.widgets.key_footer import KeyFooter
 from uvscope.widgets.layer_table import LayerTable
-from uvscope.widgets.package_table import PackageView
-from uvscope.widgets.waste_panel import WastePanel
+
+if TYPE_CHECKING:
+    from uvscope.analysis.image.model import Image, ImageMeta, LayerContents
+    from uvscope.analysis.packages.python import PythonAnalysis
+    from uvscope.analysis.read.sources import ImageSource
 
 from .base import WorkerScreen
 
 PARTIAL_EVERY = 1.0
 """Seconds between partial analyses while layers are still being read."""
+
+PAINT_WAIT = 1.0
+"""At most this many seconds the worker waits for the layer list to be painted before it goes on."""
+
+LAZY_TABS = ("packages", "files", "waste", "plots")
+"""Tabs whose content is composed when first shown or when the first analysis arrives, not at start."""
 
 
 @dataclass(frozen=True)
@@ -144,10 +156,11 @@ copies hidden or deleted by a later layer, by layer, path and package.
             self.python = python
             self.partial = partial
 
-    def __init__(self, request: ImageRequest, open_source) -> None:
+    def __init__(self, request: ImageRequest, open_source=None) -> None:
         super().__init__()
         self.request = request
         self.open_source = open_source
+        """How the image is opened: None for `open_source`, which also lets the first paint peek at the engine's storage."""
         self.meta: ImageMeta | None = None
         self.image: Image | None = None
         self.python: PythonAnalysis | None = None
@@ -164,6 +177,10 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self._read_bytes = 0
         self._store: tuple[object, str | None] = (None, None)
         """Where the finished analysis is kept (the layer cache, its key): a second session reads it whole."""
+        self._painted = threading.Event()
+        """Set once the layer list from the metadata is on screen: the worker's heavy imports wait for it."""
+        self._tabs_filled = None
+        """The mounting of the lazy tabs' content, once started (awaited by whoever needs those widgets)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -172,16 +189,28 @@ copies hidden or deleted by a later layer, by layer, path and package.
         with TabbedContent(initial="layers"):
             with TabPane("Layers", id="layers"):
                 yield LayerTable(id="layer-table")
-            with TabPane("Packages", id="packages"):
-                yield PackageView(id="package-view")
-            with TabPane("Files", id="files"):
-                yield FileBrowser(id="file-browser")
-            with TabPane("Waste", id="waste"):
-                yield WastePanel(id="waste-panel")
-            with TabPane("Plots", id="plots"):
-                yield Static(id="layer-legend")
-                yield Vertical(id="plot-area")  # the plots are mounted when the tab is first shown
+            for tab in LAZY_TABS:  # filled by `_fill_tabs`
+                yield TabPane(tab.capitalize(), id=tab)
         yield KeyFooter()
+
+    def _fill_tabs(self):
+        """Compose the content of the tabs other than Layers (once); await the result before querying it.
+
+        Their widgets (and the analysis they import) are not needed for the first paint.
+        """
+        if self._tabs_filled is None:
+            from uvscope.widgets.file_browser import FileBrowser
+            from uvscope.widgets.package_table import PackageView
+            from uvscope.widgets.waste_panel import WastePanel
+
+            self._tabs_filled = [
+                self.query_one("#packages", TabPane).mount(PackageView(id="package-view")),
+                self.query_one("#files", TabPane).mount(FileBrowser(id="file-browser")),
+                self.query_one("#waste", TabPane).mount(WastePanel(id="waste-panel")),
+                # the plots themselves are mounted when the tab is first shown (`_show_plots`)
+                self.query_one("#plots", TabPane).mount(Static(id="layer-legend"), Vertical(id="plot-area")),
+            ]
+        return _AwaitAll(self._tabs_filled)
 
     FOCUS_IN_TAB = {"layers": "#layer-table", "packages": "#package-table", "files": "#file-tree", "waste": "#waste-panel"}
 
@@ -202,19 +231,46 @@ copies hidden or deleted by a later layer, by layer, path and package.
 
     # -- reading -----------------------------------------------------------------
 
+    def _peek_meta(self) -> ImageMeta | None:
+        """The engine image's metadata from the engine's own storage, before docker-py is imported (None if not)."""
+        request = self.request
+        if self.open_source is not None or request.source not in ("auto", "docker") or os.path.exists(request.ref):
+            return None
+        from uvscope.analysis.read.engine import peek_local_meta
+
+        try:
+            return peek_local_meta(request.ref)
+        except Exception:  # noqa: BLE001 - a guess: the engine's API answers next anyway
+            return None
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="read", name="reading the image")
     def read_image(self) -> None:
         """Open the source, paint its metadata, then read and analyse every layer (a failure: `worker_failed`)."""
         request = self.request
+        peeked = self._peek_meta()
+        if peeked is not None:
+            self._read_started = time.monotonic()
+            self.post_message(self.MetaLoaded(peeked, None))
+            worker, waited = get_current_worker(), 0.0
+            while not self._painted.wait(0.05) and waited < PAINT_WAIT:  # `q` meanwhile ends the wait at once
+                if worker.is_cancelled:
+                    return
+                waited += 0.05
+        from uvscope.analysis.read.sources import ImageSource, open_source
+
+        opener = self.open_source or open_source
         if request.stream:
-            source: ImageSource = self.open_source(request.ref, request.source, platform=request.platform, stream=True)
+            source: ImageSource = opener(request.ref, request.source, platform=request.platform, stream=True)
         else:
-            source = self.open_source(request.ref, request.source, platform=request.platform)
+            source = opener(request.ref, request.source, platform=request.platform)
         self._source = source
         try:
             meta = source.meta()
-            self._read_started = time.monotonic()
-            self.post_message(self.MetaLoaded(meta, source.total_bytes()))
+            self._read_started = self._read_started or time.monotonic()
+            if meta != peeked:
+                self.post_message(self.MetaLoaded(meta, source.total_bytes()))
+            else:  # the peek was right: only the progress bar learns the total
+                self.post_message(self.Progress(0, source.total_bytes()))
             monitor = _Monitor(self, source.total_bytes())
             contents: dict[int, LayerContents] = {}
             last = time.monotonic()
@@ -246,6 +302,10 @@ copies hidden or deleted by a later layer, by layer, path and package.
             source.close()
 
     def _post_analysis(self, meta: ImageMeta, contents: dict, count: int, project: str | None, partial: bool) -> None:
+        from uvscope.analysis.image.stack import build_image
+        from uvscope.analysis.packages.analysis_cache import put_analysis
+        from uvscope.analysis.packages.python import analyse_python
+
         prefix = replace(meta, diff_ids=meta.diff_ids[:count], created_by=meta.created_by[:count])
         image = build_image(prefix, [contents[index] for index in range(count)])
         if not partial and self._notes:
@@ -264,6 +324,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self.query_one(LayerTable).show(message.meta, select=len(message.meta.diff_ids) - 1)
         self.query_one(ProgressBar).update(total=message.total)
         self._status(f"{count(len(message.meta.diff_ids), 'layer')}; reading…")
+        self.call_after_refresh(self._painted.set)
 
     @on(Progress)
     def _progress(self, message: Progress) -> None:
@@ -273,7 +334,12 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self.query_one(ProgressBar).update(total=message.total, progress=message.done)
 
     @on(Loaded)
-    def _loaded(self, message: Loaded) -> None:
+    async def _loaded(self, message: Loaded) -> None:
+        from uvscope.analysis.views.browse import layer_top_packages, package_rows, status_line
+        from uvscope.widgets.package_table import PackageView
+        from uvscope.widgets.waste_panel import WastePanel
+
+        await self._fill_tabs()
         self.image, self.python, self.complete = message.image, message.python, not message.partial
         self._trees.clear()
         self._files_shown = None
@@ -316,6 +382,8 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self._refresh_layer_views()
 
     def _refresh_layer_views(self) -> None:
+        from uvscope.widgets.package_table import PackageView
+
         index = self.selected_layer
         if self.image is None or not 0 <= index < len(self.image.layers):
             return
@@ -343,6 +411,9 @@ copies hidden or deleted by a later layer, by layer, path and package.
 
     def _show_files(self) -> None:
         """Build (or reuse) the files tree of the selected layer; only while the Files tab is shown."""
+        from uvscope.analysis.views.browse import layer_tree
+        from uvscope.widgets.file_browser import FileBrowser
+
         if self.image is None or not 0 <= self.selected_layer < len(self.image.layers):
             return
         wanted = (self.selected_layer, self.cumulative)
@@ -364,7 +435,9 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self.query_one(TabbedContent).active = tab
 
     @on(TabbedContent.TabActivated)
-    def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+    async def _tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        if event.pane.id in LAZY_TABS:
+            await self._fill_tabs()
         if event.pane.id == "files":
             self._show_files()
         if event.pane.id == "plots":
@@ -378,8 +451,9 @@ copies hidden or deleted by a later layer, by layer, path and package.
         """Show everything up to the selected layer (ctrl+a) or that layer alone (ctrl+l)."""
         self.cumulative = cumulative
 
-    def action_search(self) -> None:
+    async def action_search(self) -> None:
         """Focus the search box of the current tab."""
+        await self._fill_tabs()
         tab = self.query_one(TabbedContent).active
         if tab == "files":
             self.query_one("#file-search").focus()
@@ -402,21 +476,44 @@ copies hidden or deleted by a later layer, by layer, path and package.
             return
         self.app.push_screen(GroupingScreen(match, match.sizes, match.member, self.request.project))
 
-    def action_sort_next(self) -> None:
+    async def action_sort_next(self) -> None:
         """Sort Packages by the next column."""
+        from uvscope.widgets.package_table import PackageView
+
         self.action_show_tab("packages")
+        await self._fill_tabs()
         self.query_one(PackageView).sort_next()
 
-    def action_sort_reverse(self) -> None:
+    async def action_sort_reverse(self) -> None:
         """Reverse the order of Packages."""
+        from uvscope.widgets.package_table import PackageView
+
         self.action_show_tab("packages")
+        await self._fill_tabs()
         view = self.query_one(PackageView)
         view.sort_by(view.sort_column)
 
-    def action_expand_all(self) -> None:
+    async def action_expand_all(self) -> None:
         """Expand every folder of the files view."""
+        from uvscope.widgets.file_browser import FileBrowser
+
+        await self._fill_tabs()
         self.query_one(FileBrowser).expand_all()
 
-    def action_collapse_all(self) -> None:
+    async def action_collapse_all(self) -> None:
         """Collapse every folder of the files view."""
+        from uvscope.widgets.file_browser import FileBrowser
+
+        await self._fill_tabs()
         self.query_one(FileBrowser).collapse_all()
+
+
+class _AwaitAll:
+    """Awaits several `AwaitMount`s (each may be awaited again: later callers wait for the same mounting)."""
+
+    def __init__(self, mounts) -> None:
+        self.mounts = mounts
+
+    def __await__(self):
+        for mount in self.mounts:
+            yield from mount.__await__()
