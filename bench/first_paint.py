@@ -46,7 +46,10 @@ def main() -> None:
     parser.add_argument("--marker", default="uv sync")
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("extra", nargs="*", help="options for uvscope (after --)")
-    args = parser.parse_args()
+    argv = sys.argv[1:]
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
+    args.extra = extra  # after `--`, wherever the options before it stand (argparse alone refuses `IMAGE --runs 5 -- ...`)
     compile_bytecode()  # untimed, as an installed package has it (PYTHONDONTWRITEBYTECODE would make every run compile)
     times = [first_paint(args.image, args.marker, args.extra) for _ in range(args.runs)]
     times.sort()
