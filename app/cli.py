@@ -476,13 +476,15 @@ def _history_steps(args: argparse.Namespace):
             raise UvscopeError(f"--history-images {args.history_images}: one tag ({refs[0]}); a change needs at least two")
     elif len(refs) < 2:
         raise UvscopeError("--history-images wants a repository or at least two images to see a change")
-    snapshots, sizes, newest = [], {}, ("", None)
+    from uvscope.analysis.image.model import created_order
+
+    snapshots, sizes, newest = [], {}, (None, None)
     for ref in refs:
         image, python = _read(args, ref, source, args.platform, args.project, warn=False)
         snapshots.append((ref, image.meta.created, {d.name: d.version for d in python.attribution.distributions}))
         sizes[ref] = python.lock.sizes if python.lock is not None else {d.name: d.bytes for d in python.attribution.distributions}
-        if python.lock is not None and not python.mismatch and image.meta.created >= newest[0]:
-            newest = (image.meta.created, python.lock.sizes)
+        if python.lock is not None and not python.mismatch and (newest[0] is None or created_order(image.meta.created) >= newest[0]):
+            newest = (created_order(image.meta.created), python.lock.sizes)
     return steps_from_images(snapshots, sizes), newest[1]
 
 

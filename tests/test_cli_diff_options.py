@@ -153,6 +153,10 @@ def test_history_takes_the_format_from_the_extension_too(tmp_path, monkeypatch, 
     assert json.loads(out.read_text())["schema"].startswith("uvscope.history")
     refused = cli.main(["history", "--lock-history", str(project), "--format", "md", "-o", str(tmp_path / "h.json")])
     assert refused == 2 and "contradicts" in capsys.readouterr().err
+    html = tmp_path / "h.html"  # history has no HTML: said, not written as Markdown under an .html name
+    assert cli.main(["history", "--lock-history", str(project), "-o", str(html)]) == 2
+    assert "history is written as md or json, not html" in capsys.readouterr().err and not html.exists()
+    assert cli.main(["history", "--lock-history", str(project), "--format", "md", "-o", str(html)]) == 0
 
 
 def test_the_format_choices_are_the_format_table(capsys):

@@ -6,7 +6,9 @@ Every class here is a frozen dataclass built by the readers and by
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 
 WHITEOUT_PREFIX = ".wh."
@@ -214,3 +216,16 @@ class Image:
         for copy in self.hidden:
             by_layer[copy.hidden_by] = by_layer.get(copy.hidden_by, 0) + copy.size
         return sorted(by_layer.items(), key=lambda item: item[1], reverse=True)
+
+
+_FRACTION = re.compile(r"(\.\d{1,6})\d*")
+
+
+def created_order(created: str) -> tuple[int, datetime | str]:
+    """A sort key for images' `created` times: as instants (`…:00Z` before `…:00.5Z`, offsets applied),
+    and after them, by their text, the times that do not parse."""
+    try:
+        moment = datetime.fromisoformat(_FRACTION.sub(r"\1", created, count=1))
+    except ValueError:
+        return (1, created)
+    return (0, moment if moment.tzinfo else moment.replace(tzinfo=UTC))

@@ -68,10 +68,13 @@ FORMAT_OF_EXTENSION = {".json": "json", ".md": "md", ".markdown": "md", ".html":
 def choose_format(kind: str, requested: str | None, output: str | None) -> str:
     """The format of a `kind` document: `--format`, else the one `-o FILE`'s extension names, else the kind's default.
 
-    A `--format` that contradicts the extension (`--format json -o r.html`) is a usage error.
+    A `--format` that contradicts the extension (`--format json -o r.html`) is a usage error, and so is
+    an extension naming a format this kind is not written in (`history -o h.html`) without `--format`.
     """
     formats = FORMATS[kind]
     implied = FORMAT_OF_EXTENSION.get(os.path.splitext(output or "")[1].lower())
+    if implied is not None and implied not in formats and not requested:
+        raise UvscopeError(f"-o {output}: {kind} is written as {' or '.join(formats)}, not {implied}; give --format or another name")
     if implied not in formats:
         implied = None
     if requested and implied and requested != implied:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..image.model import ImageMeta
+from ..image.model import ImageMeta, created_order
 from ..packages.lockhistory import LockCommit
 from ..packages.uvlock import Lock
 from ..plan.grouping import Grouping
@@ -43,7 +43,7 @@ def image_history(metas: list[ImageMeta], layer_size: Callable[[str], int | None
     (the layer cache); otherwise the metadata's approximate figure is used and
     the entry says so in `size_source`.
     """
-    ordered = sorted(metas, key=lambda meta: meta.created)
+    ordered = sorted(metas, key=lambda meta: created_order(meta.created))
     entries = []
     previous: set[str] = set()
     for meta in ordered:

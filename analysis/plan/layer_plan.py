@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 
+from ..image.model import created_order
 from ..output.text import size
 from ..packages.lockhistory import LockCommit
 from ..packages.uvlock import Lock
@@ -188,7 +189,7 @@ def steps_from_images(images: list[tuple[str, str, dict[str, str]]], sizes: Mapp
     everything whatever the grouping, as the first lock commit does). `sizes` (ref -> installed
     name -> bytes, measured in that image) gives each step its own sizes.
     """
-    ordered = sorted(images, key=lambda image: image[1])
+    ordered = sorted(images, key=lambda image: created_order(image[1]))
     steps = []
     for (_, _, before), (ref, created, after) in zip(ordered, ordered[1:]):
         touched = frozenset(name for name in set(before) | set(after) if before.get(name) != after.get(name))

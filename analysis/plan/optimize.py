@@ -517,7 +517,7 @@ def history_replays(
         # nothing to rewrite: with no groups the Dockerfile stays as it is, and so does every figure
         today = replay(Grouping(), lock, sizes, member, steps, project_bytes)
         plan = dockerfile_history(dockerfile.docker, None, HistoryPlan(today, today), lock, sizes, member, paths)
-        return HistoryPlan(plan.today, Replay(grouping, plan.planned.layers, plan.planned.steps), plan.figures_from)
+        return HistoryPlan(plan.today, Replay(grouping, plan.today.layers, plan.today.steps), plan.figures_from)
     try:
         rewrite = _rewrite_for(dockerfile, grouping, lock, member)
     except UvscopeError:

@@ -129,7 +129,7 @@ _DEFAULT_SOCKET = "unix:///var/run/docker.sock"
 _DEFAULT_ROOT = "/var/lib/docker"
 
 
-def _familiar_ref(ref: str) -> str | None:
+def familiar_ref(ref: str) -> str | None:
     """`ref` as the engine's reference store spells it (`ubuntu:latest` for `docker.io/library/ubuntu`), None if unsure."""
     if not ref or ref != ref.strip() or any(char.isspace() for char in ref):
         return None
@@ -148,20 +148,36 @@ def _familiar_ref(ref: str) -> str | None:
     return f"{head}{':' + tag if tag else ''}{at}{digest}"
 
 
+def _engine_listening(path: str = _DEFAULT_SOCKET.removeprefix("unix://")) -> bool:
+    """Whether an engine answers on the default socket (a stopped engine's storage on disk is not its images)."""
+    import socket
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.settimeout(0.2)
+            probe.connect(path)
+        return True
+    except OSError:
+        return False
+
+
 def peek_local_meta(ref: str) -> ImageMeta | None:
     """The metadata of engine image `ref` read straight from the local engine's storage, without docker-py.
 
     A guess for the first paint only: it needs this process to read the storage of the engine at the
     default socket, and the caller confirms it through the engine's API (`EngineImage.meta`) afterwards.
-    None whenever anything is unusual (another `DOCKER_HOST`, an ID prefix, a reference not found).
+    None whenever anything is unusual (another `DOCKER_HOST`, no engine listening, containerd's image
+    store, an ID prefix, a reference not found).
     """
     if os.environ.get("DOCKER_HOST", _DEFAULT_SOCKET) != _DEFAULT_SOCKET or os.environ.get("DOCKER_CONTEXT"):
         return None
-    familiar = _familiar_ref(ref)
-    if familiar is None:
+    familiar = familiar_ref(ref)
+    if familiar is None or not _engine_listening():
         return None
     try:
         settings = json.loads(_read_small("/etc/docker/daemon.json") or b"{}")
+        if (settings.get("features") or {}).get("containerd-snapshotter"):
+            return None  # images live in containerd: the graph driver's store on disk is a stale one
         data_root = settings.get("data-root") or settings.get("graph") or _DEFAULT_ROOT
         drivers = os.listdir(os.path.join(data_root, "image"))
         if len(drivers) != 1:

@@ -1,3 +1,29 @@
 """The names of image sources (`--source`), apart from the readers so the command line starts without them."""
 
+from __future__ import annotations
+
+import os
+
 SOURCE_KINDS = ("auto", "docker", "podman", "archive", "docker-archive", "oci", "oci-archive", "registry")
+
+REF_PREFIXES = {
+    "podman://": "podman",
+    "docker-archive:": "archive",
+    "oci-archive:": "oci",
+    "oci:": "oci",
+    "docker-daemon:": "docker",
+    "registry://": "registry",
+    "registry+http://": "registry",
+}
+"""A reference's prefix -> the source it names (`open_source` honours them with `--source auto`)."""
+
+
+def names_engine_image(ref: str, kind: str) -> bool:
+    """Whether `open_source(ref, kind)` reads the Docker Engine's image `ref` as it is spelled: no prefix
+    naming another source, and (with `auto`) no file, folder or `layout:TAG` on disk by that name."""
+    if kind not in ("auto", "docker") or ref.startswith(tuple(REF_PREFIXES)):
+        return False
+    if kind == "docker":
+        return True
+    base = ref.rpartition(":")[0] if ":" in ref and "/" not in ref.rpartition(":")[2] else ref
+    return not os.path.exists(ref) and not os.path.exists(base)

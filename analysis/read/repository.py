@@ -45,6 +45,8 @@ def repository_images(name: str, tags: Sequence[str] | None = None, client=None)
     tag in that reference is ignored. A plain name lists the engine's local tags.
     """
     wanted = set(tags) if tags else None
+    if "@" in name:
+        raise UvscopeError(f"{name}: a repository is named without a digest (its tags are listed)")
     if name.startswith(REGISTRY_PREFIXES):
         from .registry import RegistryClient, parse_registry_ref
         from .sources import open_source
@@ -55,10 +57,12 @@ def repository_images(name: str, tags: Sequence[str] | None = None, client=None)
         # Manifests and configs only: opening a registry source reads no layer.
         metas = [open_source(ref).meta() for ref in chosen_refs]
     else:
-        from .engine import EngineImage, engine_client
+        from .engine import EngineImage, engine_client, familiar_ref
 
         client = client or engine_client()
-        refs = sorted({tag for image in client.images.list(name=name) for tag in image.tags if tag.rpartition(":")[0] == name})
+        # the engine spells its tags `app:1`, whether the user wrote `app`, `library/app` or `docker.io/library/app`
+        familiar = (familiar_ref(name) or f"{name}:latest").rpartition(":")[0]
+        refs = sorted({tag for image in client.images.list(name=familiar) for tag in image.tags if tag.rpartition(":")[0] == familiar})
         found = [ref.rpartition(":")[2] for ref in refs]
         chosen_refs = [ref for ref in refs if wanted is None or ref.rpartition(":")[2] in wanted]
         metas = [EngineImage(ref, client).meta() for ref in chosen_refs]

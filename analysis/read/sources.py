@@ -20,22 +20,14 @@ from .archive import DirectoryStore, StreamStore, TarStore
 from .cache import LayerCache
 from .compression import GZIP_MAGIC, ZSTD_MAGIC
 from .digests import DigestMismatch, verify_layer
-from .kinds import SOURCE_KINDS
+from .kinds import REF_PREFIXES, SOURCE_KINDS
 from .layer_reader import ReadMonitor
 from .layout import BlobStore, resolve_image
 from .overlay import read_overlay_layer
 
 _SOURCE_ALIASES = {"docker-archive": "archive", "oci-archive": "oci"}
 """dive's and skopeo's names for the same sources (`dive --source docker-archive`)."""
-_PREFIXES = {
-    "podman://": "podman",
-    "docker-archive:": "archive",
-    "oci-archive:": "oci",
-    "oci:": "oci",
-    "docker-daemon:": "docker",
-    "registry://": "registry",
-    "registry+http://": "registry",
-}
+_PREFIXES = REF_PREFIXES
 _ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst", ".oci")
 
 

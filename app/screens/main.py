@@ -15,7 +15,6 @@ layer list is on screen (the GIL is shared).
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -165,6 +164,8 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self.image: Image | None = None
         self.python: PythonAnalysis | None = None
         self.complete = False
+        self._peek_only = False
+        """The layer list shows metadata peeked from the engine's storage that the engine has not confirmed yet."""
         self._trees: dict[tuple[int, bool], object] = {}
         """File trees already built for (layer, cumulative): moving the cursor back is instant."""
         self._files_shown: tuple[int, bool] | None = None
@@ -234,7 +235,9 @@ copies hidden or deleted by a later layer, by layer, path and package.
     def _peek_meta(self) -> ImageMeta | None:
         """The engine image's metadata from the engine's own storage, before docker-py is imported (None if not)."""
         request = self.request
-        if self.open_source is not None or request.source not in ("auto", "docker") or os.path.exists(request.ref):
+        from uvscope.analysis.read.kinds import names_engine_image
+
+        if self.open_source is not None or not names_engine_image(request.ref, request.source):
             return None
         from uvscope.analysis.read.engine import peek_local_meta
 
@@ -250,6 +253,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
         peeked = self._peek_meta()
         if peeked is not None:
             self._read_started = time.monotonic()
+            self._peek_only = True
             self.post_message(self.MetaLoaded(peeked, None))
             worker, waited = get_current_worker(), 0.0
             while not self._painted.wait(0.05) and waited < PAINT_WAIT:  # `q` meanwhile ends the wait at once
@@ -266,6 +270,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self._source = source
         try:
             meta = source.meta()
+            self._peek_only = False
             self._read_started = self._read_started or time.monotonic()
             if meta != peeked:
                 self.post_message(self.MetaLoaded(meta, source.total_bytes()))
@@ -361,6 +366,9 @@ copies hidden or deleted by a later layer, by layer, path and package.
     def worker_failed(self, worker: Worker, message: str) -> None:
         """The read stopped: what was read stays usable, the status line says why."""
         self.query_one(ProgressBar).display = False
+        if self._peek_only:  # the layers painted from the engine's storage were never confirmed: not shown as if read
+            self.meta = None
+            self.query_one(LayerTable).clear()
         self._status(f"error: {message}", error=True)
         self.notify(message, title="uvscope could not finish reading", severity="error", timeout=10, markup=False)
 

@@ -8,9 +8,66 @@ cannot be sure must say None, never guess another image.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from uvscope.analysis.read.engine import EngineImage, _familiar_ref, peek_local_meta
+from uvscope.analysis.read import engine
+from uvscope.analysis.read.engine import EngineImage, familiar_ref, peek_local_meta
+from uvscope.analysis.read.kinds import names_engine_image
+
+IMAGE_ID = "sha256:" + "c" * 64
+DIFF_IDS = ["sha256:" + "1" * 64, "sha256:" + "2" * 64]
+
+
+@pytest.fixture
+def storage(monkeypatch):
+    """A fake engine storage holding `app:1` (two layers), and an engine listening: what the peek reads."""
+    root = "/var/lib/docker/image/overlay2"
+    config = {"rootfs": {"diff_ids": DIFF_IDS}, "history": [{"created_by": "ADD base"}, {"created_by": "RUN uv sync"}],
+              "os": "linux", "architecture": "amd64", "created": "2026-01-01T00:00:00Z"}
+    files = {
+        f"{root}/repositories.json": json.dumps({"Repositories": {"app": {"app:1": IMAGE_ID}}}).encode(),
+        f"{root}/imagedb/content/sha256/{'c' * 64}": json.dumps(config).encode(),
+    }
+    for chain in engine.chain_ids(DIFF_IDS):
+        files[f"{root}/layerdb/sha256/{chain.partition(':')[2]}/size"] = b"1000"
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
+    monkeypatch.setattr(engine, "_read_small", files.get)
+    monkeypatch.setattr(engine.os, "listdir", lambda path: ["overlay2"] if path == "/var/lib/docker/image" else [])
+    monkeypatch.setattr(engine, "_engine_listening", lambda: True)
+    return files
+
+
+def test_the_fake_storage_is_peeked(storage):
+    meta = peek_local_meta("app:1")
+    assert meta is not None and meta.id == IMAGE_ID and list(meta.diff_ids) == DIFF_IDS
+    assert meta.created_by == ("ADD base", "RUN uv sync") and meta.layer_sizes == (1000, 1000)
+
+
+def test_another_engine_is_never_peeked_at(storage, monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "tcp://elsewhere:2375")
+    assert peek_local_meta("app:1") is None
+
+
+def test_a_stopped_engine_is_never_peeked_at(storage, monkeypatch):
+    monkeypatch.setattr(engine, "_engine_listening", lambda: False)
+    assert peek_local_meta("app:1") is None
+
+
+def test_containerds_image_store_is_never_peeked_at(storage):
+    storage["/etc/docker/daemon.json"] = b'{"features": {"containerd-snapshotter": true}}'
+    assert peek_local_meta("app:1") is None
+
+
+def test_a_layout_on_disk_by_that_name_is_not_the_engines(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert names_engine_image("myapp:1.0", "auto")
+    (tmp_path / "myapp").mkdir()  # `myapp:1.0` now names tag 1.0 of this OCI layout, as `open_source` reads it
+    assert not names_engine_image("myapp:1.0", "auto")
+    assert names_engine_image("myapp:1.0", "docker")
+    assert not names_engine_image("oci:elsewhere:1", "auto") and not names_engine_image("app:1", "registry")
 
 
 @pytest.mark.parametrize(
@@ -29,12 +86,7 @@ from uvscope.analysis.read.engine import EngineImage, _familiar_ref, peek_local_
     ],
 )
 def test_references_are_spelled_as_the_reference_store_spells_them(ref, familiar):
-    assert _familiar_ref(ref) == familiar
-
-
-def test_another_engine_is_never_peeked_at(monkeypatch):
-    monkeypatch.setenv("DOCKER_HOST", "tcp://elsewhere:2375")
-    assert peek_local_meta("anything:latest") is None
+    assert familiar_ref(ref) == familiar
 
 
 @pytest.mark.engine

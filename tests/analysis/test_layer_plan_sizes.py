@@ -155,3 +155,17 @@ def test_history_estimate_sizes_the_commit_as_it_was():
     # the packages only (the project is not part of this estimate)
     assert rebuild_estimate(bump, LOCK, TODAY, "app", HEAVY) == (1_020_000, 20_000)
     assert rebuild_estimate(bump, LOCK, TODAY, "app", HEAVY, STEPS[0].sizes) == (260_000, 10_000)
+
+
+def test_images_are_ordered_by_instant_not_by_text():
+    from uvscope.analysis.image.model import created_order
+    from uvscope.analysis.plan.layer_plan import steps_from_images
+
+    # as text, ":00Z" sorts after ":00.5Z" and "+02:00" hides that v1 is two hours earlier than it reads
+    images = [
+        ("v3", "2026-01-01T12:00:00.5Z", {"a": "1", "b": "3"}),
+        ("v2", "2026-01-01T12:00:00Z", {"a": "1", "b": "2"}),
+        ("v1", "2026-01-01T13:00:00.123456789+02:00", {"a": "1", "b": "1"}),
+    ]
+    assert [step.label for step in steps_from_images(images)] == ["v2", "v3"]
+    assert created_order("not a time") > created_order("2026-01-01T00:00:00Z")

@@ -124,6 +124,27 @@ async def test_a_bug_in_the_main_read_is_shown_in_the_status_line():
         assert app.return_code is None
 
 
+async def test_layers_peeked_from_the_engines_storage_go_when_the_engine_cannot_confirm_them(monkeypatch):
+    from textual.widgets import DataTable
+
+    from uvscope.analysis.image.model import ImageMeta
+    from uvscope.analysis.read import engine, sources
+
+    peeked = ImageMeta(
+        ref="app:1", id="sha256:" + "c" * 64, diff_ids=("sha256:" + "1" * 64,), created_by=("RUN uv sync",), config={},
+        created="", platform="linux/amd64", repo_tags=("app:1",), layer_sizes=(1000,),
+    )
+    monkeypatch.setattr(engine, "peek_local_meta", lambda ref: peeked)
+    monkeypatch.setattr(sources, "open_source", _raising(UvscopeError("no image 'app:1' in the Docker Engine")))
+    app = UvscopeApp(ImageRequest("app:1"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _settled(app, pilot)
+        screen = app.screen
+        assert isinstance(screen, MainScreen)
+        assert screen.error == "no image 'app:1' in the Docker Engine"
+        assert screen.meta is None and screen.query_one("#layer-table", DataTable).row_count == 0
+
+
 @asynccontextmanager
 async def _grouping_while_blocked(session_tar, project: Path, monkeypatch, name: str):
     """A session on `project` whose grouping editor is open while its `name` (a function the editor runs in a
