@@ -20,7 +20,7 @@ from ..errors import NothingToDo, UvscopeError
 from ..output.text import size
 from ..packages.lockhistory import LockCommit, is_git_checkout, lock_history
 from ..packages.lockhistory import churn as lock_churn
-from ..packages.uvlock import Lock, buildable_members, parse_lock, wheel_sizes
+from ..packages.uvlock import Lock, buildable_members, closure, parse_lock, runtime_roots, wheel_sizes
 from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_dockerfile
 from .dockerfile import Dockerfile
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
@@ -31,6 +31,7 @@ from .project_edit import (
     find_uv,
     load_toml,
     read_project_file,
+    runtime_requirement_lists,
     runtime_requirements,
     with_groups,
     write_and_relock,
@@ -342,7 +343,11 @@ def plan_optimization(
                 rewrite = revise(grouping)
         if history_plan is not None and sizes is not None:
             history_plan = dockerfile_history(docker, rewrite.parsed, history_plan, lock, sizes, member, paths)
-    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path, _synced_extras(docker))
+    extras = _synced_extras(docker)
+    installed = frozenset(closure(lock, runtime_roots(lock, member))) | frozenset(
+        runtime_requirement_lists(pyproject.text, pyproject_path, extras)
+    )
+    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path, extras, installed)
     # A group that already existed keeps its entries: the layers are built from what the file will say.
     effective = _effective_grouping(new_pyproject, grouping, lock)
     if effective != grouping:

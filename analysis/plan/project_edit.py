@@ -129,12 +129,19 @@ def _group_key(groups, name: str) -> str | None:
     return next((key for key in groups if canonicalize_name(key) == wanted), None)
 
 
-def with_groups(text: str, grouping: Grouping, path: str = "pyproject.toml", extras: frozenset[str] = frozenset()) -> str:
+def with_groups(
+    text: str,
+    grouping: Grouping,
+    path: str = "pyproject.toml",
+    extras: frozenset[str] = frozenset(),
+    installed: frozenset[str] | None = None,
+) -> str:
     """pyproject.toml text with `[dependency-groups]` entries for `grouping`.
 
     Each group gets every requirement string of its packages, copied from
     `[project.dependencies]` (which stay where they are). A group that exists
-    already keeps every entry and comment it has; only what it lacks is added.
+    already keeps every entry and comment it has; only what it lacks is added,
+    and it may hold nothing outside `installed` (what the image installs, when given).
     Everything else is unchanged, byte for byte; a BOM and CRLF line ends stay.
     """
     bom = text.startswith(BOM)
@@ -170,6 +177,8 @@ def with_groups(text: str, grouping: Grouping, path: str = "pyproject.toml", ext
         array = groups[key]
         if not isinstance(array, list):
             raise UvscopeError(f"{path}: dependency-groups.{key} is not a list; not changing it")
+        if installed is not None:
+            _refuse_foreign_entries(groups, array, installed, key, path)
         present = {_same_requirement(item) for item in array if isinstance(item, str)}
         for item in wanted:
             if _same_requirement(item) not in present:
@@ -180,6 +189,30 @@ def with_groups(text: str, grouping: Grouping, path: str = "pyproject.toml", ext
         out = out.replace("\r\n", "\n").replace("\n", "\r\n")
     _check_only_groups_grew(body, out.removeprefix(BOM), grouping, path)
     return (BOM if bom else "") + out
+
+
+def _refuse_foreign_entries(
+    groups, entries: list, installed: frozenset[str], key: str, path: str, seen: frozenset[str] = frozenset()
+) -> None:
+    """An existing group may only hold what the image installs already: the rewrite installs the whole group
+    in the final image, so anything else in it (directly or through an `include-group`) would ship too."""
+    for entry in entries:
+        if isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+            included = _group_key(groups, entry["include-group"])
+            if included is not None and included not in seen and isinstance(groups[included], list):
+                _refuse_foreign_entries(groups, groups[included], installed, key, path, seen | {included})
+            continue
+        if not isinstance(entry, str):
+            continue  # not PEP 735: uv refuses it when it locks
+        try:
+            name = canonicalize_name(Requirement(entry).name)
+        except InvalidRequirement:
+            continue
+        if name not in installed:
+            raise UvscopeError(
+                f"{path}: dependency-groups.{key} already lists {entry.strip()!r}, which the image does not install; the "
+                "rewrite installs the whole group in the image, so it would ship: give the packages a group name of their own"
+            )
 
 
 def _check_only_groups_grew(old_text: str, new_text: str, grouping: Grouping, path: str) -> None:

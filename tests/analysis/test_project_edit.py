@@ -252,3 +252,14 @@ def test_uv_runs_without_variables_that_defeat_the_relock(monkeypatch):
     env = uv_environment()
     assert not {"UV_FROZEN", "UV_LOCKED", "UV_NO_SYNC", "UV_OFFLINE", "UV_PROJECT"} & set(env)
     assert env["UV_INDEX_URL"] == "https://example.invalid/simple"
+
+
+def test_an_existing_group_holding_what_the_image_lacks_is_refused():
+    """The rewrite installs the whole group in the image: a package of the group the image never had would ship."""
+    grouping = Grouping((Group("heavy-stuff", ("idna",)),))
+    with pytest.raises(UvscopeError, match="already lists 'six>=1.16', which the image does not install"):
+        with_groups(TWICE, grouping, installed=frozenset({"attrs", "idna"}))
+    assert "six>=1.16" in with_groups(TWICE, grouping, installed=frozenset({"attrs", "idna", "six"}))  # six ships already
+    included = TWICE.replace('Heavy_Stuff = [\n  "six>=1.16",  # do not remove\n', 'base = ["six"]\nHeavy_Stuff = [\n  {include-group = "base"},\n')
+    with pytest.raises(UvscopeError, match="already lists 'six'"):
+        with_groups(included, grouping, installed=frozenset({"attrs", "idna"}))
