@@ -327,7 +327,7 @@ def _history(args: argparse.Namespace) -> int:
     metas = load_metas() if args.images else []
     for note in notes:
         print(f"uvscope: warning: {note}", file=sys.stderr)
-    if args.lock_history and not args.images:
+    if args.lock_history and not args.images and not args.image:
         print("uvscope: note: no images given: only the uv.lock history is shown (add REPO or images for their sizes)", file=sys.stderr)
     commits, estimates = None, None
     if args.lock_history:

@@ -108,7 +108,7 @@ def choose_lock(image: Image, attribution: Attribution, project: str | None = No
         fallback = "figures come from the image's own uv.lock" if inside is not None else "packages are shown without lock information"
         return LockChoice(inside, tuple(warnings) + (f"{mismatch}; {fallback}",), mismatch)
     candidates = []
-    local = os.path.join(os.getcwd(), "uv.lock")
+    local = os.path.join(os.path.abspath(os.getcwd()), "uv.lock")
     if os.path.isfile(local):
         try:
             candidates.append(_read_lock_file(local))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -51,6 +52,11 @@ class Lock:
     """Canonical name -> the locked versions (several when markers fork the resolution)."""
     members: tuple[str, ...]
     """The workspace members (the project itself for a single project)."""
+
+    @property
+    def folder(self) -> str | None:
+        """The project folder whose uv.lock this is (None for a lock read from an image)."""
+        return None if self.source.startswith("image:") or not os.path.isabs(self.source) else os.path.dirname(self.source)
 
     def pins(self) -> dict[str, list[str]]:
         """Every package's locked versions, sorted (several when markers fork the resolution)."""

@@ -152,6 +152,8 @@ def _run(args: list[str], *, cwd: str | None = None, check: bool = True, timeout
 def _light_dependency(lock_text: str, wanted: str | None) -> str:
     names = set(parse_lock(lock_text, "uv.lock").packages)
     if wanted:
+        if not re.fullmatch(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?", wanted):
+            raise UvscopeError(f"--prove-dependency {wanted!r} is not a package name (e.g. six)")
         if canonicalize_name(wanted) in names:
             raise UvscopeError(
                 f"--prove-dependency {wanted} is already in uv.lock: the proof adds a dependency the project does not have yet"

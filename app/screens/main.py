@@ -482,7 +482,9 @@ copies hidden or deleted by a later layer, by layer, path and package.
         if match.member is None:
             self.notify("uv.lock has no installable project, or nothing tells which member the image is for")
             return
-        self.app.push_screen(GroupingScreen(match, match.sizes, match.member, self.request.project))
+        # without --project, the folder whose uv.lock was compared (the current one) is the project the editor writes
+        project = self.request.project or match.lock.folder
+        self.app.push_screen(GroupingScreen(match, match.sizes, match.member, project))
 
     async def action_sort_next(self) -> None:
         """Sort Packages by the next column."""

@@ -123,6 +123,9 @@ def test_the_proofs_new_dependency_must_be_new():
     with pytest.raises(UvscopeError, match="numpy is already in uv.lock"):
         _light_dependency(lock, "numpy")
     assert _light_dependency(lock, None) not in {"numpy", "pandas", "attrs", "six", "tzdata", "python-dateutil"}
+    with pytest.raises(UvscopeError, match="'not a name!' is not a package name"):
+        _light_dependency(lock, "not a name!")  # said before anything is built, not by `uv lock` after two builds
+    assert _light_dependency(lock, "Tiny_Pkg.x") == "Tiny_Pkg.x"
 
 
 def test_the_preview_counts_extras_and_groups_that_uv_sync_installs(tmp_path):

@@ -202,3 +202,16 @@ async def test_the_preview_follows_the_projects_own_dockerfile(session_tar, tmp_
             figures[name] = source_line.split("today")[1].split("with the groups")[0].strip()
     assert figures["single"] != figures["multi"]
     assert figures["multi"].endswith("MB")
+
+
+async def test_opened_in_the_project_folder_the_editor_works_on_it(session_tar, tmp_path, monkeypatch):
+    """Without --project the session compares the current folder's uv.lock; the editor then previews from
+    that folder's Dockerfile and writes there, as `optimize` does (not the generic model)."""
+    project = _project(tmp_path / "project")
+    image = os.path.abspath(session_tar)
+    monkeypatch.chdir(project)
+    app = make_app(image)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_grouping(app, pilot)
+        assert screen.project_dir == str(project)
+        assert screen.dockerfile is not None  # the folder's Dockerfile was read for the preview
