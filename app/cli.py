@@ -78,9 +78,17 @@ class _VersionAction(argparse.Action):
         parser.exit()
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error said in one line (and where to read more) instead of the usage block."""
+
+    def error(self, message: str):  # type: ignore[override]
+        command = self.prog.removeprefix("uvscope").strip()
+        self.exit(2, f"uvscope: error: {message} (see `uvscope {command + ' ' if command else ''}--help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `uvscope` command; each command's `func` runs it."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="uvscope",
         description="See where every byte of a Python project's Docker image comes from.",
         epilog="Run `uvscope IMAGE` for the interactive session, `uvscope report IMAGE` for a report.",

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from tarbuilder import docker_save_legacy, layer_tar
 
+import uvscope.app.cli as cli
 from uvscope.analysis.output.text import elide, elide_path
 
 UVSCOPE = [sys.executable, "-m", "uvscope.app.cli"]
@@ -172,3 +173,15 @@ def test_suggest_without_an_image_uses_the_wheel_sizes_and_says_so(project):
         if sizes.get(name, 0) >= HEAVY_MIN_BYTES / WHEEL_RATIO:
             assert name in suggested
     assert "(dry run: nothing written" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("argv", "where"),
+    [(["diff", "a", "b", "--format", "xml"], "uvscope diff --help"), (["optimize", "--max-groups", "abc"], "uvscope optimize --help"),
+     (["report", "x", "--frmat", "md"], "uvscope --help")],
+)
+def test_a_usage_error_is_one_line_saying_where_to_read_more(argv, where, capsys):
+    with pytest.raises(SystemExit) as ended:
+        cli.main(argv)
+    err = capsys.readouterr().err
+    assert ended.value.code == 2 and err.count("\n") == 1 and err.startswith("uvscope: error: ") and where in err
