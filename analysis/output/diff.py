@@ -223,7 +223,7 @@ def diff_summary(doc: dict[str, Any]) -> str:
     identical = doc["identical_content"]
     reshipped = doc["packages"]["reinstalled_identical"]
     return (
-        f"pulling B when you have A costs {size(doc['pull_bytes'])} ({len(new)} new layers; image "
+        f"pulling B when you have A costs {size(doc['pull_bytes'])} ({count(len(new), 'new layer')}; image "
         f"{size(doc['a']['size_bytes'])} → {size(doc['b']['size_bytes'])}); {size(identical['bytes'])} of it is content A "
         f"already had, {size(identical['reinstalled_identical_bytes'])} of that in {count(len(reshipped), 'package')} re-shipped identical"
     )
