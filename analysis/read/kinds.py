@@ -18,12 +18,17 @@ REF_PREFIXES = {
 """A reference's prefix -> the source it names (`open_source` honours them with `--source auto`)."""
 
 
+def split_tag(path: str) -> tuple[str, str | None]:
+    """`layout:TAG` -> (`layout`, `TAG`) when `layout` exists and the whole does not."""
+    if os.path.exists(path) or ":" not in path:
+        return path, None
+    base, _, tag = path.rpartition(":")
+    return (base, tag) if os.path.exists(base) and "/" not in tag else (path, None)
+
+
 def names_engine_image(ref: str, kind: str) -> bool:
     """Whether `open_source(ref, kind)` reads the Docker Engine's image `ref` as it is spelled: no prefix
     naming another source, and (with `auto`) no file, folder or `layout:TAG` on disk by that name."""
     if kind not in ("auto", "docker") or ref.startswith(tuple(REF_PREFIXES)):
         return False
-    if kind == "docker":
-        return True
-    base = ref.rpartition(":")[0] if ":" in ref and "/" not in ref.rpartition(":")[2] else ref
-    return not os.path.exists(ref) and not os.path.exists(base)
+    return kind == "docker" or not os.path.exists(split_tag(ref)[0])

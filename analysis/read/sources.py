@@ -20,7 +20,7 @@ from .archive import DirectoryStore, StreamStore, TarStore
 from .cache import LayerCache
 from .compression import GZIP_MAGIC, ZSTD_MAGIC
 from .digests import DigestMismatch, verify_layer
-from .kinds import REF_PREFIXES, SOURCE_KINDS
+from .kinds import REF_PREFIXES, SOURCE_KINDS, split_tag
 from .layer_reader import ReadMonitor
 from .layout import BlobStore, resolve_image
 from .overlay import read_overlay_layer
@@ -183,14 +183,6 @@ def _read_overlay(folder: str, split: str, monitor: ReadMonitor | None) -> Layer
     return read_overlay_layer(folder, tar_split=split)
 
 
-def _split_tag(path: str) -> tuple[str, str | None]:
-    """`layout:TAG` -> (`layout`, `TAG`) when `layout` exists and the whole does not."""
-    if os.path.exists(path) or ":" not in path:
-        return path, None
-    base, _, tag = path.rpartition(":")
-    return (base, tag) if os.path.exists(base) and "/" not in tag else (path, None)
-
-
 def _open_file(ref: str, path: str, kind: str, tag: str | None, platform: str | None) -> ImageSource:
     if os.path.isdir(path):
         return StoreSource(ref, DirectoryStore(path), "oci", tag, platform)
@@ -251,7 +243,7 @@ def _open_source(ref: str, kind: str = "auto", *, platform: str | None = None, c
 
         # Podman's storage is not the Docker Engine's: always its export stream.
         return EngineSource(target, client or podman_client(), stream=True)
-    path, tag = _split_tag(target)
+    path, tag = split_tag(target)
     if os.path.exists(path):
         return _open_file(ref, path, "oci" if kind == "oci" else "archive", tag, platform)
     if kind != "auto" or target.endswith(_ARCHIVE_SUFFIXES) or target.startswith(("/", "./", "../")):
