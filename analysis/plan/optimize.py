@@ -31,7 +31,6 @@ from .project_edit import (
     find_uv,
     load_toml,
     read_project_file,
-    runtime_requirement_lists,
     runtime_requirements,
     with_groups,
     write_and_relock,
@@ -344,9 +343,7 @@ def plan_optimization(
         if history_plan is not None and sizes is not None:
             history_plan = dockerfile_history(docker, rewrite.parsed, history_plan, lock, sizes, member, paths)
     extras = _synced_extras(docker)
-    installed = frozenset(closure(lock, runtime_roots(lock, member))) | frozenset(
-        runtime_requirement_lists(pyproject.text, pyproject_path, extras)
-    )
+    installed = frozenset(closure(lock, runtime_roots(lock, member)))
     new_pyproject = with_groups(pyproject.text, grouping, pyproject_path, extras, installed)
     # A group that already existed keeps its entries: the layers are built from what the file will say.
     effective = _effective_grouping(new_pyproject, grouping, lock)

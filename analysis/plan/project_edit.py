@@ -177,8 +177,8 @@ def with_groups(
         array = groups[key]
         if not isinstance(array, list):
             raise UvscopeError(f"{path}: dependency-groups.{key} is not a list; not changing it")
-        if installed is not None:
-            _refuse_foreign_entries(groups, array, installed, key, path)
+        if installed is not None:  # the runtime closure, and what the project asks for directly (extras included)
+            _refuse_foreign_entries(groups, array, installed | frozenset(requirements), key, path)
         present = {_same_requirement(item) for item in array if isinstance(item, str)}
         for item in wanted:
             if _same_requirement(item) not in present:
