@@ -491,8 +491,9 @@ def _history_steps(args: argparse.Namespace):
         image, python = _read(args, ref, source, args.platform, args.project, warn=False)
         snapshots.append((ref, image.meta.created, {d.name: d.version for d in python.attribution.distributions}))
         sizes[ref] = python.lock.sizes if python.lock is not None else {d.name: d.bytes for d in python.attribution.distributions}
-        if python.lock is not None and not python.mismatch and (newest[0] is None or created_order(image.meta.created) >= newest[0]):
-            newest = (created_order(image.meta.created), python.lock.sizes)
+        order = created_order(image.meta.created)
+        if python.lock is not None and not python.mismatch and (newest[0] is None or order >= newest[0]):
+            newest = (order, python.lock.sizes)
     return steps_from_images(snapshots, sizes), newest[1]
 
 
