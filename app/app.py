@@ -9,7 +9,10 @@ from collections.abc import Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
+
+from uvscope.analysis.untrusted import shown, shown_lines
 
 from .screens.main import ImageRequest, MainScreen
 
@@ -39,6 +42,19 @@ class UvscopeApp(App[None]):
         self.crash = self._exception
         self.bell()
         self._close_messages_no_wait()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification (the screens' and widgets' go through here): never markup, and an image's
+        text in it (a warning naming a file, an error quoting a layer) with its control characters shown."""
+        super().notify(shown_lines(message), title=shown(title), severity=severity, timeout=timeout, markup=False)
 
     def on_mount(self) -> None:
         if self.first_screen is not None:

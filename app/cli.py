@@ -720,7 +720,14 @@ def _mistyped_command(word: str) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `uvscope` console script."""
+    """Entry point of the `uvscope` console script: every line it prints is shown safely (`terminal.safe_streams`)."""
+    from .terminal import safe_streams
+
+    with safe_streams():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if arguments and not arguments[0].startswith("-") and arguments[0] not in COMMANDS:
         mistake = _mistyped_command(arguments[0])

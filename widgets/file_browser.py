@@ -10,6 +10,7 @@ from textual.widgets import Input, Static, Tree
 
 from uvscope.analysis.image.model import EntryKind
 from uvscope.analysis.output.text import size
+from uvscope.analysis.untrusted import shown
 from uvscope.analysis.views.browse import FileNode, filter_tree, parse_size
 
 from .search_box import SearchBox
@@ -29,17 +30,17 @@ def node_label(node: FileNode) -> Text:
     symbol, style = MARKS.get(node.mark, (" ", ""))
     label = Text()
     label.append(f"{symbol} ", style=style or "dim")
-    name = node.name + ("/" if node.children or node.kind is EntryKind.DIR else "")
+    name = shown(node.name) + ("/" if node.children or node.kind is EntryKind.DIR else "")
     label.append(name, style=style)
     if node.kind is EntryKind.SYMLINK:
-        label.append(f" -> {node.link}", style="dim")
+        label.append(f" -> {shown(node.link)}", style="dim")
     elif node.kind is EntryKind.HARDLINK:
-        label.append(f" => {node.link}", style="dim")
+        label.append(f" => {shown(node.link)}", style="dim")
     label.append(" │ ", style="dim")
     label.append(size(node.size), style="bold")
     if node.owner:
         label.append(" │ ", style="dim")
-        label.append(node.owner, style="italic")
+        label.append(shown(node.owner), style="italic")
     return label
 
 

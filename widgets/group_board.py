@@ -21,6 +21,8 @@ from uvscope.analysis.output.text import size
 from uvscope.analysis.packages.uvlock import Item
 from uvscope.analysis.plan.grouping import REST, Grouping, LayerPlan
 
+from .text import plain
+
 
 class PackageCard(Static, can_focus=True):
     """A direct dependency: name and closure bytes. Press and drag to move it."""
@@ -33,7 +35,7 @@ class PackageCard(Static, can_focus=True):
 
     def __init__(self, item: Item) -> None:
         # No widget id from the name: names are data, and many are not valid ids (`zope.interface`).
-        super().__init__(f"{item.name}  [b]{size(item.closure_bytes)}[/b]")
+        super().__init__(Text.assemble(plain(item.name), "  ", (size(item.closure_bytes), "bold")))
         self.item = item
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
@@ -79,7 +81,7 @@ class GroupColumn(VerticalScroll):
         count = len(self.plan.packages) if self.plan is not None else 0
         layer = f"{size(self.plan.bytes)} · {count} package{'' if count == 1 else 's'}" if self.plan is not None else ""
         title = "the rest (uv sync)" if self.group_name == REST else f"group {self.group_name}"
-        yield Static(Text(f"{title}\n{layer}"), classes="column-title")
+        yield Static(plain(title).append("\n" + layer), classes="column-title")
         for item in self.items:
             yield PackageCard(item)
 

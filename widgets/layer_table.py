@@ -9,6 +9,7 @@ from textual.message import Message
 from textual.widgets import DataTable
 
 from uvscope.analysis.output.text import short_command, size
+from uvscope.analysis.untrusted import shown
 
 if TYPE_CHECKING:  # the first paint shows this table: it imports no analysis beyond the text helpers
     from uvscope.analysis.image.model import Image, ImageMeta
@@ -88,7 +89,7 @@ class LayerTable(DataTable):
         for index, created_by in enumerate(meta.created_by):
             layer = read.get(index)
             label = size(sizes[index]) if layer is not None else (f"~{size(sizes[index])}" if sizes[index] else "…")
-            packages = ", ".join(f"{name} {size(nbytes)}" for name, nbytes in (top or {}).get(index, []))
+            packages = ", ".join(f"{shown(name)} {size(nbytes)}" for name, nbytes in (top or {}).get(index, []))
             rows.append(
                 (
                     Text(str(index), justify="right"),

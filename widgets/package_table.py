@@ -16,6 +16,7 @@ from uvscope.analysis.output.text import size
 from uvscope.analysis.views.browse import PackageFilter, PackageRow, environment_label, parse_size, sort_packages
 
 from .search_box import SearchBox
+from .text import plain
 
 COLUMNS = [
     ("name", "name"),
@@ -94,17 +95,17 @@ class PackageView(Vertical):
         """The table cells of one row, in COLUMNS order."""
         shared = row.shared_bytes
         return [
-            row.name,
-            row.version,
+            plain(row.name),
+            plain(row.version),
             Text(size(row.bytes), justify="right"),
             Text(f"{row.share:.1%}", justify="right"),
             ",".join(str(index) for index in row.layers),
             Text(row.lock_status, style=LOCK_STYLES.get(row.lock_status, "dim")),
-            ",".join(row.groups),
+            plain(",".join(row.groups)),
             Text(size(row.closure_bytes) if row.closure_bytes is not None else "", justify="right"),
             Text(f"{size(row.exclusive_bytes)}/{size(shared)}" if shared is not None else "", justify="right"),
             Text(size(row.reshipped_bytes) if row.reshipped_bytes else "", justify="right"),
-            environment_label(row.environment),
+            plain(environment_label(row.environment)),
         ]
 
     def set_rows(self, rows: list[PackageRow]) -> None:

@@ -14,6 +14,7 @@ from textual_plotext import PlotextPlot
 
 from uvscope.analysis.image.model import Image
 from uvscope.analysis.packages.python import PythonAnalysis
+from uvscope.analysis.untrusted import shown
 from uvscope.analysis.views.browse import stacked_layer_series
 
 MB = 1_000_000
@@ -42,7 +43,7 @@ def series_legend(names: list[str]) -> Text:
     text = Text()
     for name, color in series_colors(names).items():
         text.append("■ ", style=rgb(color))
-        text.append(f"{name}  ")
+        text.append(f"{shown(name)}  ")
     return text
 
 

@@ -15,6 +15,8 @@ from uvscope.analysis.output.text import percent, size
 from uvscope.analysis.packages.python import PythonAnalysis
 from uvscope.analysis.views.browse import WasteItem, cache_folders, short_command, waste_by_package
 
+from .text import plain
+
 TOP = 15
 
 
@@ -23,7 +25,7 @@ def _table(title: str, rows: Sequence[tuple[str, ...]], columns: tuple[str, ...]
     for index, column in enumerate(columns):
         table.add_column(column, justify="right" if index == 0 else "left", no_wrap=index == 0)
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*(plain(cell) for cell in row))  # paths, commands and labels are the image's text, never markup
     if not rows:
         table.add_row("", Text("none", style="dim"), *[""] * (len(columns) - 2))
     return table

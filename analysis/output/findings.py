@@ -10,6 +10,7 @@ from ..image.model import Image
 from ..packages.lockmatch import LockMatch
 from ..packages.python import PythonAnalysis
 from ..plan.grouping import HEAVY_MIN_BYTES, items_for, union_bytes
+from ..untrusted import quoted
 from .text import short_command, size
 
 
@@ -28,7 +29,7 @@ class Finding:
 
 def _layer_label(image: Image, index: int) -> str:
     command = short_command(image.layers[index].created_by, 80)
-    return f"layer {index} ({command})" if command else f"layer {index}"
+    return f"layer {index} ({quoted(command)})" if command else f"layer {index}"
 
 
 def find_problems(image: Image, python: PythonAnalysis | None) -> list[Finding]:
@@ -54,7 +55,7 @@ def _dev_packages(lock: LockMatch | None) -> list[Finding]:
             "dev-packages",
             "high",
             f"{len(lock.dev_present)} dev-group packages are installed",
-            "Only a non-runtime dependency group needs " + ", ".join(lock.dev_present[:12]) + ".",
+            "Only a non-runtime dependency group needs " + ", ".join(map(quoted, lock.dev_present[:12])) + ".",
             "Install without them: `uv sync --frozen --no-dev` (or `ENV UV_NO_DEV=1`; for other groups `--no-group NAME`).",
             total,
         )
@@ -72,7 +73,7 @@ def _caches(image: Image) -> list[Finding]:
             "cache-in-image",
             "high" if total > 10_000_000 else "medium",
             f"package-manager caches left in the image ({size(total)})",
-            "; ".join(f"{item.label} ({size(item.bytes)}, {item.detail})" for item in caches[:6]),
+            "; ".join(f"{quoted(item.label)} ({size(item.bytes)}, {item.detail})" for item in caches[:6]),
             "; ".join(dict.fromkeys(cache_fix(item.label) for item in caches)) + ".",
             total,
         )
@@ -98,10 +99,10 @@ def _heavy_layer_shared(python: PythonAnalysis | None, lock: LockMatch | None) -
         Finding(
             "heavy-layer-shared",
             "high",
-            f"{size(total)} of heavy dependencies share a layer with light ones ({member})",
+            f"{size(total)} of heavy dependencies share a layer with light ones ({quoted(member)})",
             f"Rebuilt and re-pushed whenever pyproject.toml or uv.lock changes, even for a version bump or "
-            f"one new light dependency: {', '.join(item.name for item in shared)}.",
-            f"Give them a cached layer of their own: `uvscope optimize --group heavy={names} --write`.",
+            f"one new light dependency: {', '.join(quoted(item.name) for item in shared)}.",
+            f"Give them a cached layer of their own: {quoted(f'uvscope optimize --group heavy={names} --write')}.",
             total,
         )
     ]
@@ -183,7 +184,7 @@ def _lock_mismatch(lock: LockMatch | None) -> list[Finding]:
             "lock-mismatch",
             "medium",
             f"{len(mismatched)} installed packages do not match uv.lock",
-            ", ".join(f"{name} ({status})" for name, status in mismatched[:12]),
+            ", ".join(f"{quoted(name)} ({status})" for name, status in mismatched[:12]),
             "Install with `uv sync --frozen` (or `--locked`) from the same uv.lock, and no `pip install` after it.",
         )
     ]

@@ -13,13 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import UvscopeError
+from ..untrusted import json_safe
 
 Renderer = Callable[[dict[str, Any]], str]
 
 
 def to_json(document: dict[str, Any]) -> str:
-    """The document as indented JSON, ending with a newline."""
-    return json.dumps(document, indent=2) + "\n"
+    """The document as indented JSON, ending with a newline: ASCII (every other character `\\u`-escaped, so
+    no control character of an image's text is written), and valid Unicode (`untrusted.json_safe`)."""
+    return json.dumps(json_safe(document), indent=2, ensure_ascii=True) + "\n"
 
 
 # The Markdown and HTML writers import the analysis model; importing them only when a

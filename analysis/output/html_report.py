@@ -4,10 +4,10 @@ filterable package table, the findings. No network access when opened."""
 from __future__ import annotations
 
 import json
-import re
 from html import escape
 from typing import Any
 
+from ..untrusted import html_prose, html_text
 from .text import elide_path, percent, size
 
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#9c755f"]
@@ -71,14 +71,14 @@ def _stacked_layers(doc: dict[str, Any], width: int = 900, top: int = 5) -> str:
             w = max(1.0, (width - label - 80) * nbytes / largest)
             color = colors.get(name, OTHER)
             bars.append(
-                f'<rect class="bar" x="{x:.1f}" y="{i * row + 4}" width="{w:.1f}" height="{row - 8}" fill="{color}"><title>{escape(name)}: {size(nbytes)}</title></rect>'
+                f'<rect class="bar" x="{x:.1f}" y="{i * row + 4}" width="{w:.1f}" height="{row - 8}" fill="{color}"><title>{html_text(name)}: {size(nbytes)}</title></rect>'
             )
             x += w
         bars.append(
             f'<text x="0" y="{i * row + 15}">layer {layer["index"]}</text><text x="{x + 6:.1f}" y="{i * row + 15}">{size(layer["size_bytes"])}</text>'
         )
     legend = (
-        "".join(f'<span><i style="background:{c}"></i>{escape(n)}</span>' for n, c in colors.items())
+        "".join(f'<span><i style="background:{c}"></i>{html_text(n)}</span>' for n, c in colors.items())
         + f'<span><i style="background:{OTHER}"></i>other</span>'
     )
     return f'<div class="legend">{legend}</div><svg class="chart" id="chart-layers" width="{width}" height="{len(layers) * row + 4}" role="img">{"".join(bars)}</svg>'
@@ -93,16 +93,11 @@ def _hbars(chart_id: str, items: list[tuple[str, int]], width: int = 900, color:
     for i, (name, nbytes) in enumerate(items):
         w = max(1.0, (width - label - 90) * nbytes / largest)
         parts.append(
-            f'<text x="0" y="{i * row + 15}">{escape(elide_path(name, 34))}<title>{escape(name)}</title></text>'
+            f'<text x="0" y="{i * row + 15}">{html_text(elide_path(name, 34))}<title>{html_text(name)}</title></text>'
             f'<rect class="bar" x="{label}" y="{i * row + 4}" width="{w:.1f}" height="{row - 8}" fill="{color}"><title>{size(nbytes)}</title></rect>'
             f'<text x="{label + w + 6:.1f}" y="{i * row + 15}">{size(nbytes)}</text>'
         )
     return f'<svg class="chart" id="{chart_id}" width="{width}" height="{len(items) * row + 4}" role="img">{"".join(parts)}</svg>'
-
-
-def _text(value: str) -> str:
-    """Escaped text with `code` spans as <code>."""
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(value))
 
 
 def report_html(doc: dict[str, Any]) -> str:
@@ -110,20 +105,20 @@ def report_html(doc: dict[str, Any]) -> str:
     image = doc["image"]
     findings = (
         "".join(
-            f'<div class="finding {escape(f["severity"])}"><b>{_text(f["title"])}</b><br>{_text(f["detail"])}<br><i>Fix:</i> {_text(f["fix"])}</div>'
+            f'<div class="finding {html_text(f["severity"])}"><b>{html_prose(f["title"])}</b><br>{html_prose(f["detail"])}<br><i>Fix:</i> {html_prose(f["fix"])}</div>'
             for f in doc.get("findings", [])
         )
         or "<p>No findings.</p>"
     )
     rows = "".join(
         "<tr>"
-        f"<td>{escape(p['name'])}</td><td>{escape(p['version'])}</td>"
+        f"<td>{html_text(p['name'])}</td><td>{html_text(p['version'])}</td>"
         f'<td class="n" data-v="{p["bytes"]}">{size(p["bytes"])}</td>'
-        f"<td>{escape((p['lock'] or {}).get('status', ''))}</td>"
-        f"<td>{escape(','.join(p['layer_bytes']))}</td>"
+        f"<td>{html_text((p['lock'] or {}).get('status', ''))}</td>"
+        f"<td>{html_text(','.join(p['layer_bytes']))}</td>"
         f'<td class="n" data-v="{(p["closure"] or {}).get("bytes", 0)}">{size(p["closure"]["bytes"]) if p["closure"] else ""}</td>'
         f'<td class="n" data-v="{p["reshipped_bytes"]}">{size(p["reshipped_bytes"]) if p["reshipped_bytes"] else ""}</td>'
-        f"<td>{escape(p['environment'])}</td>"
+        f"<td>{html_text(p['environment'])}</td>"
         "</tr>"
         for p in doc["packages"]
     )
@@ -132,9 +127,9 @@ def report_html(doc: dict[str, Any]) -> str:
     data = escape(json.dumps({"schema": doc["schema"], "image": image}))
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>uvscope: {escape(image["ref"])}</title><script>{GUARD}</script><style>{STYLE}</style></head>
+<title>uvscope: {html_text(image["ref"])}</title><script>{GUARD}</script><style>{STYLE}</style></head>
 <body data-report="{data}">
-<h1>uvscope: <code>{escape(image["ref"])}</code></h1>
+<h1>uvscope: <code>{html_text(image["ref"])}</code></h1>
 <p class="summary"><span>size <b>{size(image["size_bytes"])}</b></span><span>layers <b>{len(doc["layers"])}</b></span>
 <span>packages <b>{len(doc["packages"])}</b></span><span>efficiency (dive) <b>{percent(image["efficiency"])}</b></span>
 <span>reclaimable <b>{size(image["reclaimable_bytes"])}</b></span></p>
@@ -157,8 +152,8 @@ def _table_html(headers: list[str], rows: list[list[str]], numeric: str = "") ->
     def cls(i: int) -> str:
         return ' class="n"' if i < len(numeric) and numeric[i] == "r" else ""
 
-    head = "".join(f"<th{cls(i)}>{escape(h)}</th>" for i, h in enumerate(headers))
-    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{escape(c)}</td>" for i, c in enumerate(row)) + "</tr>" for row in rows)
+    head = "".join(f"<th{cls(i)}>{html_text(h)}</th>" for i, h in enumerate(headers))
+    body = "".join("<tr>" + "".join(f"<td{cls(i)}>{html_text(c)}</td>" for i, c in enumerate(row)) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
@@ -171,7 +166,7 @@ def diff_html(doc: dict[str, Any]) -> str:
     new = [layer for layer in doc["layers"] if layer["status"] == "new"]
     identical = doc["identical_content"]
     parts = [
-        f"<p>Pulling <b>{escape(b['ref'])}</b> when you have {escape(a['ref'])} costs <b>{size(doc['pull_bytes'])}</b> "
+        f"<p>Pulling <b>{html_text(b['ref'])}</b> when you have {html_text(a['ref'])} costs <b>{size(doc['pull_bytes'])}</b> "
         f"({len(new)} new of {count(len(doc['layers']), 'layer')}; image {size(a['size_bytes'])} → {size(b['size_bytes'])}).</p>"
     ]
     if identical["bytes"]:
@@ -207,9 +202,9 @@ def diff_html(doc: dict[str, Any]) -> str:
     title = f"{a['ref']} → {b['ref']}"
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>uvscope diff: {escape(title)}</title><script>{GUARD}</script><style>{STYLE}</style></head>
+<title>uvscope diff: {html_text(title)}</title><script>{GUARD}</script><style>{STYLE}</style></head>
 <body>
-<h1>uvscope diff: <code>{escape(a["ref"])}</code> → <code>{escape(b["ref"])}</code></h1>
+<h1>uvscope diff: <code>{html_text(a["ref"])}</code> → <code>{html_text(b["ref"])}</code></h1>
 {"".join(parts)}
 </body></html>
 """

@@ -4,20 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..untrusted import md_code, md_prose, md_text
 from .text import count, elide, percent, short_command, size
 
 
+class Cell(str):
+    """A table cell that is already Markdown (a code span, escaped text); any other cell is text to escape."""
+
+
+def _code(value: str) -> Cell:
+    """An image value (a name, a version, a path) for a table cell: a code span nothing inside can break."""
+    return Cell(md_code(value, in_table=True))
+
+
 def _table(headers: list[str], rows: list[list[str]], align: str = "") -> list[str]:
+    """A GFM table; each cell that is not a `Cell` is escaped, so every row has exactly the header's cells."""
     align = align or "l" * len(headers)
     marks = ["---:" if a == "r" else "---" for a in align]
     lines = ["| " + " | ".join(headers) + " |", "| " + " | ".join(marks) + " |"]
-    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(cell if isinstance(cell, Cell) else md_text(cell) for cell in row) + " |" for row in rows]
     return lines
 
 
-def _command(text: str, width: int = 70) -> str:
-    text = short_command(text, width)
-    return "`" + text.replace("`", "'") + "`" if text else ""
+def _command(text: str, width: int = 70) -> Cell:
+    return _code(short_command(text, width))
 
 
 def diff_markdown(doc: dict[str, Any]) -> str:
@@ -26,9 +36,9 @@ def diff_markdown(doc: dict[str, Any]) -> str:
     packages = doc["packages"]
     new = [layer for layer in doc["layers"] if layer["status"] == "new"]
     lines = [
-        f"## {a['ref']} → {b['ref']}",
+        f"## {md_code(a['ref'])} → {md_code(b['ref'])}",
         "",
-        f"Pulling **{b['ref']}** when you have {a['ref']} costs **{size(doc['pull_bytes'])}** "
+        f"Pulling **{md_code(b['ref'])}** when you have {md_code(a['ref'])} costs **{size(doc['pull_bytes'])}** "
         f"({len(new)} new of {count(len(doc['layers']), 'layer')}; image {size(a['size_bytes'])} → {size(b['size_bytes'])}).",
         "",
     ]
@@ -58,13 +68,13 @@ def diff_markdown(doc: dict[str, Any]) -> str:
     lines += ["### Layers", ""] + _table(["#", "status", "size", "identical content", "command"], rows, "rlrrl") + [""]
     for title, key in (("Added", "added"), ("Removed", "removed")):
         if packages[key]:
-            rows = [[p["name"], p["version"], size(p["bytes"])] for p in packages[key]]
+            rows = [[_code(p["name"]), _code(p["version"]), size(p["bytes"])] for p in packages[key]]
             lines += [f"### {title} packages", ""] + _table(["package", "version", "size"], rows, "llr") + [""]
     if packages["changed"]:
-        rows = [[p["name"], p["from"], p["to"], p["direction"], f"{p['bytes_delta']:+,}"] for p in packages["changed"]]
+        rows = [[_code(p["name"]), _code(p["from"]), _code(p["to"]), p["direction"], f"{p['bytes_delta']:+,}"] for p in packages["changed"]]
         lines += ["### Changed packages", ""] + _table(["package", "from", "to", "", "bytes Δ"], rows, "llllr") + [""]
     if packages["reinstalled_identical"]:
-        rows = [[p["name"], p["version"], size(p["bytes"])] for p in packages["reinstalled_identical"]]
+        rows = [[_code(p["name"]), _code(p["version"]), size(p["bytes"])] for p in packages["reinstalled_identical"]]
         lines += (
             [
                 "### Re-shipped although identical",
@@ -78,7 +88,7 @@ def diff_markdown(doc: dict[str, Any]) -> str:
             + ["", "</details>", ""]
         )
     if packages.get("reinstalled_changed"):
-        rows = [[p["name"], p["version"], size(p["bytes"])] for p in packages["reinstalled_changed"]]
+        rows = [[_code(p["name"]), _code(p["version"]), size(p["bytes"])] for p in packages["reinstalled_changed"]]
         lines += ["### Rebuilt at the same version (files differ)", ""] + _table(["package", "version", "shipped"], rows, "llr") + [""]
     return "\n".join(lines)
 
@@ -97,7 +107,7 @@ def history_markdown(doc: dict[str, Any]) -> str:
         mark = {"layers": "", "engine": "~"}
         rows = [
             [
-                i["ref"],
+                _code(i["ref"]),
                 i["created"][:19],
                 *(mark[i.get("size_source", "layers")] + size(i[key]) for key in ("size_bytes", "new_bytes", "reused_bytes")),
             ]
@@ -110,11 +120,11 @@ def history_markdown(doc: dict[str, Any]) -> str:
         lines += ["## uv.lock history", ""]
         rows = []
         for c in doc["lock_commits"]:
-            parts = [f"+{p['name']} {p['version']}" for p in c["added"]]
-            parts += [f"-{p['name']}" for p in c["removed"]]
-            parts += [f"{p['name']} {p['from']}→{p['to']}" for p in c["changed"]]
-            text = ", ".join(parts[:8]) + (f" (+{len(parts) - 8} more)" if len(parts) > 8 else "")
-            row = [c["commit"][:10], c["date"][:10], elide(c["subject"], 50), text]
+            parts = [f"+{md_code(p['name'] + ' ' + p['version'], in_table=True)}" for p in c["added"]]
+            parts += [f"-{md_code(p['name'], in_table=True)}" for p in c["removed"]]
+            parts += [md_code(f"{p['name']} {p['from']}→{p['to']}", in_table=True) for p in c["changed"]]
+            text = Cell(", ".join(parts[:8]) + (f" (+{len(parts) - 8} more)" if len(parts) > 8 else ""))
+            row = [_code(c["commit"][:10]), c["date"][:10], elide(c["subject"], 50), text]
             if "rebuild_bytes_current" in c:
                 grouped = c["rebuild_bytes_grouped"]
                 row += [size(c["rebuild_bytes_current"]), size(grouped) if grouped is not None else ""]
@@ -132,7 +142,7 @@ def report_markdown(doc: dict[str, Any], top: int = 15) -> str:
     """`uvscope.report/1` as Markdown for a pull-request comment."""
     image = doc["image"]
     lines = [
-        f"## uvscope: `{image['ref']}`",
+        f"## uvscope: {md_code(image['ref'])}",
         "",
         f"**{size(image['size_bytes'])}** in {count(len(doc['layers']), 'layer')}, {count(len(doc['packages']), 'package')} · "
         f"efficiency **{percent(image['efficiency'])}** (dive's) · reclaimable **{size(image['reclaimable_bytes'])}**",
@@ -141,7 +151,11 @@ def report_markdown(doc: dict[str, Any], top: int = 15) -> str:
     if doc.get("findings"):
         lines += ["### Findings", ""]
         for f in doc["findings"]:
-            lines += [f"- **{f['severity']}** {f['title']}  ", f"  {f['detail']}  ", f"  *Fix:* {f['fix']}"]
+            lines += [
+                f"- **{md_text(f['severity'])}** {md_prose(f['title'])}  ",
+                f"  {md_prose(f['detail'])}  ",
+                f"  *Fix:* {md_prose(f['fix'])}",
+            ]
         lines.append("")
     rows = [
         [str(layer["index"]), size(layer["size_bytes"]), str(layer["file_count"]), _command(layer["created_by"])] for layer in doc["layers"]
@@ -150,8 +164,8 @@ def report_markdown(doc: dict[str, Any], top: int = 15) -> str:
     if doc["packages"]:
         rows = [
             [
-                p["name"],
-                p["version"],
+                _code(p["name"]),
+                _code(p["version"]),
                 size(p["bytes"]),
                 (p["lock"] or {}).get("status", ""),
                 ",".join(map(str, p["layer_bytes"])),
@@ -161,7 +175,7 @@ def report_markdown(doc: dict[str, Any], top: int = 15) -> str:
         ]
         lines += ["### Largest packages", ""] + _table(["package", "version", "size", "lock", "layers", "closure"], rows, "llrllr")
         if len(doc["packages"]) > top:
-            rest = [[p["name"], p["version"], size(p["bytes"])] for p in doc["packages"][top:]]
+            rest = [[_code(p["name"]), _code(p["version"]), size(p["bytes"])] for p in doc["packages"][top:]]
             lines += (
                 ["", f"<details><summary>{len(rest)} more packages</summary>", ""]
                 + _table(["package", "version", "size"], rest, "llr")
@@ -170,7 +184,7 @@ def report_markdown(doc: dict[str, Any], top: int = 15) -> str:
         lines.append("")
     reclaimable = doc["reclaimable"]
     if reclaimable["paths"]:
-        rows = [[size(p["bytes"]), f"`{p['path']}`", f"{p['reason']} in layer {p['hidden_by']}"] for p in reclaimable["paths"][:top]]
+        rows = [[size(p["bytes"]), _code(p["path"]), f"{p['reason']} in layer {p['hidden_by']}"] for p in reclaimable["paths"][:top]]
         lines += (
             [
                 "<details><summary>Waste: " + size(reclaimable["bytes"]) + f" in {reclaimable['copies']} hidden copies</summary>",
@@ -182,7 +196,7 @@ def report_markdown(doc: dict[str, Any], top: int = 15) -> str:
     attribution = doc.get("attribution")
     if attribution:
         lines += [
-            f"Python environments: {', '.join(attribution['environments']) or 'none'} · "
+            f"Python environments: {', '.join(md_code(e) for e in attribution['environments']) or 'none'} · "
             f"{size(attribution['attributed_bytes'])} of {size(attribution['site_packages_bytes'])} attributed to packages.",
             "",
         ]

@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING
 
 import humanize
 
+from ..untrusted import shown
+
 if TYPE_CHECKING:  # annotations only: the session's layer list imports this module before any analysis
     from ..image.model import Image
     from ..packages.python import PythonAnalysis
@@ -17,7 +19,11 @@ def count(number: int, word: str, plural: str | None = None) -> str:
 
 
 def elide(text: str, width: int) -> str:
-    """`text` cut to `width` characters at a word (a space, or a path or version separator), with `…`."""
+    """`text` cut to `width` characters at a word (a space, or a path or version separator), with `…`.
+
+    Image text is shown (`untrusted.shown`) first, so what is cut is what a terminal may show.
+    """
+    text = shown(text)
     if len(text) <= width:
         return text
     cut = text[: width - 1]
@@ -29,7 +35,8 @@ def elide(text: str, width: int) -> str:
 
 
 def elide_path(path: str, width: int) -> str:
-    """A path cut to `width` from the left at a `/` (`…/numpy/core/_multiarray.so`): its end says the most."""
+    """A path cut to `width` from the left at a `/` (`…/numpy/core/_multiarray.so`): its end says the most (shown first)."""
+    path = shown(path)
     if len(path) <= width:
         return path
     tail = path[-(width - 1) :]
@@ -39,7 +46,7 @@ def elide_path(path: str, width: int) -> str:
 
 def short_command(created_by: str, width: int = 80) -> str:
     """A history command without builder noise (`/bin/sh -c`, `#(nop)`, `# buildkit`), on one line."""
-    text = " ".join(created_by.split())
+    text = shown(" ".join(created_by.split()))  # newlines and tabs run together; other controls shown
     for noise in ("/bin/sh -c #(nop) ", "/bin/sh -c ", " # buildkit"):
         text = text.replace(noise, "")
     return elide(text, width)
@@ -65,7 +72,7 @@ def summary_lines(image: Image, python: PythonAnalysis | None = None, top: int =
     """The image's totals, one line per layer, and its largest packages."""
     meta = image.meta
     lines = [
-        f"{meta.ref}  {meta.id[:19]}  {meta.platform}",
+        shown(f"{meta.ref}  {meta.id[:19]}  {meta.platform}"),
         f"size {size(image.size_bytes)}  efficiency {percent(image.efficiency)}  "
         f"wasted {size(image.wasted_bytes)}  reclaimable {size(image.reclaimable_bytes)}",
         "",
@@ -80,7 +87,7 @@ def summary_lines(image: Image, python: PythonAnalysis | None = None, top: int =
         for dist in python.attribution.distributions[:top]:
             status = statuses[dist.key].status if dist.key in statuses else "no lock"
             layers = ",".join(str(index) for index in dist.layer_bytes)
-            lines.append(f"  {size(dist.bytes):>10}  {dist.name} {dist.version}  layer {layers}  {status}  {dist.environment}")
+            lines.append(shown(f"  {size(dist.bytes):>10}  {dist.name} {dist.version}  layer {layers}  {status}  {dist.environment}"))
     for warning in image.warnings:
-        lines.append(f"warning: {warning}")
+        lines.append(f"warning: {shown(warning)}")
     return lines

@@ -8,6 +8,7 @@ layers it rebuilt.
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -16,6 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Static
 from uvscope.analysis.output.text import size
 from uvscope.analysis.plan.layer_plan import Replay
 from uvscope.widgets.churn_plot import ChurnPlot
+from uvscope.widgets.text import plain
 
 
 class ChurnScreen(Screen):
@@ -39,8 +41,14 @@ class ChurnScreen(Screen):
     def on_mount(self) -> None:
         groups = " + ".join(f"{g.name} [{', '.join(g.packages)}]" for g in self.planned.grouping.groups) or "no groups"
         self.query_one("#churn-summary", Static).update(
-            f"over the last {len(self.planned.steps)} lock changes: [b]{size(self.today.total)}[/b] pushed today, "
-            f"[b]{size(self.planned.total)}[/b] with {groups}"
+            Text.assemble(
+                f"over the last {len(self.planned.steps)} lock changes: ",
+                (size(self.today.total), "bold"),
+                " pushed today, ",
+                (size(self.planned.total), "bold"),
+                " with ",
+                plain(groups),
+            )
         )
         plot = self.query_one(ChurnPlot)
         plot.show(self.today, self.planned)
@@ -53,9 +61,9 @@ class ChurnScreen(Screen):
             table.add_row(
                 str(number),
                 today.step.date[:10],
-                today.step.label[:40],
-                changed,
+                plain(today.step.label[:40]),
+                plain(changed),
                 size(today.bytes),
                 size(planned.bytes),
-                " ".join(planned.rebuilt),
+                plain(" ".join(planned.rebuilt)),
             )

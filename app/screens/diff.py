@@ -20,6 +20,7 @@ from uvscope.analysis.output.text import size
 from uvscope.analysis.packages.analysis_cache import read_and_analyse
 from uvscope.analysis.views.browse import short_command
 from uvscope.widgets.key_footer import KeyFooter
+from uvscope.widgets.text import plain
 
 from .base import WorkerScreen
 
@@ -96,7 +97,7 @@ class DiffScreen(WorkerScreen):
 
     def worker_failed(self, worker: Worker, message: str) -> None:
         """The summary line says why there is nothing to compare."""
-        self.query_one("#diff-summary", Static).update(Text.assemble(("error: ", "bold red"), message))
+        self.query_one("#diff-summary", Static).update(Text.assemble(("error: ", "bold red"), plain(message)))
         super().worker_failed(worker, message)
 
     @on(Compared)
@@ -117,12 +118,12 @@ class DiffScreen(WorkerScreen):
                 Text(layer["status"], style=STATUS_STYLE[layer["status"]]),
                 size(layer["size_bytes"]),
                 size(layer["identical_content_bytes"]) if layer["status"] == "new" else "",
-                short_command(layer.get("created_by", ""), 50),
+                Text(short_command(layer.get("created_by", ""), 50)),
             )
         packages = self.query_one("#diff-packages", DataTable)
         packages.add_columns("change", "package", "from", "to", "bytes")
         for kind, name, old, new_version, nbytes in self.package_rows():
-            packages.add_row(Text(kind, style=KIND_STYLE.get(kind, "")), name, old, new_version, nbytes)
+            packages.add_row(Text(kind, style=KIND_STYLE.get(kind, "")), plain(name), plain(old), plain(new_version), nbytes)
 
     def package_rows(self) -> list[tuple[str, str, str, str, str]]:
         """(change, name, from, to, bytes) rows of the packages table."""

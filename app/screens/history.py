@@ -18,6 +18,7 @@ from uvscope.analysis.output.history import HistoryEntry, image_history
 from uvscope.analysis.output.markdown import HISTORY_ENGINE_NOTE
 from uvscope.analysis.output.text import count, size
 from uvscope.widgets.key_footer import KeyFooter
+from uvscope.widgets.text import plain
 
 from .base import WorkerScreen
 
@@ -62,7 +63,7 @@ class HistoryScreen(WorkerScreen):
 
     def worker_failed(self, worker: Worker, message: str) -> None:
         """The summary line says why there is no table."""
-        self.query_one("#history-summary", Static).update(Text.assemble(("error: ", "bold red"), message))
+        self.query_one("#history-summary", Static).update(Text.assemble(("error: ", "bold red"), plain(message)))
         super().worker_failed(worker, message)
 
     @on(Loaded)
@@ -73,15 +74,17 @@ class HistoryScreen(WorkerScreen):
         summary = f"{count(len(message.entries), 'image')}; after the first, each re-shipped {size(churn // max(1, len(message.entries) - 1))} on average"
         if any(entry.size_source == "engine" for entry in message.entries):
             summary += "\n" + HISTORY_ENGINE_NOTE
-        summary += "".join(f"\n[b yellow]note:[/] {note}" for note in self.notes)
-        self.query_one("#history-summary", Static).update(summary)
+        text = Text(summary)
+        for note in self.notes:
+            text.append("\nnote: ", style="bold yellow").append(plain(note))
+        self.query_one("#history-summary", Static).update(text)
         table = self.query_one(DataTable)
         table.add_columns("image", "created", "size", "new", "reused", "new layers")
         for entry in message.entries:
             mark = "~" if entry.size_source == "engine" else ""
             table.add_row(
-                entry.ref,
-                entry.created[:19],
+                plain(entry.ref),
+                plain(entry.created[:19]),
                 mark + size(entry.size_bytes),
                 mark + size(entry.new_bytes),
                 mark + size(entry.reused_bytes),

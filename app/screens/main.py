@@ -31,8 +31,10 @@ from textual.worker import Worker, get_current_worker
 
 from uvscope.analysis.errors import ReadCancelled
 from uvscope.analysis.output.text import count
+from uvscope.analysis.untrusted import shown
 from uvscope.widgets.key_footer import KeyFooter
 from uvscope.widgets.layer_table import LayerTable
+from uvscope.widgets.text import plain
 
 if TYPE_CHECKING:
     from uvscope.analysis.image.model import Image, ImageMeta, LayerContents
@@ -324,7 +326,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
     @on(MetaLoaded)
     def _meta_loaded(self, message: MetaLoaded) -> None:
         self.meta = message.meta
-        self.app.sub_title = f"{message.meta.ref}  {message.meta.platform}"
+        self.app.sub_title = shown(f"{message.meta.ref}  {message.meta.platform}")
         # Start on the last layer: with "everything up to it", that is the whole image.
         self.query_one(LayerTable).show(message.meta, select=len(message.meta.diff_ids) - 1)
         self.query_one(ProgressBar).update(total=message.total)
@@ -358,7 +360,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
             self.query_one(ProgressBar).display = False
             self._status(status_line(message.image, message.python))
             for warning in (*self._notes, *message.python.warnings):
-                self.notify(warning, title="uvscope", severity="warning", timeout=10)
+                self.notify(warning, title="uvscope", severity="warning", timeout=10, markup=False)
         else:
             self._status(f"read {len(message.image.layers)} of {len(meta.diff_ids)} layers…")
         self._refresh_layer_views()
@@ -374,7 +376,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
 
     def _status(self, text: str, error: bool = False) -> None:
         status = self.query_one("#status", Static)
-        status.update(text)
+        status.update(plain(text))
         status.set_class(error, "-error")
 
     # -- layer selection -----------------------------------------------------------

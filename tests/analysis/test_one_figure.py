@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import time
 from functools import cache
 from pathlib import Path, PurePosixPath
 
@@ -149,6 +150,9 @@ def compiled_tags(engine, tmp_path_factory) -> tuple[str, str]:
             pyproject = folder / "pyproject.toml"
             pyproject.write_text(pyproject.read_text().replace('version = "0.1.0"', f'version = "{version}"'))
             subprocess.run([uv_binary(), "lock", "-q"], cwd=folder, check=True, capture_output=True, timeout=600)
+            # A tar stores whole seconds: two builds of the same packages within one second make the same
+            # dependency layer, byte for byte, and nothing would be re-shipped. Build the bump a second later.
+            time.sleep(1.1)
         refs.append(build_fixture(f"compiled-tags-{version}", folder=folder))
     return refs[0], refs[1]
 

@@ -55,7 +55,7 @@ def test_markdown_report_for_pull_requests(archive, tmp_path):
     assert text.startswith("## uvscope: `") and "svc.tar`" in text.splitlines()[0]
     assert "### Findings" in text and "*Fix:*" in text
     assert "| # | size | files | command |" in text and "| ---: | ---: | ---: | --- |" in text
-    assert "### Largest packages" in text and "| numpy | 2.1.0 |" in text
+    assert "### Largest packages" in text and "| `numpy` | `2.1.0` |" in text
     assert "<details><summary>Waste:" in text and "</details>" in text
 
 

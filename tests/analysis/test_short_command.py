@@ -44,4 +44,4 @@ def test_findings_name_a_layer_by_its_short_command():
     )
     image = build_image(meta, [read_layer(io.BytesIO(layer)) for layer in layers])
     deleted = next(finding for finding in find_problems(image, None) if finding.id == "deleted-still-shipped")
-    assert deleted.title == "2.0 kB deleted by layer 1 (rm /app/big) but still shipped"
+    assert deleted.title == "2.0 kB deleted by layer 1 (`rm /app/big`) but still shipped"
