@@ -18,6 +18,8 @@ from .search_box import SearchBox
 MARKS = {"added": ("+", "green"), "modified": ("~", "yellow"), "removed": ("-", "red"), "": (" ", "")}
 AUTO_EXPAND = 4
 """Folders expanded when a tree is shown: the first levels, along the largest path."""
+MAX_CHILDREN = 1_000
+"""Entries of one folder put in the tree, largest first; the rest are summed in one line (filter to find them)."""
 
 
 def files_label(count: int) -> str:
@@ -101,8 +103,13 @@ class FileBrowser(Vertical):
             branch.expand()
 
     def _fill(self, parent, node: FileNode) -> None:
-        for child in node.sorted_children():
+        children = node.sorted_children()
+        for child in children[:MAX_CHILDREN]:
             parent.add(node_label(child), data=child, allow_expand=bool(child.children))
+        rest = children[MAX_CHILDREN:]
+        if rest:
+            label = f"… {len(rest):,} more, {size(sum(child.size for child in rest))} (type part of a name in the filter to find one)"
+            parent.add_leaf(Text(label, style="dim italic"))
 
     @on(Tree.NodeExpanded)
     def _expanded(self, event: Tree.NodeExpanded) -> None:

@@ -20,6 +20,8 @@ from .tarstream import iter_members
 OPAQUE_MARKER = ".wh..wh..opq"
 METADATA_CAP = 16 << 20
 """Largest metadata file kept in memory (torch's RECORD is about 3 MB)."""
+TRAILER_CAP = 1 << 20
+"""Bytes read after a tar's end-of-archive marker to hash the whole blob (tar pads to 10 kB; more is not a layer)."""
 
 _DIST_INFO_FILES = frozenset({"METADATA", "RECORD", "INSTALLER", "REQUESTED", "direct_url.json", "entry_points.txt", "top_level.txt"})
 _EGG_INFO_FILES = frozenset({"PKG-INFO", "installed-files.txt", "top_level.txt", "SOURCES.txt", "requires.txt"})
@@ -172,13 +174,17 @@ def _read_layer(
             entries.append(FileEntry(path, kind, size, modes.setdefault(mode, mode), link))
             if kind is EntryKind.FILE and keep(path):
                 if size > METADATA_CAP:
-                    warnings.append(f"{path} is {size} bytes; not read (cap {METADATA_CAP})")
+                    warnings.append(f"{path} is {size:,} bytes; not read (the limit for a metadata file is {METADATA_CAP:,})")
                 else:
                     metadata[path] = item.read()
         if blob_hash is not None:
-            # A digest covers the whole blob: the padding after the end-of-archive marker too.
-            while stream.read(1 << 20):
-                pass
+            # A digest covers the whole blob: the padding after the end-of-archive marker too,
+            # but no more than a tar pads (a gzip of gigabytes of zeros is not read to its end).
+            trailer = 0
+            while chunk := stream.read(1 << 16):
+                trailer += len(chunk)
+                if trailer > TRAILER_CAP:
+                    raise LayerError(f"more than {TRAILER_CAP:,} bytes follow the tar's end-of-archive marker; not read further")
     except ReadCancelled:
         raise
     except LayerError:

@@ -18,6 +18,9 @@ from ..errors import LayerError
 
 BLOCK = tarfile.BLOCKSIZE
 SKIP_CHUNK = 1 << 20
+HEADER_CAP = 1 << 20
+"""Largest extended header (a GNU long name, a PAX record) read: `PATH_MAX` is 4 kB, a 64 kB name is read,
+a header declaring gigabytes of name is refused before any of it is held in memory."""
 
 
 class _Position:
@@ -29,6 +32,15 @@ class _Position:
         self._scratch = bytearray(SKIP_CHUNK)
 
     def read(self, size: int) -> bytes:
+        """What tarfile's header parser reads: headers and their extended records, each at most `HEADER_CAP`."""
+        if size > HEADER_CAP + BLOCK:
+            raise LayerError(
+                f"a tar header declares {size:,} bytes of extended header (a long name or PAX record); the limit is {HEADER_CAP:,}"
+            )
+        return self.contents(size)
+
+    def contents(self, size: int) -> bytes:
+        """`size` bytes of a member's contents (the caller bounds them)."""
         data = self.stream.read(size)
         self.position += len(data)
         return data
@@ -70,7 +82,7 @@ class Member:
         position = self._walker.fileobj
         if position.tell() != self.info.offset_data:
             raise LayerError("member contents were already passed")
-        data = position.read(self.info.size)
+        data = position.contents(self.info.size)
         if len(data) != self.info.size:
             raise LayerError(f"tar stream ends inside {self.info.name!r}")
         return data
@@ -88,7 +100,7 @@ class Contents:
     def read(self, size: int = -1) -> bytes:
         if size < 0 or size > self._remaining:
             size = self._remaining
-        data = self._position.read(size)
+        data = self._position.contents(size)
         self._remaining -= len(data)
         if size and not data:
             raise LayerError("tar stream ends inside a member's contents")

@@ -165,9 +165,21 @@ class FileNode:
         return own + sum(child.file_count() for child in self.children.values())
 
 
+MAX_DEPTH = 128
+"""Folders shown below the root: a deeper path's remaining folders make one node (`d/d/…/leaf`), so the tree's
+depth is bounded whatever the image holds (a name may nest 10,000 levels)."""
+
+
+def _parts(path: str) -> list[str]:
+    parts = path.split("/")
+    if len(parts) > MAX_DEPTH:
+        parts[MAX_DEPTH - 1 :] = ["/".join(parts[MAX_DEPTH - 1 :])]
+    return parts
+
+
 def _insert(root: FileNode, path: str, size: int, mark: str, owner: str, kind: EntryKind | None, link: str = "") -> None:
     node = root
-    parts = path.split("/")
+    parts = _parts(path)
     for depth, part in enumerate(parts):
         child = node.children.get(part)
         if child is None:
@@ -179,7 +191,7 @@ def _insert(root: FileNode, path: str, size: int, mark: str, owner: str, kind: E
 
 def _find(root: FileNode, path: str) -> FileNode | None:
     node: FileNode | None = root
-    for part in path.split("/"):
+    for part in _parts(path):
         node = node.children.get(part) if node is not None else None
         if node is None:
             return None

@@ -43,6 +43,9 @@ if TYPE_CHECKING:
 
 from .base import WorkerScreen
 
+MAX_NOTIFIED = 5
+"""Warnings shown as notifications when a read ends (an image may carry thousands: the report lists them)."""
+
 PARTIAL_EVERY = 1.0
 """Seconds between partial analyses while layers are still being read."""
 
@@ -359,8 +362,12 @@ copies hidden or deleted by a later layer, by layer, path and package.
         if self.complete:
             self.query_one(ProgressBar).display = False
             self._status(status_line(message.image, message.python))
-            for warning in (*self._notes, *message.python.warnings):
-                self.notify(warning, title="uvscope", severity="warning", timeout=10, markup=False)
+            warnings = [*self._notes, *message.image.warnings, *message.python.warnings]
+            for warning in warnings[:MAX_NOTIFIED]:
+                self.notify(warning, title="uvscope", severity="warning", timeout=10)
+            if len(warnings) > MAX_NOTIFIED:
+                more = len(warnings) - MAX_NOTIFIED
+                self.notify(f"{more} more warnings: `uvscope report` lists them all", title="uvscope", severity="warning", timeout=10)
         else:
             self._status(f"read {len(message.image.layers)} of {len(meta.diff_ids)} layers…")
         self._refresh_layer_views()
