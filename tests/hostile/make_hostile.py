@@ -130,13 +130,14 @@ def hostile_layers(variant: int = 0) -> list[bytes]:
 COMMANDS = [f"/bin/sh -c #(nop) ADD file:{TITLE} in / ", COMMAND, f"COPY {HTML} {MARKDOWN} /app # buildkit"]
 
 
-def _config(layers: list[bytes]) -> bytes:
+def _config(layers: list[bytes], loadable: bool = False) -> bytes:
+    """The hostile config; `loadable` keeps `created` a valid time, which `docker load` insists on."""
     history = [{"created_by": f"LABEL evil={TITLE}", "empty_layer": True}] + [{"created_by": c, "created": "2026-01-01T00:00:00Z"} for c in COMMANDS]
     config = {
         "architecture": f"amd64{TITLE}",
         "os": "linux",
         "variant": CLEAR,
-        "created": f"2026-01-01T00:00:00Z{TITLE}",
+        "created": "2026-01-01T00:00:00Z" if loadable else f"2026-01-01T00:00:00Z{TITLE}",
         "author": HTML,
         "config": {
             "Env": [f"EVIL={TITLE}{CLEAR}", f"PATH=/usr/bin{LINK}"],
@@ -161,15 +162,15 @@ def oci_layout_files(variant: int = 0, tag: str = "hostile:latest") -> dict[str,
     return {"oci-layout": OCI_LAYOUT, "index.json": index, **blob_files(config, manifest, *blobs)}
 
 
-def docker_save(variant: int = 0) -> bytes:
-    """The hostile image as a legacy `docker save` archive (its config as `_config` makes it)."""
+def docker_save(variant: int = 0, loadable: bool = False) -> bytes:
+    """The hostile image as a legacy `docker save` archive (its config as `_config` makes it; `loadable` for `docker load`)."""
     layers = hostile_layers(variant)
     archive = docker_save_legacy(layers, tag=f"hostile:v{variant}", commands=COMMANDS)
     # swap in the hostile config (same diff_ids): rewrite the archive with it
     source = tarfile.open(fileobj=io.BytesIO(archive))
     files = {member.name: source.extractfile(member).read() for member in source.getmembers() if member.isfile()}  # type: ignore[union-attr]
     manifest = json.loads(files["manifest.json"])
-    config = _config(layers)
+    config = _config(layers, loadable)
     del files[manifest[0]["Config"]]
     name = digest(config).split(":")[1] + ".json"
     files[name] = config
@@ -202,7 +203,7 @@ def dockerfile(base: str) -> str:
         f"FROM {base}\n"
         f"LABEL evil=\"{TITLE}{CLEAR}{HTML}\"\n"
         f"ENV EVIL=\"{CLIPBOARD}\"\n"
-        f"RUN mkdir -p /app && touch \"/app/{TITLE}{CLEAR}title.txt\" \"/app/{HTML}.txt\" \"/app/a|b.txt\" # {TITLE}{CLEAR}{LINK}{CSI8}\n"
+        f"RUN mkdir -p /app && touch \"/app/{TITLE}{CLEAR}title.txt\" \"/app/<img src=x onerror=alert(2)>.txt\" \"/app/a|b.txt\" # {TITLE}{CLEAR}{LINK}{CSI8}\n"
         f"RUN echo '{MARKUP}' > /app/markup.txt # {MARKUP} {HTML}\n"
     )
 
