@@ -359,3 +359,35 @@ def test_an_error_quoting_the_image_names_it_visibly_in_one_line(tmp_path):
     err = _clean(result.stderr, "error line")
     assert result.returncode == 2 and len(err.strip().splitlines()) == 1, err
     assert shown(hostile.TITLE) in err and "digest" in err
+
+
+async def test_the_files_view_copies_a_path_exactly_as_the_image_names_it(images):
+    sys.path.insert(0, str(Path(__file__).parent))
+    from pilot import loaded
+    from textual.widgets import Tree
+
+    from uvscope.app.app import make_app
+
+    app = make_app(str(images["docker-save"]))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("3")
+        await pilot.pause()
+        tree = app.screen.query_one("#file-tree", Tree)
+        stack = [tree.root]
+        wanted = None
+        while stack and wanted is None:
+            node = stack.pop()
+            if node.data is not None and node.data.path == hostile.FILE_NAMES[0]:
+                wanted = node
+            if node.allow_expand and not node.children:
+                node.expand()
+                await pilot.pause()
+            stack.extend(node.children)
+        assert wanted is not None, "the hostile file is not in the tree"
+        tree.move_cursor(wanted)
+        await pilot.press("y")
+        await pilot.pause()
+        assert app.clipboard == "/" + hostile.FILE_NAMES[0]  # the exact name, escapes and all
+        message = [n.message for n in app._notifications][-1]
+        assert is_shown(message) and shown(hostile.TITLE) in message  # the note about it is shown safely

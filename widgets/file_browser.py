@@ -137,6 +137,13 @@ class FileBrowser(Vertical):
         event.input.remove_class("-invalid")
         self._rebuild()
 
+    def highlighted_path(self) -> str | None:
+        """The exact path (`/app/x`, as the image names it) of the highlighted file or folder, if any."""
+        node = self.query_one(Tree).cursor_node
+        if node is None or not isinstance(node.data, FileNode) or not node.data.path:
+            return None
+        return "/" + node.data.path
+
     def expand_all(self) -> None:
         """Expand every folder (fills the whole tree)."""
         tree = self.query_one(Tree)

@@ -109,6 +109,7 @@ class MainScreen(WorkerScreen):
         Binding("S", "sort_reverse", "Reverse sort", show=False, tooltip="Packages: reverse the sort order"),
         Binding("e", "expand_all", "Expand", show=False, tooltip="Files: expand every folder"),
         Binding("c", "collapse_all", "Collapse", show=False, tooltip="Files: collapse every folder"),
+        Binding("y", "copy_path", "Copy path", show=False, tooltip="Files: copy the highlighted path, exactly as the image names it"),
     ]
 
     HELP_TITLE = "uvscope: one image"
@@ -525,6 +526,20 @@ copies hidden or deleted by a later layer, by layer, path and package.
 
         await self._fill_tabs()
         self.query_one(FileBrowser).collapse_all()
+
+    async def action_copy_path(self) -> None:
+        """Copy the Files view's highlighted path as the image names it (the view shows its controls as escapes)."""
+        from uvscope.widgets.file_browser import FileBrowser
+
+        await self._fill_tabs()
+        path = self.query_one(FileBrowser).highlighted_path()
+        if path is None:
+            self.notify("highlight a file or folder in the Files view (3) to copy its path")
+            return
+        exact = path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # a clipboard holds text
+        self.app.copy_to_clipboard(exact)
+        note = "" if exact == path else " (bytes that are not UTF-8 as U+FFFD)"
+        self.notify(f"copied {exact}{note}", title="path copied")
 
 
 class _AwaitAll:
