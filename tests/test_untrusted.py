@@ -392,3 +392,19 @@ async def test_the_files_view_copies_a_path_exactly_as_the_image_names_it(images
         assert app.clipboard == "/" + hostile.FILE_NAMES[0]  # the exact name, escapes and all
         message = [n.message for n in app._notifications][-1]
         assert is_shown(message) and shown(hostile.TITLE) in message  # the note about it is shown safely
+
+
+async def test_the_diff_session_shows_escapes_as_text(images):
+    import html
+
+    from uvscope.app.app import make_diff_app
+
+    app = make_diff_app(str(images["docker-save"]), str(images["docker-save-b"]))
+    async with app.run_test(size=(140, 45)) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert app.screen.error is None, app.screen.error
+        text = html.unescape("".join(re.findall(r">([^<]*)</text>", app.export_screenshot())))
+    assert is_shown(text.replace("\n", " "))
+    assert "\\x1b]0;" in text  # the layer commands, cut to their column
