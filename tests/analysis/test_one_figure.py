@@ -35,6 +35,7 @@ from uvscope.analysis.packages.python import analyse_python
 from uvscope.analysis.plan.grouping import Group, Grouping, items_for, plan_layers, preview, suggest
 from uvscope.analysis.read.cache import LayerCache
 from uvscope.analysis.read.sources import open_source, read_image
+from uvscope.analysis.untrusted import html_prose, md_prose
 from uvscope.analysis.views.browse import layer_tree, package_rows, status_line
 
 pytestmark = pytest.mark.engine
@@ -284,7 +285,7 @@ def test_closure_sharing_counts_only_the_member_in_the_image(shared_workspace, w
     assert card.closure_bytes == truth["six"]
     moved = plan_layers(Grouping((Group("heavy", ("six",)),)), match.lock, match.sizes, match.member)[0]
     assert moved.packages == ("six",) and moved.bytes == truth["six"]
-    assert "| six | " in markdown and size(truth["six"]) in markdown.split("| six | ", 1)[1].split("\n", 1)[0]
+    assert "| `six` | " in markdown and size(truth["six"]) in markdown.split("| `six` | ", 1)[1].split("\n", 1)[0]
 
 
 # -- sizes of sets of packages: the union of their closures (item 11) -------------------------
@@ -304,7 +305,7 @@ def test_heavy_finding_preview_and_suggestion_weigh_the_union(sci_image, workdir
     assert finding["bytes"] == expected
     assert finding["title"].startswith(size(expected) + " of heavy dependencies")
     # The same figure in the Markdown and HTML findings, the grouping preview and the suggestion.
-    assert f"**high** {finding['title']}" in markdown and finding["title"] in html
+    assert f"**high** {md_prose(finding['title'])}" in markdown and html_prose(finding["title"]) in html
     grouping = Grouping((Group("heavy", tuple(names)),))
     assert plan_layers(grouping, match.lock, match.sizes, match.member)[0].bytes == expected
     assert {layer.name: layer.bytes for layer in preview(grouping, match.lock, match.sizes, match.member).layers}["heavy"] == expected
@@ -381,7 +382,7 @@ def test_history_sizes_are_the_reports_and_say_when_they_are_the_engines(tagged_
     diff = diff_images(*_read(refs[0]), *_read(refs[1]))
     assert images[refs[1]]["new_bytes"] == diff["pull_bytes"]
     markdown = _cli("history", "uvscope-test/tags", "--tags", "v1,v2,v3", "--print", cwd=Path(workdir)).stdout
-    assert f"| {refs[1]} | " in markdown and f"| {size(images[refs[1]]['size_bytes'])} | {size(diff['pull_bytes'])} |" in markdown
+    assert f"| `{refs[1]}` | " in markdown and f"| {size(images[refs[1]]['size_bytes'])} | {size(diff['pull_bytes'])} |" in markdown
     # Without the cache: the engine's figures, marked as such, within a few kB.
     engine = _cli("history", "uvscope-test/tags", "--tags", "v1,v2,v3", "--no-cache", "--print", cwd=Path(workdir)).stdout
     assert "~" in engine and "the engine's own layer sizes" in engine
