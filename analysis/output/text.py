@@ -52,6 +52,21 @@ def short_command(created_by: str, width: int = 80) -> str:
     return elide(text, width)
 
 
+def image_title(ref: str, repo_tags: tuple[str, ...] = ()) -> str:
+    """What the header calls an image: its first tag, else an archive's or layout's file name, else the reference.
+
+    `~/.cache/uvscope/demo-image.oci.tar` is `demo-image.oci.tar`; `uvscope-demo:latest` stays as it is.
+    """
+    if repo_tags:
+        return repo_tags[0]
+    if "/" in ref and ":" not in ref.rsplit("/", 1)[-1] and (ref.startswith(("/", ".", "~")) or ref.endswith((".tar", ".tar.gz"))):
+        return ref.rstrip("/").rsplit("/", 1)[-1]
+    for scheme in ("oci-archive:", "docker-archive:", "oci:"):
+        if ref.startswith(scheme):
+            return image_title(ref[len(scheme) :].split(":")[0], ())
+    return ref
+
+
 def size(nbytes: int) -> str:
     """Human-readable bytes in SI units, as docker and dive print them."""
     return humanize.naturalsize(nbytes)
