@@ -16,7 +16,7 @@ from textual_plotext import PlotextPlot
 
 from uvscope.analysis.plan.layer_plan import Replay
 
-from .plots import FRAME_ROWS, rgb, series_colors, series_legend, set_even_y_axis
+from .plots import rgb, series_colors, series_legend
 
 MB = 1_000_000
 TODAY = (186, 176, 172)
@@ -75,7 +75,6 @@ class ChurnPlot(PlotextPlot):
             plt.plot(list(range(1, len(labels) + 1)), [step.bytes / MB for step in self.today.steps], color=TODAY, marker="braille")
             # a light change's bar can be a sliver next to a heavy one: each bar says its total above it
             top = max(step.bytes for step in self.today.steps) / MB
-            set_even_y_axis(plt, top * 1.15, self.size.height, FRAME_ROWS + 1)  # room for the totals above the bars
             for number, step in enumerate(self.planned.steps, start=1):
                 plt.text(
                     f"{step.bytes / MB:.1f}", number, step.bytes / MB + top * 0.1, alignment="center", background="default", color="default"
