@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import humanize
-
+from ..units import size as size
 from ..untrusted import shown
 
 if TYPE_CHECKING:  # annotations only: the session's layer list imports this module before any analysis
@@ -65,11 +64,6 @@ def image_title(ref: str, repo_tags: tuple[str, ...] = ()) -> str:
         if ref.startswith(scheme):
             return image_title(ref[len(scheme) :].split(":")[0], ())
     return ref
-
-
-def size(nbytes: int) -> str:
-    """Human-readable bytes in SI units, as docker and dive print them."""
-    return humanize.naturalsize(nbytes)
 
 
 def percent(ratio: float) -> str:
