@@ -1,8 +1,14 @@
-"""Sizes as people write them (`20MB`, `1.5GiB`): parsed once, for the CI rules and the session's filters."""
+"""Sizes as people write them (`20MB`, `1.5GiB`) and as uvscope writes them (`75.6 MB`): the one place for both.
+
+`parse_size` reads a size (the CI rules, the session's filters); `size` writes one, in SI units as docker
+and dive print them (every report, view and plan message).
+"""
 
 from __future__ import annotations
 
 import re
+
+import humanize
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {
@@ -33,3 +39,8 @@ def parse_size(text: str) -> int:
     if match is None or match.group(2) is not None and match.group(2).lower() not in _UNITS:
         raise ValueError(f"not a size: {text!r} (examples: 500kB, 20MB, 1.5GiB)")
     return int(float(match.group(1)) * _UNITS[(match.group(2) or "").lower()])
+
+
+def size(nbytes: int) -> str:
+    """Human-readable bytes in SI units, as docker and dive print them (`75.6 MB`)."""
+    return humanize.naturalsize(nbytes)

@@ -16,6 +16,7 @@ screens, and the core never imports the UI.
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -85,6 +86,17 @@ def test_analysis_imports_no_ui_and_depends_one_way(path):
         assert RANK[family] <= RANK[own], f"{path.relative_to(ROOT)}:{line} ({own or 'core'}) imports {module} ({family or 'core'})"
 
 
+PLAN_FILES = sorted((ANALYSIS / "plan").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", PLAN_FILES, ids=[p.name for p in PLAN_FILES])
+def test_plan_never_imports_output(path):
+    """plan and output share a rank, but only output depends on plan (a report says what a plan costs);
+    what both need, such as writing a size, lives in the core (`analysis/units.py`)."""
+    for line, module in _imports(path):
+        assert not module.startswith("uvscope.analysis.output"), f"{path.relative_to(ROOT)}:{line} imports {module}"
+
+
 WIDGET_FILES = sorted((ROOT / "widgets").rglob("*.py"))
 
 
@@ -137,3 +149,15 @@ def test_starting_a_session_imports_only_what_the_first_screen_needs():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_architecture_md_names_the_families_in_their_order():
+    """ARCHITECTURE.md is the map a newcomer reads: its family list is the one this test enforces."""
+    text = (ROOT / "ARCHITECTURE.md").read_text()
+    marker = next(line for line in text.splitlines() if line.startswith("<!-- families:"))
+    listed = [name.strip() for name in marker.removeprefix("<!-- families:").removesuffix("-->").split(",")]
+    by_rank = sorted(RANK, key=lambda family: (RANK[family], list(RANK).index(family)))
+    assert listed == ["core" if family == "" else family for family in by_rank]
+    core = {path.stem for path in ANALYSIS.glob("*.py") if path.stem != "__init__"}
+    row = next(line for line in text.splitlines() if line.startswith("| core ("))
+    assert core == set(re.findall(r"`(\w+)`", row.split("|")[1])), "the core modules ARCHITECTURE.md lists"

@@ -31,7 +31,9 @@ class LayerTable(DataTable):
 
     DEFAULT_CSS = """
     LayerTable {
-        height: 1fr;
+        height: auto;
+        max-height: 60%;
+        overflow-x: hidden;  /* long commands are cut to their column; the panel below shows them whole */
     }
     """
 

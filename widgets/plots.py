@@ -8,6 +8,8 @@ chart (plotext's legend would cover the first bars).
 
 from __future__ import annotations
 
+import math
+
 from rich.text import Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
@@ -23,6 +25,36 @@ COLORS = [(78, 121, 167), (242, 142, 43), (225, 87, 89), (118, 183, 178), (89, 1
 OTHER = (186, 176, 172)
 FRAME_ROWS = 4
 """Rows plotext spends outside the bars: title, top and bottom frame, x tick labels."""
+
+
+def nice_step(value: float) -> float:
+    """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least `value` (> 0)."""
+    power = 10 ** math.floor(math.log10(value))
+    return next(power * factor for factor in (1, 2, 2.5, 5, 10) if power * factor >= value)
+
+
+def even_y_axis(top: float, rows: int) -> tuple[float, list[float]]:
+    """(the axis' upper limit, its ticks) for data up to `top` on a plot area of `rows` rows.
+
+    plotext puts the value y on row round(y / limit * (rows - 1)); ticks at round multiples of a step
+    land a whole number of rows apart only if the limit is chosen for that: with n intervals of m rows,
+    the limit is step * (rows - 1) / m, so tick k sits exactly on row k * m and the labels are evenly spaced.
+    """
+    if top <= 0 or rows < 3:
+        return (1.0, [0.0, 1.0])
+    for intervals in (5, 4, 3, 2, 1):
+        rows_each = (rows - 1) // intervals
+        if rows_each >= 2 or intervals == 1:
+            break
+    step = nice_step(top / intervals)
+    return (step * (rows - 1) / rows_each, [step * k for k in range(intervals + 1)])
+
+
+def set_even_y_axis(plt, top: float, height: int, frame_rows: int) -> None:
+    """Apply `even_y_axis` to a plotext figure `height` rows tall, `frame_rows` of them outside the plot area."""
+    limit, ticks = even_y_axis(top, height - frame_rows)
+    plt.ylim(0, limit)
+    plt.yticks(ticks, [f"{tick:g}" for tick in ticks])
 
 
 def series_colors(names: list[str]) -> dict[str, tuple[int, int, int]]:
@@ -79,6 +111,8 @@ class LayerSizePlot(PlotextPlot):
                 [[value / MB for value in values] for values in self.series.values()],
                 color=[colors[name] for name in self.series],  # type: ignore[arg-type]  # plotext takes one colour per series
             )
+            top = max(sum(column) for column in zip(*self.series.values())) / MB
+            set_even_y_axis(plt, top, self.size.height, FRAME_ROWS + 1)  # + the x label's row
         plt.xlabel("layer")
         return super().render()
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import humanize
-
+from ..units import size as size
 from ..untrusted import shown
 
 if TYPE_CHECKING:  # annotations only: the session's layer list imports this module before any analysis
@@ -52,9 +51,19 @@ def short_command(created_by: str, width: int = 80) -> str:
     return elide(text, width)
 
 
-def size(nbytes: int) -> str:
-    """Human-readable bytes in SI units, as docker and dive print them."""
-    return humanize.naturalsize(nbytes)
+def image_title(ref: str, repo_tags: tuple[str, ...] = ()) -> str:
+    """What the header calls an image: its first tag, else an archive's or layout's file name, else the reference.
+
+    `~/.cache/uvscope/demo-image.oci.tar` is `demo-image.oci.tar`; `uvscope-demo:latest` stays as it is.
+    """
+    if repo_tags:
+        return repo_tags[0]
+    if "/" in ref and ":" not in ref.rsplit("/", 1)[-1] and (ref.startswith(("/", ".", "~")) or ref.endswith((".tar", ".tar.gz"))):
+        return ref.rstrip("/").rsplit("/", 1)[-1]
+    for scheme in ("oci-archive:", "docker-archive:", "oci:"):
+        if ref.startswith(scheme):
+            return image_title(ref[len(scheme) :].split(":")[0], ())
+    return ref
 
 
 def percent(ratio: float) -> str:

@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from itertools import combinations
 
 from ..image.model import created_order
-from ..output.text import size
 from ..packages.lockhistory import LockCommit
 from ..packages.uvlock import Lock
+from ..units import size
 from .grouping import REST, Group, Grouping, LayerPlan, items_for, plan_layers
 
 MAX_GROUPS = 3

@@ -17,10 +17,10 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from ..errors import NothingToDo, UvscopeError
-from ..output.text import size
 from ..packages.lockhistory import LockCommit, is_git_checkout, lock_history
 from ..packages.lockhistory import churn as lock_churn
 from ..packages.uvlock import Lock, buildable_members, closure, parse_lock, runtime_roots, wheel_sizes
+from ..units import size
 from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_dockerfile
 from .dockerfile import Dockerfile
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest

@@ -304,3 +304,49 @@ def status_line(image: Image, python: PythonAnalysis) -> str:
         f"{count(len(python.attribution.distributions), 'package')}; efficiency {percent(image.efficiency)}, "
         f"reclaimable {size(image.reclaimable_bytes)}"
     )
+
+
+@dataclass(frozen=True)
+class LayerDetail:
+    """What the Layers view shows under the table for the highlighted layer (as dive's layer details)."""
+
+    index: int
+    command: str
+    """The whole history command, builder noise and all, as the image has it."""
+    size_bytes: int | None
+    """None while only the metadata is known."""
+    file_count: int | None
+    added: tuple[int, int] = (0, 0)
+    """(files, bytes) added; folders are not counted as files."""
+    modified: tuple[int, int] = (0, 0)
+    removed: tuple[int, int] = (0, 0)
+    packages: tuple[tuple[str, str, int], ...] = ()
+    """(name, version, bytes in this layer) of the packages this layer ships, largest first."""
+
+
+def layer_detail(meta_commands: tuple[str, ...], index: int, image: Image | None, python: PythonAnalysis | None) -> LayerDetail:
+    """The highlighted layer's command, change counts and packages (counts and packages once the image is read)."""
+    command = meta_commands[index] if 0 <= index < len(meta_commands) else ""
+    layer = next((layer for layer in image.layers if layer.index == index), None) if image is not None else None
+    if layer is None:
+        return LayerDetail(index, command, None, None)
+
+    def tally(changes) -> tuple[int, int]:
+        return (sum(1 for change in changes if not change.folder), sum(change.size for change in changes))
+
+    packages = []
+    if python is not None:
+        for dist in python.attribution.distributions:
+            if index in dist.layer_bytes:
+                packages.append((dist.name, dist.version, dist.layer_bytes[index]))
+    packages.sort(key=lambda item: (-item[2], item[0]))
+    return LayerDetail(
+        index,
+        layer.created_by or command,
+        layer.size_bytes,
+        layer.file_count,
+        tally(layer.added),
+        tally(layer.modified),
+        tally(layer.removed),
+        tuple(packages),
+    )

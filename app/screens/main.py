@@ -30,9 +30,10 @@ from textual.widgets import Header, ProgressBar, Static, TabbedContent, TabPane
 from textual.worker import Worker, get_current_worker
 
 from uvscope.analysis.errors import ReadCancelled
-from uvscope.analysis.output.text import count
+from uvscope.analysis.output.text import count, image_title
 from uvscope.analysis.untrusted import shown
 from uvscope.widgets.key_footer import KeyFooter
+from uvscope.widgets.layer_detail import LayerDetailPanel
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.text import plain
 
@@ -196,6 +197,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
         with TabbedContent(initial="layers"):
             with TabPane("Layers", id="layers"):
                 yield LayerTable(id="layer-table")
+                yield LayerDetailPanel(id="layer-detail")
             for tab in LAZY_TABS:  # filled by `_fill_tabs`
                 yield TabPane(tab.capitalize(), id=tab)
         yield KeyFooter()
@@ -330,7 +332,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
     @on(MetaLoaded)
     def _meta_loaded(self, message: MetaLoaded) -> None:
         self.meta = message.meta
-        self.app.sub_title = shown(f"{message.meta.ref}  {message.meta.platform}")
+        self.app.sub_title = shown(f"{image_title(message.meta.ref, message.meta.repo_tags)}  {message.meta.platform}")
         # Start on the last layer: with "everything up to it", that is the whole image.
         self.query_one(LayerTable).show(message.meta, select=len(message.meta.diff_ids) - 1)
         self.query_one(ProgressBar).update(total=message.total)
@@ -403,11 +405,25 @@ copies hidden or deleted by a later layer, by layer, path and package.
         from uvscope.widgets.package_table import PackageView
 
         index = self.selected_layer
+        self._show_layer_detail(index)
         if self.image is None or not 0 <= index < len(self.image.layers):
             return
         self.query_one(PackageView).set_layer(index, self.cumulative)
         if self.query_one(TabbedContent).active == "files":
             self._show_files()
+
+    def _show_layer_detail(self, index: int) -> None:
+        """The panel under the layer table: the highlighted layer's whole command, changes and packages."""
+        meta = self.meta
+        if meta is None or not 0 <= index < len(meta.created_by):
+            return
+        panel = self.query_one(LayerDetailPanel)
+        if self.image is None or not any(layer.index == index for layer in self.image.layers):
+            panel.show_command(index, meta.created_by[index])
+            return
+        from uvscope.analysis.views.browse import layer_detail
+
+        panel.show(layer_detail(meta.created_by, index, self.image, self.python))
 
     def _show_plots(self) -> None:
         """Draw the plots of the current analysis, only while the Plots tab is shown.
