@@ -105,42 +105,37 @@ def test_history_of_hostile_tags_in_the_engine(tmp_path):
         docker("rmi", *refs, check=False)
 
 
-def test_an_engine_built_hostile_image(tmp_path):
+@pytest.fixture(scope="module")
+def built_hostile(tmp_path_factory):
+    """An image the engine built from `hostile.dockerfile()`: escapes in its RUN commands, LABEL, ENV and file names."""
     ensure_base_image()
-    context = tmp_path / "context"
-    context.mkdir()
+    context = tmp_path_factory.mktemp("hostile-context")
     (context / "Dockerfile").write_text(hostile.dockerfile(BASE_IMAGE))
     tag = f"uvscope-test/hostile-built:{os.getpid()}"
     docker("build", "--network", "host", "-t", tag, str(context))
-    try:
-        summary = _cli(tag, "--summary", cwd=tmp_path)
-        text = _clean(summary.stdout, "summary")
-        assert summary.returncode == 0, summary.stderr
-        assert shown(hostile.TITLE) in text
-        report = _cli("report", tag, "--format", "json", cwd=tmp_path)
-        doc = json.loads(report.stdout)
-        assert any(hostile.TITLE in layer["created_by"] for layer in doc["layers"])  # JSON keeps the exact command
-        names = [entry["path"] for layer in doc["layers"] for entry in layer["added"]["largest"]]
-        assert f"/app/{hostile.TITLE}{hostile.CLEAR}title.txt" in names  # and the exact file name
-        markdown = _clean(_cli("report", tag, "--format", "md", cwd=tmp_path).stdout, "report md")
-        _assert_markdown_is_inert(markdown, "report md")
-        ci = _cli("report", tag, "--ci", cwd=tmp_path)
-        _clean(ci.stdout + ci.stderr, "--ci")
-        assert not CONTROL.search(report.stdout)
-    finally:
-        docker("rmi", tag, check=False)
+    yield tag
+    docker("rmi", tag, check=False)
 
 
-async def test_the_session_on_an_engine_built_hostile_image(tmp_path):
-    ensure_base_image()
-    context = tmp_path / "context"
-    context.mkdir()
-    (context / "Dockerfile").write_text(hostile.dockerfile(BASE_IMAGE))
-    tag = f"uvscope-test/hostile-built-session:{os.getpid()}"
-    docker("build", "--network", "host", "-t", tag, str(context))
-    try:
-        texts = await _every_view(tag)
-        assert all(is_shown(text.replace("\n", " ")) for text in texts)
-        assert "/app/\\x1b]0;" in texts[0]  # the layer's command, cut to its column
-    finally:
-        docker("rmi", tag, check=False)
+def test_an_engine_built_hostile_image(built_hostile, tmp_path):
+    tag = built_hostile
+    summary = _cli(tag, "--summary", cwd=tmp_path)
+    text = _clean(summary.stdout, "summary")
+    assert summary.returncode == 0, summary.stderr
+    assert shown(hostile.TITLE) in text
+    report = _cli("report", tag, "--format", "json", cwd=tmp_path)
+    doc = json.loads(report.stdout)
+    assert any(hostile.TITLE in layer["created_by"] for layer in doc["layers"])  # JSON keeps the exact command
+    names = [entry["path"] for layer in doc["layers"] for entry in layer["added"]["largest"]]
+    assert f"/app/{hostile.TITLE}{hostile.CLEAR}title.txt" in names  # and the exact file name
+    markdown = _clean(_cli("report", tag, "--format", "md", cwd=tmp_path).stdout, "report md")
+    _assert_markdown_is_inert(markdown, "report md")
+    ci = _cli("report", tag, "--ci", cwd=tmp_path)
+    _clean(ci.stdout + ci.stderr, "--ci")
+    assert not CONTROL.search(report.stdout)
+
+
+async def test_the_session_on_an_engine_built_hostile_image(built_hostile):
+    texts = await _every_view(built_hostile)
+    assert all(is_shown(text.replace("\n", " ")) for text in texts)
+    assert "/app/\\x1b]0;" in texts[0]  # the layer's command, cut to its column
