@@ -279,11 +279,11 @@ def _copies_project(instruction: Instruction, member_dirs: set[str], dockerfile:
         return False
     reference = instruction.flag("from")
     if reference is not None:
-        if dockerfile is None or (source := dockerfile.find_stage(reference, instruction.stage)) is None:
+        if dockerfile is None or (origin := dockerfile.find_stage(reference, instruction.stage)) is None:
             return False
         return any(
             _copies_project(step, member_dirs) or (step.keyword == "RUN" and _binds_context(step))
-            for ancestor in dockerfile.ancestors(source)
+            for ancestor in dockerfile.ancestors(origin)
             for _, step in dockerfile.stage_instructions(ancestor.index)[1:]
         )
     if instruction.heredocs:

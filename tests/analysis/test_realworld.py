@@ -70,7 +70,6 @@ ENGINE = [
 @pytest.mark.parametrize("project, imports", ENGINE, ids=[c[0] for c in ENGINE])
 def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, project, imports):
     from harness import DOCKER, docker, saved_images
-
     from realworld_bases import ensure_standins
 
     ensure_standins()
