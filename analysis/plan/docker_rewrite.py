@@ -271,10 +271,21 @@ def _map_path(source: str, destination: str, path: str, workdir: str) -> str:
     return posixpath.normpath(posixpath.join(destination, relative))
 
 
-def _copies_project(instruction: Instruction, member_dirs: set[str]) -> bool:
-    """A COPY/ADD from the build context that brings the project's files (which change with every bump)."""
-    if instruction.keyword not in ("COPY", "ADD") or instruction.flag("from") is not None:
+def _copies_project(instruction: Instruction, member_dirs: set[str], dockerfile: Dockerfile | None = None) -> bool:
+    """A COPY/ADD that brings the project's files (which change with every bump): from the build
+    context, or from an earlier stage that copied them from the context (prime-rl's `manifests`
+    stage collecting every member's pyproject.toml and uv.lock)."""
+    if instruction.keyword not in ("COPY", "ADD"):
         return False
+    reference = instruction.flag("from")
+    if reference is not None:
+        if dockerfile is None or (origin := dockerfile.find_stage(reference, instruction.stage)) is None:
+            return False
+        return any(
+            _copies_project(step, member_dirs) or (step.keyword == "RUN" and _binds_context(step))
+            for ancestor in dockerfile.ancestors(origin)
+            for _, step in dockerfile.stage_instructions(ancestor.index)[1:]
+        )
     if instruction.heredocs:
         return False
     sources, _ = copy_sources(instruction)
@@ -327,7 +338,7 @@ def _insertion_point(shape: BuildShape, member_dirs: set[str]) -> int:
     for index, instruction in dockerfile.stage_instructions(sync.stage.index)[1:]:
         if (
             index >= sync.index
-            or _copies_project(instruction, member_dirs)
+            or _copies_project(instruction, member_dirs, dockerfile)
             or (instruction.keyword == "RUN" and _binds_context(instruction))
         ):
             return index

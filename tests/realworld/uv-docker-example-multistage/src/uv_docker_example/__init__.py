@@ -1,0 +1,1 @@
+def hello() -> str: return "Hello from uv-docker-example!"
