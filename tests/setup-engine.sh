@@ -77,6 +77,7 @@ if [ "${UVSCOPE_MODERN_ENGINES:-1}" != 0 ]; then
     nohup unshare --mount --propagation private bash -c '
       set -e
       root=$1; shift
+      mount --bind "$root" "$root"   # the root a mount point of its own: runc makes it a slave mount, then pivots
       mount -t tmpfs tmpfs "$root/run"
       for d in proc sys dev run/uvscope-engines var/lib/uvscope-docker26 var/lib/uvscope-podman5 tmp; do
         mkdir -p "$root/$d"
