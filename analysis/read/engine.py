@@ -228,6 +228,8 @@ class EngineImage:
         self.client = client or engine_client()
         self.inspect_data: dict[str, Any] = _api_call(self.client.api.inspect_image, ref)
         self.has_local_config = False
+        self.fast_path_note = ""
+        """Why the engine's local storage could not be read (empty when it could, or when no reason is worth a line)."""
 
     def _storage(self) -> tuple[str, str] | None:
         """(DockerRootDir, storage driver) of the engine, when it says."""
@@ -236,19 +238,52 @@ class EngineImage:
                 self._info = self.client.info()
             except Exception:  # noqa: BLE001 - any failure only means "no local shortcut"
                 self._info = {}
+            if not isinstance(self._info, dict):
+                self._info = {}
         root, driver = self._info.get("DockerRootDir"), self._info.get("Driver")
         return (str(root), str(driver)) if root and driver else None
 
-    def local_layer_folders(self) -> list[tuple[str, str]] | None:
-        """Each layer's overlay2 `diff` folder and tar-split, when this process can read them all."""
+    def containerd_store(self) -> bool:
+        """Whether the engine keeps its images in containerd (the containerd image store, `containerd-snapshotter`)."""
+        from .containerd import uses_containerd_store
+
+        self._storage()
+        return uses_containerd_store(self._info)
+
+    def local_layer_folders(self) -> list[tuple[str, str | Callable[[], dict[str, int]]]] | None:
+        """Each layer's folder (overlay2 `diff`, or the containerd snapshot's `fs`) and where its original tar order is
+        (the tar-split file, or a function reading it from the content store's blob), when this process can read them
+        all; else None, and `fast_path_note` says why where the reason is worth a line."""
         from .overlay import layer_folder
 
+        self.fast_path_note = ""
         storage = self._storage()
         if storage is None:
             return None
         diff_ids = list((self.inspect_data.get("RootFS") or {}).get("Layers") or [])
+        if not diff_ids:
+            return None
+        if self.containerd_store():
+            from .containerd import SNAPSHOTTER, snapshot_folders
+
+            if storage[1] != SNAPSHOTTER:
+                self.fast_path_note = f"the containerd image store's {storage[1]} snapshotter has no folders uvscope reads"
+                return None
+            found, why = snapshot_folders(storage[0], chain_ids(diff_ids))
+            if found is None:
+                self.fast_path_note = f"the containerd image store's snapshots are not readable here ({why})"
+                return None
+            from functools import partial
+
+            from .containerd import blob_tar_order, layer_blobs
+
+            data = self.inspect_data
+            platform = "/".join(str(data[key]) for key in ("Os", "Architecture") if data.get(key))
+            blobs = layer_blobs(storage[0], str(data.get("Id", "")), platform)
+            blobs += [None] * (len(found) - len(blobs))
+            return [(folder, partial(blob_tar_order, blob)) for folder, blob in zip(found, blobs)]
         folders = [layer_folder(storage[0], storage[1], chain) for chain in chain_ids(diff_ids)]
-        return folders if folders and all(folder is not None for folder in folders) else None  # type: ignore[return-value]
+        return folders if all(folder is not None for folder in folders) else None  # type: ignore[return-value]
 
     def _local_metadata(self, diff_ids: list[str]) -> tuple[dict | None, list[int | None]]:
         """The image config and layer sizes from the engine's own storage, when this process can read it.
@@ -258,6 +293,8 @@ class EngineImage:
         storage = self._storage()
         if storage is None:
             return None, [None] * len(diff_ids)
+        if self.containerd_store():
+            return self._containerd_metadata(storage[0], diff_ids)
         root = os.path.join(storage[0], "image", storage[1])
         image_id = str(self.inspect_data.get("Id", "")).partition(":")[2]
         raw = _read_small(os.path.join(root, "imagedb", "content", "sha256", image_id)) if image_id else None
@@ -268,6 +305,25 @@ class EngineImage:
             except ValueError:
                 config = None
         return (config if isinstance(config, dict) else None), _layer_sizes(root, diff_ids)
+
+    def _containerd_metadata(self, docker_root: str, diff_ids: list[str]) -> tuple[dict | None, list[int | None]]:
+        """The config from containerd's content store; each layer's size from the engine's history, paired with
+        the config's history (which says which entries are empty layers)."""
+        from .containerd import image_config
+
+        data = self.inspect_data
+        platform = "/".join(str(data[key]) for key in ("Os", "Architecture") if data.get(key))
+        config = image_config(docker_root, str(data.get("Id", "")), platform, diff_ids)
+        if config is None:
+            return None, [None] * len(diff_ids)
+        history = [item for item in config.get("history") or [] if isinstance(item, dict)]
+        entries = list(reversed(_api_call(self.client.api.history, self.ref) or []))
+        if len(entries) != len(history):
+            return config, [None] * len(diff_ids)
+        sizes = [entry.get("Size") for entry, item in zip(entries, history) if not item.get("empty_layer")]
+        if len(sizes) != len(diff_ids):
+            return config, [None] * len(diff_ids)
+        return config, [size if isinstance(size, int) else None for size in sizes]
 
     def meta(self) -> ImageMeta:
         """Metadata-only view of the image: layers and their commands, no layer read."""

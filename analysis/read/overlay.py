@@ -14,6 +14,7 @@ import gzip
 import json
 import os
 import stat
+from collections.abc import Callable
 
 from ..image.model import EntryKind, FileEntry, LayerContents
 from .layer_reader import METADATA_CAP, normalize_path, wants_metadata
@@ -69,11 +70,15 @@ def tar_order(tar_split: str) -> dict[str, int]:
 
 
 def read_overlay_layer(
-    folder: str, keep=wants_metadata, order: dict[str, int] | None = None, tar_split: str | None = None
+    folder: str,
+    keep=wants_metadata,
+    order: dict[str, int] | None = None,
+    tar_split: str | None = None,
+    order_from: Callable[[], dict[str, int]] | None = None,
 ) -> LayerContents:
     """Read one layer's `diff` folder into the same `LayerContents` its tar would give.
 
-    `order` (from `tar_order`, or read from `tar_split` only when the layer
+    `order` (from `tar_order`, or read from `tar_split` or `order_from()` only when the layer
     has hard links) decides which of several hard-linked paths is the file and
     which are links, as the original tar did.
     """
@@ -135,6 +140,8 @@ def read_overlay_layer(
     groups = [indexes for indexes in linked.values() if len(indexes) > 1]
     if groups and order is None and tar_split is not None:
         order = tar_order(tar_split)  # tens of thousands of JSON lines: read only when a hard link needs it
+    elif groups and order is None and order_from is not None:
+        order = order_from()
     rank = order or {}
     for indexes in groups:
         indexes.sort(key=lambda i: (rank.get(entries[i].path, len(rank) + i), i))

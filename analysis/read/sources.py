@@ -141,6 +141,8 @@ class EngineSource(ImageSource):
                 yield index, layer
             return
         self.path_used = "stream"
+        if folders is None and not self.force_stream and self.engine.fast_path_note:
+            self.notes = (*self.notes, f"{self.engine.fast_path_note}: read through the engine's export stream (slower)")
         with self.engine.export(cancelled=lambda: monitor is not None and monitor.cancelled) as stream:
             store = StreamStore(stream, self.ref, monitor, digests=False)
         meta, refs = resolve_image(store, self.ref)
@@ -177,9 +179,11 @@ def cached_or_read(cache: LayerCache | None, diff_id: str, read: Callable[[], La
     return layer, False
 
 
-def _read_overlay(folder: str, split: str, monitor: ReadMonitor | None) -> LayerContents:
+def _read_overlay(folder: str, split: str | Callable[[], dict[str, int]], monitor: ReadMonitor | None) -> LayerContents:
     if monitor is not None and monitor.cancelled:
         raise ReadCancelled()
+    if callable(split):  # the containerd image store: the order comes from the layer's blob
+        return read_overlay_layer(folder, order_from=split)
     return read_overlay_layer(folder, tar_split=split)
 
 
