@@ -12,17 +12,16 @@ from typing import Any
 
 from rich.text import Text
 from textual.app import RenderResult
-from textual_plotext import PlotextPlot
 
 from uvscope.analysis.plan.layer_plan import Replay
 
-from .plots import rgb, series_colors, series_legend
+from .plots import SolidBarPlot, rgb, series_colors, series_legend
 
 MB = 1_000_000
 TODAY = (186, 176, 172)
 
 
-class ChurnPlot(PlotextPlot):
+class ChurnPlot(SolidBarPlot):
     """MB pushed per lock change, stacked by layer; `legend()` goes on a line of its own above it."""
 
     DEFAULT_CSS = "ChurnPlot { height: 1fr; }"

@@ -9,8 +9,10 @@ chart (plotext's legend would cover the first bars).
 from __future__ import annotations
 
 import math
+import re
 
-from rich.text import Text
+from rich.style import Style
+from rich.text import Span, Text
 from textual.app import RenderResult
 from textual_plotext import PlotextPlot
 
@@ -25,6 +27,39 @@ COLORS = [(78, 121, 167), (242, 142, 43), (225, 87, 89), (118, 183, 178), (89, 1
 OTHER = (186, 176, 172)
 FRAME_ROWS = 4
 """Rows plotext spends outside the bars: title, top and bottom frame, x tick labels."""
+
+
+BLOCK = "\u2588"
+
+
+def solid_bars(text: Text) -> Text:
+    """`text` with each run of plotext's `█` drawn as spaces on the bar's colour.
+
+    A terminal's `█` rarely fills the whole line height: stacked rows of it show
+    as stripes (in many fonts, and in every SVG screenshot). A coloured
+    background fills the cell exactly.
+    """
+    plain = text.plain
+    if BLOCK not in plain:
+        return text
+    fills: list[Span] = []
+    for span in text.spans:
+        color = span.style.color if isinstance(span.style, Style) else None
+        if color is None:
+            continue
+        for run in re.finditer(f"{BLOCK}+", plain[span.start : span.end]):
+            fills.append(Span(span.start + run.start(), span.start + run.end(), Style(bgcolor=color)))
+    solid = Text(plain.replace(BLOCK, " "), style=text.style, justify=text.justify, no_wrap=text.no_wrap, end=text.end)
+    solid.spans = [*text.spans, *fills]
+    return solid
+
+
+class SolidBarPlot(PlotextPlot):
+    """A plotext chart whose vertical bars are drawn as solid coloured cells (see `solid_bars`)."""
+
+    def render(self) -> RenderResult:
+        rendered = super().render()
+        return solid_bars(rendered) if isinstance(rendered, Text) else rendered
 
 
 def nice_step(value: float) -> float:
@@ -79,7 +114,7 @@ def series_legend(names: list[str]) -> Text:
     return text
 
 
-class LayerSizePlot(PlotextPlot):
+class LayerSizePlot(SolidBarPlot):
     """Per-layer size in MB, stacked by the image's largest packages; `legend()` is shown beside it, not over the bars."""
 
     DEFAULT_CSS = "LayerSizePlot { height: 1fr; }"
@@ -157,4 +192,4 @@ class TopPackagesPlot(PlotextPlot):
         plt.plotsize(self.size.width, height)
         plt._set_size(self.size.width, height)
         plt.theme(self._get_plotext_theme_name(self.app.theme))
-        return Text.from_ansi(plt.build())
+        return Text.from_ansi(plt.build())  # one bar a row: the glyphs' gaps keep neighbouring bars apart

@@ -12,12 +12,12 @@ from textual.app import ComposeResult
 from textual.message import Message
 from textual.widgets import DataTable, Header, LoadingIndicator, Static
 from textual.worker import Worker
-from textual_plotext import PlotextPlot
 
 from uvscope.analysis.output.history import HistoryEntry, image_history
 from uvscope.analysis.output.markdown import HISTORY_ENGINE_NOTE
 from uvscope.analysis.output.text import count, size
 from uvscope.widgets.key_footer import KeyFooter
+from uvscope.widgets.plots import SolidBarPlot
 from uvscope.widgets.text import plain
 
 from .base import WorkerScreen
@@ -50,7 +50,7 @@ class HistoryScreen(WorkerScreen):
         yield Static("reading image metadata…", id="history-summary")
         yield LoadingIndicator()
         yield DataTable(id="history-table", cursor_type="row", zebra_stripes=True)
-        yield PlotextPlot(id="history-plot")
+        yield SolidBarPlot(id="history-plot")
         yield KeyFooter()
 
     def on_mount(self) -> None:
@@ -90,7 +90,7 @@ class HistoryScreen(WorkerScreen):
                 mark + size(entry.reused_bytes),
                 str(entry.new_layers),
             )
-        plot = self.query_one(PlotextPlot)
+        plot = self.query_one(SolidBarPlot)
         plt = plot.plt
         plt.clear_data()
         plt.title("new bytes per image (MB): what each push re-ships")

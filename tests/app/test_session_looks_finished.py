@@ -1,6 +1,6 @@
 """The session as people look at it (issue 26): the header names the image, nothing but the footer sits at
 the bottom of the Layers view, the highlighted layer is shown in full under the table, and the plots'
-y-axis labels are evenly spaced round numbers."""
+y-axis labels are evenly spaced round numbers, their bars solid."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ import re
 import plotext
 import pytest
 from pilot import loaded
+from rich.text import Text
 
 from uvscope.analysis.output.text import image_title
 from uvscope.app.app import make_app
 from uvscope.widgets.layer_detail import LayerDetailPanel
 from uvscope.widgets.layer_table import LayerTable
-from uvscope.widgets.plots import even_y_axis, set_even_y_axis
+from uvscope.widgets.plots import even_y_axis, set_even_y_axis, solid_bars
 
 
 def test_the_header_names_the_image_not_its_cache_path():
@@ -66,3 +67,22 @@ def test_plot_y_labels_are_evenly_spaced_round_numbers(height, top):
     rows = [i for i, line in enumerate(lines) if re.match(r"^\s*[0-9.e+]+\s*┤", line)]
     assert len(rows) == len(ticks)
     assert len({b - a for a, b in zip(rows, rows[1:])}) == 1, rows
+
+
+def test_plot_bars_are_solid_cells_not_block_glyphs():
+    """Rows of `█` leave a gap at each line in many fonts and in every screenshot: bars are coloured cells."""
+    plotext.clear_figure()
+    plotext.clear_data()
+    plotext.stacked_bar(["0", "1"], [[1.0, 5.0], [2.0, 1.0]], color=[(78, 121, 167), (242, 142, 43)])
+    plotext.plotsize(40, 12)
+    drawn = Text.from_ansi(plotext.build())
+    blocks = drawn.plain.count("\u2588")
+    assert blocks > 20
+    solid = solid_bars(drawn)
+    assert "\u2588" not in solid.plain and len(solid.plain) == len(drawn.plain)
+    filled = sum(
+        span.end - span.start
+        for span in solid.spans
+        if span.style.bgcolor is not None and span.style.bgcolor.triplet in {(78, 121, 167), (242, 142, 43)}
+    )
+    assert filled == blocks
