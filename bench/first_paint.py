@@ -30,7 +30,6 @@ from pathlib import Path
 
 from bench import compile_bytecode  # bench/bench.py, next to this script
 
-
 UVSCOPE = Path(sys.executable).parent / "uvscope"
 """The console script pip or uv installed beside this interpreter: what a user types."""
 
@@ -77,7 +76,9 @@ def main() -> None:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     state = "warm" if args.warm else "cold"
-    print(f"first paint of {args.image} ({state} analysis cache): best {times[0]:.2f} s, median {times[len(times) // 2]:.2f} s over {len(times)} runs")
+    print(
+        f"first paint of {args.image} ({state} analysis cache): best {times[0]:.2f} s, median {times[len(times) // 2]:.2f} s over {len(times)} runs"
+    )
 
 
 if __name__ == "__main__":
