@@ -7,7 +7,9 @@ this Python) into a fresh shell in tmux, and the clock starts before tmux
 does: process start, interpreter start-up and every import are inside the
 figure. The analysis cache is cold: each run gets an empty XDG_CACHE_HOME of
 its own, so the session reads the image while it paints (`--warm` keeps one
-cache for all runs, filled by an untimed first run).
+cache for all runs, filled by an untimed first run). Nothing is compiled
+first: the environment is timed as `uv sync` installed it (pyproject's
+`compile-bytecode` has it compile the dependencies, as pip does).
 
 The layer list counts as painted when TEXT (default: `uv sync`, a command of
 the torch image's history; `generate.py` for bench/build-synthetic-image.sh's
@@ -27,8 +29,6 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-
-from bench import compile_bytecode  # bench/bench.py, next to this script
 
 UVSCOPE = Path(sys.executable).parent / "uvscope"
 """The console script pip or uv installed beside this interpreter: what a user types."""
@@ -64,7 +64,6 @@ def main() -> None:
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
     args.extra = extra  # after `--`, wherever the options before it stand (argparse alone refuses `IMAGE --runs 5 -- ...`)
-    compile_bytecode()  # untimed, as an installed package has it (PYTHONDONTWRITEBYTECODE would make every run compile)
     if not UVSCOPE.exists():
         raise SystemExit(f"no uvscope command beside {sys.executable}: install the project first (uv sync)")
     scratch = Path(tempfile.mkdtemp(prefix="uvscope-first-paint-"))

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).parent.parent
 
@@ -23,3 +27,23 @@ def test_wheel_files_all_live_under_uvscope(tmp_path):
     assert "uvscope/app/demo_project/uv.lock" in names
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     assert "uvscope = uvscope.app.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
+def test_uv_sync_compiles_the_dependencies_bytecode(tmp_path):
+    """`uv run uvscope` where PYTHONDONTWRITEBYTECODE is set must not compile Textual at every launch.
+
+    Without pyproject's `[tool.uv] compile-bytecode`, uv installs no `.pyc` and such a shell
+    (many CI runners and containers set the variable) spends 0.8 s compiling before the first paint.
+    """
+    uv = shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not installed")
+    environment = tmp_path / "venv"
+    subprocess.run(
+        [uv, "sync", "--frozen", "--no-dev", "--no-install-project", "-q", "--project", str(ROOT)],
+        check=True,
+        env={**os.environ, "UV_PROJECT_ENVIRONMENT": str(environment)},
+        timeout=300,
+    )
+    compiled = list(environment.glob("lib/python*/site-packages/textual/__pycache__/app.*.pyc"))
+    assert compiled, "uv sync left Textual uncompiled"
