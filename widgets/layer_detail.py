@@ -40,24 +40,39 @@ def detail_text(detail: LayerDetail) -> Text:
     if detail.size_bytes is None or detail.file_count is None:
         return command_text(detail.index, detail.command)
     text = _head(detail.index, detail.command, f"{size(detail.size_bytes)} · {count(detail.file_count, 'file')}")
-    for label, (files, nbytes), style in (
-        ("added", detail.added, "green"),
-        ("modified", detail.modified, "yellow"),
-        ("removed", detail.removed, "red"),
-    ):
-        text.append(f"{label} ", style=style)
+    for label, (files, nbytes) in (("added", detail.added), ("modified", detail.modified), ("removed", detail.removed)):
+        text.append(f"{label} ", style=STYLES[label])
         text.append(f"{count(files, 'file')} ({size(nbytes)})   ")
     text.append("\n")
     if not detail.packages:
         text.append("no Python packages in this layer", style="dim")
-        return text
+    else:
+        _packages(text, detail)
+    if detail.largest:
+        text.append("\n\nlargest changes\n", style="bold")
+        width = max(len(size(nbytes)) for _, _, nbytes in detail.largest)
+        for kind, path, nbytes in detail.largest:
+            figure = size(nbytes)
+            # the padding ends the mark's part: an SVG viewer drops the spaces that start a part
+            text.append(f"{MARKS[kind]} " + " " * (width - len(figure)), style=STYLES[kind])
+            text.append(f"{figure}  ")
+            text.append(shown("/" + path))
+            text.append("\n")
+        text.rstrip()
+    return text
+
+
+MARKS = {"added": "+", "modified": "~", "removed": "-"}
+STYLES = {"added": "green", "modified": "yellow", "removed": "red"}
+
+
+def _packages(text: Text, detail: LayerDetail) -> None:
     text.append(f"{count(len(detail.packages), 'package')} in this layer: ", style="bold")
     listed = [f"{shown(name)} {shown(version)} {size(nbytes)}" for name, version, nbytes in detail.packages[:MAX_PACKAGES]]
     text.append(", ".join(listed))
     rest = detail.packages[MAX_PACKAGES:]
     if rest:
         text.append(f", and {len(rest)} more ({size(sum(item[2] for item in rest))})", style="dim")
-    return text
 
 
 class LayerDetailPanel(VerticalScroll):

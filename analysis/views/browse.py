@@ -6,6 +6,7 @@ format what these return, so the views' logic is tested without a terminal.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
@@ -322,6 +323,12 @@ class LayerDetail:
     removed: tuple[int, int] = (0, 0)
     packages: tuple[tuple[str, str, int], ...] = ()
     """(name, version, bytes in this layer) of the packages this layer ships, largest first."""
+    largest: tuple[tuple[str, str, int], ...] = ()
+    """(`added`/`modified`/`removed`, path, bytes) of the layer's largest file changes, largest first."""
+
+
+LARGEST_CHANGES = 10
+"""File changes a layer's details list by size."""
 
 
 def layer_detail(meta_commands: tuple[str, ...], index: int, image: Image | None, python: PythonAnalysis | None) -> LayerDetail:
@@ -340,6 +347,13 @@ def layer_detail(meta_commands: tuple[str, ...], index: int, image: Image | None
             if index in dist.layer_bytes:
                 packages.append((dist.name, dist.version, dist.layer_bytes[index]))
     packages.sort(key=lambda item: (-item[2], item[0]))
+    changes = [
+        (kind, change.path, change.size)
+        for kind, group in (("added", layer.added), ("modified", layer.modified), ("removed", layer.removed))
+        for change in group
+        if not change.folder
+    ]
+    largest = heapq.nsmallest(LARGEST_CHANGES, changes, key=lambda item: (-item[2], item[1]))
     return LayerDetail(
         index,
         layer.created_by or command,
@@ -349,4 +363,5 @@ def layer_detail(meta_commands: tuple[str, ...], index: int, image: Image | None
         tally(layer.modified),
         tally(layer.removed),
         tuple(packages),
+        tuple(largest),
     )

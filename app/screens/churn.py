@@ -43,10 +43,11 @@ class ChurnScreen(Screen):
         self.query_one("#churn-summary", Static).update(
             Text.assemble(
                 f"over the last {len(self.planned.steps)} lock changes: ",
-                (size(self.today.total), "bold"),
-                " pushed today, ",
-                (size(self.planned.total), "bold"),
-                " with ",
+                # each space ends a part: an SVG viewer drops the spaces that start one
+                (f"{size(self.today.total)} ", "bold"),
+                "pushed today, ",
+                (f"{size(self.planned.total)} ", "bold"),
+                "with ",
                 plain(groups),
             )
         )

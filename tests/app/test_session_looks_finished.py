@@ -44,6 +44,15 @@ async def test_the_layers_view_shows_the_highlighted_layer_whole(session_tar):
             assert f"added {sum(1 for c in layer.added if not c.folder):,} file" in text
             packages = [d for d in screen.python.attribution.distributions if row in d.layer_bytes]
             assert all(d.name in text for d in packages[:12])
+            files = sorted((c.size, c.path) for c in layer.added + layer.modified + layer.removed if not c.folder)
+            if files:
+                listed = text.split("largest changes\n", 1)[1].splitlines()
+                assert len(listed) == min(10, len(files))
+                assert f"/{files[-1][1]}" in listed[0]  # the largest first
+                sizes = [c.size for c in layer.added + layer.modified + layer.removed if not c.folder and f"/{c.path}" in text]
+                assert min(sizes) >= sorted((s for s, _ in files), reverse=True)[len(listed) - 1]
+            else:
+                assert "largest changes" not in text
         assert "ProgressBar" not in {type(w).__name__ for w in screen.query("*") if w.display and w.region.height}
 
 
