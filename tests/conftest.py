@@ -108,6 +108,19 @@ def layers_image26(docker26) -> str:
     return harness.build_fixture("layers", engine=docker26)
 
 
+@pytest.fixture(scope="session")
+def podman5() -> harness.Engine:
+    """Podman 5.4.2's `podman system service` (tests/setup-engine.sh starts it); `host` is its socket, as
+    CONTAINER_HOST names it for uvscope's podman source. Fails if it is not running, unless UVSCOPE_MODERN_ENGINES=0."""
+    if os.environ.get("UVSCOPE_MODERN_ENGINES") == "0":
+        pytest.skip("UVSCOPE_MODERN_ENGINES=0")
+    engine = harness.PODMAN5
+    ping = harness.docker("version", "--format", "{{.Server.Version}}", check=False, engine=engine)
+    if ping.returncode != 0:
+        pytest.fail(f"the podman tests need podman 5's service (bash tests/setup-engine.sh starts it): {ping.stderr.strip()}")
+    return engine
+
+
 @pytest.fixture(params=["docker 20.10", "docker 26"])
 def each_engine(request, monkeypatch) -> tuple[harness.Engine, str]:
     """(engine, the `layers` image on it), once per engine, with `DOCKER_HOST` naming that engine as a user

@@ -26,7 +26,7 @@ CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
 DOCKER26_HOST = "unix:///run/uvscope-engines/docker26.sock"
-PODMAN5_HOST = "unix:///run/uvscope-engines/podman5.sock"
+PODMAN5_HOST = os.environ.get("UVSCOPE_PODMAN5_HOST", "unix:///run/uvscope-engines/podman5.sock")
 ENGINES_BIN = Path(os.environ.get("UVSCOPE_ENGINES_DIR", "/var/cache/uvscope-engines")) / "bin"
 
 
@@ -90,6 +90,9 @@ def docker(*args: str, check: bool = True, capture: bool = True, engine: Engine 
 
 DEFAULT = Engine("docker 20.10", None, DOCKER)
 DOCKER26 = Engine("docker 26", DOCKER26_HOST, str(ENGINES_BIN / "docker26"))
+PODMAN5 = Engine("podman 5", None, os.environ.get("UVSCOPE_PODMAN5_CLI", str(ENGINES_BIN / "podman5")))
+"""Podman's client talks to its service's socket itself (`--url`); uvscope finds it through CONTAINER_HOST.
+UVSCOPE_PODMAN5_HOST / UVSCOPE_PODMAN5_CLI name another service of the same podman (a second socket)."""
 
 
 def remove_created_images() -> list[str]:

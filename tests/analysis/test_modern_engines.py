@@ -140,3 +140,21 @@ def test_docker26_history_and_diff(docker26, history_tags, tmp_path):
     assert changes["layers"][0]["status"] == "shared"
     assert 0 < changes["pull_bytes"] < changes["b"]["size_bytes"]
     assert "demo-app" in [package["name"] for package in changes["packages"]["added"]]
+
+
+def test_podman5_images_read_through_its_service(podman5, layers_image, tmp_path):
+    """An image loaded into podman 5 (through its service) is read by `--source podman` and `podman://IMAGE`
+    from CONTAINER_HOST's socket, and gives the same layers and packages as 20.10's copy of it."""
+    podman5.copy_from_default(layers_image)
+    env = {**os.environ, "CONTAINER_HOST": harness.PODMAN5_HOST, "XDG_CACHE_HOME": str(tmp_path)}
+    env.pop("DOCKER_HOST", None)
+    direct = _cli("report", layers_image, "--format", "json", "--no-cache", "--stream", env=env)
+    assert direct.returncode == 0, direct.stderr
+    expected = json.loads(direct.stdout)
+    for args in (("--source", "podman", layers_image), (f"podman://{layers_image}",)):
+        through = _cli("report", *args, "--format", "json", "--no-cache", env=env)
+        assert through.returncode == 0, through.stderr
+        report = json.loads(through.stdout)
+        assert report["layers"] == expected["layers"]
+        assert report["packages"] == expected["packages"]
+    harness.docker("rmi", layers_image, check=False, engine=podman5)
