@@ -102,9 +102,7 @@ def remove_created_images() -> list[str]:
         if subprocess.run([DOCKER, "rmi", tag], capture_output=True, text=True).returncode == 0:
             removed.append(tag)
         if previous:  # a rebuilt tag leaves the old image dangling; `rmi` refuses it while anything still uses it
-            dangling = subprocess.run(
-                [DOCKER, "image", "inspect", "--format", "{{len .RepoTags}}", previous], capture_output=True, text=True
-            )
+            dangling = subprocess.run([DOCKER, "image", "inspect", "--format", "{{len .RepoTags}}", previous], capture_output=True, text=True)
             if dangling.stdout.strip() == "0" and subprocess.run([DOCKER, "rmi", previous], capture_output=True).returncode == 0:
                 removed.append(previous)
         del CREATED[tag]
@@ -120,9 +118,7 @@ def uv_binary() -> str:
 
 def ensure_base_image() -> str:
     """Build the debootstrap base image if the engine does not have it yet."""
-    subprocess.run(
-        ["bash", str(IMAGES / "build-base.sh"), BASE_IMAGE], check=True, env={**os.environ, "PATH": f"/usr/bin:{os.environ['PATH']}"}
-    )
+    subprocess.run(["bash", str(IMAGES / "build-base.sh"), BASE_IMAGE], check=True, env={**os.environ, "PATH": f"/usr/bin:{os.environ['PATH']}"})
     return docker("image", "inspect", "--format", "{{.Id}}", BASE_IMAGE).stdout.strip()
 
 
