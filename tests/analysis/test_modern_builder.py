@@ -22,8 +22,10 @@ SHAPES = Path(__file__).parent.parent / "shapes"
 
 
 def test_build_command_per_client(docker26):
-    """buildx present (the 26 CLI): `buildx build --load`; podman: `podman build`."""
+    """buildx present (the 26 CLI): `buildx build --load`; 20.10's client, which has no buildx and carries BuildKit
+    itself: `docker build`; podman: `podman build`."""
     assert build_command(docker26.cli) == ([docker26.cli, "buildx", "build", "--load"], "docker")
+    assert build_command(harness.DOCKER) == ([harness.DOCKER, "build"], "docker")
     podman = str(harness.ENGINES_BIN / "podman5")
     assert build_command(podman) == ([podman, "build"], "podman")
 
