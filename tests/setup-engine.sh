@@ -36,7 +36,7 @@ echo "Docker Engine $(/usr/bin/docker version --format '{{.Server.Version}}') is
 
 # The engines users run today, next to 20.10 and without touching the host's packages: Debian trixie's
 # docker.io 26.1.5 (containerd image store), docker-buildx 0.13.1, containerd 1.7.24 and podman 5.4.2, in a
-# trixie root debootstrapped once under $ENGINES (about a minute), each run in that root (chroot, in a mount
+# trixie root debootstrapped once under $ENGINES (40 s and 637 MB on a fresh machine), each run in that root (chroot, in a mount
 # namespace of its own with /proc, /sys, /dev bound in) on its own socket and data-root:
 #   dockerd 26: unix:///run/uvscope-engines/docker26.sock, data-root /var/lib/uvscope-docker26
 #   podman 5:   unix:///run/uvscope-engines/podman5.sock (`podman system service`), storage /var/lib/uvscope-podman5
