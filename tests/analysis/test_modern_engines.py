@@ -158,3 +158,19 @@ def test_podman5_images_read_through_its_service(podman5, tmp_path):
         report = json.loads(through.stdout)
         assert report["layers"] == expected["layers"] and len(report["layers"]) == 3
         assert report["image"]["file_count"] == expected["image"]["file_count"] > 1000
+
+
+def test_docker26_without_readable_snapshots_falls_back_with_one_note(docker26, layers_image26, monkeypatch, tmp_path):
+    """Where containerd's state cannot be read (here: looked for in an empty folder), the image is read through the
+    export stream and the report's warnings say why in one line, never silently."""
+    from uvscope.analysis.read import containerd
+
+    monkeypatch.setenv("DOCKER_HOST", docker26.host)
+    monkeypatch.setattr(containerd, "containerd_roots", lambda docker_root: [str(tmp_path)])
+    source = open_source(layers_image26)
+    image = read_image(source)
+    assert source.path_used == "stream"
+    notes = [warning for warning in image.warnings if "containerd image store" in warning]
+    assert notes == [
+        "the containerd image store's snapshots are not readable here (no containerd state found): read through the engine's export stream (slower)"
+    ]
