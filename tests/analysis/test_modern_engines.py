@@ -53,6 +53,10 @@ def test_docker26_save_writes_an_oci_layout_read_and_verified(docker26, layers_i
         assert {"oci-layout", "index.json"} <= names and any(name.startswith("blobs/sha256/") for name in names)
         index = json.load(archive.extractfile("index.json"))
         assert index["manifests"] and index["schemaVersion"] == 2
+        # buildx's image: an index of the amd64 manifest and its provenance (an `unknown/unknown` attestation)
+        image_index = json.load(archive.extractfile("blobs/sha256/" + index["manifests"][0]["digest"].partition(":")[2]))
+        platforms = [(item.get("platform") or {}).get("os") for item in image_index.get("manifests", [])]
+        assert platforms == ["linux", "unknown"], image_index
     from_file = read_image(open_source(str(saved)))
     engine = open_source(layers_image26)
     from_engine = read_image(engine)
