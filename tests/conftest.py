@@ -79,6 +79,61 @@ def engine():
 
 
 @pytest.fixture(scope="session")
+def docker26() -> harness.Engine:
+    """Docker 26.1.5 with the containerd image store (tests/setup-engine.sh starts it next to 20.10); the test
+    fails if it is not running, unless UVSCOPE_MODERN_ENGINES=0 says to leave the modern engines out."""
+    if os.environ.get("UVSCOPE_MODERN_ENGINES") == "0":
+        pytest.skip("UVSCOPE_MODERN_ENGINES=0")
+    from uvscope.analysis.errors import EngineUnavailable
+    from uvscope.analysis.read.engine import engine_client
+
+    previous = os.environ.get("DOCKER_HOST")
+    os.environ["DOCKER_HOST"] = harness.DOCKER26_HOST
+    try:
+        info = engine_client().info()
+    except EngineUnavailable as error:
+        pytest.fail(f"the modern-engine tests need docker 26 (bash tests/setup-engine.sh starts it): {error}")
+    finally:
+        if previous is None:
+            os.environ.pop("DOCKER_HOST")
+        else:
+            os.environ["DOCKER_HOST"] = previous
+    assert "snapshotter" in str(info.get("DriverStatus")), f"docker 26 is not on the containerd image store: {info.get('DriverStatus')}"
+    return harness.DOCKER26
+
+
+@pytest.fixture(scope="session")
+def layers_image26(docker26) -> str:
+    """The `layers` fixture built on docker 26 by its buildx 0.13 (an image index with provenance, in containerd)."""
+    return harness.build_fixture("layers", engine=docker26)
+
+
+@pytest.fixture(scope="session")
+def podman5() -> harness.Engine:
+    """Podman 5.4.2's `podman system service` (tests/setup-engine.sh starts it); `host` is its socket, as
+    CONTAINER_HOST names it for uvscope's podman source. Fails if it is not running, unless UVSCOPE_MODERN_ENGINES=0."""
+    if os.environ.get("UVSCOPE_MODERN_ENGINES") == "0":
+        pytest.skip("UVSCOPE_MODERN_ENGINES=0")
+    engine = harness.PODMAN5
+    ping = harness.docker("version", "--format", "{{.Server.Version}}", check=False, engine=engine)
+    if ping.returncode != 0:
+        pytest.fail(f"the podman tests need podman 5's service (bash tests/setup-engine.sh starts it): {ping.stderr.strip()}")
+    return engine
+
+
+@pytest.fixture(params=["docker 20.10", "docker 26"])
+def each_engine(request, monkeypatch) -> tuple[harness.Engine, str]:
+    """(engine, the `layers` image on it), once per engine, with `DOCKER_HOST` naming that engine as a user
+    would set it: for the tests that must hold on both engines."""
+    if request.param == "docker 26":
+        engine, image = request.getfixturevalue("docker26"), request.getfixturevalue("layers_image26")
+        monkeypatch.setenv("DOCKER_HOST", engine.host)
+    else:
+        engine, image = harness.DEFAULT, request.getfixturevalue("layers_image")
+    return engine, image
+
+
+@pytest.fixture(scope="session")
 def layers_image(engine) -> str:
     """The `layers` fixture image: a uv project plus overwrites, deletes, an opaque folder, links."""
     return harness.build_fixture("layers")

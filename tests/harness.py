@@ -25,6 +25,39 @@ DOCKER = "/usr/bin/docker" if Path("/usr/bin/docker").exists() else "docker"
 CA_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 
 
+DOCKER26_HOST = "unix:///run/uvscope-engines/docker26.sock"
+PODMAN5_HOST = os.environ.get("UVSCOPE_PODMAN5_HOST", "unix:///run/uvscope-engines/podman5.sock")
+ENGINES_BIN = Path(os.environ.get("UVSCOPE_ENGINES_DIR", "/var/cache/uvscope-engines")) / "bin"
+
+
+class Engine:
+    """One engine the tests build on and read from: its socket (`DOCKER_HOST`, as a user points uvscope at it)
+    and its CLI. `DEFAULT` is Debian bookworm's dockerd 20.10 on the default socket; `DOCKER26` is trixie's
+    dockerd 26.1.5 with the containerd image store and buildx 0.13.1 (tests/setup-engine.sh starts both)."""
+
+    def __init__(self, name: str, host: str | None, cli: str) -> None:
+        self.name, self.host, self.cli = name, host, cli
+
+    def __repr__(self) -> str:
+        return self.name
+
+    def env(self, **extra: str) -> dict[str, str]:
+        """The environment a user has who points docker and uvscope at this engine."""
+        env = {**os.environ, "DOCKER_BUILDKIT": "1", **extra}
+        if self.host:
+            env["DOCKER_HOST"] = self.host
+        return env
+
+    def copy_from_default(self, reference: str) -> str:
+        """Make the default engine's image `reference` this engine's too (`docker save | docker load`), once."""
+        if self is not DEFAULT and docker("image", "inspect", reference, check=False, engine=self).returncode != 0:
+            saved = subprocess.Popen([DOCKER, "save", reference], stdout=subprocess.PIPE)
+            subprocess.run([self.cli, "load", "-q"], stdin=saved.stdout, check=True, capture_output=True, env=self.env())
+            if saved.wait() != 0:
+                raise RuntimeError(f"docker save {reference} failed")
+        return reference
+
+
 KEPT_IMAGES = re.compile(r"^uvscope-test-(base|uv|pyslim|uvbin)(:|$)|^uvscope-test/[^:]+:[0-9a-f]{12}$")
 """Images a test session keeps: the base images and the content-hashed fixtures (rebuilding them takes minutes)."""
 CREATED: dict[str, str | None] = {}
@@ -40,19 +73,26 @@ def _tag_of(args: tuple[str, ...]) -> str | None:
     return None
 
 
-def docker(*args: str, check: bool = True, capture: bool = True, **kwargs) -> subprocess.CompletedProcess:
-    """Run Debian's docker client (the one that can drive BuildKit on this engine).
+def docker(*args: str, check: bool = True, capture: bool = True, engine: Engine | None = None, **kwargs) -> subprocess.CompletedProcess:
+    """Run the docker client of `engine` (Debian's, the one that can drive BuildKit on 20.10, by default).
 
-    Tags given by `build -t` and `tag` are remembered (`CREATED`) so the session can remove them at its end.
+    Tags given by `build -t` and `tag` on the default engine are remembered (`CREATED`) so the session can
+    remove them at its end.
     """
-    env = {**os.environ, "DOCKER_BUILDKIT": "1"}
+    engine = engine or DEFAULT
+    env = engine.env()
     tag = _tag_of(args)
-    if tag is not None and not KEPT_IMAGES.match(tag) and tag not in CREATED:
+    if engine is DEFAULT and tag is not None and not KEPT_IMAGES.match(tag) and tag not in CREATED:
         before = subprocess.run([DOCKER, "image", "inspect", "--format", "{{.Id}}", tag], capture_output=True, text=True)
         CREATED[tag] = before.stdout.strip() if before.returncode == 0 else None
-    return subprocess.run(
-        [DOCKER, *args], check=check, capture_output=capture, text=True, env=env, **kwargs
-    )
+    return subprocess.run([engine.cli, *args], check=check, capture_output=capture, text=True, env=env, **kwargs)
+
+
+DEFAULT = Engine("docker 20.10", None, DOCKER)
+DOCKER26 = Engine("docker 26", DOCKER26_HOST, str(ENGINES_BIN / "docker26"))
+PODMAN5 = Engine("podman 5", None, os.environ.get("UVSCOPE_PODMAN5_CLI", str(ENGINES_BIN / "podman5")))
+"""Podman's client talks to its service's socket itself (`--url`); uvscope finds it through CONTAINER_HOST.
+UVSCOPE_PODMAN5_HOST / UVSCOPE_PODMAN5_CLI name another service of the same podman (a second socket)."""
 
 
 def remove_created_images() -> list[str]:
@@ -175,15 +215,19 @@ def _fixture_hash(folder: Path, extra: list[str]) -> str:
     return digest.hexdigest()[:12]
 
 
-def build_fixture(name: str, *, folder: Path | None = None, tag: str | None = None, build_args: dict | None = None) -> str:
-    """Build `tests/images/NAME` (or `folder`) and return its image reference."""
+def build_fixture(
+    name: str, *, folder: Path | None = None, tag: str | None = None, build_args: dict | None = None, engine: Engine | None = None
+) -> str:
+    """Build `tests/images/NAME` (or `folder`) on `engine` (the default one unless named) and return its image reference."""
     folder = folder or IMAGES / name
     base_id = ensure_base_image()
+    if engine is not None and engine is not DEFAULT:
+        engine.copy_from_default(BASE_IMAGE)  # the same base on every engine (no registry to pull one from)
     uv = uv_binary()
     uv_digest = hashlib.sha256(Path(uv).read_bytes()).hexdigest()
     extra = [base_id, uv_digest, repr(sorted((build_args or {}).items()))]
     reference = tag or f"uvscope-test/{name}:{_fixture_hash(folder, extra)}"
-    if docker("image", "inspect", reference, check=False).returncode == 0:
+    if docker("image", "inspect", reference, check=False, engine=engine).returncode == 0:
         return reference
     with tempfile.TemporaryDirectory(prefix=f"uvscope-{name}-") as context:
         shutil.copytree(folder, context, dirs_exist_ok=True)
@@ -192,9 +236,9 @@ def build_fixture(name: str, *, folder: Path | None = None, tag: str | None = No
         args = ["build", "--network", "host", "-t", reference]
         for key, value in (build_args or {}).items():
             args += ["--build-arg", f"{key}={value}"]
-        result = docker(*args, context, check=False)
+        result = docker(*args, context, check=False, engine=engine)
         if result.returncode != 0:
-            raise RuntimeError(f"docker build of {name} failed:\n{result.stderr[-4000:]}")
+            raise RuntimeError(f"docker build of {name} failed on {engine or DEFAULT}:\n{result.stderr[-4000:]}")
     return reference
 
 

@@ -87,7 +87,7 @@ class Proof:
     from the original image just built: what `optimize` said, next to what the engine did."""
 
 
-def _predicted_bump(plan: OptimizePlan, tag: str, project_dir: str) -> tuple[int, int] | None:
+def _predicted_bump(plan: OptimizePlan, tag: str, project_dir: str, kind: str = "docker") -> tuple[int, int] | None:
     """Re-run the Dockerfile preview with exact per-package sizes from the freshly built original image."""
     from ..packages.python import analyse_python
     from ..packages.uvlock import parse_lock
@@ -96,7 +96,7 @@ def _predicted_bump(plan: OptimizePlan, tag: str, project_dir: str) -> tuple[int
     from .grouping import plan_layers
     from .rebuild_cost import CHANGES, group_packages_for, recreated_in_final_image
 
-    source = open_source(tag, "docker")
+    source = open_source(tag, kind)
     try:
         image = read_image(source)
     finally:
@@ -132,6 +132,23 @@ def find_docker(explicit: str | None = None) -> str:
     if not tried:
         raise UvscopeError("--prove needs a Docker client and Engine (docker not found on PATH)")
     raise UvscopeError(f"--prove needs BuildKit: {tried[0]} has no buildx plugin (install docker-buildx, or set UVSCOPE_DOCKER)")
+
+
+def build_command(docker: str) -> tuple[list[str], str]:
+    """How `docker` builds so the image lands where uvscope then reads it, and that engine's source kind.
+
+    Podman (`podman --version` says so): `podman build`, read through podman's socket. A client with the buildx
+    plugin (Docker 23+, whose `docker build` is buildx): `docker buildx build --load`, since a builder other than
+    the engine's own (`docker-container`, `remote`) keeps its result in its build cache unless told to load it, and
+    the engine's own builder loads anyway. An older client, which carries BuildKit itself: `docker build` with
+    DOCKER_BUILDKIT=1.
+    """
+    said = _run([docker, "--version"], check=False).stdout.strip().lower()
+    if said.startswith("podman"):
+        return [docker, "build"], "podman"
+    if _run([docker, "buildx", "version"], check=False).returncode == 0:
+        return [docker, "buildx", "build", "--load"], "docker"
+    return [docker, "build"], "docker"
 
 
 def _run(args: list[str], *, cwd: str | None = None, check: bool = True, timeout: int = 3600) -> subprocess.CompletedProcess:
@@ -196,10 +213,10 @@ def _apply_change(context: str, pyproject: str, dependency: str, uv: str) -> str
     return ", ".join(said)
 
 
-def _inspect(tag: str) -> BuiltImage:
+def _inspect(tag: str, kind: str = "docker") -> BuiltImage:
     from ..read.sources import open_source
 
-    source = open_source(tag, "docker")
+    source = open_source(tag, kind)
     try:
         meta = source.meta()
     finally:
@@ -257,6 +274,7 @@ def prove(
     if uv is None:
         raise UvscopeError("uv is not on PATH: --prove re-locks the scratch copies (pip install uv)")
     docker = find_docker(docker)
+    build, kind = build_command(docker)
     say = progress or (lambda text: None)
     project_dir = os.path.abspath(project_dir)
     dockerfile_rel = os.path.relpath(os.path.abspath(plan.dockerfile.path), project_dir)
@@ -297,13 +315,16 @@ def prove(
                 for label, folder in contexts.items():
                     tag = f"{tag_prefix}/{slug}:{label}-{when}-{run}"
                     say(f"building the {label} Dockerfile ({when} the change)")
-                    _run([docker, "build", *build_options, "-f", os.path.join(folder, dockerfile_rel), "-t", tag, folder])
+                    try:
+                        _run([*build, *build_options, "-f", os.path.join(folder, dockerfile_rel), "-t", tag, folder])
+                    except UvscopeError as error:  # e.g. podman's buildah on `COPY --link`: one line, naming which file
+                        raise UvscopeError(f"--prove: {os.path.basename(docker)} cannot build the {label} Dockerfile: {error}") from None
                     tags.append(tag)
-                    built[(label, when)] = _inspect(tag)
+                    built[(label, when)] = _inspect(tag, kind)
                     if (label, when) == ("original", "before"):
                         say("reading the original image for the preview's package sizes")
                         try:
-                            predicted = _predicted_bump(plan, tag, project_dir)
+                            predicted = _predicted_bump(plan, tag, project_dir, kind)
                         except UvscopeError as error:
                             say(f"no preview to compare: {error}")
                             predicted = None

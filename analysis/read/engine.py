@@ -27,15 +27,42 @@ def _docker():
     return docker
 
 
+def current_context() -> str:
+    """The docker CLI context uvscope talks to when `DOCKER_HOST` is unset: `DOCKER_CONTEXT`, else the
+    `currentContext` of the CLI's config (`$DOCKER_CONFIG/config.json`, `~/.docker/config.json`), else `default`."""
+    name = os.environ.get("DOCKER_CONTEXT", "")
+    if not name:
+        folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+        try:
+            name = str(json.loads(_read_small(os.path.join(folder, "config.json")) or b"{}").get("currentContext") or "")
+        except (ValueError, AttributeError):
+            name = ""
+    return name or "default"
+
+
 def engine_client():
-    """A docker-py client from the environment (`DOCKER_HOST`, ...), or a clear error."""
+    """A docker-py client of the engine the docker CLI would use: `DOCKER_HOST` (and `DOCKER_TLS_VERIFY`,
+    `DOCKER_CERT_PATH`), else the current docker context (`DOCKER_CONTEXT`, `docker context use`), else the
+    default socket; or a clear error."""
     docker = _docker()
+    host = os.environ.get("DOCKER_HOST", "")
+    context = "default" if host else current_context()
     try:
-        client = docker.from_env(timeout=120)
+        if context == "default":
+            client = docker.from_env(timeout=120)
+        else:
+            from docker.context import ContextAPI
+
+            found = ContextAPI.get_context(context)
+            if found is None:
+                raise EngineUnavailable(f"no docker context {context!r} (docker context ls lists them; DOCKER_HOST overrides)")
+            host = str(found.Host)
+            client = docker.DockerClient(base_url=host, tls=found.TLSConfig or False, timeout=120)
         client.ping()
     except docker.errors.DockerException as error:
-        host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-        raise EngineUnavailable(f"cannot reach the Docker Engine at {host}: is dockerd running? ({_short(error)})") from None
+        where = host or "unix:///var/run/docker.sock"
+        named = f" (docker context {context})" if context != "default" else ""
+        raise EngineUnavailable(f"cannot reach the Docker Engine at {where}{named}: is dockerd running? ({_short(error)})") from None
     return client
 
 
@@ -166,10 +193,10 @@ def peek_local_meta(ref: str) -> ImageMeta | None:
 
     A guess for the first paint only: it needs this process to read the storage of the engine at the
     default socket, and the caller confirms it through the engine's API (`EngineImage.meta`) afterwards.
-    None whenever anything is unusual (another `DOCKER_HOST`, no engine listening, containerd's image
+    None whenever anything is unusual (another `DOCKER_HOST` or docker context, no engine listening, containerd's image
     store, an ID prefix, a reference not found).
     """
-    if os.environ.get("DOCKER_HOST", _DEFAULT_SOCKET) != _DEFAULT_SOCKET or os.environ.get("DOCKER_CONTEXT"):
+    if os.environ.get("DOCKER_HOST", _DEFAULT_SOCKET) != _DEFAULT_SOCKET or current_context() != "default":
         return None
     familiar = familiar_ref(ref)
     if familiar is None or not _engine_listening():

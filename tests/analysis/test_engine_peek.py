@@ -51,6 +51,16 @@ def test_another_engine_is_never_peeked_at(storage, monkeypatch):
     assert peek_local_meta("app:1") is None
 
 
+def test_a_docker_context_naming_another_engine_is_never_peeked_at(storage, monkeypatch, tmp_path):
+    """`docker context use docker26` (the CLI's config) sends uvscope there too; DOCKER_CONTEXT overrides it."""
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path))
+    storage[str(tmp_path / "config.json")] = b'{"currentContext": "docker26"}'
+    assert engine.current_context() == "docker26"
+    assert peek_local_meta("app:1") is None
+    monkeypatch.setenv("DOCKER_CONTEXT", "default")
+    assert engine.current_context() == "default" and peek_local_meta("app:1") is not None
+
+
 def test_a_stopped_engine_is_never_peeked_at(storage, monkeypatch):
     monkeypatch.setattr(engine, "_engine_listening", lambda: False)
     assert peek_local_meta("app:1") is None
