@@ -7,15 +7,21 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from harness import docker, python_slim_image, uv_binary
+from harness import DEFAULT, Engine, docker, python_slim_image, uv_binary
+
+STANDINS = ("python:3.12-slim-bookworm", "ghcr.io/astral-sh/uv:python3.12-bookworm-slim")
 
 
-def ensure_standins() -> None:
+def ensure_standins(engine: Engine | None = None) -> None:
     """`ghcr.io/astral-sh/uv:python3.12-bookworm-slim` (the python:slim-like base + uv) and
-    `python:3.12-slim-bookworm` (the python:slim-like base; its CPython is this machine's 3.11)."""
+    `python:3.12-slim-bookworm` (the python:slim-like base; its CPython is this machine's 3.11),
+    on the default engine and, when given, copied to `engine`."""
     slim = python_slim_image()
     docker("tag", slim, "python:3.12-slim-bookworm")
     with tempfile.TemporaryDirectory(prefix="uvscope-standin-") as context:
         shutil.copy(uv_binary(), Path(context) / "uv")
         (Path(context) / "Dockerfile").write_text(f"FROM {slim}\nCOPY uv /usr/local/bin/uv\n")
         docker("build", "--network", "host", "-t", "ghcr.io/astral-sh/uv:python3.12-bookworm-slim", context)
+    if engine is not None and engine is not DEFAULT:
+        for name in STANDINS:
+            engine.copy_from_default(name)
