@@ -168,7 +168,7 @@ def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
             "--network",
             "none",
             "--entrypoint",
-            "python",
+            f"{case.environment}/bin/python",
             revised["images"]["after"],
             "-c",
             f"{case.run}; print('ok')",
@@ -176,7 +176,11 @@ def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
             engine=engine,
         )
         assert ran.stdout.strip() == "ok", ran.stderr[-2000:]
-        print(f"{case.project}: {total} bytes; re-created original {original['recreated_bytes']}, revised {recreated}")
+        mb = lambda n: f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e6:.2f} MB"
+        print(
+            f"\n| {case.project} | `{case.dockerfile}` | {case.shape} | {mb(total)} | {mb(original['recreated_bytes'])} "
+            f"({original['recreated_bytes'] / original['image_bytes']:.1%}) | {mb(recreated)} ({recreated / total:.2%}) | kept |"
+        )
     finally:
         for row in rows.values():
             for tag in row["images"].values():
