@@ -56,6 +56,7 @@ class Case:
     run: str
     ci: bool
     engine: str
+    known_gap: str | None = None
 
 
 def load_case(folder: Path) -> Case:
@@ -78,6 +79,7 @@ def load_case(folder: Path) -> Case:
         engine["run"],
         engine["ci"],
         engine["engine"],
+        engine.get("known_gap"),
     )
 
 
@@ -90,7 +92,7 @@ ALL = os.environ.get("UVSCOPE_TESTS_REALWORLD") == "all"
 def test_real_dockerfile_is_rewritten_before_its_project_files(case):
     members, workspace, environment = case.members, case.workspace, case.environment
     text = (CORPUS / case.project / case.dockerfile).read_text()
-    grouping = Grouping((Group("heavy", (case.group,)),))
+    grouping = Grouping((Group("heavy", tuple(case.group.split(","))),))
     once = rewrite_dockerfile(text, grouping, member_paths=members, workspace=workspace)
     assert (once.shape, once.environment) == (case.shape, environment)
     assert once.text != text
@@ -109,9 +111,16 @@ def test_real_dockerfile_is_rewritten_before_its_project_files(case):
 
 
 def _engine_params():
-    """Every buildable project: the `ci = true` ones always, the others only with UVSCOPE_TESTS_REALWORLD=all."""
+    """Every buildable project: the `ci = true` ones always, the others only with UVSCOPE_TESTS_REALWORLD=all;
+    an optional `[engine] known_gap = "..."` names a measured shortfall of uvscope's and expects the proof to fail."""
     skip = pytest.mark.skip(reason="the other real projects' engine proofs run with UVSCOPE_TESTS_REALWORLD=all")
-    return [pytest.param(case, id=case.project, marks=() if case.ci or ALL else (skip,)) for case in BUILT]
+    params = []
+    for case in BUILT:
+        marks = [] if case.ci or ALL else [skip]
+        if case.known_gap:  # strict: the day uvscope closes the gap, the test says so
+            marks.append(pytest.mark.xfail(reason=case.known_gap, strict=True))
+        params.append(pytest.param(case, id=case.project, marks=marks))
+    return params
 
 
 @pytest.mark.engine
@@ -156,7 +165,12 @@ def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
         after = saved[revised["images"]["after"]]
         recreated = sum(size for diff_id, size, _ in after if diff_id not in before)
         total = sum(size for _, size, _ in after)
-        marker = f"site-packages/{case.group.replace('-', '_')}/__init__.py"
+        mb = lambda n: f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e6:.2f} MB"
+        print(
+            f"\n| {case.project} | `{case.dockerfile}` | {case.shape} | {mb(total)} | {mb(original['recreated_bytes'])} "
+            f"({original['recreated_bytes'] / original['image_bytes']:.1%}) | {mb(recreated)} ({recreated / total:.2%}) | kept |"
+        )
+        marker = f"site-packages/{case.group.split(',')[0].replace('-', '_')}/__init__.py"
         holders = [d for d, _, entries in saved[revised["images"]["before"]] if any(e.name.endswith(marker) for e in entries)]
         assert len(holders) == 1 and holders[0] in {d for d, _, _ in after}, f"{case.group}'s layer was re-created"
         assert recreated <= 0.03 * total, (recreated, total)
@@ -176,11 +190,6 @@ def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
             engine=engine,
         )
         assert ran.stdout.strip() == "ok", ran.stderr[-2000:]
-        mb = lambda n: f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e6:.2f} MB"
-        print(
-            f"\n| {case.project} | `{case.dockerfile}` | {case.shape} | {mb(total)} | {mb(original['recreated_bytes'])} "
-            f"({original['recreated_bytes'] / original['image_bytes']:.1%}) | {mb(recreated)} ({recreated / total:.2%}) | kept |"
-        )
     finally:
         for row in rows.values():
             for tag in row["images"].values():
