@@ -248,8 +248,9 @@ def saved_layers(reference: str) -> list[tuple[str, int, list[tarfile.TarInfo]]]
     return saved_images(reference)[reference]
 
 
-def saved_images(*references: str) -> dict[str, list[tuple[str, int, list[tarfile.TarInfo]]]]:
-    """`saved_layers` of several images from one `docker save`: a layer they share is streamed and hashed once."""
+def saved_images(*references: str, engine: Engine | None = None) -> dict[str, list[tuple[str, int, list[tarfile.TarInfo]]]]:
+    """`saved_layers` of several images from one `docker save` (of `engine`, the default one unless given):
+    a layer they share is streamed and hashed once."""
     import hashlib
     import json
     import tarfile
@@ -265,7 +266,8 @@ def saved_images(*references: str) -> dict[str, list[tuple[str, int, list[tarfil
             self.sha.update(data)
             return data
 
-    process = subprocess.Popen([DOCKER, "save", *references], stdout=subprocess.PIPE)
+    engine = engine or DEFAULT
+    process = subprocess.Popen([engine.cli, "save", *references], stdout=subprocess.PIPE, env=engine.env())
     assert process.stdout is not None
     blobs: dict[str, tuple[str, int, list[tarfile.TarInfo]]] = {}
     links: dict[str, str] = {}
