@@ -480,13 +480,13 @@ class _Writer:
         else:
             python = f'py="${{UV_PYTHON:-$(cat {EXPORT_DIR}/python)}}"'
         venv = f'[ -e {environment}/bin/python ] || {{ {python}; {uv} venv ${{py:+--python "$py"}} {environment}; }}'
-        # Without a cache mount, uv's cache (the unpacked wheels) would stay in the group's layer next to the
-        # packages, pushed with them: the install leaves none, whatever the user's own `uv sync` does.
-        cached = any("type=cache" in flag for flag in sync.carried_flags)
+        # The user's `uv sync --no-cache` keeps uv's cache (the unpacked wheels) out of its layer: the group's
+        # install does the same (`UV_NO_CACHE` in the environment applies to both already).
+        no_cache = "--no-cache" in sync.options or "-n" in sync.options
         return [
             f"COPY --from={EXPORT_STAGE} {EXPORT_DIR}/python {EXPORT_DIR}/{group}.txt {EXPORT_DIR}/{nl}",
             f"{self.run}{mount}{venv} {self.dockerfile.escape}{nl}"
-            f" && {uv} pip install{'' if cached else ' --no-cache'} --python {environment} --no-deps -r {EXPORT_DIR}/{group}.txt{nl}",
+            f" && {uv} pip install{' --no-cache' if no_cache else ''} --python {environment} --no-deps -r {EXPORT_DIR}/{group}.txt{nl}",
         ]
 
     def install_block(self) -> list[str]:

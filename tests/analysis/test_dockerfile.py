@@ -96,7 +96,7 @@ def test_copy_then_sync_installs_before_the_project_copy_into_the_project_enviro
     lines = result.text.splitlines()
     install = lines.index("COPY --from=uvscope-export /uvscope/python /uvscope/heavy.txt /uvscope/")
     assert lines.index("FROM python:3.12-slim") < install < lines.index("COPY pyproject.toml uv.lock ./", install)
-    assert "uv pip install --no-cache --python /opt/venv" in result.text  # UV_PROJECT_ENVIRONMENT
+    assert "uv pip install --python /opt/venv" in result.text  # UV_PROJECT_ENVIRONMENT
     export_stage = lines[: lines.index("FROM python:3.12-slim")]
     assert "COPY --from=ghcr.io/astral-sh/uv:0.5.2 /uv /uvx /bin/" in export_stage
 
