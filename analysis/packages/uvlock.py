@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from packaging.utils import canonicalize_name
@@ -203,9 +204,12 @@ def runtime_roots(lock: Lock, member: str) -> list[Dependency]:
     return [d.dependency for d in direct_dependencies(lock) if d.member == member and d.group == MAIN]
 
 
-def items_for(lock: Lock, sizes: dict[str, int], member: str) -> list[Item]:
-    """The member's runtime direct dependencies with their closure bytes, largest first."""
-    weights = closure_weights(lock, {root.name: root for root in runtime_roots(lock, member)}, sizes)
+def items_for(lock: Lock, sizes: dict[str, int], member: str, also: Sequence[Dependency] = ()) -> list[Item]:
+    """The member's runtime direct dependencies (and `also`: those of the groups an image installs) with their
+    closure bytes, largest first."""
+    roots = {root.name: root for root in also}
+    roots.update({root.name: root for root in runtime_roots(lock, member)})
+    weights = closure_weights(lock, roots, sizes)
     items = [Item(member, name, total, exclusive, tuple(sorted(names))) for name, (names, total, exclusive) in weights.items()]
     return sorted(items, key=lambda item: (-item.closure_bytes, item.name))
 

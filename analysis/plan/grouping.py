@@ -8,6 +8,7 @@ drag and drop and `uvscope optimize --group` both call them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from packaging.utils import canonicalize_name
@@ -183,13 +184,15 @@ def suggest(
     churn: dict[str, int] | None = None,
     name: str = "heavy",
     min_bytes: int = HEAVY_MIN_BYTES,
+    also: Sequence[Dependency] = (),
 ) -> Grouping:
     """Heavy, rarely changing closures in one bottom group (empty when nothing is heavy).
 
     `churn` (package -> how many lock commits changed it) keeps packages that
-    change more often than most out of the cached layer.
+    change more often than most out of the cached layer. `also`: the direct
+    dependencies of the dependency groups the image installs.
     """
-    items = items_for(lock, sizes, member)
+    items = items_for(lock, sizes, member, also)
     typical = sorted((churn or {}).values())[len(churn) // 2] if churn else None
     heavy = [
         item.name for item in items if item.closure_bytes >= min_bytes and (typical is None or (churn or {}).get(item.name, 0) <= typical)

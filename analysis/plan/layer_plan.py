@@ -30,13 +30,13 @@ belonging to the lowest one (`grouping.plan_layers`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 
 from ..image.model import created_order
 from ..packages.lockhistory import LockCommit
-from ..packages.uvlock import Lock
+from ..packages.uvlock import Dependency, Lock
 from ..units import size
 from .grouping import REST, Group, Grouping, LayerPlan, items_for, plan_layers
 
@@ -269,6 +269,7 @@ def search(
     max_groups: int = MAX_GROUPS,
     project_bytes: int = 0,
     cascade: bool = True,
+    also: Sequence[Dependency] = (),
 ) -> HistoryPlan:
     """The grouping with the fewest bytes pushed over `steps`, at most `max_groups` groups.
 
@@ -279,7 +280,7 @@ def search(
     """
     if max_groups < 1:
         raise ValueError("a plan needs room for at least one group")
-    items = [item for item in items_for(lock, sizes, member) if item.closure_bytes > 0][:MAX_CANDIDATES]
+    items = [item for item in items_for(lock, sizes, member, also) if item.closure_bytes > 0][:MAX_CANDIDATES]
 
     def changes(item) -> int:
         return sum(1 for step in steps if step.touched & set(item.packages))

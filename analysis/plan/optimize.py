@@ -22,6 +22,7 @@ from ..packages.lockhistory import churn as lock_churn
 from ..packages.uvlock import Lock, buildable_members, closure, parse_lock, runtime_roots, wheel_sizes
 from ..units import size
 from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_dockerfile
+from .docker_stages import context_at
 from .dockerfile import Dockerfile
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
@@ -36,6 +37,7 @@ from .project_edit import (
     write_and_relock,
 )
 from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs, recreated_in_final_image
+from .sync_groups import SyncedGroups, synced_groups
 
 
 def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
@@ -135,6 +137,20 @@ def _synced_extras(docker: ProjectDockerfile | None) -> frozenset[str]:
         if "--all-extras" in words:
             extras.add("*")
     return frozenset(extras)
+
+
+def _synced_groups(docker: ProjectDockerfile | None, pyproject_text: str) -> SyncedGroups:
+    """The dependency groups the Dockerfile's `uv sync` installs (`dev` by default): their packages can be grouped too."""
+    if docker is None:
+        return SyncedGroups()
+    try:
+        syncs = docker.syncs
+    except UvscopeError:
+        return SyncedGroups()
+    found = SyncedGroups()
+    for sync in syncs:
+        found |= synced_groups(sync.options, context_at(docker.user, sync.stage, sync.index).env, pyproject_text)
+    return found
 
 
 def _label(path: str, project_dir: str) -> str:
@@ -258,6 +274,12 @@ def plan_optimization(
     kept_today = cache(lambda: _kept_today(docker, lock, member, paths))
     pyproject_path = os.path.normpath(os.path.join(project_dir, paths[member], "pyproject.toml"))
     pyproject = read_project_file(pyproject_path)
+    root_text = read_project_file(os.path.join(project_dir, "pyproject.toml")).text if paths[member] not in (".", "") else ""
+    # the dependency groups the Dockerfile's sync installs (`dev` by default): in the image, so they may be grouped
+    synced = _synced_groups(docker, pyproject.text if "default-groups" in pyproject.text or not root_text else root_text)
+    group_roots = [
+        dep for package in lock.packages.get(member, []) for name, deps in package.groups.items() if name in synced for dep in deps
+    ]
     if grouping is not None:
         if not grouping.groups or not any(group.packages for group in grouping.groups):
             raise UvscopeError("every group is empty: put at least one package in a group")
@@ -279,7 +301,7 @@ def plan_optimization(
         commits = lock_history(project_dir) if history is None and churn is None and is_git_checkout(project_dir) else []
         steps = history if history is not None else sized_lock_steps(commits, lock, sizes, lock_path, sizes_from == WHEEL_SIZES)
         if steps:
-            history_plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
+            history_plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0), also=group_roots)
             if history is not None:
                 history_plan = replace(history_plan, unit="image changes")
             grouping = history_plan.grouping
@@ -288,7 +310,7 @@ def plan_optimization(
         else:
             if churn is None and commits:
                 churn = lock_churn(commits)
-            grouping = suggest(lock, sizes, member, churn, min_bytes=threshold)
+            grouping = suggest(lock, sizes, member, churn, min_bytes=threshold, also=group_roots)
         if not grouping.groups:
             raise UvscopeError(
                 f"no direct dependency is heavy enough ({size(threshold)} closure"
@@ -312,7 +334,6 @@ def plan_optimization(
             f"{', '.join(members_in_groups)}: a workspace member is installed from its source by `uv sync`, "
             "not from pinned requirements; group its dependencies instead"
         )
-    root_text = read_project_file(os.path.join(project_dir, "pyproject.toml")).text if paths[member] not in (".", "") else ""
     rewrite = None
     docker_change = None
 
@@ -333,7 +354,14 @@ def plan_optimization(
             # the final image copies each group from a stage of its own: a group's layer does not follow the ones below
             history_plan = replace(
                 search(
-                    lock, sizes, member, [cost.step for cost in history_plan.planned.steps], max_groups, sizes.get(member, 0), cascade=False
+                    lock,
+                    sizes,
+                    member,
+                    [cost.step for cost in history_plan.planned.steps],
+                    max_groups,
+                    sizes.get(member, 0),
+                    cascade=False,
+                    also=group_roots,
                 ),
                 unit=history_plan.unit,
             )
@@ -343,8 +371,8 @@ def plan_optimization(
         if history_plan is not None and sizes is not None:
             history_plan = dockerfile_history(docker, rewrite.parsed, history_plan, lock, sizes, member, paths)
     extras = _synced_extras(docker)
-    installed = frozenset(closure(lock, runtime_roots(lock, member)))
-    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path, extras, installed)
+    installed = frozenset(closure(lock, runtime_roots(lock, member) + group_roots))
+    new_pyproject = with_groups(pyproject.text, grouping, pyproject_path, extras, installed, synced)
     # A group that already existed keeps its entries: the layers are built from what the file will say.
     effective = _effective_grouping(new_pyproject, grouping, lock)
     if effective != grouping:

@@ -24,6 +24,7 @@ from ..errors import UvscopeError
 from ..journal import Journal
 from ..packages.uvlock import parse_lock
 from .grouping import REST, Grouping, GroupingError, parse_group_option
+from .sync_groups import SyncedGroups
 
 BOM = "\ufeff"
 
@@ -90,9 +91,11 @@ def _parse(text: str, path: str):
         raise UvscopeError(f"{path}: not valid TOML ({error})") from None
 
 
-def runtime_requirement_lists(text: str, path: str = "pyproject.toml", extras: frozenset[str] = frozenset()) -> dict[str, list[str]]:
-    """`[project.dependencies]` (and the `extras` the image installs) as canonical name -> every requirement
-    string naming it, as written."""
+def runtime_requirement_lists(
+    text: str, path: str = "pyproject.toml", extras: frozenset[str] = frozenset(), groups: SyncedGroups = SyncedGroups()
+) -> dict[str, list[str]]:
+    """`[project.dependencies]` (and the `extras` and dependency `groups` the image installs) as canonical
+    name -> every requirement string naming it, as written."""
     document = _parse(text.removeprefix(BOM), path)
     project = document.get("project")
     dependencies = list(project.get("dependencies", [])) if isinstance(project, dict) else []
@@ -101,6 +104,11 @@ def runtime_requirement_lists(text: str, path: str = "pyproject.toml", extras: f
         for extra, items in optional.items():
             if ("*" in extras or canonicalize_name(extra) in extras) and isinstance(items, list):
                 dependencies += list(items)
+    declared = document.get("dependency-groups")
+    if isinstance(declared, dict):
+        for key in declared:
+            if key in groups:
+                dependencies += _group_entries(declared, key)
     result: dict[str, list[str]] = {}
     for item in dependencies:
         try:
@@ -109,6 +117,19 @@ def runtime_requirement_lists(text: str, path: str = "pyproject.toml", extras: f
             continue
         result.setdefault(str(canonicalize_name(requirement.name)), []).append(str(item))
     return result
+
+
+def _group_entries(groups, key: str, seen: frozenset[str] = frozenset()) -> list[str]:
+    """The requirement strings of dependency group `key`, its `include-group`s followed."""
+    entries: list[str] = []
+    for entry in groups[key] if isinstance(groups[key], list) else []:
+        if isinstance(entry, str):
+            entries.append(entry)
+        elif isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
+            included = _group_key(groups, entry["include-group"])
+            if included is not None and included not in seen:
+                entries += _group_entries(groups, included, seen | {key})
+    return entries
 
 
 def runtime_requirements(text: str, path: str = "pyproject.toml") -> dict[str, str]:
@@ -135,11 +156,13 @@ def with_groups(
     path: str = "pyproject.toml",
     extras: frozenset[str] = frozenset(),
     installed: frozenset[str] | None = None,
+    synced: SyncedGroups = SyncedGroups(),
 ) -> str:
     """pyproject.toml text with `[dependency-groups]` entries for `grouping`.
 
     Each group gets every requirement string of its packages, copied from
-    `[project.dependencies]` (which stay where they are). A group that exists
+    `[project.dependencies]`, the extras and the dependency groups the image installs (`synced`;
+    all of them stay where they are). A group that exists
     already keeps every entry and comment it has; only what it lacks is added,
     and it may hold nothing outside `installed` (what the image installs, when given).
     Everything else is unchanged, byte for byte; a BOM and CRLF line ends stay.
@@ -148,7 +171,7 @@ def with_groups(
     body = text.removeprefix(BOM)
     crlf = "\r\n" in body and body.count("\n") == body.count("\r\n")
     document = _parse(body, path)
-    requirements = runtime_requirement_lists(body, path, extras)
+    requirements = runtime_requirement_lists(body, path, extras, synced)
     if "dependency-groups" not in document:
         if body and not body.endswith("\n"):
             document.add(tomlkit.nl())
@@ -162,8 +185,11 @@ def with_groups(
     for group in grouping.groups:
         missing = [name for name in group.packages if name not in requirements]
         if missing:
-            where = "[project.dependencies]" + (" or the extras the Dockerfile installs" if extras else "")
-            raise UvscopeError(f"{path}: {', '.join(missing)} not in {where}; only what the image installs can be grouped")
+            where = ["[project.dependencies]"] + (["the extras the Dockerfile installs"] if extras else [])
+            where.append(f"the dependency groups its uv sync installs ({synced.label()})")
+            raise UvscopeError(
+                f"{path}: {', '.join(missing)} not in {', '.join(where[:-1])} or {where[-1]}; only what the image installs can be grouped"
+            )
         wanted = [item for name in group.packages for item in requirements[name]]
         key = _group_key(groups, group.name)
         if key is None:

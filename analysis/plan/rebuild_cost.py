@@ -35,6 +35,7 @@ from ..packages.uvlock import Dependency, Lock, closure
 from .docker_rewrite import EXPORT_DIR, EXPORT_STAGE
 from .docker_stages import context_at, copy_sources, covers, find_syncs
 from .dockerfile import Dockerfile, Instruction, Stage
+from .sync_groups import synced_groups
 
 CHANGES = ("version bump", "light dependency added", "application source changed")
 LOCK_CHANGE = "lock change"
@@ -259,15 +260,11 @@ class _Walk:
         unless left out, and the extras and groups asked for."""
         packages = self.lock.packages.get(self.member, [])
         roots = [dep for package in packages for dep in package.dependencies]
-        no_dev = "--no-dev" in options or "--no-default-groups" in options or env.get("UV_NO_DEV", "") in ("1", "true")
-        groups = set(_values(options, "--group"))
-        if not no_dev:
-            groups.add("dev")
-        all_groups = "--all-groups" in options
+        groups = synced_groups(options, env)
         extras = set(_values(options, "--extra"))
         all_extras = "--all-extras" in options
         for package in packages:
-            roots += [dep for name, deps in package.groups.items() if all_groups or name in groups for dep in deps]
+            roots += [dep for name, deps in package.groups.items() if name in groups for dep in deps]
             roots += [dep for name, deps in package.optional.items() if all_extras or name in extras for dep in deps]
         return closure(self.lock, roots) - set(self.lock.members)
 

@@ -161,7 +161,9 @@ def test_heavy_packages_from_an_extra_the_dockerfile_installs_can_be_grouped(tmp
     text = pyproject.read_text().replace('    "pandas>=2.2",  # heavy\n', "")
     pyproject.write_text(text.replace("[build-system]", '[project.optional-dependencies]\nanalytics = ["pandas>=2.2"]\n\n[build-system]'))
     subprocess.run([str(Path(sys.executable).parent / "uv"), "lock", "-q"], cwd=project, check=True, capture_output=True)
-    with pytest.raises(UvscopeError, match="pandas not in \\[project.dependencies\\]; only what the image installs"):
+    with pytest.raises(
+        UvscopeError, match=r"pandas not in \[project.dependencies\] or the dependency groups its uv sync installs \(none\); only what the image installs"
+    ):
         plan_optimization(str(project), groups=["heavy=numpy,pandas"])
     dockerfile = project / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text().replace("--locked --no-dev", "--locked --no-dev --extra analytics"))
@@ -170,3 +172,28 @@ def test_heavy_packages_from_an_extra_the_dockerfile_installs_can_be_grouped(tmp
     assert 'heavy = [\n    "numpy>=2.0",\n    "pandas>=2.2",\n]' in plan.pyproject.new_text
     assert {"numpy", "pandas"} <= set(plan.preview.layers[0].packages)
     assert plan.preview.costs[0].proposed < 5_000_000  # pandas is no longer re-created by a bump
+
+
+def test_heavy_packages_from_a_dependency_group_the_sync_installs_can_be_grouped(tmp_path):
+    """full-stack-fastapi-template's `uv sync --package app` installs the `dev` group (mypy, ruff, ty) too: its
+    packages are in the image, so a group may hold them; a sync that leaves the group out refuses, naming what it installs."""
+    project = _project(tmp_path, "project", "docs-intermediate")
+    pyproject = project / "pyproject.toml"
+    text = pyproject.read_text().replace('    "pandas>=2.2",  # heavy\n', "")
+    pyproject.write_text(text.replace("[build-system]", '[dependency-groups]\ntools = ["pandas>=2.2"]\ndev = [{include-group = "tools"}, "six"]\n\n[build-system]'))
+    subprocess.run([str(Path(sys.executable).parent / "uv"), "lock", "-q"], cwd=project, check=True, capture_output=True)
+    with pytest.raises(UvscopeError, match=r"pandas not in .* the dependency groups its uv sync installs \(none\)"):
+        plan_optimization(str(project), groups=["heavy=numpy,pandas"])  # the file says --no-dev
+    dockerfile = project / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace(" --no-dev", ""))
+    sizes = {"numpy": 70_000_000, "pandas": 80_000_000, "attrs": 500_000, "python-dateutil": 1_000_000, "tzdata": 2_000_000, "six": 50_000}
+    plan = plan_optimization(str(project), groups=["heavy=numpy,pandas"], sizes=sizes)
+    assert 'heavy = [\n    "numpy>=2.0",\n    "pandas>=2.2",\n]' in plan.pyproject.new_text
+    assert 'dev = [{include-group = "tools"}, "six"]' in plan.pyproject.new_text  # the user's groups stay as written
+    bump = plan.preview.costs[0]
+    assert bump.today - bump.proposed >= 150_000_000  # numpy and pandas (from dev) no longer re-created by a bump
+    suggested = plan_optimization(str(project), use_suggestion=True, sizes=sizes).grouping
+    assert [set(group.packages) for group in suggested.groups] == [{"numpy", "pandas"}]  # dev's pandas is heavy too
+    dockerfile.write_text(dockerfile.read_text().replace("WORKDIR /app\n", "ENV UV_NO_DEV=1\nWORKDIR /app\n", 1))
+    with pytest.raises(UvscopeError, match=r"installs \(none\)"):
+        plan_optimization(str(project), groups=["heavy=numpy,pandas"])
