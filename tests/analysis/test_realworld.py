@@ -14,7 +14,8 @@ stage).
 
 On the engine: `optimize --prove` (version bump + one light dependency) on
 each project with `[engine] build = true`, measured from `docker save` by the
-test. The projects with `ci = true` (the two small uv-docker-example ones on
+test; then `optimize --write` into the project's copy and a real build of the
+written files, which must run and hold the group layer the proof kept. The projects with `ci = true` (the two small uv-docker-example ones on
 docker 20.10) run in the default `uv run pytest`; all of them run with
 `UVSCOPE_TESTS_REALWORLD=all`.
 """
@@ -202,10 +203,51 @@ def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
             engine=engine,
         )
         assert ran.stdout.strip() == "ok", ran.stderr[-2000:]
+        written = _write_and_rebuild(case, context, env, engine)
+        rows["written"] = {"images": {"written": written}}
+        layers = {diff_id for diff_id, _, _ in harness.saved_images(written, engine=engine)[written]}
+        assert holders[0] in layers, "the written files' build does not hold the proved group layer"
     finally:
         for row in rows.values():
             for tag in row["images"].values():
                 harness.docker("image", "rm", "--no-prune", tag, check=False, engine=engine)
+
+
+def _write_and_rebuild(case: Case, context: Path, env: dict[str, str], engine) -> str:
+    """`optimize --write` into the project copy, then a real build of the written files, as a user does after
+    the proof; the written Dockerfile carries the group, a second `--write` changes nothing, and the image runs
+    the project's own import. Returns the image's tag."""
+    import harness
+
+    dockerfile = context / case.dockerfile
+    args = ["optimize", "--project", str(context), "--dockerfile", str(dockerfile), "--group", f"heavy={case.group}"]
+    cli = [sys.executable, "-m", "uvscope.app.cli", *args]
+    wrote = subprocess.run([*cli, "--write"], cwd=context, capture_output=True, text=True, timeout=900, env=env)
+    assert wrote.returncode == 0, wrote.stderr[-2000:]
+    text = dockerfile.read_text()
+    assert BEGIN in text and "-r /uvscope/heavy.txt" in text
+    files = {path: path.read_bytes() for path in context.rglob("*") if path.is_file()}
+    again = subprocess.run([*cli, "--write"], cwd=context, capture_output=True, text=True, timeout=900, env=env)
+    assert again.returncode in (0, 3) and files == {path: path.read_bytes() for path in context.rglob("*") if path.is_file()}
+    tag = f"uvscope-test/written-{case.project.lower()}:{os.getpid()}"
+    build = ["buildx", "build", "--load"] if engine is harness.DOCKER26 else ["build"]
+    built = harness.docker(*build, "--network", "host", "-f", str(dockerfile), "-t", tag, str(context), check=False, engine=engine)
+    assert built.returncode == 0, built.stderr[-3000:]
+    ran = harness.docker(
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--entrypoint",
+        f"{case.environment}/bin/python",
+        tag,
+        "-c",
+        f"{case.run}; print('ok')",
+        check=False,
+        engine=engine,
+    )
+    assert ran.stdout.strip() == "ok", ran.stderr[-2000:]
+    return tag
 
 
 def test_corpus_files_are_recorded():
