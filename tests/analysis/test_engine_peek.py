@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from uvscope.analysis.read import engine
+from uvscope.analysis.read import engine, engine_storage
 from uvscope.analysis.read.engine import EngineImage, familiar_ref, peek_local_meta
 from uvscope.analysis.read.kinds import names_engine_image
 
@@ -34,9 +34,9 @@ def storage(monkeypatch):
         files[f"{root}/layerdb/sha256/{chain.partition(':')[2]}/size"] = b"1000"
     monkeypatch.delenv("DOCKER_HOST", raising=False)
     monkeypatch.delenv("DOCKER_CONTEXT", raising=False)
-    monkeypatch.setattr(engine, "_read_small", files.get)
-    monkeypatch.setattr(engine.os, "listdir", lambda path: ["overlay2"] if path == "/var/lib/docker/image" else [])
-    monkeypatch.setattr(engine, "_engine_listening", lambda: True)
+    monkeypatch.setattr(engine_storage, "read_small", files.get)
+    monkeypatch.setattr(engine_storage.os, "listdir", lambda path: ["overlay2"] if path == "/var/lib/docker/image" else [])
+    monkeypatch.setattr(engine_storage, "_engine_listening", lambda: True)
     return files
 
 
@@ -62,7 +62,7 @@ def test_a_docker_context_naming_another_engine_is_never_peeked_at(storage, monk
 
 
 def test_a_stopped_engine_is_never_peeked_at(storage, monkeypatch):
-    monkeypatch.setattr(engine, "_engine_listening", lambda: False)
+    monkeypatch.setattr(engine_storage, "_engine_listening", lambda: False)
     assert peek_local_meta("app:1") is None
 
 
