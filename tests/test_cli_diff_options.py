@@ -17,6 +17,7 @@ import uvscope.app.app as app_module
 import uvscope.app.cli as cli
 from uvscope.analysis.output.formats import FORMATS
 from uvscope.analysis.read import sources
+from uvscope.app.commands import shared
 from uvscope.app.screens.diff import DiffScreen
 
 READ_OPTIONS = {"--source", "--platform", "--cache-dir", "--no-cache", "--stream"}
@@ -97,7 +98,7 @@ def _run_diff_session(monkeypatch, argv: list[str]) -> DiffScreen:
 
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     monkeypatch.setattr(app_module, "run_session", run_headless)
-    monkeypatch.setattr(cli, "_end_session", lambda code: code)
+    monkeypatch.setattr(shared, "end_session", lambda code: code)
     assert cli.main(argv) == 0
     return seen["screen"]
 

@@ -25,6 +25,11 @@ def test_wheel_files_all_live_under_uvscope(tmp_path):
     assert "uvscope/app/cli.py" in names
     assert "uvscope/widgets/__init__.py" in names
     assert "uvscope/app/demo_project/uv.lock" in names
+    # every source module ships: a new package folder (app/commands/, ...) must be listed in pyproject.toml
+    sources = {
+        f"uvscope/{path.relative_to(ROOT).as_posix()}" for top in ("app", "widgets", "analysis") for path in (ROOT / top).rglob("*.py")
+    }
+    assert sources - set(names) == set()
     entry_points = next(name for name in names if name.endswith("entry_points.txt"))
     assert "uvscope = uvscope.app.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
