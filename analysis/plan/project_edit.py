@@ -1,87 +1,36 @@
-"""Write dependency groups into pyproject.toml (tomlkit) and re-lock, or leave both files as they were.
+"""Write dependency groups into pyproject.toml (tomlkit), keeping every other byte, and check `--group` options.
 
-Every other byte of pyproject.toml is kept, and so is every entry of a group
-that exists already. A file that changed on disk since it was read is never
-overwritten. `uv lock` runs in an environment that cannot turn it into a
-mere check, and `uv lock --check` must pass afterwards. If anything fails
-(or SIGINT/SIGTERM arrives), the journal (`journal.py`) puts back each file
-that still holds what uvscope wrote, and the reason is told in one line.
+Every entry of a group that exists already is kept, and the edit is refused if anything but the groups
+would change. Reading the files is `project_files.py`; re-locking all or nothing is `relock.py` (both
+re-exported here for the callers that name them from this module).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import tomllib
-from dataclasses import dataclass
 
 import tomlkit
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import UvscopeError
-from ..journal import Journal
-from ..packages.uvlock import parse_lock
 from .grouping import REST, Grouping, GroupingError, parse_group_option
 from .sync_groups import SyncedGroups
 
-BOM = "\ufeff"
-
-
-@dataclass(frozen=True)
-class ProjectFile:
-    """A file as it was read, to detect a change on disk before writing it back."""
-
-    path: str
-    data: bytes
-
-    @property
-    def text(self) -> str:
-        return self.data.decode("utf-8")
-
-
-def read_project_file(path: str) -> ProjectFile:
-    """Read `path` (UTF-8, a BOM allowed), with a one-line error if it cannot be read."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as error:
-        raise UvscopeError(f"cannot read {path}: {error.strerror or error}") from None
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise UvscopeError(f"{path} is not UTF-8 text (byte 0x{data[error.start]:02x} at offset {error.start}); save it as UTF-8") from None
-    return ProjectFile(path, data)
-
-
-def load_toml(path: str) -> dict:
-    """`path` parsed by tomllib, as uv reads it (UTF-8 with an optional BOM); one-line errors."""
-    text = read_project_file(path).text.removeprefix(BOM)
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise UvscopeError(f"{path}: not valid TOML ({error})") from None
-
-
-def check_project_dir(project_dir: str) -> None:
-    """A clear error when `project_dir` is not a uv project uvscope can edit."""
-    if not os.path.exists(project_dir):
-        raise UvscopeError(f"{project_dir} does not exist")
-    if not os.path.isdir(project_dir):
-        raise UvscopeError(f"{project_dir} is not a folder")
-    if not os.path.isfile(os.path.join(project_dir, "pyproject.toml")):
-        raise UvscopeError(f"no pyproject.toml in {project_dir}: not a Python project")
-    if not os.path.isfile(os.path.join(project_dir, "uv.lock")):
-        raise UvscopeError(f"no uv.lock in {project_dir} (run `uv lock` first)")
-
-
-def write_checked(original: ProjectFile, data: bytes) -> None:
-    """Write `data` over `original.path` (the safe writer), refusing if the file changed since it was read."""
-    with Journal() as journal:
-        journal.track(original.path, original.data)
-        journal.write(original.path, data)
-        journal.commit()
+# what callers of this module used before the split (reading the files, re-locking) is still named here
+from .project_files import BOM as BOM
+from .project_files import ProjectFile as ProjectFile
+from .project_files import check_project_dir as check_project_dir
+from .project_files import load_toml as load_toml
+from .project_files import read_project_file as read_project_file
+from .project_files import write_checked as write_checked
+from .relock import LockResult as LockResult
+from .relock import PlannedWrite as PlannedWrite
+from .relock import find_uv as find_uv
+from .relock import uv_environment as uv_environment
+from .relock import write_and_relock as write_and_relock
+from .relock import write_groups_and_lock as write_groups_and_lock
 
 
 def _parse(text: str, path: str):
@@ -260,148 +209,6 @@ def _check_only_groups_grew(old_text: str, new_text: str, grouping: Grouping, pa
             problem = f"group {group.name!r} would be missing"
     if problem:
         raise UvscopeError(f"{path}: {problem}; nothing written")
-
-
-def _versions(lock_text: str) -> dict[str, list[str]]:
-    return parse_lock(lock_text, "uv.lock").pins()
-
-
-@dataclass(frozen=True)
-class LockResult:
-    """What writing the groups did."""
-
-    pyproject: str
-    lock: str
-    changed_versions: dict[str, tuple[list[str], list[str]]]
-
-
-UV_VARIABLES_THAT_DEFEAT_A_RELOCK = (
-    "UV_FROZEN",  # only checks the lock
-    "UV_LOCKED",  # fails instead of updating
-    "UV_NO_SYNC",
-    "UV_OFFLINE",
-    "UV_DRY_RUN",
-    "UV_CHECK",
-    "UV_UPGRADE",  # would change versions
-    "UV_UPGRADE_PACKAGE",
-    "UV_PROJECT",  # would lock another project
-    "UV_WORKING_DIR",
-    "UV_WORKING_DIRECTORY",
-    "UV_NO_PROJECT",
-)
-
-
-def uv_environment() -> dict[str, str]:
-    """The environment `uv lock` runs with: the user's, minus what would stop it re-locking this project."""
-    env = {key: value for key, value in os.environ.items() if key not in UV_VARIABLES_THAT_DEFEAT_A_RELOCK}
-    env["UV_NO_PROGRESS"] = "1"
-    return env
-
-
-def lock_timeout() -> float:
-    """Seconds `uv lock` may take (`UVSCOPE_LOCK_TIMEOUT`, default 600)."""
-    try:
-        return float(os.environ.get("UVSCOPE_LOCK_TIMEOUT", "600"))
-    except ValueError:
-        return 600.0
-
-
-def find_uv(uv: str | None = None) -> str:
-    """The `uv` to run, with a one-line error when there is none."""
-    uv = uv or shutil.which("uv")
-    if uv is None:
-        raise UvscopeError("uv is not on PATH: it is needed to re-lock after writing the groups (pip install uv)")
-    return uv
-
-
-def _last_line(result) -> str:
-    lines = [line.strip() for line in (result.stderr or result.stdout or "").splitlines() if line.strip()]
-    return lines[-1] if lines else f"exit code {result.returncode}, no output"
-
-
-def relock(journal: Journal, lock_path: str, uv: str) -> str:
-    """Run `uv lock` for the project of `lock_path` inside `journal`; verify it with `uv lock --check`.
-
-    Raises (and the journal rolls back) if uv fails, hangs, would change a
-    package version, or leaves a lock that `uv lock --check` rejects.
-    """
-    folder = os.path.dirname(os.path.abspath(lock_path))
-    before_text = journal.entries[lock_path].original
-    before = _versions(before_text.decode("utf-8")) if before_text is not None else {}
-    env = uv_environment()
-    result = journal.run([uv, "lock"], cwd=folder, env=env, timeout=lock_timeout(), writes=(lock_path,))
-    if result.returncode != 0:
-        raise UvscopeError(f"uv lock failed: {_last_line(result)}")
-    after_data = read_project_file(lock_path)
-    after = _versions(after_data.text)
-    changed = {
-        name: (before.get(name, []), after.get(name, [])) for name in set(before) | set(after) if before.get(name) != after.get(name)
-    }
-    if changed:
-        names = ", ".join(f"{name} {' '.join(old) or '-'} -> {' '.join(new) or '-'}" for name, (old, new) in sorted(changed.items()))
-        raise UvscopeError(f"uv lock would change package versions ({names})")
-    check = journal.run([uv, "lock", "--check"], cwd=folder, env=env, timeout=lock_timeout())
-    if check.returncode != 0:
-        raise UvscopeError(f"uv lock did not bring uv.lock up to date (uv lock --check: {_last_line(check)})")
-    return after_data.text
-
-
-def refuse_read_only(path: str) -> None:
-    """A file whose mode has no write bit was made read-only on purpose: do not replace it."""
-    try:
-        st = os.stat(path)
-    except OSError:
-        return
-    if not st.st_mode & 0o222:
-        raise UvscopeError(f"{path} is read-only; not changing it (make it writable to let uvscope edit it)")
-
-
-@dataclass(frozen=True)
-class PlannedWrite:
-    """A file to write after the re-lock, and what it must still hold (None: it must not exist yet)."""
-
-    path: str
-    expected: bytes | None
-    data: bytes
-
-
-def write_and_relock(
-    pyproject: ProjectFile, new_pyproject: bytes, lock_path: str, uv: str | None = None, then: PlannedWrite | None = None
-) -> tuple[list[str], str]:
-    """Write pyproject.toml, re-lock, then write `then` (the Dockerfile), all or nothing (also across SIGINT/SIGTERM).
-
-    Before anything is written, a read-only file is refused, and so is one
-    that changed on disk since it was read (or appeared, for a new file).
-    Returns the paths written (uv.lock only if uv changed it) and uv.lock's text.
-    """
-    uv = find_uv(uv)
-    for path in (pyproject.path, lock_path, then.path if then is not None and then.expected is not None else None):
-        if path:
-            refuse_read_only(path)
-    read_project_file(lock_path)
-    written = []
-    with Journal(os.path.dirname(os.path.abspath(lock_path))) as journal:
-        journal.track(pyproject.path, pyproject.data)
-        journal.track(lock_path)
-        if then is not None:
-            journal.track(then.path, then.expected)
-        if new_pyproject != pyproject.data:
-            journal.write(pyproject.path, new_pyproject)
-            written.append(pyproject.path)
-        lock_text = relock(journal, lock_path, uv)
-        if journal.entries[lock_path].written != journal.entries[lock_path].original:
-            written.append(lock_path)
-        if then is not None:
-            journal.write(then.path, then.data)
-            written.append(then.path)
-        journal.commit()
-    return written, lock_text
-
-
-def write_groups_and_lock(pyproject: ProjectFile, new_text: str, lock_path: str, uv: str | None = None) -> LockResult:
-    """Write pyproject.toml and re-lock, all or nothing: both files are as they were if anything fails."""
-    _, lock_text = write_and_relock(pyproject, new_text.encode(), lock_path, uv)
-    return LockResult(new_text, lock_text, {})
 
 
 def merge_group_options(options: list[str]) -> list[str]:
