@@ -172,7 +172,6 @@ OVER_THE_LIMIT_FOR_NOW = {
     # not split yet (issue 26): to be split along their seams, then removed from this list
     "app/screens/main.py",
     "app/screens/grouping.py",
-    "analysis/plan/optimize.py",
 }
 """Modules allowed over MAX_LINES for now; the test fails once one of them is back under it, so the list only shrinks."""
 SOURCE_FILES = sorted(path for top in ("app", "widgets", "analysis") for path in (ROOT / top).rglob("*.py"))

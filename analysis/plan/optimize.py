@@ -9,7 +9,6 @@ overwritten.
 from __future__ import annotations
 
 import difflib
-import glob
 import os
 import tomllib
 from collections.abc import Sequence
@@ -17,53 +16,38 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from ..errors import NothingToDo, UvscopeError
-from ..packages.lockhistory import LockCommit, is_git_checkout, lock_history
 from ..packages.lockhistory import churn as lock_churn
+from ..packages.lockhistory import is_git_checkout, lock_history
 from ..packages.uvlock import Lock, buildable_members, closure, parse_lock, runtime_roots, wheel_sizes
 from ..units import size
 from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_dockerfile
 from .docker_stages import context_at
-from .dockerfile import Dockerfile
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
-from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
+
+# the history plans and the project's build have modules of their own; their names are still importable from here
+from .history_plans import WHEEL_RATIO as WHEEL_RATIO
+from .history_plans import WHEEL_SIZES as WHEEL_SIZES
+from .history_plans import dockerfile_history as dockerfile_history
+from .history_plans import history_replays as history_replays
+from .history_plans import history_suggestion as history_suggestion
+from .history_plans import sized_lock_steps as sized_lock_steps
+from .layer_plan import MAX_GROUPS, HistoryPlan, Step, search
+from .project_build import ProjectBuild as ProjectBuild
+from .project_build import member_paths as member_paths
+from .project_build import project_preview as project_preview
+from .project_build import read_project_build as read_project_build
+from .project_build import source_bytes
 from .project_edit import (
     PlannedWrite,
     ProjectFile,
     find_uv,
-    load_toml,
     read_project_file,
     runtime_requirements,
     with_groups,
     write_and_relock,
 )
-from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs, recreated_in_final_image
+from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs
 from .sync_groups import SyncedGroups, synced_groups
-
-
-def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
-    """Workspace member -> its folder relative to `project_dir` (`.` for the root project)."""
-    from packaging.utils import canonicalize_name
-
-    def name_of(path: str) -> str | None:
-        try:
-            data = load_toml(path)
-        except UvscopeError:
-            return None
-        project = data.get("project")
-        return str(canonicalize_name(project["name"])) if isinstance(project, dict) and "name" in project else None
-
-    root = os.path.join(project_dir, "pyproject.toml")
-    paths: dict[str, str] = {}
-    root_name = name_of(root)
-    if root_name:
-        paths[root_name] = "."
-    workspace = ((load_toml(root).get("tool") or {}).get("uv") or {}).get("workspace") or {}
-    for pattern in workspace.get("members") or []:
-        for folder in sorted(glob.glob(os.path.join(project_dir, str(pattern)))):
-            name = name_of(os.path.join(folder, "pyproject.toml"))
-            if name:
-                paths[name] = os.path.relpath(folder, project_dir)
-    return {name: path for name, path in paths.items() if name in lock.members or path == "."}
 
 
 @dataclass(frozen=True)
@@ -219,13 +203,6 @@ def choose_member(lock: Lock, paths: dict[str, str], package: str | None, docker
     return member
 
 
-WHEEL_RATIO = 2.5
-"""About how much larger a compiled package is installed than its wheel: scales the heavy threshold for wheel sizes,
-and an older lock's wheel sizes to installed ones when a package's own ratio today is unknown."""
-WHEEL_SIZES = "uv.lock's wheel sizes (compressed)"
-"""`OptimizePlan.sizes_from` when no image gave installed sizes."""
-
-
 def plan_optimization(
     project_dir: str,
     *,
@@ -295,7 +272,7 @@ def plan_optimization(
             # No image: uv.lock's wheel sizes. Wheels are compressed (about 2.5x for compiled packages),
             # so the heavy threshold is scaled the same way; said in the output (`sizes_from`).
             sizes = wheel_sizes(read_project_file(lock_path).text)
-            sizes[member] = _source_bytes(os.path.join(project_dir, paths[member]))
+            sizes[member] = source_bytes(os.path.join(project_dir, paths[member]))
             sizes_from = WHEEL_SIZES
             threshold = int(HEAVY_MIN_BYTES / WHEEL_RATIO)
         commits = lock_history(project_dir) if history is None and churn is None and is_git_checkout(project_dir) else []
@@ -384,7 +361,7 @@ def plan_optimization(
         sizes_from = "the image" if sizes else ""
     if not sizes:
         sizes, sizes_from = wheel_sizes(read_project_file(lock_path).text), WHEEL_SIZES
-        sizes[member] = _source_bytes(os.path.join(project_dir, paths[member]))
+        sizes[member] = source_bytes(os.path.join(project_dir, paths[member]))
     shown = preview(grouping, lock, sizes, member, sizes.get(member, 0))
     kept: tuple[str, ...] = ()
     if docker is not None and rewrite is not None:
@@ -407,157 +384,6 @@ def plan_optimization(
         kept,
         history_plan,
     )
-
-
-def sized_lock_steps(commits: list[LockCommit], lock: Lock, sizes: dict[str, int], lock_path: str, wheel_sized: bool = False) -> list[Step]:
-    """uv.lock's history as the planner's steps, each sized by its own commit's lock (`layer_plan.sizes_then`):
-    wheel sizes as they are when today's `sizes` are wheel sizes too (`wheel_sized`), else scaled to installed sizes."""
-    if not commits:
-        return []
-    if wheel_sized:
-        wheels = sizes
-    else:
-        wheels = wheel_sizes(read_project_file(lock_path).text) if os.path.isfile(lock_path) else {}
-    versions = {name: ",".join(pinned) for name, pinned in lock.pins().items()}
-    return steps_from_lock_history(commits, versions=versions, sizes=sizes, wheels=wheels, ratio=1.0 if wheel_sized else WHEEL_RATIO)
-
-
-_NOT_SOURCE = {".venv", ".git", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}
-
-
-def _source_bytes(folder: str, limit: int = 20_000) -> int:
-    """The project's own files on disk (what `COPY . .` brings), when no image says how large they are."""
-    total = 0
-    seen = 0
-    for root, folders, files in os.walk(folder):
-        folders[:] = [name for name in folders if name not in _NOT_SOURCE and not name.startswith(".")]
-        for name in files:
-            seen += 1
-            if seen > limit:
-                return total
-            try:
-                total += os.lstat(os.path.join(root, name)).st_size
-            except OSError:
-                continue
-    return total
-
-
-def dockerfile_history(
-    original: ProjectDockerfile,
-    revised: Dockerfile | None,
-    plan: HistoryPlan,
-    lock: Lock,
-    sizes: dict[str, int],
-    member: str,
-    paths: dict[str, str],
-) -> HistoryPlan:
-    """`plan` with each step's bytes worked out from the Dockerfile (today) and its revision (the plan;
-    None: the Dockerfile as it is), as `rebuild_cost` walks them: what each past lock change re-creates
-    in the final image. `plan` as it is when the Dockerfile cannot be read."""
-    member_dirs = frozenset(p for p in paths.values() if p not in (".", ""))
-    groups = group_packages_for(plan_layers(plan.grouping, lock, sizes, member))
-    project = sizes.get(member, 0)
-    steps = [cost.step for cost in plan.planned.steps]
-    try:
-        changes = [step.touched for step in steps]
-        then = [step.sizes for step in steps]
-        current = original.current
-        today = recreated_in_final_image(current, changes, lock, member, sizes, project, None, member_dirs, then)
-        planned = recreated_in_final_image(revised or current, changes, lock, member, sizes, project, groups, member_dirs, then)
-    except UvscopeError:
-        return plan
-    return HistoryPlan(with_figures(plan.today, today), with_figures(plan.planned, planned), "dockerfile", plan.unit)
-
-
-@dataclass(frozen=True)
-class ProjectBuild:
-    """The project's Dockerfile (parsed when first asked) and its workspace member folders, read once:
-    the grouping editor works out every preview and replay from it without going back to the disk on each move."""
-
-    docker: ProjectDockerfile
-    paths: dict[str, str]
-    """Workspace member -> its folder relative to the project (`member_paths`)."""
-
-    @property
-    def member_dirs(self) -> frozenset[str]:
-        return frozenset(p for p in self.paths.values() if p not in (".", ""))
-
-
-def read_project_build(project_dir: str | None, lock: Lock) -> ProjectBuild | None:
-    """The project's Dockerfile and member folders, or None when there is no project or no Dockerfile
-    uvscope can read (the previews then use the generic model)."""
-    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
-    if not project_dir or not path or not os.path.isfile(path):
-        return None
-    try:
-        return ProjectBuild(ProjectDockerfile(read_project_file(path).text), member_paths(project_dir, lock))
-    except UvscopeError:
-        return None
-
-
-def _rewrite_for(build: ProjectBuild, grouping: Grouping, lock: Lock, member: str) -> Rewrite:
-    workspace = len(lock.members) > 1
-    return rewrite_dockerfile(build.docker, grouping, member_paths=build.paths, workspace=workspace, package=member if workspace else None)
-
-
-def history_suggestion(
-    project: str | ProjectBuild | None,
-    lock: Lock,
-    sizes: dict[str, int],
-    member: str,
-    steps: list[Step],
-    max_groups: int = MAX_GROUPS,
-) -> HistoryPlan:
-    """The history planner's grouping for the grouping editor, searched as `optimize --suggest` does: groups
-    that the project's Dockerfile (`project`: its folder, or the Dockerfile read before) will copy from
-    stages of their own (multi-stage) do not cascade."""
-    plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
-    if not plan.grouping.groups:
-        return plan
-    dockerfile = project if isinstance(project, ProjectBuild) else read_project_build(project, lock)
-    if dockerfile is None:
-        return plan
-    try:
-        rewrite = _rewrite_for(dockerfile, plan.grouping, lock, member)
-    except UvscopeError:
-        return plan
-    if rewrite.shape == "single-stage":
-        return plan
-    return search(lock, sizes, member, steps, max_groups, sizes.get(member, 0), cascade=False)
-
-
-def history_replays(
-    project: str | ProjectBuild | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str, steps: list[Step]
-) -> HistoryPlan:
-    """Today's single layer and `grouping` replayed over `steps`, from the project's Dockerfile (`project`:
-    its folder, or the Dockerfile read before) and uvscope's revision of it when there is one uvscope can
-    rewrite (else the plain replay): the grouping editor's line."""
-    project_bytes = sizes.get(member, 0)
-    dockerfile = project if isinstance(project, ProjectBuild) else read_project_build(project, lock)
-
-    def plain() -> HistoryPlan:
-        return HistoryPlan(
-            replay(Grouping(), lock, sizes, member, steps, project_bytes), replay(grouping, lock, sizes, member, steps, project_bytes)
-        )
-
-    if dockerfile is None:
-        return plain()
-    paths = dockerfile.paths
-    if not grouping.groups:
-        # nothing to rewrite: with no groups the Dockerfile stays as it is, and so does every figure
-        today = replay(Grouping(), lock, sizes, member, steps, project_bytes)
-        plan = dockerfile_history(dockerfile.docker, None, HistoryPlan(today, today), lock, sizes, member, paths)
-        return HistoryPlan(plan.today, Replay(grouping, plan.today.layers, plan.today.steps), plan.figures_from)
-    try:
-        rewrite = _rewrite_for(dockerfile, grouping, lock, member)
-    except UvscopeError:
-        return plain()
-    cascade = rewrite.shape == "single-stage"
-    plan = HistoryPlan(
-        replay(Grouping(), lock, sizes, member, steps, project_bytes),
-        replay(grouping, lock, sizes, member, steps, project_bytes, cascade),
-    )
-    return dockerfile_history(dockerfile.docker, rewrite.parsed, plan, lock, sizes, member, paths)
 
 
 def _kept_today(docker: ProjectDockerfile | None, lock: Lock, member: str, paths: dict[str, str]) -> set[str]:
@@ -587,32 +413,3 @@ def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
         then = PlannedWrite(docker.path, expected, new_data) if expected != new_data else None
     written, _ = write_and_relock(pyproject.original, pyproject.new_text.encode(), plan.lock_path, uv, then)
     return written
-
-
-def project_preview(
-    project: str | ProjectBuild | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str
-) -> Preview | None:
-    """The grouping editor's preview worked out from the project's own Dockerfile (`project`: its folder, or
-    the Dockerfile read before), rewritten in memory; None when there is no Dockerfile uvscope can rewrite
-    (the caller then shows the generic model)."""
-    if project is None or not grouping.groups:
-        return None
-    dockerfile = project if isinstance(project, ProjectBuild) else read_project_build(project, lock)
-    if dockerfile is None:
-        return None
-    try:
-        rewrite = _rewrite_for(dockerfile, grouping, lock, member)
-        layers = plan_layers(grouping, lock, sizes, member)
-        costs = rebuild_costs(
-            dockerfile.docker.current,
-            rewrite.parsed,
-            lock,
-            member,
-            sizes,
-            sizes.get(member, 0),
-            group_packages_for(layers),
-            dockerfile.member_dirs,
-        )
-    except UvscopeError:
-        return None
-    return Preview(tuple(layers), tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))

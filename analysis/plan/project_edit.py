@@ -16,7 +16,6 @@ from packaging.utils import canonicalize_name
 
 from ..errors import UvscopeError
 from .grouping import REST, Grouping, GroupingError, parse_group_option
-from .sync_groups import SyncedGroups
 
 # what callers of this module used before the split (reading the files, re-locking) is still named here
 from .project_files import BOM as BOM
@@ -31,6 +30,7 @@ from .relock import find_uv as find_uv
 from .relock import uv_environment as uv_environment
 from .relock import write_and_relock as write_and_relock
 from .relock import write_groups_and_lock as write_groups_and_lock
+from .sync_groups import SyncedGroups
 
 
 def _parse(text: str, path: str):

@@ -1,0 +1,121 @@
+"""The project as its image is built: its workspace member folders, its Dockerfile read once (`ProjectBuild`),
+the Dockerfile rewritten for a grouping, the grouping editor's preview from it, and the size of its own files on disk."""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+
+from ..errors import UvscopeError
+from ..packages.uvlock import Lock
+from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_dockerfile
+from .grouping import ChangeCost, Grouping, Preview, plan_layers
+from .project_files import load_toml, read_project_file
+from .rebuild_cost import group_packages_for, rebuild_costs
+
+
+def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
+    """Workspace member -> its folder relative to `project_dir` (`.` for the root project)."""
+    from packaging.utils import canonicalize_name
+
+    def name_of(path: str) -> str | None:
+        try:
+            data = load_toml(path)
+        except UvscopeError:
+            return None
+        project = data.get("project")
+        return str(canonicalize_name(project["name"])) if isinstance(project, dict) and "name" in project else None
+
+    root = os.path.join(project_dir, "pyproject.toml")
+    paths: dict[str, str] = {}
+    root_name = name_of(root)
+    if root_name:
+        paths[root_name] = "."
+    workspace = ((load_toml(root).get("tool") or {}).get("uv") or {}).get("workspace") or {}
+    for pattern in workspace.get("members") or []:
+        for folder in sorted(glob.glob(os.path.join(project_dir, str(pattern)))):
+            name = name_of(os.path.join(folder, "pyproject.toml"))
+            if name:
+                paths[name] = os.path.relpath(folder, project_dir)
+    return {name: path for name, path in paths.items() if name in lock.members or path == "."}
+
+
+@dataclass(frozen=True)
+class ProjectBuild:
+    """The project's Dockerfile (parsed when first asked) and its workspace member folders, read once:
+    the grouping editor works out every preview and replay from it without going back to the disk on each move."""
+
+    docker: ProjectDockerfile
+    paths: dict[str, str]
+    """Workspace member -> its folder relative to the project (`member_paths`)."""
+
+    @property
+    def member_dirs(self) -> frozenset[str]:
+        return frozenset(p for p in self.paths.values() if p not in (".", ""))
+
+
+def read_project_build(project_dir: str | None, lock: Lock) -> ProjectBuild | None:
+    """The project's Dockerfile and member folders, or None when there is no project or no Dockerfile
+    uvscope can read (the previews then use the generic model)."""
+    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
+    if not project_dir or not path or not os.path.isfile(path):
+        return None
+    try:
+        return ProjectBuild(ProjectDockerfile(read_project_file(path).text), member_paths(project_dir, lock))
+    except UvscopeError:
+        return None
+
+
+def rewrite_for(build: ProjectBuild, grouping: Grouping, lock: Lock, member: str) -> Rewrite:
+    workspace = len(lock.members) > 1
+    return rewrite_dockerfile(build.docker, grouping, member_paths=build.paths, workspace=workspace, package=member if workspace else None)
+
+
+_NOT_SOURCE = {".venv", ".git", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}
+
+
+def source_bytes(folder: str, limit: int = 20_000) -> int:
+    """The project's own files on disk (what `COPY . .` brings), when no image says how large they are."""
+    total = 0
+    seen = 0
+    for root, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if name not in _NOT_SOURCE and not name.startswith(".")]
+        for name in files:
+            seen += 1
+            if seen > limit:
+                return total
+            try:
+                total += os.lstat(os.path.join(root, name)).st_size
+            except OSError:
+                continue
+    return total
+
+
+def project_preview(
+    project: str | ProjectBuild | None, grouping: Grouping, lock: Lock, sizes: dict[str, int], member: str
+) -> Preview | None:
+    """The grouping editor's preview worked out from the project's own Dockerfile (`project`: its folder, or
+    the Dockerfile read before), rewritten in memory; None when there is no Dockerfile uvscope can rewrite
+    (the caller then shows the generic model)."""
+    if project is None or not grouping.groups:
+        return None
+    dockerfile = project if isinstance(project, ProjectBuild) else read_project_build(project, lock)
+    if dockerfile is None:
+        return None
+    try:
+        rewrite = rewrite_for(dockerfile, grouping, lock, member)
+        layers = plan_layers(grouping, lock, sizes, member)
+        costs = rebuild_costs(
+            dockerfile.docker.current,
+            rewrite.parsed,
+            lock,
+            member,
+            sizes,
+            sizes.get(member, 0),
+            group_packages_for(layers),
+            dockerfile.member_dirs,
+        )
+    except UvscopeError:
+        return None
+    return Preview(tuple(layers), tuple(ChangeCost(cost.change, cost.today, cost.proposed) for cost in costs))
