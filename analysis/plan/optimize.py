@@ -21,7 +21,6 @@ from ..packages.lockhistory import is_git_checkout, lock_history
 from ..packages.uvlock import Lock, buildable_members, closure, parse_lock, runtime_roots, wheel_sizes
 from ..units import size
 from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_dockerfile
-from .docker_stages import context_at
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 
 # the history plans and the project's build have modules of their own; their names are still importable from here
@@ -47,7 +46,7 @@ from .project_edit import (
     write_and_relock,
 )
 from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs
-from .sync_groups import SyncedGroups, synced_groups
+from .sync_groups import dockerfile_extras, dockerfile_groups
 
 
 @dataclass(frozen=True)
@@ -101,40 +100,6 @@ def _dockerfile_package(docker: ProjectDockerfile) -> str | None:
     except UvscopeError:
         return None
     return next((sync.package for sync in syncs if sync.package), None)
-
-
-def _synced_extras(docker: ProjectDockerfile | None) -> frozenset[str]:
-    """The extras the Dockerfile's `uv sync` installs (`--extra X`, `--all-extras` as `*`): their packages can be grouped too."""
-    from packaging.utils import canonicalize_name
-
-    if docker is None:
-        return frozenset()
-    try:
-        syncs = docker.syncs
-    except UvscopeError:
-        return frozenset()
-    extras: set[str] = set()
-    for sync in syncs:
-        words = list(sync.options)
-        extras |= {str(canonicalize_name(words[i + 1])) for i, word in enumerate(words[:-1]) if word == "--extra"}
-        extras |= {str(canonicalize_name(word.split("=", 1)[1])) for word in words if word.startswith("--extra=")}
-        if "--all-extras" in words:
-            extras.add("*")
-    return frozenset(extras)
-
-
-def _synced_groups(docker: ProjectDockerfile | None, pyproject_text: str) -> SyncedGroups:
-    """The dependency groups the Dockerfile's `uv sync` installs (`dev` by default): their packages can be grouped too."""
-    if docker is None:
-        return SyncedGroups()
-    try:
-        syncs = docker.syncs
-    except UvscopeError:
-        return SyncedGroups()
-    found = SyncedGroups()
-    for sync in syncs:
-        found |= synced_groups(sync.options, context_at(docker.user, sync.stage, sync.index).env, pyproject_text)
-    return found
 
 
 def _label(path: str, project_dir: str) -> str:
@@ -253,7 +218,7 @@ def plan_optimization(
     pyproject = read_project_file(pyproject_path)
     root_text = read_project_file(os.path.join(project_dir, "pyproject.toml")).text if paths[member] not in (".", "") else ""
     # the dependency groups the Dockerfile's sync installs (`dev` by default): in the image, so they may be grouped
-    synced = _synced_groups(docker, pyproject.text if "default-groups" in pyproject.text or not root_text else root_text)
+    synced = dockerfile_groups(docker, pyproject.text if "default-groups" in pyproject.text or not root_text else root_text)
     group_roots = [
         dep for package in lock.packages.get(member, []) for name, deps in package.groups.items() if name in synced for dep in deps
     ]
@@ -347,7 +312,7 @@ def plan_optimization(
                 rewrite = revise(grouping)
         if history_plan is not None and sizes is not None:
             history_plan = dockerfile_history(docker, rewrite.parsed, history_plan, lock, sizes, member, paths)
-    extras = _synced_extras(docker)
+    extras = dockerfile_extras(docker)
     installed = frozenset(closure(lock, runtime_roots(lock, member) + group_roots))
     new_pyproject = with_groups(pyproject.text, grouping, pyproject_path, extras, installed, synced)
     # A group that already existed keeps its entries: the layers are built from what the file will say.

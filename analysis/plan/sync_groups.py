@@ -16,6 +16,10 @@ from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
 
+from ..errors import UvscopeError
+from .docker_rewrite import ProjectDockerfile
+from .docker_stages import context_at
+
 TRUE = ("1", "true", "yes", "on")
 
 
@@ -79,6 +83,38 @@ def synced_groups(options: Sequence[str], env: Mapping[str, str] | None = None, 
     if "--no-dev" in words or env.get("UV_NO_DEV", "").lower() in TRUE:
         excluded.add("dev")
     return SyncedGroups(frozenset(names), every, frozenset(excluded))
+
+
+def dockerfile_extras(docker: ProjectDockerfile | None) -> frozenset[str]:
+    """The extras the Dockerfile's `uv sync` installs (`--extra X`, `--all-extras` as `*`): their packages can be grouped too."""
+    if docker is None:
+        return frozenset()
+    try:
+        syncs = docker.syncs
+    except UvscopeError:
+        return frozenset()
+    extras: set[str] = set()
+    for sync in syncs:
+        words = list(sync.options)
+        extras |= {str(canonicalize_name(words[i + 1])) for i, word in enumerate(words[:-1]) if word == "--extra"}
+        extras |= {str(canonicalize_name(word.split("=", 1)[1])) for word in words if word.startswith("--extra=")}
+        if "--all-extras" in words:
+            extras.add("*")
+    return frozenset(extras)
+
+
+def dockerfile_groups(docker: ProjectDockerfile | None, pyproject_text: str) -> SyncedGroups:
+    """The dependency groups the Dockerfile's `uv sync` installs (`dev` by default): their packages can be grouped too."""
+    if docker is None:
+        return SyncedGroups()
+    try:
+        syncs = docker.syncs
+    except UvscopeError:
+        return SyncedGroups()
+    found = SyncedGroups()
+    for sync in syncs:
+        found |= synced_groups(sync.options, context_at(docker.user, sync.stage, sync.index).env, pyproject_text)
+    return found
 
 
 def _values(words: list[str], name: str) -> list[str]:
