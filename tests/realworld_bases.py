@@ -60,12 +60,17 @@ def managed_python_archive(folder: Path) -> tuple[str, str]:
     byte for byte the same on every call so the stand-in's build hits its cache; returns (name, version).
     pyenv links `bin/pythonX.Y` to its libpython through an absolute RUNPATH; the archive's binary has
     `$ORIGIN/../lib` in its place (written over the same bytes, NUL-padded), as python-build-standalone's."""
-    sources = sorted(PYENV_VERSIONS.glob(f"{MANAGED_MINOR}.*"), key=lambda p: [int(x) for x in p.name.split(".") if x.isdigit()])
+    sources = sorted(
+        (p for p in PYENV_VERSIONS.glob(f"{MANAGED_MINOR}.*") if p.name.replace(".", "").isdigit()),
+        key=lambda p: [int(x) for x in p.name.split(".")],
+    )
     if not sources:
         raise RuntimeError(f"no CPython {MANAGED_MINOR} under {PYENV_VERSIONS}: the stand-in for uv-managed Python needs one")
     prefix = sources[-1]
     binary = prefix / "bin" / f"python{MANAGED_MINOR}"
-    version = subprocess.run([binary, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True, check=True).stdout.strip()
+    version = subprocess.run(
+        [binary, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     data = binary.read_bytes()
     runpath = f"{prefix}/lib".encode() + b"\0"
     if data.count(runpath) != 1:

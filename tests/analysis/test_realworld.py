@@ -108,6 +108,14 @@ def test_real_dockerfile_is_rewritten_before_its_project_files(case):
     )
     assert install < read, (sources[install], sources[read])
     assert f"--python {environment} " in sources[install]
+    # a stage per group (the multi-stage shapes) starts as the install stage does, from its base with its steps before
+    # the group's layer: standalone.Dockerfile's `uv python install 3.12` into /python, which the group's venv links to
+    stage = parsed.instructions[install].stage
+    before = [s for i, s in enumerate(sources) if parsed.instructions[i].stage == stage and i < install]
+    for group_stage in (s for s in parsed.stages if s.name.startswith("uvscope-group-")):
+        own = [s for i, s in enumerate(sources) if parsed.instructions[i].stage == group_stage.index]
+        assert own[0].rsplit(" AS ", 1)[0] == before[0].rsplit(" AS ", 1)[0], (own[0], before[0])
+        assert own[1 : len(before)] == before[1:], (own, before)
 
 
 def _engine_params():
