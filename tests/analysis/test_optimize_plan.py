@@ -170,3 +170,24 @@ def test_heavy_packages_from_an_extra_the_dockerfile_installs_can_be_grouped(tmp
     assert 'heavy = [\n    "numpy>=2.0",\n    "pandas>=2.2",\n]' in plan.pyproject.new_text
     assert {"numpy", "pandas"} <= set(plan.preview.layers[0].packages)
     assert plan.preview.costs[0].proposed < 5_000_000  # pandas is no longer re-created by a bump
+
+
+def test_group_layers_read_copies_whose_history_names_their_flags():
+    """docker 26's BuildKit writes a final stage's `COPY --chown` with its flag into the history (20.10's does not):
+    standalone.Dockerfile's `COPY --from=builder --chown=nonroot:nonroot /app /app`, split per group, is still found."""
+    from uvscope.analysis.plan.prove import BuiltImage, group_layers
+
+    for chown in ("", "--chown=nonroot:nonroot "):
+        image = BuiltImage(
+            "t",
+            ("sha256:base", "sha256:python", "sha256:heavy", "sha256:rest", "sha256:workdir"),
+            (1, 1, 1, 1, 0),
+            (
+                "ADD rootfs",
+                "COPY /python /python # buildkit",
+                f"COPY {chown}/app/.venv /app/.venv # buildkit",
+                f"COPY {chown}/app /app # buildkit",
+                "WORKDIR /app",
+            ),
+        )
+        assert group_layers(image, ("heavy",), "/app/.venv", "/app/.venv", True) == {"heavy": "sha256:heavy"}, chown
