@@ -311,6 +311,7 @@ def _provides_uv(instruction: Instruction) -> bool:
     return False
 
 
+_PYTHON_INSTALL_ANY = re.compile(r"(?:^|[\s;&|(])uv\s+python\s+install\b")
 _PYTHON_INSTALL = re.compile(r"uv\s+python\s+install(\s+-\S+)*(\s+[^-\s]\S*)+(\s+-\S+)*")
 
 
@@ -401,6 +402,10 @@ class _Writer:
     environment uses: they come along before the groups."""
     inline_setup: tuple[str, ...]
     """What the `uv sync` RUN itself does first to install uv."""
+    late_python: bool = False
+    """A `uv python install` that reads the project's files (`.python-version`) runs only after the groups:
+    their `uv venv` installs the same request first (`.python-version`'s, else `requires-python`), which
+    `UV_PYTHON_DOWNLOADS=manual` allows where it refuses `uv venv`'s own download."""
 
     @property
     def environment(self) -> str:
@@ -494,7 +499,8 @@ class _Writer:
             python = f"py={shlex.quote(sync.python)}"
         else:
             python = f'py="${{UV_PYTHON:-$(cat {EXPORT_DIR}/python)}}"'
-        venv = f'[ -e {environment}/bin/python ] || {{ {python}; {uv} venv ${{py:+--python "$py"}} {environment}; }}'
+        install = f'{uv} python install ${{py:+"$py"}} && ' if self.late_python else ""
+        venv = f'[ -e {environment}/bin/python ] || {{ {python}; {install}{uv} venv ${{py:+--python "$py"}} {environment}; }}'
         # The user's `uv sync --no-cache` keeps uv's cache (the unpacked wheels) out of its layer: the group's
         # install does the same (`UV_NO_CACHE` in the environment applies to both already).
         no_cache = "--no-cache" in sync.options or "-n" in sync.options
@@ -576,7 +582,12 @@ def _writer(dockerfile: Dockerfile, shape: BuildShape, grouping: Grouping, inser
     ]
     inline_setup = _uv_installed_in(dockerfile.instructions[sync.index])
     prefix += late_setup + [f"RUN {command}{nl}" for command in inline_setup]
-    return _Writer(dockerfile, shape, grouping, nl, tuple(prefix), tuple(late_setup), tuple(inline_setup))
+    late_python = any(
+        insert_at <= index <= sync.index and _PYTHON_INSTALL_ANY.search(instruction.script()) and not _installs_managed_python(instruction)
+        for index, instruction in steps
+        if instruction.keyword == "RUN"
+    )
+    return _Writer(dockerfile, shape, grouping, nl, tuple(prefix), tuple(late_setup), tuple(inline_setup), late_python)
 
 
 def _apply_edits(dockerfile: Dockerfile, edits: list[tuple[int, int, list[str]]]) -> str:
