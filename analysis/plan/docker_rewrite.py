@@ -319,7 +319,7 @@ def _installs_managed_python(instruction: Instruction) -> bool:
     """A RUN that only installs uv-managed Pythons it names (`uv python install 3.12`), reading nothing
     from the context: the groups' `uv venv` needs that interpreter (the one `uv sync` will use), else it
     downloads the newest one `requires-python` allows, or fails where downloads are off. A bare
-    `uv python install` reads `.python-version` from the project's files and stays where it is."""
+    `uv python install` reads `.python-version` from the project's files and stays where it is (`_Writer.late_python`)."""
     if instruction.keyword != "RUN" or _binds_context(instruction) or instruction.heredocs:
         return False
     commands = [c.strip() for c in re.split(r"&&|;|\n", instruction.script().replace("\\\n", " ")) if c.strip()]
