@@ -251,20 +251,34 @@ def saved_layers(reference: str) -> list[tuple[str, int, list[tarfile.TarInfo]]]
 def saved_images(*references: str, engine: Engine | None = None) -> dict[str, list[tuple[str, int, list[tarfile.TarInfo]]]]:
     """`saved_layers` of several images from one `docker save` (of `engine`, the default one unless given):
     a layer they share is streamed and hashed once."""
+    import gzip
     import hashlib
     import json
     import tarfile
 
     class Hashing:
-        """Hashes every byte the tar parser reads from one layer blob."""
+        """Hashes and counts every byte the tar parser reads from one layer (its uncompressed tar)."""
 
         def __init__(self, source, sha) -> None:
-            self.source, self.sha = source, sha
+            self.source, self.sha, self.size = source, sha, 0
 
         def read(self, size: int = -1) -> bytes:
             data = self.source.read(size)
             self.sha.update(data)
+            self.size += len(data)
             return data
+
+    class Peeked:
+        """A stream with its first bytes read back in front (to tell a gzip blob from a tar)."""
+
+        def __init__(self, source, head: bytes) -> None:
+            self.source, self.head = source, head
+
+        def read(self, size: int = -1) -> bytes:
+            if self.head:
+                data, self.head = (self.head, b"") if size < 0 or size >= len(self.head) else (self.head[:size], self.head[size:])
+                return data + (self.source.read(size - len(data)) if size < 0 or size > len(data) else b"")
+            return self.source.read(size)
 
     engine = engine or DEFAULT
     process = subprocess.Popen([engine.cli, "save", *references], stdout=subprocess.PIPE, env=engine.env())
@@ -278,15 +292,23 @@ def saved_images(*references: str, engine: Engine | None = None) -> dict[str, li
                 manifest = json.load(archive.extractfile(member))
             elif member.isfile() and (member.name.endswith("/layer.tar") or member.name.startswith("blobs/")):
                 handle = archive.extractfile(member)
+                head = handle.read(2)
+                # docker 26's containerd image store saves the layers as stored: gzip blobs, hashed uncompressed
+                # here (their diff_id) so the sizes and identities are the ones docker 20.10's layer.tar give
+                source = gzip.GzipFile(fileobj=Peeked(handle, head)) if head == b"\x1f\x8b" else Peeked(handle, head)
                 digest, entries = hashlib.sha256(), []
+                hashing = Hashing(source, digest)
                 try:
-                    with tarfile.open(fileobj=Hashing(handle, digest), mode="r|") as layer:
+                    with tarfile.open(fileobj=hashing, mode="r|") as layer:
                         entries = list(layer)
-                except tarfile.ReadError:
+                except (tarfile.ReadError, OSError):
                     pass  # a config or manifest blob
-                while handle.read(1 << 20):
-                    pass
-                blobs[member.name] = (f"sha256:{digest.hexdigest()}", member.size, entries)
+                try:
+                    while hashing.read(1 << 20):
+                        pass
+                except OSError:
+                    pass  # not gzip after all
+                blobs[member.name] = (f"sha256:{digest.hexdigest()}", hashing.size if entries else member.size, entries)
             elif member.issym() and member.name.endswith("/layer.tar"):  # a layer two saved images share is stored once
                 links[member.name] = posixpath.normpath(posixpath.join(posixpath.dirname(member.name), member.linkname))
     if process.wait() != 0 or manifest is None:

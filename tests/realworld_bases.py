@@ -3,11 +3,17 @@
 
 from __future__ import annotations
 
+import gzip
+import io
+import json
 import shutil
+import subprocess
+import tarfile
 import tempfile
+from hashlib import sha256
 from pathlib import Path
 
-from harness import BASE_IMAGE, DEFAULT, Engine, docker, ensure_base_image, python_slim_image, uv_binary, uv_binary_image
+from harness import BASE_IMAGE, CA_BUNDLE, DEFAULT, Engine, docker, ensure_base_image, python_slim_image, uv_binary, uv_binary_image
 
 STANDINS = (
     "python:3.12-slim-bookworm",
@@ -17,7 +23,18 @@ STANDINS = (
     "python:3.14",
     "ghcr.io/astral-sh/uv:0.9.26",
     "oven/bun:1",
+    "ghcr.io/astral-sh/uv:bookworm-slim",
+    "debian:bookworm-slim",
 )
+
+# uv-docker-example's standalone.Dockerfile runs `uv python install 3.12`: uv downloads python-build-standalone
+# from GitHub, which is not reachable here. The stand-in `ghcr.io/astral-sh/uv:bookworm-slim` carries a local
+# download catalog (uv's own `UV_PYTHON_DOWNLOADS_JSON_URL`, download-metadata.json's format) and one
+# `install_only` archive made from this machine's pyenv CPython 3.12, so the Dockerfile itself is unchanged.
+MIRROR = "/uvscope-python-mirror"
+PYENV_VERSIONS = Path.home() / ".pyenv" / "versions"
+MANAGED_MINOR = "3.12"
+MANAGED_STANDIN = "ghcr.io/astral-sh/uv:bookworm-slim"
 
 FAKE_BUN = """#!/bin/sh
 # stand-in for bun (not installable here): `bun install` does nothing, `bun run build` writes the page
@@ -29,12 +46,89 @@ fi
 """
 
 
+def _drop_from_install_only(parts: list[str]) -> bool:
+    """What python-build-standalone's `install_only` layout leaves out of this machine's pyenv build (or what is
+    not the interpreter's own: the pip pyenv put in site-packages), the same cut as the harness's python:slim base."""
+    drop = {"__pycache__", "test", "idlelib", "tkinter", "turtledemo", "ensurepip"}
+    if any(part in drop or part.startswith("config-3") for part in parts):
+        return True
+    return "site-packages" in parts[:-1]
+
+
+def managed_python_archive(folder: Path) -> tuple[str, str]:
+    """Writes `folder/cpython-X.Y.Z-x86_64-unknown-linux-gnu-install_only.tar.gz` from this machine's pyenv
+    CPython MANAGED_MINOR (laid out as python-build-standalone's: `python/bin/pythonX.Y`, `python/lib/...`),
+    byte for byte the same on every call so the stand-in's build hits its cache; returns (name, version).
+    pyenv links `bin/pythonX.Y` to its libpython through an absolute RUNPATH; the archive's binary has
+    `$ORIGIN/../lib` in its place (written over the same bytes, NUL-padded), as python-build-standalone's."""
+    prefix = managed_python_source()
+    if prefix is None:
+        raise RuntimeError(f"no CPython {MANAGED_MINOR} under {PYENV_VERSIONS}: the stand-in for uv-managed Python needs one")
+    binary = prefix / "bin" / f"python{MANAGED_MINOR}"
+    version = subprocess.run(
+        [binary, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    data = binary.read_bytes()
+    runpath = f"{prefix}/lib".encode() + b"\0"
+    if data.count(runpath) != 1:
+        raise RuntimeError(f"{binary}: expected its RUNPATH {runpath[:-1].decode()} once, found it {data.count(runpath)} times")
+    relative = b"$ORIGIN/../lib\0"
+    data = data.replace(runpath, relative + b"\0" * (len(runpath) - len(relative)))
+    name = f"cpython-{version}-x86_64-unknown-linux-gnu-install_only.tar.gz"
+
+    def entry(info: tarfile.TarInfo) -> tarfile.TarInfo | None:
+        if _drop_from_install_only(info.name.split("/")[1:]):
+            return None
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        return info
+
+    with open(folder / name, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0, compresslevel=6) as packed:
+        with tarfile.open(fileobj=packed, mode="w", format=tarfile.PAX_FORMAT) as archive:
+            for part in ("include", "lib"):
+                archive.add(prefix / part, f"python/{part}", filter=entry)
+            info = entry(archive.gettarinfo(binary, f"python/bin/python{MANAGED_MINOR}"))
+            assert info is not None
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+            for link in ("python3", "python"):
+                info = tarfile.TarInfo(f"python/bin/{link}")
+                info.type, info.linkname, info.mode = tarfile.SYMTYPE, f"python{MANAGED_MINOR}", 0o777
+                archive.addfile(info)
+    return name, version
+
+
+def managed_python_catalog(folder: Path, name: str, version: str) -> None:
+    """`folder/download-metadata.json`: uv's download catalog with the one archive, at its path in the stand-in."""
+    major, minor, patch = (int(x) for x in version.split("."))
+    key = f"cpython-{version}-linux-x86_64-gnu"
+    catalog = {
+        key: {
+            "name": "cpython",
+            "arch": {"family": "x86_64", "variant": None},
+            "os": "linux",
+            "libc": "gnu",
+            "major": major,
+            "minor": minor,
+            "patch": patch,
+            "prerelease": "",
+            "url": f"file://{MIRROR}/{name}",
+            "sha256": sha256((folder / name).read_bytes()).hexdigest(),
+            "variant": None,
+            "build": "pyenv",
+        }
+    }
+    (folder / "download-metadata.json").write_text(json.dumps(catalog, indent=2) + "\n")
+
+
 def ensure_standins(engine: Engine | None = None) -> None:
     """`ghcr.io/astral-sh/uv:python3.12-bookworm-slim` (the python:slim-like base + uv) and
     `python:3.12-slim-bookworm` and `python:3.12-slim-bullseye` (the python:slim-like base, bookworm;
     its CPython is this machine's 3.11), `ghcr.io/astral-sh/uv:latest` (only `/uv`),
     `python:3.14` (the same 3.11 base), `ghcr.io/astral-sh/uv:0.9.26` (`/uv` and `/uvx`) and `oven/bun:1`
-    (the base with a stand-in `bun`, see FAKE_BUN); on the default engine and, when given, copied to `engine`."""
+    (the base with a stand-in `bun`, see FAKE_BUN), `debian:bookworm-slim` (the base) and
+    `ghcr.io/astral-sh/uv:bookworm-slim` (the base + uv + a local catalog of uv-managed Python, see MIRROR);
+    on the default engine and, when given, copied to `engine`."""
     slim = python_slim_image()
     docker("tag", slim, "python:3.12-slim-bookworm")
     docker("tag", slim, "python:3.12-slim-bullseye")
@@ -55,6 +149,45 @@ def ensure_standins(engine: Engine | None = None) -> None:
         (Path(context) / "bun").chmod(0o755)
         (Path(context) / "Dockerfile").write_text(f"FROM {BASE_IMAGE}\nCOPY bun /usr/local/bin/bun\n")
         docker("build", "--network", "host", "-t", "oven/bun:1", context)
+    docker("tag", BASE_IMAGE, "debian:bookworm-slim")
+    if managed_python_source() is not None:
+        _managed_python_standin()
     if engine is not None and engine is not DEFAULT:
         for name in STANDINS:
-            engine.copy_from_default(name)
+            if name != MANAGED_STANDIN or managed_python_source() is not None:
+                engine.copy_from_default(name)
+
+
+def managed_python_source() -> Path | None:
+    """This machine's pyenv CPython MANAGED_MINOR, the newest patch release (None: there is none, so the
+    stand-in for uv-managed Python, and the projects that need it, cannot be built here)."""
+    sources = sorted(
+        (p for p in PYENV_VERSIONS.glob(f"{MANAGED_MINOR}.*") if p.name.replace(".", "").isdigit()),
+        key=lambda p: [int(x) for x in p.name.split(".")],
+    )
+    return sources[-1] if sources else None
+
+
+def _managed_python_standin() -> None:
+    """`ghcr.io/astral-sh/uv:bookworm-slim`: the base + uv + the local catalog of uv-managed Python."""
+    with tempfile.TemporaryDirectory(prefix="uvscope-standin-") as context:
+        folder = Path(context)
+        shutil.copy(uv_binary(), folder / "uv")
+        shutil.copy(Path(uv_binary()).with_name("uvx"), folder / "uvx")
+        shutil.copy(CA_BUNDLE, folder / "ca-certificates.crt")
+        (folder / "mirror").mkdir()
+        name, version = managed_python_archive(folder / "mirror")
+        managed_python_catalog(folder / "mirror", name, version)
+        (folder / "Dockerfile").write_text(
+            f"FROM {BASE_IMAGE}\n"
+            "COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt\n"
+            "COPY uv uvx /usr/local/bin/\n"
+            f"COPY mirror {MIRROR}\n"
+            f"ENV SSL_CERT_FILE=/etc/ssl/certs/ca-certificates.crt UV_PYTHON_DOWNLOADS_JSON_URL=file://{MIRROR}/download-metadata.json\n"
+            # the archive's interpreter must run where uv unpacks it (relocatable) with this base's shared libraries
+            f"RUN mkdir /tmp/check && tar -xzf {MIRROR}/{name} -C /tmp/check"
+            " && /tmp/check/python/bin/python3 -c 'import ssl, sqlite3, ctypes, lzma, bz2, zlib, uuid, decimal, sys;"
+            ' assert sys.prefix == "/tmp/check/python", sys.prefix\''
+            " && rm -rf /tmp/check\n"
+        )
+        docker("build", "--network", "host", "-t", MANAGED_STANDIN, context)

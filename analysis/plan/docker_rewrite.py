@@ -311,6 +311,21 @@ def _provides_uv(instruction: Instruction) -> bool:
     return False
 
 
+_PYTHON_INSTALL_ANY = re.compile(r"(?:^|[\s;&|(])uv\s+python\s+install\b")
+_PYTHON_INSTALL = re.compile(r"uv\s+python\s+install(\s+-\S+)*(\s+[^-\s]\S*)+(\s+-\S+)*")
+
+
+def _installs_managed_python(instruction: Instruction) -> bool:
+    """A RUN that only installs uv-managed Pythons it names (`uv python install 3.12`), reading nothing
+    from the context: the groups' `uv venv` needs that interpreter (the one `uv sync` will use), else it
+    downloads the newest one `requires-python` allows, or fails where downloads are off. A bare
+    `uv python install` reads `.python-version` from the project's files and stays where it is (`_Writer.late_python`)."""
+    if instruction.keyword != "RUN" or _binds_context(instruction) or instruction.heredocs:
+        return False
+    commands = [c.strip() for c in re.split(r"&&|;|\n", instruction.script().replace("\\\n", " ")) if c.strip()]
+    return bool(commands) and all(_PYTHON_INSTALL.fullmatch(" ".join(c.split())) for c in commands)
+
+
 def _uv_installed_in(instruction: Instruction) -> list[str]:
     """What the `uv sync` RUN does before `uv sync` when that is where uv gets installed
     (`pip install uv && uv sync`, a venv + pip + link, `curl ... astral.sh/uv | sh`): the generated
@@ -382,10 +397,15 @@ class _Writer:
     nl: str
     prefix: tuple[str, ...]
     """The install stage's steps before the groups (shared by BuildKit with every generated stage)."""
-    late_uv: tuple[str, ...]
-    """Steps after the project's files that put uv on the PATH: they come along before the groups."""
+    late_setup: tuple[str, ...]
+    """Steps after the project's files that put uv on the PATH or install the uv-managed Python the
+    environment uses: they come along before the groups."""
     inline_setup: tuple[str, ...]
     """What the `uv sync` RUN itself does first to install uv."""
+    late_python: bool = False
+    """A `uv python install` that reads the project's files (`.python-version`) runs only after the groups:
+    their `uv venv` installs the same request first (`.python-version`'s, else `requires-python`), which
+    `UV_PYTHON_DOWNLOADS=manual` allows where it refuses `uv venv`'s own download."""
 
     @property
     def environment(self) -> str:
@@ -479,7 +499,8 @@ class _Writer:
             python = f"py={shlex.quote(sync.python)}"
         else:
             python = f'py="${{UV_PYTHON:-$(cat {EXPORT_DIR}/python)}}"'
-        venv = f'[ -e {environment}/bin/python ] || {{ {python}; {uv} venv ${{py:+--python "$py"}} {environment}; }}'
+        install = f'{uv} python install ${{py:+"$py"}} && ' if self.late_python else ""
+        venv = f'[ -e {environment}/bin/python ] || {{ {python}; {install}{uv} venv ${{py:+--python "$py"}} {environment}; }}'
         # The user's `uv sync --no-cache` keeps uv's cache (the unpacked wheels) out of its layer: the group's
         # install does the same (`UV_NO_CACHE` in the environment applies to both already).
         no_cache = "--no-cache" in sync.options or "-n" in sync.options
@@ -492,7 +513,7 @@ class _Writer:
     def install_block(self) -> list[str]:
         """In the install stage: each group's layer, bottom first, before anything reads the project.
         Where the user's RUN installs uv itself (and will again), uv is borrowed from the export stage."""
-        lines = list(self.late_uv)
+        lines = list(self.late_setup)
         for group in self.grouping.groups:
             lines.append(f"# uvscope: dependency group {group.name!r} in its own layer, reused while its pins do not change{self.nl}")
             lines.extend(self.install_steps(group.name, borrowed_uv=bool(self.inline_setup)))
@@ -554,14 +575,19 @@ def _writer(dockerfile: Dockerfile, shape: BuildShape, grouping: Grouping, inser
     sync = shape.sync
     steps = dockerfile.stage_instructions(sync.stage.index)[1:]
     prefix = [dockerfile.source(instruction).rstrip("\r\n") + nl for index, instruction in steps if index < insert_at]
-    late_uv = [
+    late_setup = [
         dockerfile.source(instruction).rstrip("\r\n") + nl
         for index, instruction in steps
-        if insert_at <= index < sync.index and _provides_uv(instruction)
+        if insert_at <= index < sync.index and (_provides_uv(instruction) or _installs_managed_python(instruction))
     ]
     inline_setup = _uv_installed_in(dockerfile.instructions[sync.index])
-    prefix += late_uv + [f"RUN {command}{nl}" for command in inline_setup]
-    return _Writer(dockerfile, shape, grouping, nl, tuple(prefix), tuple(late_uv), tuple(inline_setup))
+    prefix += late_setup + [f"RUN {command}{nl}" for command in inline_setup]
+    late_python = any(
+        insert_at <= index <= sync.index and _PYTHON_INSTALL_ANY.search(instruction.script()) and not _installs_managed_python(instruction)
+        for index, instruction in steps
+        if instruction.keyword == "RUN"
+    )
+    return _Writer(dockerfile, shape, grouping, nl, tuple(prefix), tuple(late_setup), tuple(inline_setup), late_python)
 
 
 def _apply_edits(dockerfile: Dockerfile, edits: list[tuple[int, int, list[str]]]) -> str:

@@ -224,6 +224,18 @@ def _inspect(tag: str, kind: str = "docker") -> BuiltImage:
     return BuiltImage(tag, meta.diff_ids, tuple(size or 0 for size in meta.layer_sizes), meta.created_by)
 
 
+def _without_copy_flags(command: str) -> str:
+    """A COPY's history line without its flags: BuildKit 0.13 (docker 26) records `--chown=...` and
+    `--chmod=...` there (`COPY --chown=app:app /app/.venv /app/.venv # buildkit`), 20.10's does not."""
+    words = command.split(" ")
+    if words[0] != "COPY":
+        return command
+    rest = words[1:]
+    while rest and rest[0].startswith("--"):
+        rest = rest[1:]
+    return " ".join(["COPY", *rest])
+
+
 def group_layers(
     image: BuiltImage, groups: tuple[str, ...], environment: str, final_environment: str, multi_stage: bool
 ) -> dict[str, str | None]:
@@ -241,7 +253,8 @@ def group_layers(
             found[group] = matches[-1] if matches else None
         return found
     prefix = f"COPY {environment} {final_environment}"
-    positions = [i for i, command in enumerate(image.created_by) if command.startswith(prefix + " ") or command == prefix]
+    commands = [_without_copy_flags(command) for command in image.created_by]
+    positions = [i for i, command in enumerate(commands) if command.startswith(prefix + " ") or command == prefix]
     # The group copies are consecutive; the rest's copy may look the same and comes right after them.
     runs: list[list[int]] = []
     for position in positions:

@@ -89,7 +89,8 @@ def test_nothing_to_do_is_said_on_stdout_with_exit_0(tmp_path):
     assert lock.returncode == 0, lock.stderr
     result = subprocess.run(
         [sys.executable, "-m", "uvscope.app.cli", "optimize", "--project", str(project), "--group", "heavy=numpy,pandas"],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0 and "a re-run replaces" not in result.stderr
     assert "the Dockerfile already keeps numpy, pandas" in result.stdout
@@ -162,7 +163,8 @@ def test_heavy_packages_from_an_extra_the_dockerfile_installs_can_be_grouped(tmp
     pyproject.write_text(text.replace("[build-system]", '[project.optional-dependencies]\nanalytics = ["pandas>=2.2"]\n\n[build-system]'))
     subprocess.run([str(Path(sys.executable).parent / "uv"), "lock", "-q"], cwd=project, check=True, capture_output=True)
     with pytest.raises(
-        UvscopeError, match=r"pandas not in \[project.dependencies\] or the dependency groups its uv sync installs \(none\); only what the image installs"
+        UvscopeError,
+        match=r"pandas not in \[project.dependencies\] or the dependency groups its uv sync installs \(none\); only what the image installs",
     ):
         plan_optimization(str(project), groups=["heavy=numpy,pandas"])
     dockerfile = project / "Dockerfile"
@@ -180,7 +182,11 @@ def test_heavy_packages_from_a_dependency_group_the_sync_installs_can_be_grouped
     project = _project(tmp_path, "project", "docs-intermediate")
     pyproject = project / "pyproject.toml"
     text = pyproject.read_text().replace('    "pandas>=2.2",  # heavy\n', "")
-    pyproject.write_text(text.replace("[build-system]", '[dependency-groups]\ntools = ["pandas>=2.2"]\ndev = [{include-group = "tools"}, "six"]\n\n[build-system]'))
+    pyproject.write_text(
+        text.replace(
+            "[build-system]", '[dependency-groups]\ntools = ["pandas>=2.2"]\ndev = [{include-group = "tools"}, "six"]\n\n[build-system]'
+        )
+    )
     subprocess.run([str(Path(sys.executable).parent / "uv"), "lock", "-q"], cwd=project, check=True, capture_output=True)
     with pytest.raises(UvscopeError, match=r"pandas not in .* the dependency groups its uv sync installs \(none\)"):
         plan_optimization(str(project), groups=["heavy=numpy,pandas"])  # the file says --no-dev
@@ -197,3 +203,24 @@ def test_heavy_packages_from_a_dependency_group_the_sync_installs_can_be_grouped
     dockerfile.write_text(dockerfile.read_text().replace("WORKDIR /app\n", "ENV UV_NO_DEV=1\nWORKDIR /app\n", 1))
     with pytest.raises(UvscopeError, match=r"installs \(none\)"):
         plan_optimization(str(project), groups=["heavy=numpy,pandas"])
+
+
+def test_group_layers_read_copies_whose_history_names_their_flags():
+    """docker 26's BuildKit writes a final stage's `COPY --chown` with its flag into the history (20.10's does not):
+    standalone.Dockerfile's `COPY --from=builder --chown=nonroot:nonroot /app /app`, split per group, is still found."""
+    from uvscope.analysis.plan.prove import BuiltImage, group_layers
+
+    for chown in ("", "--chown=nonroot:nonroot "):
+        image = BuiltImage(
+            "t",
+            ("sha256:base", "sha256:python", "sha256:heavy", "sha256:rest", "sha256:workdir"),
+            (1, 1, 1, 1, 0),
+            (
+                "ADD rootfs",
+                "COPY /python /python # buildkit",
+                f"COPY {chown}/app/.venv /app/.venv # buildkit",
+                f"COPY {chown}/app /app # buildkit",
+                "WORKDIR /app",
+            ),
+        )
+        assert group_layers(image, ("heavy",), "/app/.venv", "/app/.venv", True) == {"heavy": "sha256:heavy"}, chown

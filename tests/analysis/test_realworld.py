@@ -109,6 +109,14 @@ def test_real_dockerfile_is_rewritten_before_its_project_files(case):
     )
     assert install < read, (sources[install], sources[read])
     assert f"--python {environment} " in sources[install]
+    # a stage per group (the multi-stage shapes) starts as the install stage does, from its base with its steps before
+    # the group's layer: standalone.Dockerfile's `uv python install 3.12` into /python, which the group's venv links to
+    stage = parsed.instructions[install].stage
+    before = [s for i, s in enumerate(sources) if parsed.instructions[i].stage == stage and i < install]
+    for group_stage in (s for s in parsed.stages if s.name.startswith("uvscope-group-")):
+        own = [s for i, s in enumerate(sources) if parsed.instructions[i].stage == group_stage.index]
+        assert own[0].rsplit(" AS ", 1)[0] == before[0].rsplit(" AS ", 1)[0], (own[0], before[0])
+        assert own[1 : len(before)] == before[1:], (own, before)
 
 
 def _engine_params():
@@ -132,9 +140,13 @@ def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
     original re-creates, and the revised image still runs the project's own import; `uvscope report` of that
     image attributes at least 99% of its site-packages bytes to distributions."""
     import harness
-    from realworld_bases import ensure_standins
+    from realworld_bases import MANAGED_STANDIN, PYENV_VERSIONS, ensure_standins, managed_python_source
 
     engine = harness.DOCKER26 if case.engine == "docker26" else harness.DEFAULT
+    if MANAGED_STANDIN in (CORPUS / case.project / case.dockerfile).read_text() and managed_python_source() is None:
+        pytest.skip(
+            f"{MANAGED_STANDIN}'s stand-in needs a pyenv CPython 3.12 under {PYENV_VERSIONS} (uv-managed Python downloads are out of reach)"
+        )
     ensure_standins(engine)
     context = tmp_path / case.project
     shutil.copytree(CORPUS / case.project, context, ignore=shutil.ignore_patterns("ADAPTED.md", "case.toml"))

@@ -251,6 +251,44 @@ def test_uv_installed_after_the_project_files_comes_along_into_the_group_steps()
     assert "COPY --from=ghcr.io/astral-sh/uv:0.8 /uv /bin/uv" in export
 
 
+def test_managed_python_installed_after_the_project_files_comes_along_before_the_groups():
+    """standalone.Dockerfile's `uv python install 3.12`, moved after the lock's COPY: the groups' `uv venv`
+    (`--python ">=3.11"` from requires-python) would otherwise download the newest CPython allowed, not the
+    3.12 that `uv sync` and the final stage's `/python` get, or fail with UV_PYTHON_DOWNLOADS=manual."""
+    text = (
+        "FROM ghcr.io/astral-sh/uv:bookworm-slim AS builder\nENV UV_PYTHON_INSTALL_DIR=/python UV_PYTHON_PREFERENCE=only-managed\n"
+        "WORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN uv python install 3.12\nRUN uv sync --locked --no-install-project\n"
+        "COPY . /app\nRUN uv sync --locked\n"
+        "FROM debian:bookworm-slim\nCOPY --from=builder /python /python\nCOPY --from=builder /app /app\n"
+    )
+    result = _rewrite(text)
+    for stage in ("builder", "uvscope-group-heavy"):
+        steps = _instructions(result.text, stage)
+        group_run = next(i for i, step in enumerate(steps) if "-r /uvscope/heavy.txt" in step)
+        assert "RUN uv python install 3.12" in steps[:group_run], (stage, steps)
+        assert 'uv python install ${py:+"$py"}' not in steps[group_run]  # the hoisted step installs it
+    assert strip_generated(result.text) == (text, True)
+    # a bare `uv python install` reads .python-version from the project's files: it stays after them, and the
+    # groups' venv installs the same request (.python-version's first line) itself, allowed under downloads=manual
+    bare = text.replace("COPY pyproject.toml uv.lock ./", "COPY pyproject.toml uv.lock .python-version ./").replace("install 3.12", "install")
+    inline = bare.replace("RUN uv python install\nRUN uv sync", "RUN uv python install && uv sync")
+    assert inline != bare
+    for variant in (bare, inline):
+        result = _rewrite(variant)
+        for stage in ("builder", "uvscope-group-heavy"):
+            steps = _instructions(result.text, stage)
+            group_run = next(i for i, step in enumerate(steps) if "-r /uvscope/heavy.txt" in step)
+            assert not any("uv python install" in step for step in steps[:group_run]), steps
+            venv = steps[group_run].index('uv venv ${py:+--python "$py"}')
+            assert steps[group_run].index('uv python install ${py:+"$py"} && ') < venv, steps[group_run]
+        assert strip_generated(result.text) == (variant, True)
+    # nothing installs a managed Python after the project's files: the venv step is as it was
+    early = text.replace(
+        "COPY pyproject.toml uv.lock ./\nRUN uv python install 3.12\n", "RUN uv python install 3.12\nCOPY pyproject.toml uv.lock ./\n"
+    )
+    assert "uv python install ${py" not in _rewrite(early).text
+
+
 def test_uv_installed_by_the_sync_run_itself_is_installed_before_the_groups():
     text = (
         "FROM python:3.11-slim AS builder\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\n"
