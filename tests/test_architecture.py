@@ -167,7 +167,6 @@ MAX_LINES = 400
 OVER_THE_LIMIT_FOR_NOW = {
     # being edited on other branches: the lead splits them after merging
     "analysis/plan/docker_rewrite.py",
-    "analysis/plan/rebuild_cost.py",
     # not split yet (issue 26): to be split along their seams, then removed from this list
     "app/screens/main.py",
     "app/screens/grouping.py",

@@ -35,7 +35,7 @@ from ..packages.uvlock import Dependency, Lock, closure
 from .docker_rewrite import EXPORT_DIR, EXPORT_STAGE
 from .docker_stages import context_at, copy_sources, covers, find_syncs
 from .dockerfile import Dockerfile, Instruction, Stage
-from .sync_groups import synced_groups
+from .sync_groups import option_values, synced_groups
 
 CHANGES = ("version bump", "light dependency added", "application source changed")
 LOCK_CHANGE = "lock change"
@@ -219,8 +219,8 @@ class _Walk:
             names: set[str]
             if "uv" in words and "sync" in words:
                 options = words[words.index("sync") :]
-                group = _value(options, "--only-group")
-                excluded = {canonicalize_name(v) for v in _values(options, "--no-install-package")}
+                group = next(iter(option_values(options, "--only-group")), None)
+                excluded = {canonicalize_name(v) for v in option_values(options, "--no-install-package")}
                 if group:
                     names = self._group_closure(group)
                 else:
@@ -231,7 +231,7 @@ class _Walk:
                 added |= new
                 state.installed |= new
             elif "install" in words and ("pip" in words or "pip3" in words):
-                requirements = _values(words, "-r") + _values(words, "--requirement")
+                requirements = option_values(words, "-r") + option_values(words, "--requirement")
                 names = set()
                 for path in requirements:
                     match = re.fullmatch(re.escape(EXPORT_DIR) + r"/([\w.-]+)\.txt", path)
@@ -247,7 +247,7 @@ class _Walk:
                 added |= new
                 state.installed |= new
             elif "uninstall" in words and ("pip" in words or "pip3" in words):
-                for path in _values(words, "-r") + _values(words, "--requirement"):
+                for path in option_values(words, "-r") + option_values(words, "--requirement"):
                     match = re.fullmatch(re.escape(EXPORT_DIR) + r"/([\w.-]+)\.txt", path)
                     if match:
                         state.installed -= self.group_packages.get(match.group(1), set())
@@ -261,7 +261,7 @@ class _Walk:
         packages = self.lock.packages.get(self.member, [])
         roots = [dep for package in packages for dep in package.dependencies]
         groups = synced_groups(options, env)
-        extras = set(_values(options, "--extra"))
+        extras = set(option_values(options, "--extra"))
         all_extras = "--all-extras" in options
         for package in packages:
             roots += [dep for name, deps in package.groups.items() if name in groups for dep in deps]
@@ -289,21 +289,6 @@ class _Walk:
                 if layer.project:
                     total += project_bytes
         return total
-
-
-def _value(words: list[str], name: str) -> str | None:
-    values = _values(words, name)
-    return values[0] if values else None
-
-
-def _values(words: list[str], name: str) -> list[str]:
-    found = []
-    for position, word in enumerate(words):
-        if word == name and position + 1 < len(words):
-            found.append(words[position + 1])
-        elif word.startswith(name + "="):
-            found.append(word.split("=", 1)[1])
-    return found
 
 
 def recreated_in_final_image(

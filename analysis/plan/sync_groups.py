@@ -68,17 +68,17 @@ def synced_groups(options: Sequence[str], env: Mapping[str, str] | None = None, 
     """The groups `uv sync OPTIONS` installs in a build whose environment is `env`."""
     env = env or {}
     words = list(options)
-    only = _values(words, "--only-group") + (["dev"] if "--only-dev" in words else [])
+    only = option_values(words, "--only-group") + (["dev"] if "--only-dev" in words else [])
     if only:
         return SyncedGroups(frozenset(str(canonicalize_name(name)) for name in only))
     defaults, every = default_groups(pyproject_text)
     if "--no-default-groups" in words or env.get("UV_NO_DEFAULT_GROUPS", "").lower() in TRUE:
         defaults, every = frozenset(), False
-    names = set(defaults) | {str(canonicalize_name(name)) for name in _values(words, "--group")}
+    names = set(defaults) | {str(canonicalize_name(name)) for name in option_values(words, "--group")}
     if "--dev" in words:
         names.add("dev")
     every = every or "--all-groups" in words
-    excluded = {str(canonicalize_name(name)) for name in _values(words, "--no-group")}
+    excluded = {str(canonicalize_name(name)) for name in option_values(words, "--no-group")}
     excluded |= {str(canonicalize_name(name)) for name in env.get("UV_NO_GROUP", "").replace(",", " ").split()}
     if "--no-dev" in words or env.get("UV_NO_DEV", "").lower() in TRUE:
         excluded.add("dev")
@@ -117,7 +117,8 @@ def dockerfile_groups(docker: ProjectDockerfile | None, pyproject_text: str) -> 
     return found
 
 
-def _values(words: list[str], name: str) -> list[str]:
+def option_values(words: Sequence[str], name: str) -> list[str]:
+    """Every value of option `name` in `words` (`--name V` and `--name=V`), in order."""
     found = []
     for position, word in enumerate(words):
         if word == name and position + 1 < len(words):
