@@ -169,6 +169,18 @@ def build_parser() -> argparse.ArgumentParser:
         "--prove-dependency", metavar="NAME", help="with --prove: the new light dependency (default: a small package not yet locked)"
     )
     optimize.add_argument(
+        "--prove-registry",
+        metavar="HOST:PORT",
+        help="with --prove: push to this registry (plain HTTP on loopback) instead of a docker-registry --prove starts",
+    )
+    optimize.add_argument(
+        "--prove-cold",
+        action="store_true",
+        help="with --prove: rebuild after the change on a throwaway engine with an empty BuildKit cache, importing "
+        "only the previous image's cache from the registry, as a CI runner (needs root and dockerd)",
+    )
+    optimize.add_argument("--no-push", action="store_true", help="with --prove: do not push the images (no bytes-pushed figures)")
+    optimize.add_argument(
         "--keep-images",
         action="store_true",
         help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:LABEL-WHEN-RUN, listed in the output)",
@@ -381,6 +393,9 @@ def _optimize(args: argparse.Namespace) -> int:
             ("--keep-images", args.keep_images),
             ("--docker-build-option", args.docker_build_option),
             ("--prove-dependency", args.prove_dependency),
+            ("--prove-registry", args.prove_registry),
+            ("--prove-cold", args.prove_cold),
+            ("--no-push", args.no_push),
         )
         if value
     ]
@@ -526,8 +541,11 @@ def _optimize_json(args: argparse.Namespace, plan) -> int:
 
 
 def _prove(args: argparse.Namespace, plan) -> int:
-    from uvscope.analysis.output.text import size
+    from uvscope.analysis.output.proof import proof_document, proof_markdown
     from uvscope.analysis.plan.prove import prove
+
+    if args.no_push and (args.prove_registry or args.prove_cold):
+        raise UvscopeError(f"--no-push and {'--prove-registry' if args.prove_registry else '--prove-cold'}: that one pushes")
 
     def say(text: str) -> None:
         print(f"uvscope: {text}", file=sys.stderr, flush=True)
@@ -539,48 +557,15 @@ def _prove(args: argparse.Namespace, plan) -> int:
         dependency=args.prove_dependency,
         keep_images=args.keep_images,
         progress=say,
+        push=not args.no_push,
+        registry=args.prove_registry,
+        cold=args.prove_cold,
     )
-    rows = []
-    for result in (proof.original, proof.revised):
-        rows.append(
-            {
-                "dockerfile": result.label,
-                "image_bytes": result.after.size,
-                "recreated_bytes": result.recreated_bytes,
-                "recreated_share": round(result.recreated_share, 6),
-                "groups_kept": {group: result.kept(group) for group in proof.groups} if result.label == "revised" else {},
-                "group_layers": {group: list(ids) for group, ids in result.group_layers.items()},
-                "images": {"before": result.before.tag, "after": result.after.tag},
-                "diff_ids": {"before": list(result.before.diff_ids), "after": list(result.after.diff_ids)},
-            }
-        )
-    predicted = {"today": proof.predicted[0], "with_groups": proof.predicted[1]} if proof.predicted else None
+    document = proof_document(proof, plan.rewrite.shape)
     if args.format == "json":
-        document = {
-            "change": proof.change,
-            "groups": list(proof.groups),
-            "shape": plan.rewrite.shape,
-            "results": rows,
-            "predicted_bump": predicted,
-        }
         sys.stdout.write(to_json(document))
-        return 0
-    out = sys.stdout
-    out.write(f"\n## uvscope --prove: {proof.change}\n\n")
-    out.write("| Dockerfile | final image | re-created after the change | groups' layers |\n|---|---:|---:|---|\n")
-    for row in rows:
-        kept = ", ".join(f"{group} {'kept' if ok else 'REBUILT'}" for group, ok in row["groups_kept"].items()) or "-"
-        out.write(
-            f"| {row['dockerfile']} | {size(row['image_bytes'])} | {size(row['recreated_bytes'])} ({row['recreated_share']:.1%}) | {kept} |\n"
-        )
-    if predicted:
-        out.write(
-            f"\nuvscope's preview, with package sizes from the original image, said a version bump re-creates "
-            f"{size(predicted['today'])} today and {size(predicted['with_groups'])} with the groups "
-            "(Python packages and project files only)\n"
-        )
-    if args.keep_images:
-        out.write("\nimages: " + ", ".join(f"{row['images']['before']} {row['images']['after']}" for row in rows) + "\n")
+    else:
+        sys.stdout.write(proof_markdown(document, args.keep_images))
     return 0
 
 
