@@ -111,6 +111,7 @@ class NamedRegistry:
         if why is not None:
             raise UvscopeError(f"--prove-registry {host}: cannot reach the registry ({why})")
         self.host = host
+        self.blobs("uvscope-prove/probe")  # a login it wants and docker lacks ends here, before anything is built
 
     def _client(self, repository: str):
         from ..read.registry import RegistryClient, parse_registry_ref
@@ -129,12 +130,17 @@ class NamedRegistry:
             raise UvscopeError(f"--prove-registry {self.host}: the manifest of {reference} is not JSON") from None
 
     def blobs(self, repository: str) -> dict[str, int]:
-        """Every blob the repository's tags name, manifests included."""
-        client = self._client(repository)
+        """Every blob the repository's tags name, manifests included (one line naming the registry if it refuses)."""
         try:
-            tags = client.tags()
+            return self._blobs(repository)
         except ImageNotFound:
             return {}  # a repository nothing was pushed to yet
+        except UvscopeError as error:
+            raise UvscopeError(f"--prove-registry {self.host}: {error}") from None
+
+    def _blobs(self, repository: str) -> dict[str, int]:
+        client = self._client(repository)
+        tags = client.tags()
         found: dict[str, int] = {}
         pending = list(tags)
         seen: set[str] = set()
