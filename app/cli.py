@@ -416,6 +416,11 @@ def _optimize(args: argparse.Namespace) -> int:
         if python.lock is not None:
             sizes = python.lock.sizes
             package = package or python.lock.member
+    ratio = None
+    if args.image and not args.prove:
+        from uvscope.analysis.plan.push_cost import image_compression_ratio
+
+        ratio = image_compression_ratio(args.image, args.source, image, python.attribution, _cache(args), args.platform)
     history, newest = _history_steps(args) if args.history_images else (None, None)
     if sizes is None and newest is not None:  # no --image: today's sizes are the newest image's, as the steps' are their own
         sizes = newest
@@ -430,7 +435,7 @@ def _optimize(args: argparse.Namespace) -> int:
         history=history,
     )
     if args.format == "json" and not args.prove:
-        return _optimize_json(args, plan)
+        return _optimize_json(args, plan, ratio)
     out = sys.stdout
     if args.suggest and sizes is None:
         out.write(
@@ -453,6 +458,18 @@ def _optimize(args: argparse.Namespace) -> int:
         out.write(f"what a change re-creates {where}, sizes from {plan.sizes_from}:\n")
         for cost in plan.preview.costs:
             out.write(f"  {cost.change}: {size(cost.today)} today, {size(cost.proposed)} with the groups\n")
+        if ratio is not None:
+            from uvscope.analysis.plan.push_cost import estimate_pushed
+
+            out.write(f"what a push of it uploads (an estimate: the image's Python layers compress to {ratio:.0%}):\n")
+            for cost in plan.preview.costs:
+                today, proposed = estimate_pushed(cost.today, ratio), estimate_pushed(cost.proposed, ratio)
+                out.write(f"  {cost.change}: about {size(today)} today, {size(proposed)} with the groups\n")
+        if plan.rewrite is not None:
+            from uvscope.analysis.plan.cold_build import github_actions_lines
+
+            out.write("for CI to reuse the groups' stages, add to the docker/build-push-action step:\n")
+            out.write("".join(f"  {line}\n" for line in github_actions_lines("REGISTRY/IMAGE")))
     if plan.already_kept:
         out.write(f"note: the Dockerfile already keeps {', '.join(plan.already_kept)} in layers a version bump leaves as they were\n")
     out.write("\n" + plan.pyproject.diff())
@@ -512,10 +529,12 @@ def _history_steps(args: argparse.Namespace):
     return steps_from_images(snapshots, sizes), newest[1]
 
 
-def _optimize_json(args: argparse.Namespace, plan) -> int:
+def _optimize_json(args: argparse.Namespace, plan, ratio: float | None = None) -> int:
     """`optimize --format json` without --prove: the plan, its replayed history, the preview, the diffs, what was written."""
+    from uvscope.analysis.plan.cold_build import github_actions_lines
     from uvscope.analysis.plan.layer_plan import plan_document
     from uvscope.analysis.plan.optimize import apply_plan
+    from uvscope.analysis.plan.push_cost import estimate_pushed
 
     written = apply_plan(plan) if args.write else []
     document = {
@@ -532,6 +551,17 @@ def _optimize_json(args: argparse.Namespace, plan) -> int:
             {"change": cost.change, "today_bytes": cost.today, "proposed_bytes": cost.proposed}
             for cost in (plan.preview.costs if plan.preview else ())
         ],
+        "pushed_estimate": None
+        if ratio is None
+        else {
+            "compression_ratio": round(ratio, 4),
+            "estimate": True,
+            "costs": [
+                {"change": c.change, "today_bytes": estimate_pushed(c.today, ratio), "proposed_bytes": estimate_pushed(c.proposed, ratio)}
+                for c in (plan.preview.costs if plan.preview else ())
+            ],
+        },
+        "github_actions": github_actions_lines("REGISTRY/IMAGE") if plan.rewrite is not None else [],
         "diffs": {change.path: change.diff() for change in (plan.pyproject, plan.dockerfile) if change is not None},
         "notes": list(plan.rewrite.notes) if plan.rewrite else [],
         "written": written,

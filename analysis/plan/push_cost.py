@@ -17,17 +17,14 @@ compresses it; or its size in a registry's manifest) and cached by diff_id.
 from __future__ import annotations
 
 import glob
-import hashlib
 import os
-import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import BinaryIO
+
+from ..read.compressed import gzip_size as gzip_size
 
 BLOBS_DIR = os.path.join("docker", "registry", "v2", "blobs", "sha256")
 """Where a distribution registry's filesystem storage keeps each blob, as `BLOBS_DIR/ab/abcdef.../data`."""
-GZIP_LEVEL = 6
-"""The level `docker push` compresses layers with (Go's compress/gzip default)."""
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json")
 MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json", "application/vnd.docker.distribution.manifest.v2+json")
 
@@ -80,19 +77,6 @@ def pushed(before: Mapping[str, int], after: Mapping[str, int], record: str) -> 
     return Pushed(sum(new.values()), len(new), record)
 
 
-def gzip_size(stream: BinaryIO, chunk: int = 1 << 20) -> tuple[str, int, int]:
-    """(sha256 digest, bytes, gzip bytes) of what `stream` holds: a layer tar's diff_id, size and pushed size."""
-    digest = hashlib.sha256()
-    compressor = zlib.compressobj(GZIP_LEVEL, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-    read = written = 0
-    while block := stream.read(chunk):
-        digest.update(block)
-        read += len(block)
-        written += len(compressor.compress(block))
-    written += len(compressor.flush())
-    return "sha256:" + digest.hexdigest(), read, written
-
-
 def compression_ratio(layers: Iterable[tuple[int, int, int]]) -> float | None:
     """Compressed over uncompressed bytes of an image's Python part: `(python bytes, layer bytes, compressed
     bytes)` per layer, each layer's ratio weighted by the Python bytes it holds (None: no layer holds any)."""
@@ -108,3 +92,30 @@ def compression_ratio(layers: Iterable[tuple[int, int, int]]) -> float | None:
 def estimate_pushed(recreated: int, ratio: float) -> int:
     """The bytes a push uploads when a change re-creates `recreated` uncompressed bytes (an estimate)."""
     return round(recreated * ratio)
+
+
+def python_compression_ratio(image, attribution, compressed: Mapping[str, int]) -> float | None:
+    """The compression ratio of an image's Python part: its layers' compressed sizes (`compressed`, by diff_id)
+    weighted by the bytes of Python distributions each layer holds (`attribution.distributions[].layer_bytes`)."""
+    python_bytes: dict[int, int] = {}
+    for distribution in attribution.distributions:
+        for index, size in distribution.layer_bytes.items():
+            python_bytes[index] = python_bytes.get(index, 0) + size
+    layers = []
+    for layer in image.layers:
+        diff_id = layer.diff_id
+        if diff_id in compressed and python_bytes.get(layer.index):
+            layers.append((python_bytes[layer.index], layer.size_bytes, compressed[diff_id]))
+    return compression_ratio(layers)
+
+
+def image_compression_ratio(ref: str, kind: str, image, attribution, cache, platform: str | None = None) -> float | None:
+    """`python_compression_ratio` of the image `ref`, its layers' compressed sizes measured (or cached) here."""
+    from ..read.compressed import compressed_layer_sizes
+    from ..read.sources import open_source
+
+    source = open_source(ref, kind, platform=platform)
+    try:
+        return python_compression_ratio(image, attribution, compressed_layer_sizes(source, cache))
+    finally:
+        source.close()

@@ -84,6 +84,17 @@ def test_compression_ratio_weights_layers_by_their_python_bytes():
     assert estimate_pushed(1_000_000, 0.4) == 400_000
 
 
+def test_python_compression_ratio_from_the_attribution():
+    from types import SimpleNamespace as NS
+
+    from uvscope.analysis.plan.push_cost import python_compression_ratio
+
+    image = NS(layers=[NS(index=0, diff_id="sha256:base", size_bytes=1000), NS(index=1, diff_id="sha256:deps", size_bytes=500)])
+    attribution = NS(distributions=[NS(layer_bytes={1: 300}), NS(layer_bytes={1: 100, 0: 0})])
+    assert python_compression_ratio(image, attribution, {"sha256:base": 900, "sha256:deps": 150}) == pytest.approx(0.3)
+    assert python_compression_ratio(image, attribution, {"sha256:base": 900}) is None  # no figure for the Python layer
+
+
 def test_cache_plans_per_builder():
     inline = cache_plan(False, "reg:5000/app:before", "reg:5000/app:buildcache")
     assert inline.mode == INLINE and not inline.pushes_cache
