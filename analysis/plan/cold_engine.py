@@ -43,6 +43,10 @@ class ColdEngine:
         binary = find_dockerd(dockerd)
         for part in ("root", "exec"):
             os.makedirs(os.path.join(folder, part), exist_ok=True)
+        config = os.path.join(folder, "daemon.json")
+        with open(config, "w", encoding="utf-8") as handle:  # our scratch folder; not the host's /etc/docker/daemon.json
+            # buildx's registry cache needs the containerd image store on the docker driver (dockerd 24+)
+            handle.write('{"features": {"containerd-snapshotter": true}}\n' if containerd_store else "{}\n")
         socket = os.path.join(folder, "docker.sock")
         self.host = f"unix://{socket}"
         args = [
@@ -53,14 +57,14 @@ class ColdEngine:
             os.path.join(folder, "root"),
             "--exec-root",
             os.path.join(folder, "exec"),
+            "--config-file",
+            config,
             "--pidfile",
             os.path.join(folder, "docker.pid"),
             "--iptables=false",
             "--ip6tables=false",
             "--bridge=none",
         ]
-        if containerd_store:  # buildx's registry cache needs the containerd image store on the docker driver
-            args += ["--feature", "containerd-snapshotter"]
         self.log = open(os.path.join(folder, "dockerd.log"), "wb")
         self.process = subprocess.Popen(args, stdout=self.log, stderr=self.log)
         for _ in range(120):
@@ -69,8 +73,11 @@ class ColdEngine:
             if self._run("version", check=False).returncode == 0:
                 return
             time.sleep(0.25)
+        self.log.flush()
+        with open(self.log.name, "rb") as handle:  # the log goes with the folder: say its last line
+            said = [line.strip() for line in handle.read().decode(errors="replace").splitlines() if line.strip()]
         self.stop()
-        raise UvscopeError(f"--prove-cold: the throwaway dockerd ({binary}) did not start; see {self.log.name}")
+        raise UvscopeError(f"--prove-cold: the throwaway dockerd ({binary}) did not start: {said[-1] if said else 'no output'}")
 
     @property
     def env(self) -> dict[str, str]:

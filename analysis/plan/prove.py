@@ -261,7 +261,9 @@ def group_layers(
             found[group] = matches[-1] if matches else None
         return found
     prefix = f"COPY {environment} {final_environment}"
-    positions = [i for i, command in enumerate(image.created_by) if command.startswith(prefix + " ") or command == prefix]
+    # BuildKit 0.13 (docker 26) keeps the copy's flags in the history (`COPY --chown=u:g SRC DST # buildkit`); 20.10's does not
+    commands = [re.sub(r"^COPY( --[\w-]+(=\S+)?)+ ", "COPY ", command) for command in image.created_by]
+    positions = [i for i, command in enumerate(commands) if command.startswith(prefix + " ") or command == prefix]
     # The group copies are consecutive; the rest's copy may look the same and comes right after them.
     runs: list[list[int]] = []
     for position in positions:

@@ -147,3 +147,23 @@ def test_proof_document_round_trips_through_json():
     text = proof_markdown(document, keep_images=False)
     assert text.count("| after the change | |") == 2 and "400 Bytes in 3 blobs" in text and "cold builder" in text
     assert "cache-to: type=registry,ref=REGISTRY/IMAGE:buildcache,mode=max" in text
+
+
+@pytest.mark.parametrize("flags", ["", "--chown=nonroot:nonroot ", "--chown=1000 --chmod=755 --link "])
+def test_group_layers_found_whatever_flags_the_history_keeps(flags):
+    """20.10's BuildKit writes `COPY SRC DST` in the history, docker 26's keeps the flags (`COPY --chown=u:g SRC DST`):
+    the multi-stage group's layer is the final stage's copy of the environment, either way."""
+    from uvscope.analysis.plan.prove import BuiltImage, group_layers
+
+    image = BuiltImage(
+        "t",
+        ("sha256:base", "sha256:user", "sha256:heavy", "sha256:rest"),
+        (1, 1, 1, 1),
+        (
+            "ADD rootfs",
+            "RUN groupadd nonroot # buildkit",
+            f"COPY {flags}/app/.venv /app/.venv # buildkit",
+            f"COPY {flags}/app /app # buildkit",
+        ),
+    )
+    assert group_layers(image, ("heavy",), "/app/.venv", "/app/.venv", True) == {"heavy": "sha256:heavy"}
