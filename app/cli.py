@@ -183,7 +183,8 @@ def build_parser() -> argparse.ArgumentParser:
     optimize.add_argument(
         "--keep-images",
         action="store_true",
-        help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:LABEL-WHEN-RUN, listed in the output)",
+        help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:LABEL-WHEN-RUN, listed in the output) and "
+        "what was pushed to a --prove-registry (a registry --prove starts goes with its scratch folder)",
     )
     optimize.add_argument(
         "--format",

@@ -177,3 +177,26 @@ def test_scratch_registry_counts_what_the_push_uploaded(tmp_path):
         for tag in ("one", "two"):
             harness.docker("image", "rm", "--no-prune", f"{remote}:{tag}", check=False)
         registry.stop()
+
+
+@pytest.mark.skipif(os.environ.get("UVSCOPE_TESTS_COLD26") != "1", reason="about 90 s more: UVSCOPE_TESTS_COLD26=1 runs it")
+def test_cold_rebuild_on_docker26_with_a_registry_cache(project, docker26):
+    """buildx's path: the previous job exports `--cache-to type=registry,mode=max`, the cold rebuild runs on a
+    throwaway dockerd 26 (trixie's, through tests/cold-dockerd26.sh) with the containerd image store, importing it.
+    The group's layer is kept and the revision pushes a small fraction of what the original pushes (cache included)."""
+    for image in (harness.uv_base_image(), harness.BASE_IMAGE):
+        docker26.copy_from_default(image)
+    env = docker26.env(
+        UVSCOPE_DOCKER=docker26.cli,
+        UVSCOPE_COLD_DOCKERD=str(Path(__file__).parent.parent / "cold-dockerd26.sh"),
+        PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+    )
+    args = ["optimize", "--project", str(project), "--group", "heavy=numpy", "--prove", "--prove-cold", "--format", "json",
+            "--docker-build-option=--network=host"]
+    result = subprocess.run([sys.executable, "-m", "uvscope.app.cli", *args], capture_output=True, text=True, timeout=900, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    proof = json.loads(result.stdout[result.stdout.index("{\n") :])
+    rows = {row["dockerfile"]: row for row in proof["results"]}
+    assert proof["cold"] == "registry,mode=max" and rows["revised"]["groups_kept"] == {"heavy": True}
+    assert rows["original"]["pushed_after"]["bytes"] > 20 * rows["revised"]["pushed_after"]["bytes"]
+    assert all(row["rebuild_seconds"] > 0 for row in rows.values())
