@@ -9,11 +9,14 @@ stale). Other sources (archives, OCI layouts) give no figure.
 
 from __future__ import annotations
 
+import gzip
+import io
 import tarfile
 import zlib
-from typing import IO
+from typing import IO, Protocol
 
 from .cache import LayerCache
+from .compression import GZIP_MAGIC
 
 GZIP_LEVEL = 6
 """The level `docker push` compresses layers with (Go's compress/gzip default)."""
@@ -21,7 +24,13 @@ RECORD_KIND = "gzip-size"
 _KEEP = 100_000
 
 
-def gzip_size(stream: IO[bytes], chunk: int = 1 << 20) -> tuple[str, int, int]:
+class Readable(Protocol):
+    """Anything with `read(n)`: a file, a tar member, a gzip stream."""
+
+    def read(self, size: int = ..., /) -> bytes: ...
+
+
+def gzip_size(stream: Readable, chunk: int = 1 << 20) -> tuple[str, int, int]:
     """(sha256 digest, bytes, gzip bytes) of what `stream` holds: a layer tar's diff_id, size and pushed size."""
     import hashlib
 
@@ -58,9 +67,39 @@ def compressed_layer_sizes(source, cache: LayerCache | None) -> dict[str, int]:
             handle = archive.extractfile(member)
             if handle is None:
                 continue
-            digest, _, compressed = gzip_size(handle)
+            head = handle.read(2)
+            if head == GZIP_MAGIC:  # the containerd store's export holds the pushed (gzip) blob itself
+                with gzip.GzipFile(fileobj=_Prefixed(head, handle)) as unpacked:
+                    digest, _, _ = gzip_size(unpacked)
+                compressed = member.size
+            else:
+                digest, _, compressed = gzip_size(_Prefixed(head, handle))
             if digest in wanted:
                 found[digest] = compressed
                 if cache is not None:
                     cache.put_record(RECORD_KIND, digest, str(compressed).encode(), _KEEP)
     return found
+
+
+class _Prefixed(io.RawIOBase):
+    """A stream with the bytes already read from it put back in front."""
+
+    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
+        self.head, self.rest = head, rest
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            data, self.head = self.head + self.rest.read(), b""
+            return data
+        if self.head:
+            data, self.head = self.head[:size], self.head[size:]
+            return data + (self.rest.read(size - len(data)) if len(data) < size else b"")
+        return self.rest.read(size)
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)

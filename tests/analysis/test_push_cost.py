@@ -167,3 +167,37 @@ def test_group_layers_found_whatever_flags_the_history_keeps(flags):
         ),
     )
     assert group_layers(image, ("heavy",), "/app/.venv", "/app/.venv", True) == {"heavy": "sha256:heavy"}
+
+
+def test_compressed_layer_sizes_from_an_export_raw_or_gzip_blobs_then_from_the_cache(tmp_path):
+    """A 20.10 `docker save` holds each layer's tar (gzipped here to size it); the containerd store's holds the
+    gzip blob itself (its size is the figure, its content's digest the diff_id). The second look is the cache's."""
+    import contextlib
+    import tarfile
+    from types import SimpleNamespace as NS
+
+    from uvscope.analysis.read.cache import LayerCache
+    from uvscope.analysis.read.compressed import compressed_layer_sizes
+
+    raw = b"".join(f"raw {i}\n".encode() for i in range(20000))
+    packed_content = bytes(range(256)) * 400
+    packed = gzip.compress(packed_content, 9)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w") as tar:
+        for name, data in (("abc/layer.tar", raw), ("blobs/sha256/x", packed), ("manifest.json", b"[]")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    raw_id, packed_id = ("sha256:" + hashlib.sha256(data).hexdigest() for data in (raw, packed_content))
+    exports = []
+
+    def export():
+        exports.append(1)
+        return contextlib.closing(io.BytesIO(archive.getvalue()))
+
+    source = NS(kind="docker", meta=lambda: NS(diff_ids=(raw_id, packed_id)), engine=NS(export=export))
+    cache = LayerCache(str(tmp_path))
+    sizes = compressed_layer_sizes(source, cache)
+    assert set(sizes) == {raw_id, packed_id} and sizes[packed_id] == len(packed)
+    assert abs(sizes[raw_id] - len(gzip.compress(raw, 6))) < 64
+    assert compressed_layer_sizes(source, cache) == sizes and len(exports) == 1
