@@ -14,6 +14,7 @@ and its build cache are never touched.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -29,6 +30,23 @@ def find_dockerd(explicit: str | None = None) -> str:
         if candidate and (found := shutil.which(candidate)):
             return found
     raise UvscopeError("--prove-cold starts a throwaway dockerd: none found (install docker.io, or set UVSCOPE_COLD_DOCKERD)")
+
+
+def check_dockerd(containerd_store: bool, explicit: str | None = None) -> str:
+    """The dockerd `--prove-cold` will start, checked before anything is built: buildx's registry cache needs the
+    containerd image store, so a dockerd 24+."""
+    binary = find_dockerd(explicit)
+    try:
+        said = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60).stdout
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise UvscopeError(f"--prove-cold: cannot run {binary} --version ({error})") from None
+    match = re.search(r"version (\d+)\.", said)
+    if containerd_store and match and int(match.group(1)) < 24:
+        raise UvscopeError(
+            f"--prove-cold with buildx imports a registry cache, which needs a dockerd 24+ for the throwaway "
+            f"engine: {binary} is {said.split(',')[0].strip()} (set UVSCOPE_COLD_DOCKERD)"
+        )
+    return binary
 
 
 class ColdEngine:
@@ -70,7 +88,15 @@ class ColdEngine:
         for _ in range(120):
             if self.process.poll() is not None:
                 break
-            if self._run("version", check=False).returncode == 0:
+            answered = self._run("version", "--format", "{{.Server.Version}}", check=False)
+            if answered.returncode == 0:
+                major = answered.stdout.strip().split(".")[0]
+                if containerd_store and major.isdigit() and int(major) < 24:
+                    self.stop()
+                    raise UvscopeError(
+                        f"--prove-cold with buildx imports a registry cache, which needs a dockerd 24+ for the throwaway "
+                        f"engine: {binary} is {answered.stdout.strip()} (set UVSCOPE_COLD_DOCKERD)"
+                    )
                 return
             time.sleep(0.25)
         self.log.flush()

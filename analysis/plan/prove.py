@@ -309,6 +309,10 @@ def prove(
     if cold and kind == "podman":
         raise UvscopeError("--prove-cold starts a throwaway dockerd: not with podman (leave --prove-cold out)")
     push = push or cold or registry is not None
+    if cold:
+        from .cold_engine import check_dockerd
+
+        check_dockerd(build[1:2] == ["buildx"])
     say = progress or (lambda text: None)
     project_dir = os.path.abspath(project_dir)
     dockerfile_rel = os.path.relpath(os.path.abspath(plan.dockerfile.path), project_dir)

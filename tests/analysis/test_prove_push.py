@@ -200,3 +200,15 @@ def test_cold_rebuild_on_docker26_with_a_registry_cache(project, docker26):
     assert proof["cold"] == "registry,mode=max" and rows["revised"]["groups_kept"] == {"heavy": True}
     assert rows["original"]["pushed_after"]["bytes"] > 20 * rows["revised"]["pushed_after"]["bytes"]
     assert all(row["rebuild_seconds"] > 0 for row in rows.values())
+
+
+def test_buildx_cold_builder_on_an_old_dockerd_is_one_line_before_any_build(project, docker26):
+    """docker 26's client (buildx) with the host's dockerd 20.10 as the throwaway engine: a registry cache cannot be
+    imported there, said in one line before anything is built."""
+    env = docker26.env(UVSCOPE_DOCKER=docker26.cli, UVSCOPE_COLD_DOCKERD="/usr/sbin/dockerd",
+                       PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}")
+    args = ["optimize", "--project", str(project), "--group", "heavy=numpy", "--prove", "--prove-cold"]
+    result = subprocess.run([sys.executable, "-m", "uvscope.app.cli", *args], capture_output=True, text=True, timeout=300, env=env)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and len(lines) == 1, result.stderr
+    assert "needs a dockerd 24+" in lines[0] and "/usr/sbin/dockerd is Docker version 20.10" in lines[0]
