@@ -169,9 +169,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--prove-dependency", metavar="NAME", help="with --prove: the new light dependency (default: a small package not yet locked)"
     )
     optimize.add_argument(
+        "--prove-registry",
+        metavar="HOST:PORT",
+        help="with --prove: push to this registry (plain HTTP on loopback) instead of a docker-registry --prove starts",
+    )
+    optimize.add_argument(
+        "--prove-cold",
+        action="store_true",
+        help="with --prove: rebuild after the change on a throwaway engine with an empty BuildKit cache, importing "
+        "only the previous image's cache from the registry, as a CI runner (needs root and dockerd)",
+    )
+    optimize.add_argument("--no-push", action="store_true", help="with --prove: do not push the images (no bytes-pushed figures)")
+    optimize.add_argument(
         "--keep-images",
         action="store_true",
-        help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:LABEL-WHEN-RUN, listed in the output)",
+        help="with --prove: keep the four images (tagged uvscope-prove/MEMBER:LABEL-WHEN-RUN, listed in the output) and "
+        "what was pushed to a --prove-registry (a registry --prove starts goes with its scratch folder)",
     )
     optimize.add_argument(
         "--format",

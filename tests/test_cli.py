@@ -185,6 +185,9 @@ def test_optimize_needs_groups_or_suggest(tmp_path):
         (["--keep-images"], "--keep-images only goes with --prove"),
         (["--docker-build-option=--network=host"], "--docker-build-option only goes with --prove"),
         (["--suggest"], "--group and --suggest"),
+        (["--prove-registry", "127.0.0.1:5000"], "--prove-registry only goes with --prove"),
+        (["--prove-cold"], "--prove-cold only goes with --prove"),
+        (["--prove", "--no-push", "--prove-cold"], "--no-push and --prove-cold: that one pushes"),
     ],
 )
 def test_optimize_options_that_do_not_go_together_are_usage_errors(tmp_path, extra, message):

@@ -19,7 +19,9 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import tomlkit
 from packaging.utils import canonicalize_name
@@ -28,8 +30,14 @@ from packaging.version import InvalidVersion, Version
 from ..errors import UvscopeError
 from ..files import make_private, write_file
 from ..packages.uvlock import parse_lock
+from .cold_build import cache_plan, external_images
 from .optimize import OptimizePlan
 from .project_edit import uv_environment
+from .push_cost import Pushed
+
+if TYPE_CHECKING:
+    from .cold_engine import ColdEngine
+    from .registry_run import NamedRegistry, ScratchRegistry
 
 LIGHT_CANDIDATES = ("idna", "six", "iniconfig", "pyparsing", "tomli-w", "wcwidth")
 """Small pure-Python packages; the first one the lock does not hold yet is the "new light dependency"."""
@@ -59,6 +67,12 @@ class DockerfileProof:
     after: BuiltImage
     group_layers: dict[str, tuple[str | None, str | None]]
     """Group -> (diff_id before, diff_id after) of its layer in the final image (None: not found)."""
+    pushed_before: Pushed | None = None
+    """What the first push (the image before the change) uploaded to an empty repository."""
+    pushed: Pushed | None = None
+    """What the push after the change uploaded: the blobs the registry did not have (None: no push)."""
+    rebuild_seconds: float | None = None
+    """Wall time of the rebuild after the change (on the cold engine with `--prove-cold`)."""
 
     @property
     def recreated_bytes(self) -> int:
@@ -85,6 +99,10 @@ class Proof:
     predicted: tuple[int, int] | None = None
     """The preview's figures for a version bump (today, with the groups), with package sizes read
     from the original image just built: what `optimize` said, next to what the engine did."""
+    registry: str | None = None
+    """Where the images were pushed: `scratch` (docker-registry started by --prove) or HOST:PORT."""
+    cold: str | None = None
+    """With --prove-cold: the cache the cold rebuilds imported (`inline` or `registry,mode=max`)."""
 
 
 def _predicted_bump(plan: OptimizePlan, tag: str, project_dir: str, kind: str = "docker") -> tuple[int, int] | None:
@@ -151,8 +169,10 @@ def build_command(docker: str) -> tuple[list[str], str]:
     return [docker, "build"], "docker"
 
 
-def _run(args: list[str], *, cwd: str | None = None, check: bool = True, timeout: int = 3600) -> subprocess.CompletedProcess:
-    env = {**uv_environment(), "DOCKER_BUILDKIT": "1"}  # uv lock here must really re-lock (no UV_FROZEN...)
+def _run(
+    args: list[str], *, cwd: str | None = None, check: bool = True, timeout: int = 3600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    env = {**uv_environment(), "DOCKER_BUILDKIT": "1", **(env or {})}  # uv lock here must really re-lock (no UV_FROZEN...)
     try:
         result = subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
     except OSError as error:
@@ -213,10 +233,10 @@ def _apply_change(context: str, pyproject: str, dependency: str, uv: str) -> str
     return ", ".join(said)
 
 
-def _inspect(tag: str, kind: str = "docker") -> BuiltImage:
+def _inspect(tag: str, kind: str = "docker", client=None) -> BuiltImage:
     from ..read.sources import open_source
 
-    source = open_source(tag, kind)
+    source = open_source(tag, kind, client=client)
     try:
         meta = source.meta()
     finally:
@@ -279,8 +299,17 @@ def prove(
     keep_images: bool = False,
     tag_prefix: str = "uvscope-prove",
     progress=None,
+    push: bool = True,
+    registry: str | None = None,
+    cold: bool = False,
 ) -> Proof:
-    """Build, change, rebuild and measure both Dockerfiles in scratch copies of `project_dir`."""
+    """Build, change, rebuild and measure both Dockerfiles in scratch copies of `project_dir`.
+
+    `push`: push each image to a registry (`registry` HOST:PORT, else a docker-registry started on loopback,
+    one per Dockerfile) and measure what the push after the change uploaded. `cold`: rebuild after the change
+    on a throwaway engine with an empty BuildKit cache, importing only the previous image's cache from the
+    registry, as a CI runner does.
+    """
     if plan.dockerfile is None or plan.rewrite is None:
         raise UvscopeError("--prove needs a Dockerfile (none found in the project; give --dockerfile)")
     uv = uv or shutil.which("uv")
@@ -288,6 +317,13 @@ def prove(
         raise UvscopeError("uv is not on PATH: --prove re-locks the scratch copies (pip install uv)")
     docker = find_docker(docker)
     build, kind = build_command(docker)
+    if cold and kind == "podman":
+        raise UvscopeError("--prove-cold starts a throwaway dockerd: not with podman (leave --prove-cold out)")
+    push = push or cold or registry is not None
+    if cold:
+        from .cold_engine import check_dockerd
+
+        check_dockerd(build[1:2] == ["buildx"])
     say = progress or (lambda text: None)
     project_dir = os.path.abspath(project_dir)
     dockerfile_rel = os.path.relpath(os.path.abspath(plan.dockerfile.path), project_dir)
@@ -295,6 +331,11 @@ def prove(
         raise UvscopeError("--prove builds the project folder as the context: keep the Dockerfile inside it")
     pyproject_rel = os.path.relpath(os.path.abspath(plan.pyproject.path), project_dir)
     lock_rel = os.path.relpath(os.path.abspath(plan.lock_path), project_dir)
+    named = None
+    if registry is not None:
+        from .registry_run import NamedRegistry
+
+        named = NamedRegistry(registry)  # unreachable: one line, before anything is built
     with tempfile.TemporaryDirectory(prefix="uvscope-prove-") as scratch:
         contexts = {}
         for label in ("original", "revised"):
@@ -315,25 +356,35 @@ def prove(
             light = _light_dependency(handle.read(), dependency)
         slug = re.sub(r"[^a-z0-9._-]+", "-", plan.member.lower()).strip("-.") or "project"
         run = secrets.token_hex(3)  # two proofs at once (two CI jobs, two projects with one member name) never share a tag
+        runner = _Runner(docker, build, kind, build_options, say, keep_images)
         built: dict[tuple[str, str], BuiltImage] = {}
+        pushes: dict[tuple[str, str], Pushed] = {}
+        seconds: dict[str, float] = {}
         predicted: tuple[int, int] | None = None
         change = ""
-        tags: list[str] = []
+        mode: str | None = None
         try:
+            if push:
+                runner.open_registries(named, scratch)
             for when in ("before", "after"):
                 if when == "after":
                     for label, folder in contexts.items():
                         say(f"bump + new dependency in the {label} copy, re-locking")
                         change = _apply_change(folder, pyproject_rel, light, uv)
+                    if cold:
+                        mode = runner.open_cold_engine(scratch, plan)
                 for label, folder in contexts.items():
                     tag = f"{tag_prefix}/{slug}:{label}-{when}-{run}"
-                    say(f"building the {label} Dockerfile ({when} the change)")
-                    try:
-                        _run([*build, *build_options, "-f", os.path.join(folder, dockerfile_rel), "-t", tag, folder])
-                    except UvscopeError as error:  # e.g. podman's buildah on `COPY --link`: one line, naming which file
-                        raise UvscopeError(f"--prove: {os.path.basename(docker)} cannot build the {label} Dockerfile: {error}") from None
-                    tags.append(tag)
-                    built[(label, when)] = _inspect(tag, kind)
+                    repository = f"{tag_prefix}/{slug}-{label}-{run}"
+                    say(f"building the {label} Dockerfile ({when} the change{', cold builder' if cold and when == 'after' else ''})")
+                    image, took, uploaded = runner.build_and_push(
+                        label, when, os.path.join(folder, dockerfile_rel), folder, tag, repository, cold
+                    )
+                    built[(label, when)] = image
+                    if uploaded is not None:
+                        pushes[(label, when)] = uploaded
+                    if when == "after":
+                        seconds[label] = took
                     if (label, when) == ("original", "before"):
                         say("reading the original image for the preview's package sizes")
                         try:
@@ -342,9 +393,7 @@ def prove(
                             say(f"no preview to compare: {error}")
                             predicted = None
         finally:
-            if not keep_images:
-                for tag in tags:
-                    _run([docker, "image", "rm", "--no-prune", tag], check=False)
+            runner.clean_up()
     groups = tuple(plan.grouping.names())
     rewrite = plan.rewrite
     multi = rewrite.shape == "multi-stage"
@@ -354,11 +403,106 @@ def prove(
         new = group_layers(after, groups, rewrite.environment, rewrite.final_environment, multi)
         return {group: (old[group], new[group]) for group in groups}
 
-    original = DockerfileProof("original", built[("original", "before")], built[("original", "after")], {})
-    revised_proof = DockerfileProof(
-        "revised",
-        built[("revised", "before")],
-        built[("revised", "after")],
-        layers(built[("revised", "before")], built[("revised", "after")]),
-    )
-    return Proof(change, original, revised_proof, groups, predicted)
+    def proof(label: str) -> DockerfileProof:
+        before, after = built[(label, "before")], built[(label, "after")]
+        return DockerfileProof(
+            label,
+            before,
+            after,
+            layers(before, after) if label == "revised" else {},
+            pushes.get((label, "before")),
+            pushes.get((label, "after")),
+            seconds.get(label),
+        )
+
+    where = None if not push else (named.host if named is not None else "scratch")
+    return Proof(change, proof("original"), proof("revised"), groups, predicted, where, mode)
+
+
+class _Runner:
+    """The builds, pushes and cleanup of one proof: every tag, registry and engine it made, undone at the end."""
+
+    def __init__(self, docker: str, build: list[str], kind: str, options: tuple[str, ...], say, keep_images: bool) -> None:
+        self.docker, self.build, self.kind, self.options, self.say = docker, build, kind, options, say
+        self.keep_images = keep_images
+        self.buildx = build[1:2] == ["buildx"]
+        self.tags: list[str] = []
+        self.registries: dict[str, ScratchRegistry | NamedRegistry] = {}
+        self.pushed_tags: list[tuple[ScratchRegistry | NamedRegistry, str, str]] = []
+        self.cold: ColdEngine | None = None
+
+    def open_registries(self, named, scratch: str) -> None:
+        from .registry_run import ScratchRegistry
+
+        for label in ("original", "revised"):
+            self.registries[label] = named or ScratchRegistry(os.path.join(scratch, f"registry-{label}"))
+
+    def open_cold_engine(self, scratch: str, plan: OptimizePlan) -> str:
+        from .cold_engine import ColdEngine
+        from .dockerfile import parse_dockerfile
+
+        assert plan.dockerfile is not None and plan.dockerfile.original is not None
+        images: list[str] = []
+        for text in (plan.dockerfile.original.text, plan.dockerfile.new_text):
+            images += [image for image in external_images(parse_dockerfile(text)) if image not in images]
+        self.say("starting a throwaway dockerd for the cold rebuilds" + (f", copying {', '.join(images)} into it" if images else ""))
+        self.cold = ColdEngine(os.path.join(scratch, "cold"), self.docker, containerd_store=self.buildx)
+        self.cold.copy_images(images)
+        return cache_plan(self.buildx, "", "").mode
+
+    def build_and_push(
+        self, label: str, when: str, dockerfile: str, context: str, tag: str, repository: str, cold: bool
+    ) -> tuple[BuiltImage, float, Pushed | None]:
+        from .push_cost import pushed
+
+        registry = self.registries.get(label)
+        remote = f"{registry.host}/{repository}:{when}" if registry is not None else ""
+        options = list(self.options)
+        env = None
+        engine = None
+        if cold and registry is not None:
+            plan = cache_plan(self.buildx, f"{registry.host}/{repository}:before", f"{registry.host}/{repository}:buildcache")
+            options += plan.exporting if when == "before" else plan.importing
+            if plan.pushes_cache and (registry, repository, "buildcache") not in self.pushed_tags:
+                self.pushed_tags.append((registry, repository, "buildcache"))
+            if when == "after" and self.cold is not None:
+                self.cold.empty_cache()
+                engine = self.cold
+                env = self.cold.env
+        before = registry.blobs(repository) if registry is not None else {}
+        started = time.monotonic()
+        try:
+            _run([*self.build, *options, "-f", dockerfile, "-t", tag, context], env=env)
+        except UvscopeError as error:  # e.g. podman's buildah on `COPY --link`: one line, naming which file
+            raise UvscopeError(f"--prove: {os.path.basename(self.docker)} cannot build the {label} Dockerfile: {error}") from None
+        took = time.monotonic() - started
+        if engine is not None:
+            engine.built.append(tag)
+        else:
+            self.tags.append(tag)
+        image = _inspect(tag, self.kind, engine.client() if engine is not None else None)
+        if registry is None:
+            return image, took, None
+        from .registry_run import push
+
+        self.say(f"pushing the {label} image ({when} the change) to {registry.host}")
+        _run([self.docker, "tag", tag, remote], env=env)
+        if engine is not None:
+            engine.built.append(remote)
+        else:
+            self.tags.append(remote)
+        self.pushed_tags.append((registry, repository, when))
+        push(self.docker, remote, registry.host, env=env, podman=self.kind == "podman")
+        return image, took, pushed(before, registry.blobs(repository), registry.record)
+
+    def clean_up(self) -> None:
+        """Remove what the proof made: tags (unless --keep-images), pushed tags, registries, the cold engine."""
+        if not self.keep_images:
+            for tag in self.tags:
+                _run([self.docker, "image", "rm", "--no-prune", tag], check=False)
+            for registry, repository, tag in self.pushed_tags:
+                registry.forget(repository, [tag])
+        for registry in {id(r): r for r in self.registries.values()}.values():
+            registry.stop()
+        if self.cold is not None:
+            self.cold.stop()

@@ -8,7 +8,7 @@ import sys
 from uvscope.analysis.errors import UvscopeError
 from uvscope.analysis.output.formats import to_json
 
-from .shared import print_warnings, read_image
+from .shared import layer_cache, print_warnings, read_image
 
 
 def optimize_command(args: argparse.Namespace) -> int:
@@ -25,6 +25,9 @@ def optimize_command(args: argparse.Namespace) -> int:
             ("--keep-images", args.keep_images),
             ("--docker-build-option", args.docker_build_option),
             ("--prove-dependency", args.prove_dependency),
+            ("--prove-registry", args.prove_registry),
+            ("--prove-cold", args.prove_cold),
+            ("--no-push", args.no_push),
         )
         if value
     ]
@@ -45,6 +48,11 @@ def optimize_command(args: argparse.Namespace) -> int:
         if python.lock is not None:
             sizes = python.lock.sizes
             package = package or python.lock.member
+    ratio = None
+    if args.image and not args.prove:
+        from uvscope.analysis.plan.push_cost import image_compression_ratio
+
+        ratio = image_compression_ratio(args.image, args.source, image, python.attribution, layer_cache(args), args.platform)
     history, newest = _history_steps(args) if args.history_images else (None, None)
     if sizes is None and newest is not None:  # no --image: today's sizes are the newest image's, as the steps' are their own
         sizes = newest
@@ -59,7 +67,7 @@ def optimize_command(args: argparse.Namespace) -> int:
         history=history,
     )
     if args.format == "json" and not args.prove:
-        return _optimize_json(args, plan)
+        return _optimize_json(args, plan, ratio)
     out = sys.stdout
     if args.suggest and sizes is None:
         out.write(
@@ -82,6 +90,18 @@ def optimize_command(args: argparse.Namespace) -> int:
         out.write(f"what a change re-creates {where}, sizes from {plan.sizes_from}:\n")
         for cost in plan.preview.costs:
             out.write(f"  {cost.change}: {size(cost.today)} today, {size(cost.proposed)} with the groups\n")
+        if ratio is not None:
+            from uvscope.analysis.plan.push_cost import estimate_pushed
+
+            out.write(f"what a push of it uploads (an estimate: the image's Python layers compress to {ratio:.0%}):\n")
+            for cost in plan.preview.costs:
+                today, proposed = estimate_pushed(cost.today, ratio), estimate_pushed(cost.proposed, ratio)
+                out.write(f"  {cost.change}: about {size(today)} today, {size(proposed)} with the groups\n")
+        if plan.rewrite is not None:
+            from uvscope.analysis.plan.cold_build import github_actions_lines
+
+            out.write("for CI to reuse the groups' stages, add to the docker/build-push-action step:\n")
+            out.write("".join(f"  {line}\n" for line in github_actions_lines("REGISTRY/IMAGE")))
     if plan.already_kept:
         out.write(f"note: the Dockerfile already keeps {', '.join(plan.already_kept)} in layers a version bump leaves as they were\n")
     out.write("\n" + plan.pyproject.diff())
@@ -141,10 +161,12 @@ def _history_steps(args: argparse.Namespace):
     return steps_from_images(snapshots, sizes), newest[1]
 
 
-def _optimize_json(args: argparse.Namespace, plan) -> int:
+def _optimize_json(args: argparse.Namespace, plan, ratio: float | None = None) -> int:
     """`optimize --format json` without --prove: the plan, its replayed history, the preview, the diffs, what was written."""
+    from uvscope.analysis.plan.cold_build import github_actions_lines
     from uvscope.analysis.plan.layer_plan import plan_document
     from uvscope.analysis.plan.optimize import apply_plan
+    from uvscope.analysis.plan.push_cost import estimate_pushed
 
     written = apply_plan(plan) if args.write else []
     document = {
@@ -161,6 +183,17 @@ def _optimize_json(args: argparse.Namespace, plan) -> int:
             {"change": cost.change, "today_bytes": cost.today, "proposed_bytes": cost.proposed}
             for cost in (plan.preview.costs if plan.preview else ())
         ],
+        "pushed_estimate": None
+        if ratio is None
+        else {
+            "compression_ratio": round(ratio, 4),
+            "estimate": True,
+            "costs": [
+                {"change": c.change, "today_bytes": estimate_pushed(c.today, ratio), "proposed_bytes": estimate_pushed(c.proposed, ratio)}
+                for c in (plan.preview.costs if plan.preview else ())
+            ],
+        },
+        "github_actions": github_actions_lines("REGISTRY/IMAGE") if plan.rewrite is not None else [],
         "diffs": {change.path: change.diff() for change in (plan.pyproject, plan.dockerfile) if change is not None},
         "notes": list(plan.rewrite.notes) if plan.rewrite else [],
         "written": written,
@@ -170,8 +203,11 @@ def _optimize_json(args: argparse.Namespace, plan) -> int:
 
 
 def _prove(args: argparse.Namespace, plan) -> int:
-    from uvscope.analysis.output.text import size
+    from uvscope.analysis.output.proof import proof_document, proof_markdown
     from uvscope.analysis.plan.prove import prove
+
+    if args.no_push and (args.prove_registry or args.prove_cold):
+        raise UvscopeError(f"--no-push and {'--prove-registry' if args.prove_registry else '--prove-cold'}: that one pushes")
 
     def say(text: str) -> None:
         print(f"uvscope: {text}", file=sys.stderr, flush=True)
@@ -183,46 +219,13 @@ def _prove(args: argparse.Namespace, plan) -> int:
         dependency=args.prove_dependency,
         keep_images=args.keep_images,
         progress=say,
+        push=not args.no_push,
+        registry=args.prove_registry,
+        cold=args.prove_cold,
     )
-    rows = []
-    for result in (proof.original, proof.revised):
-        rows.append(
-            {
-                "dockerfile": result.label,
-                "image_bytes": result.after.size,
-                "recreated_bytes": result.recreated_bytes,
-                "recreated_share": round(result.recreated_share, 6),
-                "groups_kept": {group: result.kept(group) for group in proof.groups} if result.label == "revised" else {},
-                "group_layers": {group: list(ids) for group, ids in result.group_layers.items()},
-                "images": {"before": result.before.tag, "after": result.after.tag},
-                "diff_ids": {"before": list(result.before.diff_ids), "after": list(result.after.diff_ids)},
-            }
-        )
-    predicted = {"today": proof.predicted[0], "with_groups": proof.predicted[1]} if proof.predicted else None
+    document = proof_document(proof, plan.rewrite.shape)
     if args.format == "json":
-        document = {
-            "change": proof.change,
-            "groups": list(proof.groups),
-            "shape": plan.rewrite.shape,
-            "results": rows,
-            "predicted_bump": predicted,
-        }
         sys.stdout.write(to_json(document))
-        return 0
-    out = sys.stdout
-    out.write(f"\n## uvscope --prove: {proof.change}\n\n")
-    out.write("| Dockerfile | final image | re-created after the change | groups' layers |\n|---|---:|---:|---|\n")
-    for row in rows:
-        kept = ", ".join(f"{group} {'kept' if ok else 'REBUILT'}" for group, ok in row["groups_kept"].items()) or "-"
-        out.write(
-            f"| {row['dockerfile']} | {size(row['image_bytes'])} | {size(row['recreated_bytes'])} ({row['recreated_share']:.1%}) | {kept} |\n"
-        )
-    if predicted:
-        out.write(
-            f"\nuvscope's preview, with package sizes from the original image, said a version bump re-creates "
-            f"{size(predicted['today'])} today and {size(predicted['with_groups'])} with the groups "
-            "(Python packages and project files only)\n"
-        )
-    if args.keep_images:
-        out.write("\nimages: " + ", ".join(f"{row['images']['before']} {row['images']['after']}" for row in rows) + "\n")
+    else:
+        sys.stdout.write(proof_markdown(document, args.keep_images))
     return 0

@@ -113,7 +113,7 @@ def proofs(request, tmp_path_factory):
             continue
         context = _context(tmp_path_factory.mktemp("shapes"), shape, project)
         before_files = {path: path.read_bytes() for path in context.rglob("*") if path.is_file()}
-        args = ["optimize", "--project", str(context), "--prove", "--format", "json", "--keep-images",
+        args = ["optimize", "--project", str(context), "--prove", "--no-push", "--format", "json", "--keep-images",
                 "--docker-build-option=--network=host"]
         for group in groups:
             args += ["--group", group]
