@@ -202,20 +202,7 @@ def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
         assert recreated <= 0.03 * total, (recreated, total)
         assert original["recreated_bytes"] > 10 * recreated
         assert revised["groups_kept"] == {"heavy": True}
-        ran = harness.docker(
-            "run",
-            "--rm",
-            "--network",
-            "none",
-            "--entrypoint",
-            f"{case.environment}/bin/python",
-            revised["images"]["after"],
-            "-c",
-            f"{case.run}; print('ok')",
-            check=False,
-            engine=engine,
-        )
-        assert ran.stdout.strip() == "ok", ran.stderr[-2000:]
+        _assert_runs_its_import(case, revised["images"]["after"], engine)
         written = _write_and_rebuild(case, context, env, engine)
         rows["written"] = {"images": {"written": written}}
         layers = {diff_id for diff_id, _, _ in harness.saved_images(written, engine=engine)[written]}
@@ -224,6 +211,17 @@ def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
         for row in rows.values():
             for tag in row["images"].values():
                 harness.docker("image", "rm", "--no-prune", tag, check=False, engine=engine)
+
+
+def _assert_runs_its_import(case: Case, image: str, engine) -> None:
+    """The image's environment runs the project's own import, offline."""
+    import harness
+
+    python = f"{case.environment}/bin/python"
+    ran = harness.docker(
+        "run", "--rm", "--network", "none", "--entrypoint", python, image, "-c", f"{case.run}; print('ok')", check=False, engine=engine
+    )
+    assert ran.stdout.strip() == "ok", ran.stderr[-2000:]
 
 
 def _write_and_rebuild(case: Case, context: Path, env: dict[str, str], engine) -> str:
@@ -246,20 +244,7 @@ def _write_and_rebuild(case: Case, context: Path, env: dict[str, str], engine) -
     build = ["buildx", "build", "--load"] if engine is harness.DOCKER26 else ["build"]
     built = harness.docker(*build, "--network", "host", "-f", str(dockerfile), "-t", tag, str(context), check=False, engine=engine)
     assert built.returncode == 0, built.stderr[-3000:]
-    ran = harness.docker(
-        "run",
-        "--rm",
-        "--network",
-        "none",
-        "--entrypoint",
-        f"{case.environment}/bin/python",
-        tag,
-        "-c",
-        f"{case.run}; print('ok')",
-        check=False,
-        engine=engine,
-    )
-    assert ran.stdout.strip() == "ok", ran.stderr[-2000:]
+    _assert_runs_its_import(case, tag, engine)
     return tag
 
 
