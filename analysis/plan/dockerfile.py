@@ -143,7 +143,8 @@ class Dockerfile:
         return line
 
 
-def _split_flags(rest: str) -> tuple[tuple[str, ...], str]:
+def split_flags(rest: str) -> tuple[tuple[str, ...], str]:
+    """`--flag=X --other REST` -> ((the flags), REST)."""
     flags = []
     rest = rest.lstrip()
     while rest.startswith("--"):
@@ -212,7 +213,7 @@ def parse_dockerfile(text: str) -> Dockerfile:
                 else:
                     raise UvscopeError(f"Dockerfile line {start + 1}: heredoc {delimiter} is not closed")
                 heredocs.append("\n".join(heredoc_lines))
-        flags, body = _split_flags(rest) if keyword in ("RUN", "COPY", "ADD", "FROM") else ((), rest.strip())
+        flags, body = split_flags(rest) if keyword in ("RUN", "COPY", "ADD", "FROM") else ((), rest.strip())
         if keyword == "FROM":
             words = body.split()
             if not words:

@@ -218,7 +218,7 @@ def plan_optimization(
     pyproject = read_project_file(pyproject_path)
     root_text = read_project_file(os.path.join(project_dir, "pyproject.toml")).text if paths[member] not in (".", "") else ""
     # the dependency groups the Dockerfile's sync installs (`dev` by default): in the image, so they may be grouped
-    synced = dockerfile_groups(docker, pyproject.text if "default-groups" in pyproject.text or not root_text else root_text)
+    synced = dockerfile_groups(docker, pyproject.text, root_text)
     group_roots = [
         dep for package in lock.packages.get(member, []) for name, deps in package.groups.items() if name in synced for dep in deps
     ]

@@ -19,7 +19,6 @@ import secrets
 import shutil
 import tempfile
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import tomlkit
 from packaging.utils import canonicalize_name
@@ -28,6 +27,7 @@ from packaging.version import InvalidVersion, Version
 from ..errors import UvscopeError
 from ..files import make_private, write_file
 from ..packages.uvlock import parse_lock
+from .dockerfile import split_flags
 from .optimize import OptimizePlan
 from .prove_builds import BuiltImage as BuiltImage
 from .prove_builds import ProofRunner
@@ -35,9 +35,6 @@ from .prove_builds import build_command as build_command
 from .prove_builds import find_docker as find_docker
 from .prove_builds import run_command as _run
 from .push_cost import Pushed
-
-if TYPE_CHECKING:
-    pass
 
 LIGHT_CANDIDATES = ("idna", "six", "iniconfig", "pyparsing", "tomli-w", "wcwidth")
 """Small pure-Python packages; the first one the lock does not hold yet is the "new light dependency"."""
@@ -170,13 +167,9 @@ def _apply_change(context: str, pyproject: str, dependency: str, uv: str) -> str
 def _without_copy_flags(command: str) -> str:
     """A COPY's history line without its flags: BuildKit 0.13 (docker 26) records `--chown=...` and
     `--chmod=...` there (`COPY --chown=app:app /app/.venv /app/.venv # buildkit`), 20.10's does not."""
-    words = command.split(" ")
-    if words[0] != "COPY":
+    if not command.startswith("COPY "):
         return command
-    rest = words[1:]
-    while rest and rest[0].startswith("--"):
-        rest = rest[1:]
-    return " ".join(["COPY", *rest])
+    return "COPY " + split_flags(command[len("COPY ") :])[1]
 
 
 def group_layers(

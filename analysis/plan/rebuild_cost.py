@@ -35,7 +35,7 @@ from ..packages.uvlock import Dependency, Lock, closure
 from .docker_rewrite import EXPORT_DIR, EXPORT_STAGE
 from .docker_stages import context_at, copy_sources, covers, find_syncs
 from .dockerfile import Dockerfile, Instruction, Stage
-from .sync_groups import option_values, synced_groups
+from .sync_groups import option_values, synced_extras, synced_groups
 
 CHANGES = ("version bump", "light dependency added", "application source changed")
 LOCK_CHANGE = "lock change"
@@ -260,12 +260,10 @@ class _Walk:
         unless left out, and the extras and groups asked for."""
         packages = self.lock.packages.get(self.member, [])
         roots = [dep for package in packages for dep in package.dependencies]
-        groups = synced_groups(options, env)
-        extras = set(option_values(options, "--extra"))
-        all_extras = "--all-extras" in options
+        groups, extras = synced_groups(options, env), synced_extras(options)
         for package in packages:
             roots += [dep for name, deps in package.groups.items() if name in groups for dep in deps]
-            roots += [dep for name, deps in package.optional.items() if all_extras or name in extras for dep in deps]
+            roots += [dep for name, deps in package.optional.items() if "*" in extras or canonicalize_name(name) in extras for dep in deps]
         return closure(self.lock, roots) - set(self.lock.members)
 
     def _group_closure(self, group: str) -> set[str]:

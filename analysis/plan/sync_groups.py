@@ -39,8 +39,8 @@ class SyncedGroups:
         return name not in self.excluded and (self.every or name in self.names)
 
     def __or__(self, other: SyncedGroups) -> SyncedGroups:
-        kept = lambda side, name: name in side  # noqa: E731 - what either sync installs stays installed
-        excluded = frozenset(n for n in self.excluded | other.excluded if not kept(self, n) and not kept(other, n))
+        """What either sync installs: a group one leaves out and the other installs stays installed."""
+        excluded = frozenset(n for n in self.excluded | other.excluded if n not in self and n not in other)
         return SyncedGroups(self.names | other.names, self.every or other.every, excluded)
 
     def label(self) -> str:
@@ -50,13 +50,18 @@ class SyncedGroups:
         return ", ".join(sorted(self.names - self.excluded)) or "none"
 
 
-def default_groups(pyproject_text: str | None) -> tuple[frozenset[str], bool]:
-    """`[tool.uv] default-groups` (a list, or `"all"`); `dev` when the project does not say."""
+def _declared_default_groups(pyproject_text: str | None):
+    """`[tool.uv] default-groups` as written (None: not set, or not readable)."""
     try:
         tool = tomllib.loads(pyproject_text or "").get("tool", {}).get("uv", {})
     except (tomllib.TOMLDecodeError, AttributeError):
-        tool = {}
-    value = tool.get("default-groups") if isinstance(tool, dict) else None
+        return None
+    return tool.get("default-groups") if isinstance(tool, dict) else None
+
+
+def default_groups(pyproject_text: str | None) -> tuple[frozenset[str], bool]:
+    """`[tool.uv] default-groups` (a list, or `"all"`); `dev` when the project does not say."""
+    value = _declared_default_groups(pyproject_text)
     if value == "all":
         return frozenset(), True
     if isinstance(value, list):
@@ -85,32 +90,31 @@ def synced_groups(options: Sequence[str], env: Mapping[str, str] | None = None, 
     return SyncedGroups(frozenset(names), every, frozenset(excluded))
 
 
+def synced_extras(options: Sequence[str]) -> frozenset[str]:
+    """The extras `uv sync OPTIONS` installs, normalized (`--all-extras` as `*`)."""
+    extras = {str(canonicalize_name(name)) for name in option_values(options, "--extra")}
+    return frozenset(extras | ({"*"} if "--all-extras" in options else set()))
+
+
 def dockerfile_extras(docker: ProjectDockerfile | None) -> frozenset[str]:
-    """The extras the Dockerfile's `uv sync` installs (`--extra X`, `--all-extras` as `*`): their packages can be grouped too."""
-    if docker is None:
-        return frozenset()
+    """The extras the Dockerfile's `uv sync` installs: their packages can be grouped too."""
     try:
-        syncs = docker.syncs
+        syncs = docker.syncs if docker is not None else []
     except UvscopeError:
         return frozenset()
-    extras: set[str] = set()
-    for sync in syncs:
-        words = list(sync.options)
-        extras |= {str(canonicalize_name(words[i + 1])) for i, word in enumerate(words[:-1]) if word == "--extra"}
-        extras |= {str(canonicalize_name(word.split("=", 1)[1])) for word in words if word.startswith("--extra=")}
-        if "--all-extras" in words:
-            extras.add("*")
-    return frozenset(extras)
+    return frozenset().union(*(synced_extras(sync.options) for sync in syncs))
 
 
-def dockerfile_groups(docker: ProjectDockerfile | None, pyproject_text: str) -> SyncedGroups:
-    """The dependency groups the Dockerfile's `uv sync` installs (`dev` by default): their packages can be grouped too."""
+def dockerfile_groups(docker: ProjectDockerfile | None, *pyproject_texts: str) -> SyncedGroups:
+    """The dependency groups the Dockerfile's `uv sync` installs (`dev` by default): their packages can be grouped too.
+    `default-groups` is the first of `pyproject_texts` (the member's, then the workspace root's) that sets it."""
     if docker is None:
         return SyncedGroups()
     try:
         syncs = docker.syncs
     except UvscopeError:
         return SyncedGroups()
+    pyproject_text = next((text for text in pyproject_texts if _declared_default_groups(text) is not None), None)
     found = SyncedGroups()
     for sync in syncs:
         found |= synced_groups(sync.options, context_at(docker.user, sync.stage, sync.index).env, pyproject_text)

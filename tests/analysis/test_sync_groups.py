@@ -36,3 +36,17 @@ def test_two_syncs_install_what_either_installs_and_say_so():
     assert (first | SyncedGroups()).label() == "none"
     assert synced_groups(["sync", "--group", "docs"], {}).label() == "dev, docs"
     assert synced_groups(["sync", "--all-groups", "--no-dev"], {}).label() == "all groups but dev"
+
+
+def test_default_groups_come_from_the_member_then_the_workspace_root():
+    from uvscope.analysis.plan.docker_rewrite import ProjectDockerfile
+    from uvscope.analysis.plan.sync_groups import dockerfile_groups
+
+    docker = ProjectDockerfile("FROM base\nWORKDIR /app\nRUN uv sync --locked\n")
+    root = '[tool.uv]\ndefault-groups = ["lint"]\n'
+    from_root = dockerfile_groups(docker, '[project]\nname = "a"\n', root)
+    assert "lint" in from_root and "dev" not in from_root
+    from_member = dockerfile_groups(docker, '[tool.uv]\ndefault-groups = ["docs"]\n', root)
+    assert "docs" in from_member and "lint" not in from_member
+    assert "dev" in dockerfile_groups(docker, '[project]\nname = "a"\n', "")
+    assert dockerfile_groups(None, root).label() == "none"
