@@ -153,7 +153,7 @@ def with_groups(
         if not isinstance(array, list):
             raise UvscopeError(f"{path}: dependency-groups.{key} is not a list; not changing it")
         if installed is not None:  # the runtime closure, and what the project asks for directly (extras included)
-            _refuse_foreign_entries(groups, array, installed | frozenset(requirements), key, path)
+            _refuse_foreign_entries(groups, installed | frozenset(requirements), key, path)
         present = {_same_requirement(item) for item in array if isinstance(item, str)}
         for item in wanted:
             if _same_requirement(item) not in present:
@@ -166,19 +166,10 @@ def with_groups(
     return (BOM if bom else "") + out
 
 
-def _refuse_foreign_entries(
-    groups, entries: list, installed: frozenset[str], key: str, path: str, seen: frozenset[str] = frozenset()
-) -> None:
+def _refuse_foreign_entries(groups, installed: frozenset[str], key: str, path: str) -> None:
     """An existing group may only hold what the image installs already: the rewrite installs the whole group
     in the final image, so anything else in it (directly or through an `include-group`) would ship too."""
-    for entry in entries:
-        if isinstance(entry, dict) and isinstance(entry.get("include-group"), str):
-            included = _group_key(groups, entry["include-group"])
-            if included is not None and included not in seen and isinstance(groups[included], list):
-                _refuse_foreign_entries(groups, groups[included], installed, key, path, seen | {included})
-            continue
-        if not isinstance(entry, str):
-            continue  # not PEP 735: uv refuses it when it locks
+    for entry in _group_entries(groups, key):
         try:
             name = canonicalize_name(Requirement(entry).name)
         except InvalidRequirement:
