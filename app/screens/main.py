@@ -15,6 +15,7 @@ layer list is on screen (the GIL is shared).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -332,7 +333,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
     @on(MetaLoaded)
     def _meta_loaded(self, message: MetaLoaded) -> None:
         self.meta = message.meta
-        self.app.sub_title = shown(f"{image_title(message.meta.ref, message.meta.repo_tags)}  {message.meta.platform}")
+        self.app.title, self.app.sub_title = header_titles(message.meta.ref, message.meta.repo_tags, message.meta.platform)
         # Start on the last layer: with "everything up to it", that is the whole image.
         self.query_one(LayerTable).show(message.meta, select=len(message.meta.diff_ids) - 1)
         self.query_one(ProgressBar).update(total=message.total)
@@ -556,6 +557,18 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self.app.copy_to_clipboard(exact)
         note = "" if exact == path else " (bytes that are not UTF-8 as U+FFFD)"
         self.notify(f"copied {exact}{note}", title="path copied")
+
+
+def header_titles(ref: str, repo_tags: tuple[str, ...], platform: str) -> tuple[str, str]:
+    """The header's title (the image's name: its tag, else its file's name) and subtitle (its platform,
+    and where it was read from when that is not its name: an archive's path, home as `~`)."""
+    title = image_title(ref, repo_tags)
+    where = ref
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and where.startswith(home + "/"):
+        where = "~" + where[len(home) :]
+    subtitle = platform if where == title else f"{platform} · {where}"
+    return shown(title), shown(subtitle)
 
 
 class _AwaitAll:

@@ -1,0 +1,93 @@
+"""The session as people look at it, second pass (issue 26): spaces survive in screenshots, the header
+names the image (the demo's too), the tables fit 120 columns with no horizontal scrollbar, and no
+progress bar is left once the read is done."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from pilot import loaded
+from sessionimage import Venv
+from tarbuilder import docker_save_legacy, layer_tar
+from textual.widgets import DataTable, ProgressBar
+
+from uvscope.app import demo
+from uvscope.app.app import make_app
+from uvscope.widgets.columns import fit_widths
+from uvscope.widgets.layer_table import LayerTable
+
+NBSP = "\xa0"
+LONG_NAME = "a-distribution-whose-name-goes-on-and-on-for-a-while"
+
+
+async def test_a_screenshot_keeps_the_spaces_that_start_a_run_of_text(session_tar):
+    """Textual writes each run of one style as its own `<text>`: `q` then ` Quit`. librsvg drops the spaces a
+    `<text>` starts with unless told to preserve them, which made the README's pictures read "layersheavy:"."""
+    app = make_app(session_tar)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        root = ET.fromstring(app.export_screenshot())
+    assert root.get("{http://www.w3.org/XML/1998/namespace}space") == "preserve"
+    texts = [element.text or "" for element in root.iter("{http://www.w3.org/2000/svg}text")]
+    assert any(text.startswith(NBSP) and text.strip(NBSP) for text in texts)  # the case it is for is in the picture
+
+
+async def test_the_header_names_the_image_and_says_where_it_was_read(session_tar):
+    app = make_app(session_tar)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        assert app.title == "svc:1.0"  # the archive's tag, not its file
+        assert app.sub_title == "linux/amd64 · svc.tar"
+
+
+async def test_the_demo_is_called_by_its_name(tmp_path):
+    """The demo image is read from the cache; the header says `uvscope-demo:latest`, not the cache's file name."""
+    archive = tmp_path / demo.IMAGE_NAME
+    archive.write_bytes(demo._oci_tar([(layer_tar(("file", "app/a.txt", b"a")), "COPY a.txt /app/")]))
+    app = make_app(str(archive))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        assert app.title == demo.TAG == "uvscope-demo:latest"
+        assert str(tmp_path) in app.sub_title
+
+
+def long_names_archive() -> bytes:
+    """The session image with a distribution whose name and version are long, in two environments."""
+    venv, other = Venv(), Venv(python="3.12")
+    deps = layer_tar(
+        *venv.synced(("numpy", "2.1.0", {"numpy/core/_multiarray.so": 9_000_000}), (LONG_NAME, "2024.12.31.post1", {"x/__init__.py": 5_000})),
+        *other.dist("requests", "2.32.0", {"requests/__init__.py": 5_000}),
+    )
+    long_command = "RUN " + " && ".join(f"echo step-{n} > /tmp/step-{n}.txt" for n in range(12))
+    return docker_save_legacy([deps, layer_tar(("file", "tmp/x", b"x"))], tag="wide:1", commands=["RUN uv sync", long_command])
+
+
+async def test_the_tables_fit_120_columns_and_the_progress_bar_is_gone(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    Path("wide.tar").write_bytes(long_names_archive())
+    app = make_app("wide.tar")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(app, pilot)
+        layers = screen.query_one(LayerTable)
+        assert layers.virtual_size.width <= layers.scrollable_content_region.width
+        assert any(str(cell).endswith("…") for cell in layers.get_column("command")), list(layers.get_column("command"))
+        await pilot.press("2")
+        await pilot.pause()
+        table = screen.query_one("#package-table", DataTable)
+        assert table.virtual_size.width <= table.scrollable_content_region.width, (table.virtual_size, table.size)
+        assert not table.scrollbars_enabled[1]  # no horizontal scrollbar at the bottom
+        names = [row[0] for row in (table.get_row_at(i) for i in range(table.row_count))]
+        shown = str(table.render_line(1 + next(i for i, n in enumerate(names) if n.plain == LONG_NAME)).text)
+        assert LONG_NAME[:11] + "…" in shown and LONG_NAME not in shown
+        assert "2024.12.31.post1" in shown  # versions are not cut
+        bar = screen.query_one(ProgressBar)
+        assert not bar.display or bar.region.height == 0
+        assert "environment" in [column.label.plain for column in table.columns.values()]  # two venvs: the column says which
+
+
+def test_fitting_cuts_the_widest_text_column_first_and_never_below_its_minimum():
+    assert fit_widths([20, 10, 30], [4, 4, 4], 100, [0, 2]) == [20, 10, 30]
+    assert fit_widths([20, 10, 30], [4, 4, 4], 50, [0, 2]) == [17, 10, 17]
+    assert fit_widths([20, 10, 30], [15, 4, 15], 20, [0, 2]) == [15, 10, 15]  # cannot fit: the minimums (the table scrolls)
+    assert fit_widths([20, 10, 30], [4, 4, 4], 0, [0, 2]) == [20, 10, 30]  # not laid out yet
