@@ -147,9 +147,7 @@ class PackageView(Vertical):
         # a column empty on every row, or the environment when there is one, says nothing: not shown
         environments = {row.environment for row in rows}
         self._shown_keys = [
-            key
-            for key, _ in COLUMNS
-            if key in ALWAYS or (widths.get(key, 0) and (key != "environment" or len(environments) > 1))
+            key for key, _ in COLUMNS if key in ALWAYS or (widths.get(key, 0) and (key != "environment" or len(environments) > 1))
         ]
         self._set_options("#lock-filter", sorted({row.lock_status for row in rows}))
         self._set_options("#group-filter", sorted({group for row in rows for group in row.groups}))

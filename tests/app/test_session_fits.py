@@ -4,10 +4,14 @@ progress bar is left once the read is done."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import plotext
+
 from pilot import loaded
+from rich.text import Text
 from sessionimage import Venv
 from tarbuilder import docker_save_legacy, layer_tar
 from textual.widgets import DataTable, ProgressBar
@@ -16,6 +20,7 @@ from uvscope.app import demo
 from uvscope.app.app import make_app
 from uvscope.widgets.columns import fit_widths
 from uvscope.widgets.layer_table import LayerTable
+from uvscope.widgets.plots import TopPackagesPlot, draw_stacked_bars
 
 NBSP = "\xa0"
 LONG_NAME = "a-distribution-whose-name-goes-on-and-on-for-a-while"
@@ -56,7 +61,9 @@ def long_names_archive() -> bytes:
     """The session image with a distribution whose name and version are long, in two environments."""
     venv, other = Venv(), Venv(python="3.12")
     deps = layer_tar(
-        *venv.synced(("numpy", "2.1.0", {"numpy/core/_multiarray.so": 9_000_000}), (LONG_NAME, "2024.12.31.post1", {"x/__init__.py": 5_000})),
+        *venv.synced(
+            ("numpy", "2.1.0", {"numpy/core/_multiarray.so": 9_000_000}), (LONG_NAME, "2024.12.31.post1", {"x/__init__.py": 5_000})
+        ),
         *other.dist("requests", "2.32.0", {"requests/__init__.py": 5_000}),
     )
     long_command = "RUN " + " && ".join(f"echo step-{n} > /tmp/step-{n}.txt" for n in range(12))
@@ -91,3 +98,39 @@ def test_fitting_cuts_the_widest_text_column_first_and_never_below_its_minimum()
     assert fit_widths([20, 10, 30], [4, 4, 4], 50, [0, 2]) == [17, 10, 17]
     assert fit_widths([20, 10, 30], [15, 4, 15], 20, [0, 2]) == [15, 10, 15]  # cannot fit: the minimums (the table scrolls)
     assert fit_widths([20, 10, 30], [4, 4, 4], 0, [0, 2]) == [20, 10, 30]  # not laid out yet
+
+
+def _bottom_row_colours(series, colours, height=12):
+    """The bar colours on the plot's bottom row (the row of zero), left to right, one per bar."""
+    plotext.clear_figure()
+    plotext.clear_data()
+    draw_stacked_bars(plotext, [str(n) for n in range(len(series[0]))], series, colours)
+    plotext.ylim(0, 100)
+    plotext.plotsize(60, height)
+    line = Text.from_ansi(plotext.build()).split("\n")[height - 3]
+    runs = [(span.start, span.end, span.style.color.triplet) for span in line.spans if span.style.color and span.style.color.triplet]
+    return [tuple(colour) for _, _, colour in runs if tuple(colour) in colours], [end - start for start, end, _ in runs]
+
+
+def test_a_light_bar_above_an_empty_series_keeps_its_row_and_colour():
+    """plotext's stacked_bar painted an empty bottom piece blank over the row of zero: the churn chart's light
+    changes (1 MB beside 75 MB) showed no bar, or one floating a row up, in the wrong colour."""
+    heavy, mid, rest = (78, 121, 167), (242, 142, 43), (225, 87, 89)
+    colours, widths = _bottom_row_colours([[0, 0, 70.0, 0], [0, 3.2, 3.2, 0], [1.0, 1.0, 1.0, 1.0]], [heavy, mid, rest])
+    assert colours == [rest, mid, heavy, rest]  # each bar's lowest piece with bytes, each bar drawn
+    assert len(set(widths)) <= 2 and max(widths) - min(widths) <= 1  # the same width, whichever series a bar has
+
+
+async def test_the_package_plot_counts_in_round_steps(session_tar):
+    app = make_app(session_tar)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        await pilot.press("5")
+        await pilot.pause()
+        plot = app.screen.query_one(TopPackagesPlot)
+        lines = plot.render().plain.split("\n")
+        axis = next(i for i in range(len(lines) - 1, 0, -1) if "┬" in lines[i] or "└" in lines[i])
+        labels = [float(value) for value in lines[axis + 1].split()]
+        assert len(labels) >= 3 and labels[0] == 0
+        steps = {round(b - a, 9) for a, b in zip(labels, labels[1:])}
+        assert len(steps) == 1 and re.fullmatch(r"(1|2|2\.5|5)(0*)|0\.(0*)(1|2|25|5)", f"{steps.pop():g}"), labels
