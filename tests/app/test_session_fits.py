@@ -9,8 +9,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import plotext
-
-from pilot import loaded
+from pilot import loaded, open_grouping
 from rich.text import Text
 from sessionimage import Venv
 from tarbuilder import docker_save_legacy, layer_tar
@@ -19,6 +18,7 @@ from textual.widgets import DataTable, ProgressBar
 from uvscope.app import demo
 from uvscope.app.app import make_app
 from uvscope.widgets.columns import fit_widths
+from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.plots import TopPackagesPlot, draw_stacked_bars
 
@@ -134,3 +134,26 @@ async def test_the_package_plot_counts_in_round_steps(session_tar):
         assert len(labels) >= 3 and labels[0] == 0
         steps = {round(b - a, 9) for a, b in zip(labels, labels[1:])}
         assert len(steps) == 1 and re.fullmatch(r"(1|2|2\.5|5)(0*)|0\.(0*)(1|2|25|5)", f"{steps.pop():g}"), labels
+
+
+async def test_the_grouping_board_draws_no_border_glyphs_and_still_shows_focus_and_drop(session_tar):
+    """Box-drawing and block glyphs stop short of their cell in many fonts and in every screenshot: the columns'
+    `tall` borders (▊ ▎) and the cards' round ones showed a tick at each cell edge. Backgrounds tell them apart."""
+    app = make_app(session_tar)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_grouping(app, pilot)
+        board = screen.query_one(GroupBoard)
+        widgets = [*board.query(GroupColumn), *board.query(PackageCard)]
+        assert len(widgets) >= 4
+        for widget in widgets:
+            assert {edge for edge, _ in (widget.styles.border_top, widget.styles.border_left, widget.styles.border_right)} <= {"", "none"}
+            assert "▊" not in "".join(strip.text for strip in widget.render_lines(widget.region.reset_offset))
+        focused, other = board.card("numpy"), board.card("requests")
+        focused.focus()
+        await pilot.pause()
+        assert focused.styles.background != other.styles.background  # the focused card stands out
+        heavy, rest = board.column("heavy"), board.column("rest")
+        await pilot.mouse_down(other)
+        await pilot.hover(heavy, offset=(4, 6))
+        assert heavy.has_class("-drop-target") and heavy.styles.background != rest.styles.background
+        await pilot.press("escape")
