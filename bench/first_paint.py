@@ -73,7 +73,9 @@ def first_paint(image: str, marker: str, extra: list[str], cache: Path, timeout:
             ready, _, _ = select.select([master], [], [], min(left, 0.5))
             if not ready:
                 if process.poll() is not None:
-                    raise SystemExit(f"uvscope ended ({process.returncode}) before {marker!r} showed:\n{ESCAPES.sub(b'', written)[-2000:]!r}")
+                    raise SystemExit(
+                        f"uvscope ended ({process.returncode}) before {marker!r} showed:\n{ESCAPES.sub(b'', written)[-2000:]!r}"
+                    )
                 continue
             try:
                 chunk = os.read(master, 1 << 16)
@@ -154,7 +156,9 @@ def main() -> None:
     print(f"first paint of {args.image} ({state} analysis cache, {compiled}, {args.runs} runs, load {load:.1f}):")
     print("  runs: " + ", ".join(f"{t:.2f} s" for t in times) + "; `import textual.app`: " + ", ".join(f"{t:.2f} s" for t in floors))
     best, floor = min(times), min(floors)
-    print(f"  best {best:.2f} s, median {sorted(times)[len(times) // 2]:.2f} s; {best / floor:.2f}x a fresh `import textual.app` ({floor:.2f} s)")
+    print(
+        f"  best {best:.2f} s, median {sorted(times)[len(times) // 2]:.2f} s; {best / floor:.2f}x a fresh `import textual.app` ({floor:.2f} s)"
+    )
 
 
 if __name__ == "__main__":
