@@ -17,6 +17,7 @@ from textual.widgets import DataTable, ProgressBar
 
 from uvscope.app import demo
 from uvscope.app.app import make_app
+from uvscope.app.screens.help import help_rows
 from uvscope.widgets.columns import fit_widths
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
 from uvscope.widgets.layer_table import LayerTable
@@ -157,3 +158,16 @@ async def test_the_grouping_board_draws_no_border_glyphs_and_still_shows_focus_a
         await pilot.hover(heavy, offset=(4, 6))
         assert heavy.has_class("-drop-target") and heavy.styles.background != rest.styles.background
         await pilot.press("escape")
+
+
+async def test_the_help_says_what_each_key_does_once(session_tar):
+    """ctrl+q (Textual's, with a tooltip) and q (the app's) both quit: the row read "Quit the app and return
+    to the command prompt., Quit"."""
+    app = make_app(session_tar)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(app, pilot)
+        rows = dict(help_rows(screen))
+        quit_row = next(text for keys, text in rows.items() if "q" in keys.split())
+        assert quit_row.count("uit") == 1 and "., " not in quit_row, quit_row
+        assert all("., " not in text for text in rows.values()), rows
+        assert rows["1 2 3 4 5"] == "Layers, Packages, Files, Waste, Plots"
