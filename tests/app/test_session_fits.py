@@ -171,3 +171,17 @@ async def test_the_help_says_what_each_key_does_once(session_tar):
         assert quit_row.count("uit") == 1 and "., " not in quit_row, quit_row
         assert all("., " not in text for text in rows.values()), rows
         assert rows["1 2 3 4 5"] == "Layers, Packages, Files, Waste, Plots"
+
+
+async def test_the_waste_view_of_a_clean_image_says_none_without_empty_tables(tmp_path):
+    archive = tmp_path / "clean.tar"
+    archive.write_bytes(demo._oci_tar([(layer_tar(("file", "app/a.txt", b"a")), "COPY a.txt /app/")]))
+    app = make_app(str(archive))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(app, pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        for section, title in (("#waste-layers", "Caused by layer"), ("#waste-paths", "By path"), ("#waste-dev", "Dev-group")):
+            drawn = "\n".join(strip.text for strip in screen.query_one(section).render_lines(screen.query_one(section).region.reset_offset))
+            assert drawn.split("\n")[0].startswith(title) and drawn.split("\n")[1].strip() == "none", drawn
+            assert not set(drawn) & set("│┃━─"), drawn  # no rules of an empty table
