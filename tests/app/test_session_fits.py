@@ -185,3 +185,23 @@ async def test_the_waste_view_of_a_clean_image_says_none_without_empty_tables(tm
             drawn = "\n".join(strip.text for strip in screen.query_one(section).render_lines(screen.query_one(section).region.reset_offset))
             assert drawn.split("\n")[0].startswith(title) and drawn.split("\n")[1].strip() == "none", drawn
             assert not set(drawn) & set("│┃━─"), drawn  # no rules of an empty table
+
+
+async def test_an_image_name_in_the_header_is_text_not_markup(tmp_path):
+    """An archive's `ref.name` is the image's text: markup and control characters in it are shown as they are."""
+    from uvscope.analysis.read.layout import REF_NAME
+    from uvscope.analysis.read.oci_writer import image_config, layout_tar, oci_layout
+
+    blob = layer_tar(("file", "app/a.txt", b"a"))
+    name = "[link=https://example.invalid]x[/link]\x1b[2J:1"
+    archive = tmp_path / "named.tar"
+    archive.write_bytes(
+        layout_tar(oci_layout(image_config([blob], [{"created_by": "COPY a /app/"}]), [blob], annotations={REF_NAME: name}))
+    )
+    app = make_app(str(archive))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await loaded(app, pilot)
+        header = "".join(
+            strip.text for strip in screen.query_one("HeaderTitle").render_lines(screen.query_one("HeaderTitle").region.reset_offset)
+        )
+        assert "[link=https://example.invalid]x[/link]" in header and "\x1b" not in header and "\\x1b" in header
