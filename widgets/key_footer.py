@@ -41,9 +41,24 @@ class KeyFooter(Footer):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, compact=True, show_command_palette=False)
 
+    def on_resize(self) -> None:
+        for child in self.children:  # laid out again at the new width, then fitted
+            child.display = True
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        """Hide the entries that the footer's width would cut (`^l Layer onl`): each shown entry is whole."""
+        right = self.content_region.right
+        cut = False
+        for child in self.children:
+            cut = cut or child.region.right > right
+            if cut:
+                child.display = False
+
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:
             return
+        self.call_after_refresh(self._fit)
         entries = footer_order(self.screen.active_bindings, self.app)
         self.styles.grid_size_columns = len(entries)
         for group, grouped in groupby(entries, lambda entry: entry.binding.group):

@@ -20,6 +20,7 @@ from uvscope.app.app import make_app
 from uvscope.app.screens.help import help_rows
 from uvscope.widgets.columns import fit_widths
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
+from uvscope.widgets.key_footer import KeyFooter
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.plots import TopPackagesPlot, draw_stacked_bars
 
@@ -205,3 +206,22 @@ async def test_an_image_name_in_the_header_is_text_not_markup(tmp_path):
             strip.text for strip in screen.query_one("HeaderTitle").render_lines(screen.query_one("HeaderTitle").region.reset_offset)
         )
         assert "[link=https://example.invalid]x[/link]" in header and "\x1b" not in header and "\\x1b" in header
+
+
+async def test_the_footer_shows_whole_entries_at_80_columns(session_tar):
+    """At 80 columns the footer cut its last entry mid-word (`^l Layer onl`): entries that do not fit are left out
+    (the help lists every key), and they come back when the terminal is wide again."""
+    app = make_app(session_tar)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await loaded(app, pilot)
+        await pilot.pause()
+        footer = app.screen.query_one(KeyFooter)
+        shown = [child for child in footer.children if child.display]
+        assert shown and all(child.region.right <= footer.content_region.right for child in shown)
+        assert len(shown) < len(footer.children)  # something had to go at this width
+        keys = [child.key for child in footer.query("FooterKey") if child.display and child.parent.display]
+        assert "q" in keys and "question_mark" in keys
+        await pilot.resize_terminal(160, 24)
+        await pilot.pause()
+        await pilot.pause()
+        assert all(child.display for child in footer.children)
