@@ -56,6 +56,16 @@ class UvscopeApp(App[None]):
         text in it (a warning naming a file, an error quoting a layer) with its control characters shown."""
         super().notify(shown_lines(message), title=shown(title), severity=severity, timeout=timeout, markup=False)
 
+    def export_screenshot(self, *, title: str | None = None, simplify: bool = False) -> str:
+        """Textual's SVG screenshot, with its spaces kept by every SVG renderer.
+
+        Textual writes each run of one style as its own `<text>`; librsvg (rsvg-convert, GNOME's
+        viewers) drops the spaces that start one, so "**layers** heavy" would read "layersheavy".
+        `xml:space="preserve"` on the root keeps them (browsers keep them either way).
+        """
+        svg = super().export_screenshot(title=title, simplify=simplify)
+        return svg.replace("<svg ", '<svg xml:space="preserve" ', 1)
+
     def on_mount(self) -> None:
         if self.first_screen is not None:
             self.push_screen(self.first_screen())

@@ -23,7 +23,9 @@ from uvscope.analysis.read.layout import REF_NAME
 from uvscope.analysis.read.oci_writer import image_config, layout_tar, oci_layout
 
 PROJECT = Path(__file__).parent / "demo_project"
-IMAGE_NAME = "demo-image.oci.tar"
+IMAGE_NAME = "uvscope-demo.oci.tar"
+TAG = "uvscope-demo:latest"
+"""The demo image's name (its index's `org.opencontainers.image.ref.name`): what the header calls it."""
 
 
 def cache_folder() -> Path:
@@ -85,7 +87,7 @@ def _oci_tar(layers: list[tuple[bytes, str]]) -> bytes:
         [{"created_by": command} for _, command in layers],
         runtime={"WorkingDir": "/app", "Cmd": ["/app/.venv/bin/demo-service"]},
     )
-    return layout_tar(oci_layout(config, blobs, annotations={REF_NAME: "demo"}))
+    return layout_tar(oci_layout(config, blobs, annotations={REF_NAME: TAG}))
 
 
 def build_demo_image(target: Path | None = None, progress: Callable[[str], None] | None = None) -> Path:

@@ -1,6 +1,6 @@
 """Regenerate the README's screenshots of the session from a real image.
 
-    uv run python screenshots/generate.py [IMAGE] [--diff A B] [--history REPO]
+    uv run python screenshots/generate.py [IMAGE] [--diff A B] [--history REPO] [--only VIEW...]
 
 IMAGE defaults to the built-in demo image (a real `uv sync` of a small
 project, built if missing). `--diff` and `--history` also shoot those views
@@ -94,6 +94,7 @@ def main() -> None:
     parser.add_argument("image", nargs="?")
     parser.add_argument("--diff", nargs=2, metavar=("A", "B"))
     parser.add_argument("--history", metavar="REPO")
+    parser.add_argument("--only", nargs="+", metavar="VIEW", help="shoot only these views (names as in screenshots/)")
     args = parser.parse_args()
     ref = args.image or str(build_demo_image())
     shots = [(name, keys, None) for name, keys in VIEWS]
@@ -115,6 +116,8 @@ def main() -> None:
         shots.append(("history", [], history_app))
     converter = shutil.which("rsvg-convert")
     for name, keys, app in shots:
+        if args.only and name not in args.only:
+            continue
         if app == "small":
             svg = asyncio.run(shoot(ref, name, keys, None, SMALL))
         else:

@@ -98,7 +98,7 @@ def test_demo_builds_a_real_uv_image_without_an_engine(tmp_path):
     assert any("RUN uv sync --frozen --no-dev --no-install-project" in line for line in progress)
     assert all(line.startswith("uvscope: ") and line.endswith(" s)") for line in progress), progress
     assert not run("demo", "--summary", env=env).stderr  # built: nothing to say
-    archive = tmp_path / "uvscope" / "demo-image.oci.tar"
+    archive = tmp_path / "uvscope" / "uvscope-demo.oci.tar"
     report = json.loads(run("report", str(archive), env=env).stdout)
     assert len(report["layers"]) == 4
     sync_layer = report["layers"][1]

@@ -8,14 +8,12 @@ the chart names each commit).
 
 from __future__ import annotations
 
-from typing import Any
-
 from rich.text import Text
 from textual.app import RenderResult
 
 from uvscope.analysis.plan.layer_plan import Replay
 
-from .plots import SolidBarPlot, rgb, series_colors, series_legend
+from .plots import FRAME_ROWS, SolidBarPlot, draw_stacked_bars, rgb, series_colors, series_legend, set_even_y_axis
 
 MB = 1_000_000
 TODAY = (186, 176, 172)
@@ -68,12 +66,16 @@ class ChurnPlot(SolidBarPlot):
         if series and self.today is not None and self.planned is not None:
             labels = [str(number) for number in range(1, len(self.today.steps) + 1)]
             colors = series_colors(list(series))
-            series_colours: Any = [colors[name] for name in series]  # plotext takes one colour per series (its stubs say one)
-            plt.stacked_bar(labels, [[value / MB for value in values] for values in series.values()], color=series_colours)
+            draw_stacked_bars(
+                plt, labels, [[value / MB for value in values] for values in series.values()], [colors[name] for name in series]
+            )
             # bars stand at x = 1..N (their labels' positions): the line uses the same numbers
             plt.plot(list(range(1, len(labels) + 1)), [step.bytes / MB for step in self.today.steps], color=TODAY, marker="braille")
             # a light change's bar can be a sliver next to a heavy one: each bar says its total above it
             top = max(step.bytes for step in self.today.steps) / MB
+            # round, evenly spaced labels, room for the totals above the bars, and a row under zero: the
+            # lightest change's bar still shows beside the heaviest one's
+            set_even_y_axis(plt, top * 1.15, self.size.height, FRAME_ROWS + 1)
             for number, step in enumerate(self.planned.steps, start=1):
                 plt.text(
                     f"{step.bytes / MB:.1f}", number, step.bytes / MB + top * 0.1, alignment="center", background="default", color="default"

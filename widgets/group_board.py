@@ -25,12 +25,17 @@ from .text import plain
 
 
 class PackageCard(Static, can_focus=True):
-    """A direct dependency: name and closure bytes. Press and drag to move it."""
+    """A direct dependency: name and closure bytes. Press and drag to move it.
+
+    Cards and columns are told apart by their background, not by borders: box-drawing and block
+    glyphs stop short of their cell in many fonts (and in every SVG screenshot), so each border
+    showed a tick at every cell edge.
+    """
 
     DEFAULT_CSS = """
-    PackageCard { height: 3; border: round $panel-lighten-2; padding: 0 1; margin: 0 0 0 0; }
-    PackageCard:focus { border: round $accent; }
-    PackageCard.-dragging { border: double $warning; }
+    PackageCard { height: 3; padding: 1 1; margin: 0 0 1 0; background: $boost; }
+    PackageCard:focus { background: $accent 45%; text-style: bold; }
+    PackageCard.-dragging { background: $warning 60%; }
     """
 
     def __init__(self, item: Item) -> None:
@@ -65,9 +70,10 @@ class GroupColumn(VerticalScroll):
     """One layer-to-be and the cards it holds."""
 
     DEFAULT_CSS = """
-    GroupColumn { width: 1fr; height: 1fr; border: tall $primary-background; padding: 0 1; }
-    GroupColumn.-drop-target { border: tall $success; }
-    GroupColumn.-selected { border: tall $accent; }
+    GroupColumn { width: 1fr; height: 1fr; padding: 1 1 0 1; margin: 0 1 0 0; background: $panel-darken-1; }
+    GroupColumn:last-of-type { margin: 0; }
+    GroupColumn.-drop-target { background: $success 30%; }
+    GroupColumn.-selected { background: $accent 15%; }
     GroupColumn > .column-title { height: 2; text-style: bold; }
     """
 

@@ -12,6 +12,8 @@ from itertools import groupby
 
 from textual.app import ComposeResult
 from textual.binding import ActiveBinding
+from textual.geometry import Size
+from textual.layout import DockArrangeResult
 from textual.widgets import Footer
 from textual.widgets._footer import FooterKey, FooterLabel, KeyGroup
 
@@ -40,6 +42,20 @@ class KeyFooter(Footer):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, compact=True, show_command_palette=False)
+
+    def arrange(self, size: Size, optimal: bool = False) -> DockArrangeResult:
+        """Textual's arrangement of the entries, less those the footer's width would cut (`^l Layer onl`):
+        each entry shown is whole (the help lists every key). Done in the layout itself, so no frame ever
+        shows a cut entry, and a wider terminal brings them back."""
+        arranged = super().arrange(size, optimal)
+        kept = []
+        for placement in arranged.placements:
+            if placement.region.right > size.width:
+                break
+            kept.append(placement)
+        if len(kept) == len(arranged.placements):
+            return arranged
+        return DockArrangeResult(kept, {placement.widget for placement in kept}, arranged.scroll_spacing)
 
     def compose(self) -> ComposeResult:
         if not self._bindings_ready:

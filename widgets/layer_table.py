@@ -11,6 +11,8 @@ from textual.widgets import DataTable
 from uvscope.analysis.output.text import short_command, size
 from uvscope.analysis.untrusted import shown
 
+from .columns import fit_widths
+
 if TYPE_CHECKING:  # the first paint shows this table: it imports no analysis beyond the text helpers
     from uvscope.analysis.image.model import Image, ImageMeta
 
@@ -51,19 +53,38 @@ class LayerTable(DataTable):
 
     COLUMNS = (("#", "index"), ("size", "size"), ("", "bar"), ("files", "files"), ("command", "command"), ("top packages", "top"))
 
+    MINIMUMS = {"command": 24, "top": 12}
+    """What the text columns keep when the table is fitted to the terminal (cut with `…`)."""
+
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
+        self._shown: tuple | None = None
+        self._fitted_for = 0
         self._add_columns([])
 
+    def on_resize(self) -> None:
+        if self._shown is not None and self.size.width != self._fitted_for:
+            self.show(*self._shown)  # the columns are fitted again to the new width
+
     def _add_columns(self, rows: list[tuple[Text, ...]]) -> None:
-        """The columns, each as wide as its widest cell or its label.
+        """The columns, each as wide as its widest cell or its label, the command and top packages cut
+        (`…`) so the table fits its width.
 
         The widths are given, not left to DataTable's measuring when idle: a frame drawn before
         that (the first paint often is) would keep every column at its label's width.
         """
-        for position, (label, key) in enumerate(self.COLUMNS):
-            width = BAR_WIDTH if key == "bar" else max([len(label), *(row[position].cell_len for row in rows)])
+        widths = [
+            BAR_WIDTH if key == "bar" else max([len(label), *(row[position].cell_len for row in rows)])
+            for position, (label, key) in enumerate(self.COLUMNS)
+        ]
+        minimums = [min(width, self.MINIMUMS.get(key, width)) for width, (_, key) in zip(widths, self.COLUMNS)]
+        available = self.size.width
+        if available and len(rows) + 1 > self.size.height:
+            available -= self.styles.scrollbar_size_vertical
+        shrinkable = [position for position, (_, key) in enumerate(self.COLUMNS) if key in self.MINIMUMS]
+        self._fitted_for = self.size.width
+        for (label, key), width in zip(self.COLUMNS, fit_widths(widths, minimums, available, shrinkable, 2 * self.cell_padding)):
             self.add_column(label, key=key, width=width)
 
     def show(
@@ -77,6 +98,7 @@ class LayerTable(DataTable):
 
         The cursor stays on its row unless `select` names another.
         """
+        self._shown = (meta, image, top)
         row = self.cursor_row if select is None else select
         read = {layer.index: layer for layer in image.layers} if image is not None else {}
         sizes = []
@@ -98,8 +120,8 @@ class LayerTable(DataTable):
                     Text(label, justify="right"),
                     Text(size_bar(sizes[index], largest), style="bold"),
                     Text(str(layer.file_count) if layer is not None else "", justify="right"),
-                    Text(short_command(created_by, 70) or "(no history)"),
-                    Text(packages),
+                    Text(short_command(created_by, 70) or "(no history)", overflow="ellipsis", no_wrap=True),
+                    Text(packages, overflow="ellipsis", no_wrap=True),
                 )
             )
         self.clear(columns=True)  # widths follow this content only, not earlier approximations

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Input, Select
 from uvscope.analysis.output.text import size
 from uvscope.analysis.views.browse import PackageFilter, PackageRow, environment_label, parse_size, sort_packages
 
+from .columns import fit_widths
 from .search_box import SearchBox
 from .text import plain
 
@@ -31,6 +32,12 @@ COLUMNS = [
     ("reshipped", "re-shipped"),
     ("environment", "environment"),
 ]
+SHRINKABLE = ("name", "groups", "environment")
+"""Columns whose text is elided (`…`) when the table is wider than the terminal."""
+ALWAYS = ("name", "version", "bytes", "share", "layers", "lock")
+"""Columns shown even when empty; the others only when a row has something to say in them."""
+MIN_NAME = 12
+"""A package's name keeps at least this many cells when the table is fitted."""
 LOCK_STYLES = {"match": "green", "version-mismatch": "yellow", "absent": "red"}
 
 
@@ -77,7 +84,13 @@ class PackageView(Vertical):
 
     def on_mount(self) -> None:
         self._widths: dict[str, int] = {}
+        self._shown_keys: list[str] = [key for key, _ in COLUMNS]
+        self._fitted_for = 0
         self._add_columns(self.query_one(DataTable))
+
+    def on_resize(self) -> None:
+        if self.size.width != self._fitted_for and self.rows:
+            self.refresh_rows()  # the columns are fitted again to the new width
 
     def header(self, key: str, label: str) -> str:
         """A column's header, with ▼ (descending) or ▲ on the column the rows are sorted by."""
@@ -86,27 +99,42 @@ class PackageView(Vertical):
         return f"{label} {'▼' if self.sort_reverse else '▲'}"
 
     def _add_columns(self, table: DataTable) -> None:
-        for key, label in COLUMNS:
-            # Widths come from every row, not only those a filter leaves: filtering never collapses a column.
-            table.add_column(self.header(key, label), key=key, width=max(self._widths.get(key, 0), cell_len(label) + 2))
+        """The shown columns, each as wide as its widest cell over every row (filtering never collapses a
+        column), the text columns cut (`…`) so the table fits its width with no horizontal scrollbar."""
+        columns = [(key, label) for key, label in COLUMNS if key in self._shown_keys]
+        headers = [self.header(key, label) for key, label in columns]
+        minimums = [cell_len(label) + 2 if key != "name" else max(MIN_NAME, cell_len(label) + 2) for key, label in columns]
+        widths = [max(self._widths.get(key, 0), cell_len(label) + 2) for key, label in columns]
+        available = self.size.width
+        if available and len(self.shown_rows) + 1 > table.size.height:  # rows beyond the height: a vertical scrollbar
+            available -= table.styles.scrollbar_size_vertical
+        shrinkable = [index for index, (key, _) in enumerate(columns) if key in SHRINKABLE]
+        fitted = fit_widths(widths, [min(m, w) for m, w in zip(minimums, widths)], available, shrinkable, 2 * table.cell_padding)
+        self._fitted_for = self.size.width
+        for (key, _), header, width in zip(columns, headers, fitted):
+            table.add_column(header, key=key, width=width)
 
     @staticmethod
     def cells(row: PackageRow) -> list:
         """The table cells of one row, in COLUMNS order."""
         shared = row.shared_bytes
         return [
-            plain(row.name),
-            plain(row.version),
+            plain(row.name, overflow="ellipsis", no_wrap=True),
+            plain(row.version, overflow="ellipsis", no_wrap=True),
             Text(size(row.bytes), justify="right"),
             Text(f"{row.share:.1%}", justify="right"),
             ",".join(str(index) for index in row.layers),
             Text(row.lock_status, style=LOCK_STYLES.get(row.lock_status, "dim")),
-            plain(",".join(row.groups)),
+            plain(",".join(row.groups), overflow="ellipsis", no_wrap=True),
             Text(size(row.closure_bytes) if row.closure_bytes is not None else "", justify="right"),
             Text(f"{size(row.exclusive_bytes)}/{size(shared)}" if shared is not None else "", justify="right"),
             Text(size(row.reshipped_bytes) if row.reshipped_bytes else "", justify="right"),
-            plain(environment_label(row.environment)),
+            plain(environment_label(row.environment), overflow="ellipsis", no_wrap=True),
         ]
+
+    def _row_cells(self, row: PackageRow) -> list:
+        """The cells of the shown columns."""
+        return [cell for (key, _), cell in zip(COLUMNS, self.cells(row)) if key in self._shown_keys]
 
     def set_rows(self, rows: list[PackageRow]) -> None:
         """Show a new set of rows (the image was read, or read further)."""
@@ -116,6 +144,11 @@ class PackageView(Vertical):
             for (key, _), cell in zip(COLUMNS, self.cells(row)):
                 widths[key] = max(widths.get(key, 0), cell.cell_len if isinstance(cell, Text) else cell_len(cell))
         self._widths = widths
+        # a column empty on every row, or the environment when there is one, says nothing: not shown
+        environments = {row.environment for row in rows}
+        self._shown_keys = [
+            key for key, _ in COLUMNS if key in ALWAYS or (widths.get(key, 0) and (key != "environment" or len(environments) > 1))
+        ]
         self._set_options("#lock-filter", sorted({row.lock_status for row in rows}))
         self._set_options("#group-filter", sorted({group for row in rows for group in row.groups}))
         self._set_options("#env-filter", sorted({row.environment for row in rows}), label=environment_label)
@@ -135,8 +168,9 @@ class PackageView(Vertical):
 
     def sort_next(self) -> None:
         """Sort by the column right of the current one (after the last: the first)."""
-        keys = [key for key, _ in COLUMNS]
-        self.sort_by(keys[(keys.index(self.sort_column) + 1) % len(keys)])
+        keys = [key for key, _ in COLUMNS if key in self._shown_keys]
+        current = keys.index(self.sort_column) if self.sort_column in keys else -1
+        self.sort_by(keys[(current + 1) % len(keys)])
 
     def sort_by(self, column: str) -> None:
         """Sort by `column`; sorting by the same column again reverses the order."""
@@ -153,7 +187,7 @@ class PackageView(Vertical):
         table.clear(columns=True)  # widths follow the rows shown, whatever was shown before
         self._add_columns(table)
         for row in self.shown_rows:
-            table.add_row(*self.cells(row), key="|".join(row.key))
+            table.add_row(*self._row_cells(row), key="|".join(row.key))
         self.post_message(self.Filtered(self, self.shown_rows))
 
     @on(DataTable.HeaderSelected)

@@ -62,6 +62,33 @@ class SolidBarPlot(PlotextPlot):
         return solid_bars(rendered) if isinstance(rendered, Text) else rendered
 
 
+BAR_WIDTH = 0.8
+"""A stacked bar's width, in x units (bars stand 1 apart)."""
+
+
+def draw_stacked_bars(plt, labels: list[str], series: list[list[float]], colors: list[tuple[int, int, int]], least: float = 0.0) -> None:
+    """Stacked bars at x = 1..N (labelled `labels`), `series` bottom first, each in its colour.
+
+    plotext's own `stacked_bar` paints a zero-height piece as blank cells over the row of zero, erasing
+    the piece below it: a light bar above an empty series vanished or floated a row up. Here each
+    series' running total is drawn as bars of its own, top series first, only where the series has
+    bytes, so every piece keeps its colour and a light bar still fills the bottom row. Bars whose whole
+    stack is under `least` are not drawn (plotext would give a few bytes a whole row).
+    """
+    positions = list(range(1, len(labels) + 1))
+    totals = [[sum(values[: level + 1]) for values in zip(*series)] for level in range(len(series))]
+    stacks = totals[-1] if totals else []
+    for level in reversed(range(len(series))):
+        shown = [(x, total) for x, total, own, stack in zip(positions, totals[level], series[level], stacks) if own > 0 and stack >= least]
+        if shown:
+            xs = [x for x, _ in shown]
+            # plotext scales a bar's width by the mean gap of the x it is given: undone, so every bar is 0.8 wide
+            width = BAR_WIDTH * (len(xs) - 1) / (xs[-1] - xs[0]) if len(xs) > 1 else BAR_WIDTH
+            plt.bar(xs, [total for _, total in shown], color=colors[level], width=width)
+    plt.xticks(positions, labels)
+    plt.xlim(0.5, len(labels) + 0.5)
+
+
 def nice_step(value: float) -> float:
     """The smallest of 1, 2, 2.5, 5 times a power of ten that is at least `value` (> 0)."""
     power = 10 ** math.floor(math.log10(value))
@@ -85,11 +112,22 @@ def even_y_axis(top: float, rows: int) -> tuple[float, list[float]]:
     return (step * (rows - 1) / rows_each, [step * k for k in range(intervals + 1)])
 
 
-def set_even_y_axis(plt, top: float, height: int, frame_rows: int) -> None:
-    """Apply `even_y_axis` to a plotext figure `height` rows tall, `frame_rows` of them outside the plot area."""
-    limit, ticks = even_y_axis(top, height - frame_rows)
+def set_even_y_axis(plt, top: float, height: int, frame_rows: int) -> float:
+    """Apply `even_y_axis` to a plotext figure `height` rows tall, `frame_rows` of them outside the plot area;
+    return what one row of the plot stands for."""
+    rows = height - frame_rows
+    limit, ticks = even_y_axis(top, rows)
     plt.ylim(0, limit)
     plt.yticks(ticks, [f"{tick:g}" for tick in ticks])
+    return limit / max(1, rows - 1)
+
+
+def nice_ticks(top: float, most: int = 5) -> list[float]:
+    """Round ticks from 0 up to `top` at most: 1, 2, 2.5 or 5 times a power of ten apart, at most `most` + 1."""
+    if top <= 0:
+        return [0.0]
+    step = nice_step(top / most)
+    return [step * k for k in range(int(top / step + 1e-9) + 1)]
 
 
 def series_colors(names: list[str]) -> dict[str, tuple[int, int, int]]:
@@ -141,13 +179,11 @@ class LayerSizePlot(SolidBarPlot):
         plt.title("layer sizes (MB), by package")
         if self.series:
             colors = series_colors(list(self.series))
-            plt.stacked_bar(
-                self.labels,
-                [[value / MB for value in values] for values in self.series.values()],
-                color=[colors[name] for name in self.series],  # type: ignore[arg-type]  # plotext takes one colour per series
-            )
             top = max(sum(column) for column in zip(*self.series.values())) / MB
-            set_even_y_axis(plt, top, self.size.height, FRAME_ROWS + 1)  # + the x label's row
+            row = set_even_y_axis(plt, top, self.size.height, FRAME_ROWS + 1)  # + the x label's row
+            # a layer under half a row is left out: plotext would draw its few bytes a row tall
+            values = [[value / MB for value in values] for values in self.series.values()]
+            draw_stacked_bars(plt, self.labels, values, [colors[name] for name in self.series], least=row / 2)
         plt.xlabel("layer")
         return super().render()
 
@@ -188,7 +224,10 @@ class TopPackagesPlot(PlotextPlot):
                 width=0.01,
             )
             plt.ylim(0.5, len(items) + 0.5)
-            plt.xlim(0, max(nbytes for _, nbytes in items) / MB)
+            largest = max(nbytes for _, nbytes in items) / MB
+            plt.xlim(0, largest)
+            ticks = nice_ticks(largest, max(2, min(5, self.size.width // 20)))
+            plt.xticks(ticks, [f"{tick:g}" for tick in ticks])
         plt.plotsize(self.size.width, height)
         plt._set_size(self.size.width, height)
         plt.theme(self._get_plotext_theme_name(self.app.theme))

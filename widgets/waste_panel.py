@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,14 +21,16 @@ from .text import plain
 TOP = 15
 
 
-def _table(title: str, rows: Sequence[tuple[str, ...]], columns: tuple[str, ...]) -> Table:
-    table = Table(title=title, title_justify="left", expand=True, show_edge=False, pad_edge=False)
+def _table(title: str, rows: Sequence[tuple[str, ...]], columns: tuple[str, ...]) -> Table | Text:
+    """A section: its title over a table of `rows`, or over `none` (no empty table with its rules and headers)."""
+    if not rows:
+        return Text.assemble((title, "italic"), "\n", ("none", "dim"))
+    # a rule under the headers only: a table's vertical rules are box-drawing glyphs that break at every row
+    table = Table(title=title, title_justify="left", expand=True, show_edge=False, pad_edge=False, box=box.SIMPLE_HEAD)
     for index, column in enumerate(columns):
         table.add_column(column, justify="right" if index == 0 else "left", no_wrap=index == 0)
     for row in rows:
         table.add_row(*(plain(cell) for cell in row))  # paths, commands and labels are the image's text, never markup
-    if not rows:
-        table.add_row("", Text("none", style="dim"), *[""] * (len(columns) - 2))
     return table
 
 

@@ -35,8 +35,11 @@ def help_rows(screen: Screen) -> list[tuple[str, str]]:
             keys, texts = rows.setdefault(row, ([], []))
             if key not in keys:
                 keys.append(key)
-            if binding.description not in texts:
-                texts.append(_describe(binding) if binding.group is None else binding.description)
+            if binding.group is not None:  # a group's row names each member (`Layers, Packages, ...`)
+                if binding.description not in texts:
+                    texts.append(binding.description)
+            elif not texts:  # one action says what it does once, whichever of its keys said it first
+                texts.append(_describe(binding))
     table = [(" ".join(keys), ", ".join(texts)) for keys, texts in rows.values()]
     table.extend(getattr(screen, "HELP_EXTRA", ()))
     return table

@@ -15,6 +15,7 @@ layer list is on screen (the GIL is shared).
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -225,7 +226,14 @@ copies hidden or deleted by a later layer, by layer, path and package.
 
     def on_mount(self) -> None:
         self.query_one(LayerTable).focus()
-        self.read_image()
+        # An engine image's layers are peeked here, before the first frame, so that frame already lists
+        # them: peeked in the worker, they came after a first frame of an empty table and cost another.
+        peeked = self._peek_meta()
+        if peeked is not None:
+            self._peek_only = True
+            self._read_started = time.monotonic()
+            self._meta_loaded(self.MetaLoaded(peeked, None))
+        self.read_image(peeked)
         self.set_interval(1.0, self._tick)
 
     def _tick(self) -> None:
@@ -255,14 +263,11 @@ copies hidden or deleted by a later layer, by layer, path and package.
             return None
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="read", name="reading the image")
-    def read_image(self) -> None:
-        """Open the source, paint its metadata, then read and analyse every layer (a failure: `worker_failed`)."""
+    def read_image(self, peeked: ImageMeta | None = None) -> None:
+        """Open the source, then read and analyse every layer (a failure: `worker_failed`); `peeked`: the
+        metadata already painted from the engine's storage (the engine's API confirms it here)."""
         request = self.request
-        peeked = self._peek_meta()
         if peeked is not None:
-            self._read_started = time.monotonic()
-            self._peek_only = True
-            self.post_message(self.MetaLoaded(peeked, None))
             worker, waited = get_current_worker(), 0.0
             while not self._painted.wait(0.05) and waited < PAINT_WAIT:  # `q` meanwhile ends the wait at once
                 if worker.is_cancelled:
@@ -332,7 +337,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
     @on(MetaLoaded)
     def _meta_loaded(self, message: MetaLoaded) -> None:
         self.meta = message.meta
-        self.app.sub_title = shown(f"{image_title(message.meta.ref, message.meta.repo_tags)}  {message.meta.platform}")
+        self.app.title, self.app.sub_title = header_titles(message.meta.ref, message.meta.repo_tags, message.meta.platform)
         # Start on the last layer: with "everything up to it", that is the whole image.
         self.query_one(LayerTable).show(message.meta, select=len(message.meta.diff_ids) - 1)
         self.query_one(ProgressBar).update(total=message.total)
@@ -402,12 +407,12 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self._refresh_layer_views()
 
     def _refresh_layer_views(self) -> None:
-        from uvscope.widgets.package_table import PackageView
-
         index = self.selected_layer
         self._show_layer_detail(index)
         if self.image is None or not 0 <= index < len(self.image.layers):
             return
+        from uvscope.widgets.package_table import PackageView  # not before the first paint: it imports the analysis
+
         self.query_one(PackageView).set_layer(index, self.cumulative)
         if self.query_one(TabbedContent).active == "files":
             self._show_files()
@@ -556,6 +561,18 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self.app.copy_to_clipboard(exact)
         note = "" if exact == path else " (bytes that are not UTF-8 as U+FFFD)"
         self.notify(f"copied {exact}{note}", title="path copied")
+
+
+def header_titles(ref: str, repo_tags: tuple[str, ...], platform: str) -> tuple[str, str]:
+    """The header's title (the image's name: its tag, else its file's name) and subtitle (its platform,
+    and where it was read from when that is not its name: an archive's path, home as `~`)."""
+    title = image_title(ref, repo_tags)
+    where = ref
+    home = os.path.expanduser("~")
+    if home not in ("", "/") and where.startswith(home + "/"):
+        where = "~" + where[len(home) :]
+    subtitle = platform if where == title else f"{platform} · {where}"
+    return shown(title), shown(subtitle)
 
 
 class _AwaitAll:
