@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from ..errors import NothingToDo, UvscopeError
+from ..packages.build_file import project_dockerfile
 from ..packages.lockhistory import LockCommit, is_git_checkout, lock_history
 from ..packages.lockhistory import churn as lock_churn
 from ..packages.uvlock import Lock, buildable_members, closure, parse_lock, runtime_roots, wheel_sizes
@@ -236,7 +237,7 @@ def plan_optimization(
     if not os.path.isfile(lock_path):
         raise UvscopeError(f"no uv.lock in {project_dir} (run `uv lock` first)")
     lock = parse_lock(read_project_file(lock_path).text, lock_path)
-    dockerfile_path = dockerfile or os.path.join(project_dir, "Dockerfile")
+    dockerfile_path = dockerfile or project_dockerfile(project_dir)
     docker_file = read_project_file(dockerfile_path) if os.path.isfile(dockerfile_path) else None
     if dockerfile and docker_file is None:
         raise UvscopeError(f"no Dockerfile at {dockerfile}")
@@ -458,7 +459,7 @@ class ProjectBuild:
 def read_project_build(project_dir: str | None, lock: Lock) -> ProjectBuild | None:
     """The project's Dockerfile and member folders, or None when there is no project or no Dockerfile
     uvscope can read (the previews then use the generic model)."""
-    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
+    path = project_dockerfile(project_dir) if project_dir else None
     if not project_dir or not path or not os.path.isfile(path):
         return None
     try:
