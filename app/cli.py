@@ -124,7 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="an image built from the project: installed package sizes for --suggest and the preview (default: uv.lock's wheel sizes)",
     )
     _add_read_options(optimize, "--image")
-    optimize.add_argument("--dockerfile", metavar="PATH", help="the Dockerfile to rewrite (default: DIR/Dockerfile)")
+    optimize.add_argument(
+        "--dockerfile", metavar="PATH", help="the Dockerfile to rewrite (default: DIR/Dockerfile, else DIR/Containerfile)"
+    )
     optimize.add_argument("--package", metavar="MEMBER", help="the workspace member the image is built for")
     optimize.add_argument(
         "--group",

@@ -16,11 +16,15 @@ from pathlib import Path
 from harness import BASE_IMAGE, CA_BUNDLE, DEFAULT, Engine, docker, ensure_base_image, python_slim_image, uv_binary, uv_binary_image
 
 STANDINS = (
+    "python:3.12-slim",
     "python:3.12-slim-bookworm",
     "python:3.12-slim-bullseye",
     "ghcr.io/astral-sh/uv:python3.12-bookworm-slim",
+    "ghcr.io/astral-sh/uv:python3.13-bookworm-slim",
     "ghcr.io/astral-sh/uv:latest",
     "python:3.14",
+    "python:3.13-slim",
+    "ghcr.io/astral-sh/uv:0.10.0",
     "ghcr.io/astral-sh/uv:0.9.26",
     "oven/bun:1",
     "ghcr.io/astral-sh/uv:bookworm-slim",
@@ -122,14 +126,17 @@ def managed_python_catalog(folder: Path, name: str, version: str) -> None:
 
 
 def ensure_standins(engine: Engine | None = None) -> None:
-    """`ghcr.io/astral-sh/uv:python3.12-bookworm-slim` (the python:slim-like base + uv) and
+    """`ghcr.io/astral-sh/uv:python3.12-bookworm-slim` and `-python3.13-bookworm-slim` (the python:slim-like
+    base + uv: CPython 3.11 under either name) and
     `python:3.12-slim-bookworm` and `python:3.12-slim-bullseye` (the python:slim-like base, bookworm;
     its CPython is this machine's 3.11), `ghcr.io/astral-sh/uv:latest` (only `/uv`),
-    `python:3.14` (the same 3.11 base), `ghcr.io/astral-sh/uv:0.9.26` (`/uv` and `/uvx`) and `oven/bun:1`
+    `python:3.12-slim`, `python:3.13-slim` and `python:3.14` (the same 3.11 base), `ghcr.io/astral-sh/uv:0.9.26`
+    and `ghcr.io/astral-sh/uv:0.10.0` (`/uv` and `/uvx`) and `oven/bun:1`
     (the base with a stand-in `bun`, see FAKE_BUN), `debian:bookworm-slim` (the base) and
     `ghcr.io/astral-sh/uv:bookworm-slim` (the base + uv + a local catalog of uv-managed Python, see MIRROR);
     on the default engine and, when given, copied to `engine`."""
     slim = python_slim_image()
+    docker("tag", slim, "python:3.12-slim")
     docker("tag", slim, "python:3.12-slim-bookworm")
     docker("tag", slim, "python:3.12-slim-bullseye")
     docker("tag", uv_binary_image(), "ghcr.io/astral-sh/uv:latest")
@@ -137,13 +144,16 @@ def ensure_standins(engine: Engine | None = None) -> None:
         shutil.copy(uv_binary(), Path(context) / "uv")
         (Path(context) / "Dockerfile").write_text(f"FROM {slim}\nCOPY uv /usr/local/bin/uv\n")
         docker("build", "--network", "host", "-t", "ghcr.io/astral-sh/uv:python3.12-bookworm-slim", context)
+    docker("tag", "ghcr.io/astral-sh/uv:python3.12-bookworm-slim", "ghcr.io/astral-sh/uv:python3.13-bookworm-slim")
     docker("tag", slim, "python:3.14")
+    docker("tag", slim, "python:3.13-slim")
     ensure_base_image()
     with tempfile.TemporaryDirectory(prefix="uvscope-standin-") as context:
         shutil.copy(uv_binary(), Path(context) / "uv")
         shutil.copy(Path(uv_binary()).with_name("uvx"), Path(context) / "uvx")
         (Path(context) / "Dockerfile").write_text("FROM scratch\nCOPY uv uvx /\n")
         docker("build", "--network", "host", "-t", "ghcr.io/astral-sh/uv:0.9.26", context)
+    docker("tag", "ghcr.io/astral-sh/uv:0.9.26", "ghcr.io/astral-sh/uv:0.10.0")
     with tempfile.TemporaryDirectory(prefix="uvscope-standin-") as context:
         (Path(context) / "bun").write_text(FAKE_BUN)
         (Path(context) / "bun").chmod(0o755)

@@ -30,13 +30,14 @@ from ..image.stack import build_image
 from ..read.cache import LayerCache
 from ..read.layer_reader import ReadMonitor
 from ..read.sources import ImageSource
+from .build_file import BUILD_FILE_NAMES
 from .python import PythonAnalysis, analyse_python
 
 ANALYSIS_SCHEMA = 1
 """Bump when the meaning of a cached analysis changes without its code changing."""
 KEPT = 16
 """Analyses kept at most (least recently used go first): each is a few MB."""
-_PROJECT_FILES = ("uv.lock", "pyproject.toml", "Dockerfile")
+_PROJECT_FILES = ("uv.lock", "pyproject.toml", *BUILD_FILE_NAMES)
 
 
 def _code_fingerprint() -> str:

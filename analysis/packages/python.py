@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
 from ..image.model import Image
 from .attribution import Attribution, attribute
+from .build_file import project_dockerfile
 from .lockmatch import LockMatch, choose_lock, match_lock
 from .member import choose_member, history_hint, package_hint
 
@@ -26,7 +26,7 @@ def _dockerfile_hint(project: str | None) -> str | None:
     if project is None:
         return None
     try:
-        with open(os.path.join(project, "Dockerfile"), encoding="utf-8") as handle:
+        with open(project_dockerfile(project), encoding="utf-8") as handle:
             return package_hint(handle.read())
     except (OSError, UnicodeDecodeError):
         return None

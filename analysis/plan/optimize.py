@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from functools import cache
 
 from ..errors import NothingToDo, UvscopeError
+from ..packages.build_file import project_dockerfile
 from ..packages.lockhistory import churn as lock_churn
 from ..packages.lockhistory import is_git_checkout, lock_history
 from ..packages.uvlock import Lock, buildable_members, closure, parse_lock, runtime_roots, wheel_sizes
@@ -194,7 +195,7 @@ def plan_optimization(
     if not os.path.isfile(lock_path):
         raise UvscopeError(f"no uv.lock in {project_dir} (run `uv lock` first)")
     lock = parse_lock(read_project_file(lock_path).text, lock_path)
-    dockerfile_path = dockerfile or os.path.join(project_dir, "Dockerfile")
+    dockerfile_path = dockerfile or project_dockerfile(project_dir)
     docker_file = read_project_file(dockerfile_path) if os.path.isfile(dockerfile_path) else None
     if dockerfile and docker_file is None:
         raise UvscopeError(f"no Dockerfile at {dockerfile}")

@@ -8,6 +8,7 @@ import os
 from dataclasses import dataclass
 
 from ..errors import UvscopeError
+from ..packages.build_file import project_dockerfile
 from ..packages.uvlock import Lock
 from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_dockerfile
 from .grouping import ChangeCost, Grouping, Preview, plan_layers
@@ -58,7 +59,7 @@ class ProjectBuild:
 def read_project_build(project_dir: str | None, lock: Lock) -> ProjectBuild | None:
     """The project's Dockerfile and member folders, or None when there is no project or no Dockerfile
     uvscope can read (the previews then use the generic model)."""
-    path = os.path.join(project_dir, "Dockerfile") if project_dir else None
+    path = project_dockerfile(project_dir) if project_dir else None
     if not project_dir or not path or not os.path.isfile(path):
         return None
     try:

@@ -224,3 +224,17 @@ def test_group_layers_read_copies_whose_history_names_their_flags():
             ),
         )
         assert group_layers(image, ("heavy",), "/app/.venv", "/app/.venv", True) == {"heavy": "sha256:heavy"}, chown
+
+
+def test_a_containerfile_is_the_build_file_when_the_project_has_no_dockerfile(tmp_path):
+    """podman and buildah read `Containerfile`: without a Dockerfile (and without --dockerfile) optimize
+    rewrites it, the preview is worked out from it, and a Dockerfile next to it still wins, as `docker build`'s."""
+    project = _project(tmp_path, "project", "docs-intermediate")
+    (project / "Dockerfile").rename(project / "Containerfile")
+    plan = plan_optimization(str(project), groups=["heavy=numpy,pandas"])
+    assert plan.dockerfile is not None and Path(plan.dockerfile.path).name == "Containerfile"
+    assert "--only-group heavy" in plan.dockerfile.new_text and plan.rewrite is not None
+    bump = plan.preview.costs[0]
+    assert bump.proposed < bump.today / 50  # the Containerfile's own shape, not the generic model
+    (project / "Dockerfile").write_text((project / "Containerfile").read_text())
+    assert Path(plan_optimization(str(project), groups=["heavy=numpy,pandas"]).dockerfile.path).name == "Dockerfile"
