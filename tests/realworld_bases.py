@@ -10,6 +10,7 @@ from pathlib import Path
 from harness import BASE_IMAGE, DEFAULT, Engine, docker, ensure_base_image, python_slim_image, uv_binary, uv_binary_image
 
 STANDINS = (
+    "python:3.12-slim",
     "python:3.12-slim-bookworm",
     "python:3.12-slim-bullseye",
     "ghcr.io/astral-sh/uv:python3.12-bookworm-slim",
@@ -31,11 +32,12 @@ fi
 
 def ensure_standins(engine: Engine | None = None) -> None:
     """`ghcr.io/astral-sh/uv:python3.12-bookworm-slim` (the python:slim-like base + uv) and
-    `python:3.12-slim-bookworm` and `python:3.12-slim-bullseye` (the python:slim-like base, bookworm;
+    `python:3.12-slim`, `python:3.12-slim-bookworm` and `python:3.12-slim-bullseye` (the python:slim-like base, bookworm;
     its CPython is this machine's 3.11), `ghcr.io/astral-sh/uv:latest` (only `/uv`),
     `python:3.14` (the same 3.11 base), `ghcr.io/astral-sh/uv:0.9.26` (`/uv` and `/uvx`) and `oven/bun:1`
     (the base with a stand-in `bun`, see FAKE_BUN); on the default engine and, when given, copied to `engine`."""
     slim = python_slim_image()
+    docker("tag", slim, "python:3.12-slim")
     docker("tag", slim, "python:3.12-slim-bookworm")
     docker("tag", slim, "python:3.12-slim-bullseye")
     docker("tag", uv_binary_image(), "ghcr.io/astral-sh/uv:latest")
