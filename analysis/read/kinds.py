@@ -19,11 +19,14 @@ REF_PREFIXES = {
 
 
 def split_tag(path: str) -> tuple[str, str | None]:
-    """`layout:TAG` -> (`layout`, `TAG`) when `layout` exists and the whole does not."""
+    """`layout:TAG` -> (`layout`, `TAG`) when `layout` is an archive file or a folder holding an OCI
+    layout's `index.json` and the whole does not exist: a plain folder (the project `myapp` next to the
+    engine's image `myapp:1.0`) is not a layout."""
     if os.path.exists(path) or ":" not in path:
         return path, None
     base, _, tag = path.rpartition(":")
-    return (base, tag) if os.path.exists(base) and "/" not in tag else (path, None)
+    layout = os.path.isfile(base) or os.path.isfile(os.path.join(base, "index.json"))
+    return (base, tag) if layout and "/" not in tag else (path, None)
 
 
 def names_engine_image(ref: str, kind: str) -> bool:

@@ -74,8 +74,12 @@ def test_containerds_image_store_is_never_peeked_at(storage):
 def test_a_layout_on_disk_by_that_name_is_not_the_engines(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert names_engine_image("myapp:1.0", "auto")
-    (tmp_path / "myapp").mkdir()  # `myapp:1.0` now names tag 1.0 of this OCI layout, as `open_source` reads it
+    (tmp_path / "myapp").mkdir()  # a plain folder (the project itself, named like its image) is no layout
+    assert names_engine_image("myapp:1.0", "auto")
+    (tmp_path / "myapp" / "index.json").write_text("{}")  # `myapp:1.0` now names tag 1.0 of this OCI layout, as `open_source` reads it
     assert not names_engine_image("myapp:1.0", "auto")
+    (tmp_path / "app.tar").write_bytes(b"")  # and `app.tar:1` a tag of that archive
+    assert not names_engine_image("app.tar:1", "auto")
     assert names_engine_image("myapp:1.0", "docker")
     assert not names_engine_image("oci:elsewhere:1", "auto") and not names_engine_image("app:1", "registry")
 
