@@ -359,9 +359,10 @@ def skopeo_oci_archive(reference: str, path: Path, tag: str = "latest") -> Path:
 
 
 class Registry:
-    """Debian's docker-registry on a loopback port, optionally behind htpasswd basic auth."""
+    """Debian's docker-registry on a loopback port, optionally behind htpasswd basic auth, or read-only
+    (its maintenance mode: it answers /v2/ and pulls, and refuses every upload)."""
 
-    def __init__(self, folder: Path, *, user: str | None = None, password: str | None = None) -> None:
+    def __init__(self, folder: Path, *, user: str | None = None, password: str | None = None, readonly: bool = False) -> None:
         import socket
 
         with socket.socket() as probe:
@@ -374,6 +375,7 @@ class Registry:
             "version: 0.1",
             "storage:",
             f"  filesystem:\n    rootdirectory: {folder / 'data'}",
+            *(["  maintenance:", "    readonly:", "      enabled: true"] if readonly else []),
             "http:",
             f"  addr: 127.0.0.1:{self.port}",
         ]

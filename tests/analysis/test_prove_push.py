@@ -139,6 +139,26 @@ def test_registry_wanting_a_login_is_one_line_and_leaves_nothing(project, tmp_pa
         registry.stop()
 
 
+def test_registry_refusing_the_push_mid_proof_is_one_line_and_leaves_nothing(project, tmp_path):
+    """A registry that answers (so the proof starts and builds) but refuses uploads, as a read-only one does:
+    the first push fails after the original's build; one line names the registry and the image, and the images
+    and tags the proof had built are removed, the project's files unchanged."""
+    registry = harness.Registry(tmp_path / "readonly", readonly=True)
+    try:
+        files = {path: path.read_bytes() for path in project.rglob("*") if path.is_file()}
+        result = _prove(project, "--prove-registry", registry.host)
+        lines = result.stderr.strip().splitlines()
+        assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
+        assert lines[-1].startswith(f"uvscope: error: --prove: the registry {registry.host} refused the push of "), result.stderr
+        assert [line for line in lines if line.startswith("uvscope: error")] == [lines[-1]]
+        assert "Method not allowed" in lines[-1]  # the client's error, not its last progress line
+        assert "uvscope: building the original Dockerfile" in result.stderr  # refused mid-proof, not before it
+        assert _leftover_tags() == []
+        assert {path: path.read_bytes() for path in project.rglob("*") if path.is_file()} == files
+    finally:
+        registry.stop()
+
+
 def test_scratch_registry_counts_what_the_push_uploaded(tmp_path):
     """The registry --prove starts: a push into it uploads the image's blobs once (the registry API agrees with
     the blob files), and pushing the same image again under another tag uploads nothing."""
