@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from .links import counted_sizes
 from .model import Image
 
 CACHE_MARKERS = (
@@ -42,21 +43,34 @@ class WasteItem:
     detail: str = ""
 
 
+def _cache_folder(path: str) -> str | None:
+    """The cache folder `path` lies in (`/home/user/.cache/uv`), if any."""
+    probe = "/" + path
+    for marker in CACHE_MARKERS:
+        index = probe.find("/" + marker)
+        if index != -1:
+            return probe[: index + len(marker)]
+    return None
+
+
 def cache_folders(image: Image, min_layer: int = 0) -> list[WasteItem]:
-    """Package-manager caches left in the final filesystem, by folder, largest first (layers from `min_layer` up)."""
+    """Package-manager caches left in the final filesystem, by folder, largest first (layers from `min_layer` up).
+
+    A cache's bytes are those only the cache holds: what keeping the cache out of
+    the image saves. A file hard-linked from the cache to a path outside every
+    cache (uv's `UV_LINK_MODE=hardlink` install into site-packages) is stored once
+    and stays without the cache, so it counts 0 here, whichever path the tar wrote first.
+    """
+    counted = counted_sizes(image.linked, lambda path: 1 if _cache_folder(path) is not None else 0)
     totals: dict[str, int] = defaultdict(int)
     layers: dict[str, set[int]] = defaultdict(set)
     for path, visible in image.files.items():
         if visible.layer < min_layer:
             continue
-        probe = "/" + path
-        for marker in CACHE_MARKERS:
-            index = probe.find("/" + marker)
-            if index != -1:
-                folder = probe[: index + len(marker)]
-                totals[folder] += visible.entry.size
-                layers[folder].add(visible.layer)
-                break
+        folder = _cache_folder(path)
+        if folder is not None:
+            totals[folder] += counted.get(path, visible.entry.size) if counted else visible.entry.size
+            layers[folder].add(visible.layer)
     return [
         WasteItem(folder, size, "layer " + ", ".join(str(i) for i in sorted(layers[folder])))
         for folder, size in sorted(totals.items(), key=lambda item: -item[1])

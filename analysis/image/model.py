@@ -183,6 +183,19 @@ class VisibleFile:
         return (VisibleFile, (self.entry, self.layer))
 
 
+@dataclass(frozen=True, slots=True)
+class LinkedFile:
+    """One file of a layer stored once under several paths, as the final filesystem still shows it."""
+
+    layer: int
+    target: str
+    """The path the tar wrote first (the entry holding the bytes), visible or not."""
+    size: int
+    """Bytes of the file, stored once in `layer`."""
+    paths: tuple[str, ...]
+    """Its paths the final filesystem still shows from `layer`: the target (if visible) first, then the links in tar order."""
+
+
 @dataclass(frozen=True)
 class Image:
     """A fully read image: its layers, final filesystem and waste."""
@@ -199,6 +212,8 @@ class Image:
     user_wasted_percent: float
     """dive's wasted bytes over all layers but the first."""
     warnings: tuple[str, ...] = ()
+    linked: tuple[LinkedFile, ...] = ()
+    """Files stored once under several visible paths (tar hard links), see `uvscope.analysis.image.links`."""
 
     @property
     def size_bytes(self) -> int:
@@ -207,7 +222,10 @@ class Image:
 
     @property
     def reclaimable_bytes(self) -> int:
-        """Bytes shipped but invisible: each hidden or deleted copy counted once."""
+        """Bytes shipped but invisible: each hidden or deleted copy counted once.
+
+        A hard-linked file whose first path is hidden but which a link of the same
+        layer still shows is not hidden (`uvscope.analysis.image.links`)."""
         return sum(copy.size for copy in self.hidden)
 
     def reclaimable_by_layer(self) -> list[tuple[int, int]]:

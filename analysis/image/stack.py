@@ -2,7 +2,9 @@
 
 Whiteouts and opaque folders apply to the layers below only (OCI image spec),
 so each layer first removes, then adds. Every copy that ends up invisible is
-kept as a `HiddenCopy`, counted once, with the layer that hid it.
+kept as a `HiddenCopy`, counted once, with the layer that hid it; a hard-linked
+file whose target path is hidden while a link of its layer still shows it is
+not invisible, so it is no hidden copy (`uvscope.analysis.image.links`).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .dive import dive_efficiency
+from .links import linked_files
 from .model import Change, EntryKind, HiddenCopy, Image, ImageMeta, Layer, LayerContents, VisibleFile
 
 
@@ -139,6 +142,11 @@ def build_image(meta: ImageMeta, contents: Sequence[LayerContents]) -> Image:
             )
         )
         warnings.extend(f"layer {index}: {warning}" for warning in layer.warnings)
+    linked = linked_files(contents, fs.files)
+    # A hard-linked file whose target path a later layer hid is still seen through a link of its layer: not hidden.
+    shown = {(item.layer, item.target) for item in linked if item.paths[0] != item.target}
+    if shown:
+        hidden = [copy for copy in hidden if (copy.layer, copy.path) not in shown]
     return Image(
         meta=meta,
         layers=tuple(layers),
@@ -148,4 +156,5 @@ def build_image(meta: ImageMeta, contents: Sequence[LayerContents]) -> Image:
         wasted_bytes=dive.wasted_bytes,
         user_wasted_percent=dive.user_wasted_percent,
         warnings=tuple(warnings),
+        linked=tuple(linked),
     )

@@ -7,6 +7,14 @@ site), never from fixed locations. Files are owned through `RECORD`
 `__pycache__/*.pyc` of each owned `.py` (bytecode that `UV_COMPILE_BYTECODE`
 writes is not in `RECORD`). Debian's egg-info without a file list falls back
 to `top_level.txt`, flagged as estimated.
+
+A file stored once under several paths (tar hard links, `uvscope.analysis.image.links`)
+counts its bytes once, for the distribution that installed one of its paths,
+whichever path the tar wrote first: uv installing with hard links from a cache
+left in the same layer writes the cache's path first, yet the bytes are the
+installed file's. Its other paths count 0, so every byte is counted once and
+the distributions' bytes never exceed the image's. Without an owner, a path
+under site-packages takes the bytes before any other; then the first path.
 """
 
 from __future__ import annotations
@@ -21,8 +29,10 @@ from email.parser import HeaderParser
 
 from packaging.utils import canonicalize_name
 
+from ..image.links import counted_sizes
 from ..image.model import EntryKind, Image
 from .record import record_hashes, record_rows
+from .shipping import shipped_per_layer
 
 SITE_DIRS = ("/site-packages/", "/dist-packages/")
 
@@ -216,8 +226,9 @@ def attribute(image: Image) -> Attribution:
     """Attribute every file under the image's Python environments to a distribution."""
     found, owners = _find_distributions(image)
     owner_of = _owner_lookup(owners)
-    visible = _visible_files(image, owner_of)
-    layer_bytes, reshipped = _shipped_per_layer(image, owner_of)
+    counted = counted_sizes(image.linked, lambda path: 0 if owner_of(path) is not None else 1 if site_dir_of(path) is not None else 2)
+    visible = _visible_files(image, owner_of, counted)
+    layer_bytes, reshipped = shipped_per_layer(image, owner_of)
     distributions = [
         _distribution(image, item, visible.owned_bytes[key], visible.owned_files[key], layer_bytes[key], reshipped[key])
         for key, item in found.items()
@@ -272,7 +283,8 @@ class _Visible:
     """Visible path -> `Distribution.key` of its owner."""
 
 
-def _visible_files(image: Image, owner_of: Callable[[str], tuple[str, str] | None]) -> _Visible:
+def _visible_files(image: Image, owner_of: Callable[[str], tuple[str, str] | None], counted: dict[str, int]) -> _Visible:
+    """The final filesystem's bytes by owner; `counted` gives the bytes of hard-linked paths (`counted_sizes`)."""
     # locals in the loop: it runs once per file of the final filesystem
     owned_bytes: dict[tuple[str, str], int] = defaultdict(int)
     owned_files: dict[tuple[str, str], int] = defaultdict(int)
@@ -292,48 +304,21 @@ def _visible_files(image: Image, owner_of: Callable[[str], tuple[str, str] | Non
         if entry.kind is EntryKind.DIR:
             continue
         key = owner_of(path)
+        size = counted.get(path, entry.size) if counted else entry.size
         if site is not None:
-            site_bytes += entry.size
+            site_bytes += size
             if key is not None:
-                attributed_bytes += entry.size
+                attributed_bytes += size
         if key is not None:
             owner = owner_keys.get(key)
             if owner is None:
                 owner = owner_keys[key] = ("/" + key[0], key[1])  # the same key as `Distribution.key`
             owners[path] = owner
-            owned_bytes[key] += entry.size
+            owned_bytes[key] += size
             owned_files[key] += 1
         elif site is not None:
-            unattributed.append((path, entry.size))
+            unattributed.append((path, size))
     return _Visible(owned_bytes, owned_files, environments, site_bytes, attributed_bytes, unattributed, owners)
-
-
-def _shipped_per_layer(
-    image: Image, owner_of: Callable[[str], tuple[str, str] | None]
-) -> tuple[dict[tuple[str, str], dict[int, int]], dict[tuple[str, str], int]]:
-    """Each distribution's bytes per layer, hidden copies included, and its re-shipped bytes.
-
-    A file is re-shipped when a later layer writes a path a lower layer already shipped
-    (overwritten in place, or deleted and written again as pip does).
-    """
-    layer_bytes: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    reshipped: dict[tuple[str, str], int] = defaultdict(int)
-    shipped: set[str] = set()
-    for layer in image.layers:
-        written = []
-        for entry in layer.contents.entries:
-            if not entry.size:
-                continue
-            key = owner_of(entry.path)
-            if key is None:
-                continue
-            layer_bytes[key][layer.index] += entry.size
-            if entry.path in shipped:
-                reshipped[key] += entry.size
-            written.append(entry.path)
-        if layer is not image.layers[-1]:  # only later layers ask what was shipped
-            shipped.update(written)
-    return layer_bytes, reshipped
 
 
 def _distribution(

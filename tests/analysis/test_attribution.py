@@ -1,15 +1,16 @@
-"""Attribution rules on synthetic images: shared namespace folders, scripts, egg-info, re-shipping, dev groups."""
+"""Attribution rules on synthetic images: shared namespace folders, scripts, egg-info, re-shipping, dev groups, hard links."""
 
 from __future__ import annotations
 
 import io
 
-import pytest
 from tarbuilder import layer_tar
 
+from uvscope.analysis.image.caches import cache_folders
 from uvscope.analysis.image.model import ImageMeta
 from uvscope.analysis.image.stack import build_image
-from uvscope.analysis.packages.attribution import attribute
+from uvscope.analysis.output.findings import find_problems
+from uvscope.analysis.packages.attribution import attribute, site_dir_of
 from uvscope.analysis.packages.lockmatch import match_lock
 from uvscope.analysis.packages.uvlock import parse_lock
 from uvscope.analysis.read.layer_reader import read_layer
@@ -120,18 +121,106 @@ def test_lock_status_and_dev_packages_present():
     assert match.missing == {"app": "the project itself is not installed (--no-install-project)"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap (pydantic-ai-visual, tests/realworld): uv installs with hard links from a cache left in the same "
-    "layer; the cache's path comes first in the tar, so the site-packages file is a 0-byte hard link and its bytes "
-    "are counted for the cache (the real image: 1.1 MB of 338 MB attributed to site-packages)",
-)
+CACHE = "root/.cache/uv/archive-v0/abc"
+
+
+def _linked_from_cache(items: list[tuple], *names: str) -> tuple[list[tuple], list[tuple]]:
+    """uv's `UV_LINK_MODE=hardlink` install with its cache in the layer: each named installed file is written
+    first at its cache path (the bytes), then as a hard link in site-packages. Returns (cache files, items)."""
+    cached, linked = [], []
+    for item in items:
+        name = item[1].removeprefix(SITE + "/")
+        if item[0] == "file" and name in names:
+            cached.append(("file", f"{CACHE}/{name}", item[2]))
+            linked.append(("hardlink", item[1], f"{CACHE}/{name}"))
+        else:
+            linked.append(item)
+    return cached, linked
+
+
+def _bytes(items: list[tuple]) -> int:
+    return sum(len(item[2]) for item in items if item[0] == "file")
+
+
 def test_a_site_packages_file_hard_linked_to_uvs_cache_counts_for_its_distribution():
     """A file uv hard-linked from its cache (`UV_LINK_MODE` hardlink, cache in the image) holds its bytes once in the
-    layer; they are the distribution's, whichever of the two paths the tar wrote first."""
-    cache = "root/.cache/uv/archive-v0/abc/numpy/core.so"
+    layer; they are the distribution's, whichever of the two paths the tar wrote first, and the cache's path counts 0
+    (pydantic-ai-visual, tests/realworld: 1.1 MB of 338 MB in site-packages were attributed before)."""
+    items = _dist("numpy", "2.0", {"numpy/core.so": b"n" * 6000, "numpy/__init__.py": b"i" * 10})
+    cached, linked = _linked_from_cache(items, "numpy/core.so")
+    image = _image(layer_tar(*cached, *linked))
+    result = attribute(image)
+    (numpy,) = result.distributions
+    assert numpy.bytes == _bytes(items) and numpy.layer_bytes == {0: _bytes(items)}
+    assert numpy.files == len(items)
+    assert result.site_packages_bytes == result.attributed_bytes == _bytes(items)
+    assert f"{CACHE}/numpy/core.so" not in result.owners
+    # The layer stores the 6000 bytes once; every byte of it is counted once, for numpy.
+    assert image.layers[0].size_bytes == _bytes(items)
+
+
+def test_a_file_linked_between_two_distributions_counts_for_the_path_the_tar_wrote_first():
+    """Both paths installed files (of two distributions): the bytes stay with the first one's owner, the other counts 0,
+    and a site-packages file no distribution lists that a distribution's file links to gives it its bytes."""
+    first = _dist("aaa", "1", {"aaa/lib.so": b"a" * 3000})
+    second = _dist("bbb", "1", {"bbb/lib.so": b"a" * 3000})
+    second = [("hardlink", item[1], f"{SITE}/aaa/lib.so") if item[1].endswith("bbb/lib.so") else item for item in second]
+    stray = [("file", f"{SITE}/shared/blob.bin", b"s" * 700)]
+    third = _dist("ccc", "1", {"ccc/blob.bin": b"s" * 700})
+    third = [("hardlink", item[1], f"{SITE}/shared/blob.bin") if item[1].endswith("ccc/blob.bin") else item for item in third]
+    layer = layer_tar(*first, *second, *stray, *third)
+    result = attribute(_image(layer))
+    by_name = {d.name: d for d in result.distributions}
+    assert by_name["aaa"].bytes == _bytes(first) and by_name["aaa"].layer_bytes == {0: _bytes(first)}
+    assert by_name["bbb"].bytes == _bytes(second) and by_name["bbb"].layer_bytes == {0: _bytes(second)}
+    assert by_name["ccc"].bytes == _bytes(third) + 700 and by_name["ccc"].layer_bytes == {0: _bytes(third) + 700}
+    assert result.unattributed == ((f"/{SITE}/shared/blob.bin", 0),)
+    assert result.site_packages_bytes == result.attributed_bytes == read_layer(io.BytesIO(layer)).size_bytes
+
+
+def test_totals_stay_exact_with_hard_links_the_cache_and_other_folders():
+    """Every byte of the layer is counted once: the distributions', the unowned site-packages files', the cache's
+    (only what the cache alone holds) and the rest's sum to the layer's bytes; links outside site-packages keep their own."""
+    items = _dist("torch", "2.5", {"torch/lib/libtorch.so": b"t" * 9000, "torch/__init__.py": b"p" * 50, "torch/x.py": b"x" * 5})
+    cached, linked = _linked_from_cache(items, "torch/lib/libtorch.so", "torch/x.py")
+    only_cache = [("file", f"{CACHE}/other/wheel.bin", b"w" * 400)]
+    elsewhere = [("file", "app/data.bin", b"d" * 80), ("hardlink", "app/data-again.bin", "app/data.bin")]
+    image = _image(layer_tar(*cached, *only_cache, *elsewhere, *linked, ("file", f"{SITE}/stray.txt", b"s" * 3)))
+    result = attribute(image)
+    caches = cache_folders(image)
+    assert [(item.label, item.bytes) for item in caches] == [("/root/.cache/uv", 400)]
+    rest = sum(v.entry.size for p, v in image.files.items() if site_dir_of(p) is None and not p.startswith("root/.cache/"))
+    assert rest == 80
+    assert sum(d.bytes for d in result.distributions) == result.attributed_bytes == _bytes(items)
+    assert result.site_packages_bytes == result.attributed_bytes + 3
+    assert result.site_packages_bytes + caches[0].bytes + rest == image.layers[0].size_bytes
+    assert sum(sum(d.layer_bytes.values()) for d in result.distributions) == result.attributed_bytes
+
+
+def test_the_caches_waste_is_only_the_bytes_no_installed_file_shares():
+    """The cache-in-image finding and the Waste view's caches count what keeping the cache out would save: a file
+    hard-linked into site-packages stays in the image without the cache, so it is not the cache's waste."""
     items = _dist("numpy", "2.0", {"numpy/core.so": b"n" * 6000})
-    linked = [("hardlink", *item[1:2], cache) if item[1].endswith("numpy/core.so") else item for item in items]
-    image = _image(layer_tar(("file", cache, b"n" * 6000), *linked))
-    numpy = next(d for d in attribute(image).distributions if d.name == "numpy")
-    assert numpy.bytes >= 6000
+    cached, linked = _linked_from_cache(items, "numpy/core.so")
+    image = _image(layer_tar(*cached, ("file", f"{CACHE}/sdist.tar.gz", b"z" * 250), *linked))
+    assert [(item.label, item.bytes) for item in cache_folders(image)] == [("/root/.cache/uv", 250)]
+    (finding,) = [f for f in find_problems(image, None) if f.id == "cache-in-image"]
+    assert finding.bytes == 250
+    # Without links the whole cache is waste, as before.
+    plain = _image(layer_tar(*cached, ("file", f"{CACHE}/sdist.tar.gz", b"z" * 250), *items))
+    assert [item.bytes for item in cache_folders(plain)] == [6250]
+
+
+def test_a_link_whose_target_a_later_layer_deletes_still_holds_the_bytes():
+    """`rm -rf ~/.cache/uv` in a later RUN whites the cache out; the site-packages link of the lower layer still shows
+    the file, so its bytes stay numpy's and are not reclaimable; the cache-only file is."""
+    items = _dist("numpy", "2.0", {"numpy/core.so": b"n" * 6000})
+    cached, linked = _linked_from_cache(items, "numpy/core.so")
+    image = _image(layer_tar(*cached, ("file", f"{CACHE}/sdist.tar.gz", b"z" * 250), *linked), layer_tar(("whiteout", "root/.cache")))
+    (numpy,) = attribute(image).distributions
+    assert numpy.bytes == _bytes(items) and numpy.layer_bytes == {0: _bytes(items)}
+    assert image.reclaimable_bytes == 250 and [copy.path for copy in image.hidden] == [f"{CACHE}/sdist.tar.gz"]
+    assert cache_folders(image) == []
+    # Overwriting the link too hides the file: then its bytes are reclaimable.
+    overwritten = _image(layer_tar(*cached, *linked), layer_tar(("whiteout", "root/.cache"), ("file", f"{SITE}/numpy/core.so", b"m" * 10)))
+    assert overwritten.reclaimable_bytes == 6000
