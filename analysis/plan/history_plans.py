@@ -9,7 +9,7 @@ import os
 from ..errors import UvscopeError
 from ..packages.lockhistory import LockCommit
 from ..packages.uvlock import Lock, wheel_sizes
-from .docker_rewrite import ProjectDockerfile
+from .build_shape import ProjectDockerfile
 from .dockerfile import Dockerfile
 from .grouping import Grouping, plan_layers
 from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures

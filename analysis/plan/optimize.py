@@ -21,7 +21,8 @@ from ..packages.lockhistory import churn as lock_churn
 from ..packages.lockhistory import is_git_checkout, lock_history
 from ..packages.uvlock import Lock, buildable_members, closure, parse_lock, runtime_roots, wheel_sizes
 from ..units import size
-from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_dockerfile
+from .build_shape import ProjectDockerfile
+from .docker_rewrite import Rewrite, rewrite_dockerfile
 from .grouping import HEAVY_MIN_BYTES, ChangeCost, Group, Grouping, Preview, parse_group_option, plan_layers, preview, suggest
 
 # the history plans and the project's build have modules of their own; their names are still importable from here
