@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import ReadCancelled, UvscopeError
-from .uvlock import parse_lock, wheel_sizes
+from .uvlock import parse_lock
 
 MAX_COMMITS = 500
 
@@ -50,19 +50,13 @@ def _git(folder: str, *args: str) -> str:
     return result.stdout
 
 
-def _versions(text: str, source: str) -> dict[str, str]:
+def _read_lock(text: str, source: str) -> tuple[dict[str, str], dict[str, int]]:
+    """A commit's uv.lock, parsed once: its pins (name -> version(s)) and wheel sizes; empty if it is not a lock."""
     try:
         lock = parse_lock(text, source)
     except UvscopeError:
-        return {}
-    return {name: ",".join(versions) for name, versions in lock.pins().items()}
-
-
-def _wheel_bytes(text: str) -> dict[str, int]:
-    try:
-        return wheel_sizes(text)
-    except UvscopeError:
-        return {}
+        return {}, {}
+    return {name: ",".join(versions) for name, versions in lock.pins().items()}, lock.wheel_sizes
 
 
 def lock_history(folder: str, limit: int = MAX_COMMITS, cancelled: Callable[[], bool] | None = None) -> list[LockCommit]:
@@ -86,7 +80,7 @@ def lock_history(folder: str, limit: int = MAX_COMMITS, cancelled: Callable[[], 
             text = _git(top, "show", f"{commit}:{path}")
         except UvscopeError:
             text = ""  # the commit deleted uv.lock
-        current = _versions(text, f"{commit[:10]}:{path}")
+        current, wheels = _read_lock(text, f"{commit[:10]}:{path}")
         commits.append(
             LockCommit(
                 commit,
@@ -96,7 +90,7 @@ def lock_history(folder: str, limit: int = MAX_COMMITS, cancelled: Callable[[], 
                 removed={n: v for n, v in previous.items() if n not in current},
                 changed={n: (previous[n], v) for n, v in current.items() if n in previous and previous[n] != v},
                 versions=current,
-                wheel_bytes=_wheel_bytes(text) if current else {},
+                wheel_bytes=wheels if current else {},
             )
         )
         previous = current

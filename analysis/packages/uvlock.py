@@ -53,6 +53,8 @@ class Lock:
     """Canonical name -> the locked versions (several when markers fork the resolution)."""
     members: tuple[str, ...]
     """The workspace members (the project itself for a single project)."""
+    wheel_sizes: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    """Per-package bytes from the lock's wheel sizes (`wheel_sizes`), read in the same parse."""
 
     @property
     def folder(self) -> str | None:
@@ -102,7 +104,7 @@ def parse_lock(text: str, source: str) -> Lock:
     members: list[str] = [canonicalize_name(m) for m in manifest.get("members", []) if isinstance(m, str)]
     if not members:
         members = [name for name, versions in packages.items() if any(p.is_project for p in versions)]
-    return Lock(source, int(data.get("version", 0) or 0), dict(packages), tuple(members))
+    return Lock(source, int(data.get("version", 0) or 0), dict(packages), tuple(members), _wheel_sizes(data))
 
 
 def _edges(lock: Lock, dependency: Dependency) -> list[Dependency]:
@@ -220,6 +222,10 @@ def wheel_sizes(lock_text: str, platform_hint: str = "manylinux") -> dict[str, i
         data = tomllib.loads(lock_text)
     except tomllib.TOMLDecodeError as error:
         raise UvscopeError(f"uv.lock: not valid TOML ({error})") from None
+    return _wheel_sizes(data, platform_hint)
+
+
+def _wheel_sizes(data: dict, platform_hint: str = "manylinux") -> dict[str, int]:
     sizes: dict[str, int] = {}
     for raw in data.get("package") or []:
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):

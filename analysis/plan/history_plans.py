@@ -9,7 +9,7 @@ import os
 from ..errors import UvscopeError
 from ..packages.lockhistory import LockCommit
 from ..packages.uvlock import Lock, wheel_sizes
-from .docker_rewrite import ProjectDockerfile
+from .build_shape import ProjectDockerfile
 from .dockerfile import Dockerfile
 from .grouping import Grouping, plan_layers
 from .layer_plan import MAX_GROUPS, HistoryPlan, Replay, Step, replay, search, steps_from_lock_history, with_figures
@@ -24,14 +24,24 @@ WHEEL_SIZES = "uv.lock's wheel sizes (compressed)"
 """`OptimizePlan.sizes_from` when no image gave installed sizes."""
 
 
-def sized_lock_steps(commits: list[LockCommit], lock: Lock, sizes: dict[str, int], lock_path: str, wheel_sized: bool = False) -> list[Step]:
+def sized_lock_steps(
+    commits: list[LockCommit],
+    lock: Lock,
+    sizes: dict[str, int],
+    lock_path: str,
+    wheel_sized: bool = False,
+    *,
+    wheels: dict[str, int] | None = None,
+) -> list[Step]:
     """uv.lock's history as the planner's steps, each sized by its own commit's lock (`layer_plan.sizes_then`):
-    wheel sizes as they are when today's `sizes` are wheel sizes too (`wheel_sized`), else scaled to installed sizes."""
+    wheel sizes as they are when today's `sizes` are wheel sizes too (`wheel_sized`), else scaled to installed sizes.
+    `wheels` are today's wheel sizes when the caller has them (`Lock.wheel_sizes` of the lock at `lock_path`),
+    else read from `lock_path`."""
     if not commits:
         return []
     if wheel_sized:
         wheels = sizes
-    else:
+    elif wheels is None:
         wheels = wheel_sizes(read_project_file(lock_path).text) if os.path.isfile(lock_path) else {}
     versions = {name: ",".join(pinned) for name, pinned in lock.pins().items()}
     return steps_from_lock_history(commits, versions=versions, sizes=sizes, wheels=wheels, ratio=1.0 if wheel_sized else WHEEL_RATIO)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from ..errors import UvscopeError
 from ..packages.build_file import project_dockerfile
 from ..packages.uvlock import Lock
-from .docker_rewrite import ProjectDockerfile, Rewrite, rewrite_dockerfile
+from .build_shape import ProjectDockerfile
+from .docker_rewrite import Rewrite, rewrite_dockerfile
 from .grouping import ChangeCost, Grouping, Preview, plan_layers
 from .project_files import load_toml, read_project_file
 from .rebuild_cost import group_packages_for, rebuild_costs

@@ -32,9 +32,9 @@ from dataclasses import dataclass, field
 from packaging.utils import canonicalize_name
 
 from ..packages.uvlock import Dependency, Lock, closure
-from .docker_rewrite import EXPORT_DIR, EXPORT_STAGE
 from .docker_stages import context_at, copy_sources, covers, find_syncs
 from .dockerfile import Dockerfile, Instruction, Stage
+from .rewrite_markers import EXPORT_DIR, EXPORT_STAGE
 from .sync_groups import option_values, synced_extras, synced_groups
 
 CHANGES = ("version bump", "light dependency added", "application source changed")

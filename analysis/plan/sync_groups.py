@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from packaging.utils import canonicalize_name
 
 from ..errors import UvscopeError
-from .docker_rewrite import ProjectDockerfile
+from .build_shape import ProjectDockerfile
 from .docker_stages import context_at
 
 TRUE = ("1", "true", "yes", "on")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.plan.docker_rewrite import BEGIN, rewrite_dockerfile
+from uvscope.analysis.plan.docker_rewrite import rewrite_dockerfile
 from uvscope.analysis.plan.dockerfile import parse_dockerfile
 from uvscope.analysis.plan.grouping import Group, Grouping
+from uvscope.analysis.plan.rewrite_markers import BEGIN
 
 HEAVY = Grouping((Group("heavy", ("torch",)),))
 BEGIN_LINE = BEGIN + " (written by `uvscope optimize`; a re-run replaces everything down to uvscope:end)"

@@ -265,3 +265,42 @@ def test_steps_from_images_and_a_plan_from_them(tmp_path, history):
     plan = plan_optimization(str(repo), use_suggestion=True, sizes=SIZES, history=steps)
     assert [group.packages for group in plan.grouping.groups] == [("heavy-core",), ("mid-lib",)]
     assert plan.history_plan.unit == "image changes" and "in 12 image changes" in plan.history_plan.lines()[0]
+
+
+def _wheel_lock(light: str) -> str:
+    """`_lock`'s project with wheel sizes (what `--suggest` sizes packages by without an image)."""
+    return lock_text(
+        ("heavy-core", "mid-lib", "light"),
+        lock_package("heavy-core", "2.0", ("shared-num",), wheel=300_000_000),
+        lock_package("shared-num", "1.0", wheel=4_000_000),
+        lock_package("mid-lib", "4.0", ("shared-num",), wheel=40_000_000),
+        lock_package("light", light, wheel=20_000),
+    )
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"groups": ["heavy=heavy-core"]}, {"use_suggestion": True}, {"use_suggestion": True, "sizes": SIZES}],
+    ids=["group", "suggest-from-wheels", "suggest-from-image-sizes"],
+)
+def test_one_plan_reads_and_parses_uv_lock_once(tmp_path, monkeypatch, options):
+    """`plan_optimization` reads uv.lock once and parses it once (its wheel sizes come from the same parse): it used
+    to parse it again for the wheel sizes, in the preview or for the lock history's steps. The file on disk differs
+    from every committed lock, so the history's own reads of past locks are not counted."""
+    import builtins
+    import tomllib
+
+    from uvscope.analysis.plan.optimize import plan_optimization
+
+    repo = lock_repository(tmp_path / "project", [_wheel_lock(f"1.{i}") for i in range(4)], pyproject=PYPROJECT, dockerfile=DOCKERFILE)
+    lock_file = repo / "uv.lock"
+    lock_file.write_text(lock_file.read_text() + "# not committed\n")
+    today = lock_file.read_text()
+    parses, opens = [], []
+    real_loads, real_open = tomllib.loads, builtins.open
+    monkeypatch.setattr(tomllib, "loads", lambda text, **kw: (parses.append(text == today), real_loads(text, **kw))[1])
+    monkeypatch.setattr(builtins, "open", lambda file, *a, **kw: (opens.append(str(file) == str(lock_file)), real_open(file, *a, **kw))[1])
+    plan = plan_optimization(str(repo), **{**options, **({"sizes": dict(SIZES)} if "sizes" in options else {})})
+    monkeypatch.undo()
+    assert plan.grouping.groups and plan.dockerfile is not None  # a whole plan was made
+    assert (sum(parses), sum(opens)) == (1, 1)

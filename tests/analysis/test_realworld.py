@@ -33,9 +33,10 @@ from pathlib import Path
 
 import pytest
 
-from uvscope.analysis.plan.docker_rewrite import BEGIN, rewrite_dockerfile, strip_generated
+from uvscope.analysis.plan.docker_rewrite import rewrite_dockerfile
 from uvscope.analysis.plan.dockerfile import parse_dockerfile
 from uvscope.analysis.plan.grouping import Group, Grouping
+from uvscope.analysis.plan.rewrite_markers import BEGIN, strip_generated
 
 CORPUS = Path(__file__).parent.parent / "realworld"
 ENGINES = {"docker20", "docker26"}

@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.plan.docker_rewrite import END, ORIGINAL, ProjectDockerfile, analyse_shape, rewrite_dockerfile, strip_generated
+from uvscope.analysis.plan.build_shape import ProjectDockerfile, analyse_shape
+from uvscope.analysis.plan.docker_rewrite import rewrite_dockerfile
 from uvscope.analysis.plan.docker_stages import context_at, find_syncs
 from uvscope.analysis.plan.dockerfile import parse_dockerfile
 from uvscope.analysis.plan.grouping import Group, Grouping
+from uvscope.analysis.plan.rewrite_markers import END, ORIGINAL, strip_generated
 
 HEAVY = Grouping((Group("heavy", ("numpy",)),))
 TWO = Grouping((Group("heavy", ("numpy",)), Group("ml", ("pandas",))))

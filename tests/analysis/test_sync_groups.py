@@ -39,7 +39,7 @@ def test_two_syncs_install_what_either_installs_and_say_so():
 
 
 def test_default_groups_come_from_the_member_then_the_workspace_root():
-    from uvscope.analysis.plan.docker_rewrite import ProjectDockerfile
+    from uvscope.analysis.plan.build_shape import ProjectDockerfile
     from uvscope.analysis.plan.sync_groups import dockerfile_groups
 
     docker = ProjectDockerfile("FROM base\nWORKDIR /app\nRUN uv sync --locked\n")

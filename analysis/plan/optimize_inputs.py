@@ -1,0 +1,140 @@
+"""What one `optimize` plan reads from the project, each file once: uv.lock (one parse, its wheel sizes with it),
+the Dockerfile, the member the image is built for, its pyproject.toml and the groups the Dockerfile's sync installs."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+
+from ..errors import UvscopeError
+from ..packages.build_file import project_dockerfile
+from ..packages.uvlock import Dependency, Lock, buildable_members, parse_lock
+from .build_shape import ProjectDockerfile
+from .project_build import member_paths
+from .project_files import ProjectFile, read_project_file
+from .sync_groups import SyncedGroups, dockerfile_groups
+
+
+@dataclass(frozen=True)
+class PlanInputs:
+    """The project as one plan reads it: every later step works from these, not from the disk."""
+
+    project_dir: str
+    lock_path: str
+    lock: Lock
+    """uv.lock, parsed once (its wheel sizes too: `Lock.wheel_sizes`)."""
+    dockerfile_path: str
+    docker_file: ProjectFile | None
+    """The Dockerfile as read (None: the project has none)."""
+    docker: ProjectDockerfile | None
+    """`docker_file` parsed once, each reading when first needed."""
+    paths: dict[str, str]
+    """Workspace member -> its folder relative to the project."""
+    member: str
+    pyproject_path: str
+    pyproject: ProjectFile
+    """The member's pyproject.toml."""
+    root_text: str
+    """The workspace root's pyproject.toml when the member is not the root ("" otherwise)."""
+    synced: SyncedGroups
+    """The dependency groups the Dockerfile's sync installs (in the image, so they may be grouped)."""
+    group_roots: tuple[Dependency, ...]
+    """The member's dependencies in those groups."""
+
+    @property
+    def workspace(self) -> bool:
+        """Whether uv.lock holds several members."""
+        return len(self.lock.members) > 1
+
+
+def _dockerfile_package(docker: ProjectDockerfile) -> str | None:
+    """The member the Dockerfile's `uv sync --package M` builds, if it says."""
+    try:
+        syncs = docker.syncs
+    except UvscopeError:
+        return None
+    return next((sync.package for sync in syncs if sync.package), None)
+
+
+def declares_indexes(pyproject_text: str) -> bool:
+    """Whether pyproject.toml names its own package indexes (the exported pins must carry them)."""
+    try:
+        data = tomllib.loads(pyproject_text.lstrip("\ufeff"))
+    except tomllib.TOMLDecodeError:
+        return False
+    uv = (data.get("tool") or {}).get("uv") or {}
+    return bool(uv.get("index") or uv.get("index-url") or uv.get("extra-index-url"))
+
+
+def choose_member(lock: Lock, paths: dict[str, str], package: str | None, dockerfile_text: str | None) -> str:
+    """The member to optimise: `member.choose_member` with `--package` or the Dockerfile's `uv sync --package`."""
+    from packaging.utils import canonicalize_name
+
+    from ..packages.member import choose_member as decide_member
+    from ..packages.member import package_hint
+
+    if package and str(canonicalize_name(package)) not in paths:
+        raise UvscopeError(f"no workspace member {package!r}; members: {', '.join(sorted(paths))}")
+    from_dockerfile = package_hint(dockerfile_text)
+    hint = package or (from_dockerfile if from_dockerfile in paths else None)
+    member = decide_member(lock, (), hint)
+    if member is None or member not in paths:
+        installable = [name for name in buildable_members(lock) if name in paths]
+        if not installable:
+            named = ", ".join(sorted(paths)) or "no [project] name"
+            raise UvscopeError(
+                f"uv.lock does not lock this project (pyproject.toml says {named}; uv.lock has {', '.join(lock.members) or 'no project'}): "
+                "run `uv lock` in the project"
+            )
+        raise UvscopeError(f"several workspace members ({', '.join(sorted(installable))}): choose one with --package")
+    return member
+
+
+def read_plan_inputs(project_dir: str, dockerfile: str | None, package: str | None) -> PlanInputs:
+    """Read uv.lock (once), the Dockerfile (`dockerfile`, else the project's) and the member's pyproject.toml,
+    and choose the member (`package`, else the Dockerfile's `uv sync --package`); a one-line error when they disagree."""
+    lock_path = os.path.join(project_dir, "uv.lock")
+    if not os.path.isfile(lock_path):
+        raise UvscopeError(f"no uv.lock in {project_dir} (run `uv lock` first)")
+    lock = parse_lock(read_project_file(lock_path).text, lock_path)
+    dockerfile_path = dockerfile or project_dockerfile(project_dir)
+    docker_file = read_project_file(dockerfile_path) if os.path.isfile(dockerfile_path) else None
+    if dockerfile and docker_file is None:
+        raise UvscopeError(f"no Dockerfile at {dockerfile}")
+    # Parsed once, each reading when first needed: the package hint, the synced extras, the rewrites,
+    # what it already keeps and the rebuild preview all use it.
+    docker = ProjectDockerfile(docker_file.text) if docker_file is not None else None
+    paths = member_paths(project_dir, lock)
+    shape_package = _dockerfile_package(docker) if docker else None
+    if package and shape_package and "$" not in shape_package:
+        from packaging.utils import canonicalize_name
+
+        if canonicalize_name(package) != canonicalize_name(shape_package):
+            raise UvscopeError(
+                f"--package {package} disagrees with the Dockerfile, which runs `uv sync --package {shape_package}`; "
+                "give the member the Dockerfile builds"
+            )
+    member = choose_member(lock, paths, package, docker_file.text if docker_file else None)
+    pyproject_path = os.path.normpath(os.path.join(project_dir, paths[member], "pyproject.toml"))
+    pyproject = read_project_file(pyproject_path)
+    root_text = read_project_file(os.path.join(project_dir, "pyproject.toml")).text if paths[member] not in (".", "") else ""
+    synced = dockerfile_groups(docker, pyproject.text, root_text)
+    group_roots = tuple(
+        dep for locked in lock.packages.get(member, []) for name, deps in locked.groups.items() if name in synced for dep in deps
+    )
+    return PlanInputs(
+        project_dir,
+        lock_path,
+        lock,
+        dockerfile_path,
+        docker_file,
+        docker,
+        paths,
+        member,
+        pyproject_path,
+        pyproject,
+        root_text,
+        synced,
+        group_roots,
+    )
