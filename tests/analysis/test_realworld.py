@@ -59,6 +59,9 @@ class Case:
     ci: bool
     engine: str
     known_gap: str | None = None
+    saves: float = 10.0
+    """How many times less than the original the revised file must re-create: 10 unless the project's whole
+    closure is too small for a group to save that much (`[engine] saves`, with the reason in ADAPTED.md)."""
 
 
 def load_case(folder: Path) -> Case:
@@ -82,6 +85,7 @@ def load_case(folder: Path) -> Case:
         engine["ci"],
         engine["engine"],
         engine.get("known_gap"),
+        float(engine.get("saves", 10.0)),
     )
 
 
@@ -138,7 +142,7 @@ def _engine_params():
 def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
     """`optimize --prove` on the project's own Dockerfile: the revised file keeps the group's layer through a
     version bump + one light dependency, re-creates under 3% of the final image and a tenth of what the
-    original re-creates, and the revised image still runs the project's own import; `uvscope report` of that
+    original re-creates (`case.saves`), and the revised image still runs the project's own import; `uvscope report` of that
     image attributes at least 99% of its site-packages bytes to distributions."""
     import harness
     from realworld_bases import MANAGED_STANDIN, PYENV_VERSIONS, ensure_standins, managed_python_source
@@ -201,7 +205,7 @@ def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
         holders = [d for d, _, entries in saved[revised["images"]["before"]] if any(e.name.endswith(marker) for e in entries)]
         assert len(holders) == 1 and holders[0] in {d for d, _, _ in after}, f"{case.group}'s layer was re-created"
         assert recreated <= 0.03 * total, (recreated, total)
-        assert original["recreated_bytes"] > 10 * recreated
+        assert original["recreated_bytes"] > case.saves * recreated
         assert revised["groups_kept"] == {"heavy": True}
         _assert_runs_its_import(case, revised["images"]["after"], engine)
         written = _write_and_rebuild(case, context, env, engine)
