@@ -5,7 +5,7 @@
 #   bash bench/build-torch-image.sh && bash bench/prove-torch.sh            # the estimate (a few minutes, once)
 #   PROVE=1 bash bench/prove-torch.sh                                       # the proof: needs root and ~30 GB free
 # (PROVE=1 builds three more torch-sized images, pushes about 10 GB to two scratch registries and rebuilds on a
-# throwaway dockerd; it was not run on the shared test machine, which had ~21 GB free.)
+# throwaway dockerd: about 35 minutes and 30 GB of disk on the 2-core test machine; the README has its figures.)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 uvscope=${UVSCOPE:-uvscope}
