@@ -27,7 +27,8 @@ from uvscope.app.screens.dialogs import ConfirmDiff
 from uvscope.app.screens.diff import DiffScreen
 from uvscope.app.screens.grouping import GroupingScreen
 from uvscope.app.screens.history import HistoryScreen
-from uvscope.app.screens.main import ImageRequest, MainScreen
+from uvscope.app.screens.image_reading import ImageRequest
+from uvscope.app.screens.main import MainScreen
 
 FAILURES = [
     (RuntimeError("boom in the worker"), "internal error: RuntimeError: boom in the worker"),
