@@ -167,8 +167,6 @@ MAX_LINES = 400
 OVER_THE_LIMIT_FOR_NOW = {
     # being edited on other branches: the lead splits them after merging
     "analysis/plan/docker_rewrite.py",
-    # not split yet (issue 26): to be split along their seams, then removed from this list
-    "app/screens/grouping.py",
 }
 """Modules allowed over MAX_LINES for now; the test fails once one of them is back under it, so the list only shrinks."""
 SOURCE_FILES = sorted(path for top in ("app", "widgets", "analysis") for path in (ROOT / top).rglob("*.py"))
