@@ -20,19 +20,18 @@ move only recomputes the numbers.
 
 from __future__ import annotations
 
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Header, Static
 from textual.worker import Worker
 
-from uvscope.analysis.output.text import size
 from uvscope.analysis.packages.lockmatch import LockMatch
 from uvscope.analysis.plan.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
-from uvscope.analysis.plan.layer_plan import Step
+from uvscope.analysis.plan.layer_plan import Replay, Step
 from uvscope.analysis.plan.optimize import ProjectBuild, history_replays, project_preview
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
+from uvscope.widgets.grouping_preview import GroupingPreview
 from uvscope.widgets.key_footer import KeyFooter
 
 from .dialogs import NamePrompt
@@ -126,7 +125,7 @@ package's `uv.lock` closure.
         )
         yield GroupBoard(id="board")
         yield Static("writing the files and re-locking: uv lock is running...", id="grouping-busy")
-        yield Static(id="grouping-preview")
+        yield GroupingPreview(id="grouping-preview")
         yield KeyFooter()
 
     async def on_mount(self) -> None:
@@ -168,28 +167,10 @@ package's `uv.lock` closure.
         """Work out the preview's numbers for the current grouping (from the Dockerfile read once)."""
         from_dockerfile = project_preview(self.dockerfile, self.grouping, self.match.lock, self.sizes, self.member)
         shown = from_dockerfile or preview(self.grouping, self.match.lock, self.sizes, self.member, self.sizes.get(self.member, 0))
-        layers = "   ".join(f"{layer.name}: {size(layer.bytes)}" for layer in shown.layers)
-        costs = "\n".join(
-            f"  {cost.change:<28} today {size(cost.today):>10}   with the groups {size(cost.proposed):>10}" for cost in shown.costs
-        )
-        heading = "in the final image, from the Dockerfile" if from_dockerfile else "(the usual uv Dockerfile)"
-        parts: list[str | tuple[str, str]] = [
-            ("layers", "bold"),
-            f"  {layers}\n",
-            ("a typical change rebuilds", "bold"),
-            f" {heading}\n{costs}",
-        ]
-        if self.reading_history:
-            parts.append(("\nreading uv.lock history…", "italic"))
-        elif self.steps:
-            today, planned = self.replays()
-            parts += [
-                ("\nover the last " + f"{len(self.steps)} lock changes:", "bold"),
-                f" {size(today.total)} pushed today, {size(planned.total)} with these groups (c: per change)",
-            ]
-        self.query_one("#grouping-preview", Static).update(Text.assemble(*parts))
+        replayed = self.replays() if self.steps and not self.reading_history else None
+        self.query_one(GroupingPreview).show(shown, from_dockerfile is not None, self.reading_history, replayed, len(self.steps))
 
-    def replays(self):
+    def replays(self) -> tuple[Replay, Replay]:
         """Today's single layer and the grouping on screen, replayed over the lock history
         (from the project's Dockerfile and its revision when there is one)."""
         plan = history_replays(self.dockerfile, self.grouping, self.match.lock, self.sizes, self.member, self.steps)
