@@ -14,7 +14,8 @@ from textual.screen import Screen
 
 from uvscope.analysis.untrusted import shown, shown_lines
 
-from .screens.main import ImageRequest, MainScreen
+from .screens.image_reading import ImageRequest
+from .screens.main import MainScreen
 
 
 class UvscopeApp(App[None]):

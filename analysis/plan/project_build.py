@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import glob
 import os
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from ..errors import UvscopeError
 from ..packages.build_file import project_dockerfile
@@ -51,6 +52,11 @@ class ProjectBuild:
     docker: ProjectDockerfile
     paths: dict[str, str]
     """Workspace member -> its folder relative to the project (`member_paths`)."""
+    rewrites: dict[tuple[Grouping, str | None, bool], Rewrite | UvscopeError] = field(default_factory=dict, compare=False, repr=False)
+    """The Dockerfile rewritten per grouping (or why it cannot be), newest last (`rewrite_for`): the preview and
+    the history line of one card move share one rewrite, and going back to a grouping costs none."""
+    rewrites_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+    """Guards `rewrites`: the editor's history worker rewrites too (for its suggestion) while the screen previews."""
 
     @property
     def member_dirs(self) -> frozenset[str]:
@@ -69,9 +75,30 @@ def read_project_build(project_dir: str | None, lock: Lock) -> ProjectBuild | No
         return None
 
 
+MAX_REWRITES = 32
+"""Groupings whose rewrite a `ProjectBuild` keeps (the oldest goes first): an editing session's recent moves."""
+
+
 def rewrite_for(build: ProjectBuild, grouping: Grouping, lock: Lock, member: str) -> Rewrite:
+    """The project's Dockerfile rewritten for `grouping`, once per grouping (`ProjectBuild.rewrites`); raises
+    the `UvscopeError` that says why it cannot be, as `rewrite_dockerfile` does."""
     workspace = len(lock.members) > 1
-    return rewrite_dockerfile(build.docker, grouping, member_paths=build.paths, workspace=workspace, package=member if workspace else None)
+    package = member if workspace else None
+    key = (grouping, package, workspace)
+    with build.rewrites_lock:
+        found = build.rewrites.get(key)
+    if found is None:
+        try:
+            found = rewrite_dockerfile(build.docker, grouping, member_paths=build.paths, workspace=workspace, package=package)
+        except UvscopeError as error:
+            found = error
+        with build.rewrites_lock:
+            if len(build.rewrites) >= MAX_REWRITES:
+                build.rewrites.pop(next(iter(build.rewrites)))
+            build.rewrites[key] = found
+    if isinstance(found, UvscopeError):
+        raise found
+    return found
 
 
 _NOT_SOURCE = {".venv", ".git", "__pycache__", "node_modules", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".tox", "dist", "build"}

@@ -7,68 +7,38 @@ groups; with a git history of uv.lock, also what the last lock changes
 pushed today and would have pushed with the groups on screen (`c` charts it
 per change). It starts from the history planner's grouping when there is a
 history, else from the heavy closures. `w` shows the diff of pyproject.toml
-and the Dockerfile and writes them (re-locking) after confirmation, through
-the same all-or-nothing writer as `uvscope optimize --write`.
+and the Dockerfile and writes them (re-locking) after confirmation.
 
-Nothing slow runs on the event loop: the project's Dockerfile and uv.lock's
-git history (a `git show` per commit) are read in a thread worker while the
-board is already usable (the preview says "reading uv.lock history…", and the
-history planner's grouping replaces the first suggestion if no card was moved
-yet); planning the files (`w`) and writing them (`uv lock`) run in thread
-workers too, with a busy line, and `w` is disabled meanwhile. The Dockerfile
-is read once per screen: a card move only recomputes the numbers.
+Nothing slow runs on the event loop: reading the project (its Dockerfile and
+uv.lock's git history), planning the files and writing them run in thread
+workers (`GroupingProjectScreen`, in `grouping_project.py`, which this screen
+derives from) while the board stays usable; the history planner's grouping
+replaces the first suggestion if no card was moved yet. The Dockerfile is
+read once per screen and rewritten once per grouping (`ProjectBuild`): a card
+move only recomputes the numbers.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-
-from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.message import Message
-from textual.reactive import reactive
 from textual.widgets import Header, Static
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
-from uvscope.analysis.errors import ReadCancelled, UvscopeError
-from uvscope.analysis.output.text import size
-from uvscope.analysis.packages.lockhistory import LockCommit, churn, is_git_checkout, lock_history
 from uvscope.analysis.packages.lockmatch import LockMatch
 from uvscope.analysis.plan.grouping import REST, Grouping, GroupingError, items_for, plan_layers, preview, suggest
-from uvscope.analysis.plan.layer_plan import Step
-from uvscope.analysis.plan.optimize import (
-    OptimizePlan,
-    ProjectBuild,
-    apply_plan,
-    history_replays,
-    history_suggestion,
-    plan_optimization,
-    project_preview,
-    read_project_build,
-    sized_lock_steps,
-)
+from uvscope.analysis.plan.layer_plan import Replay, Step
+from uvscope.analysis.plan.optimize import ProjectBuild, history_replays, project_preview
 from uvscope.widgets.group_board import GroupBoard, GroupColumn, PackageCard
+from uvscope.widgets.grouping_preview import GroupingPreview
 from uvscope.widgets.key_footer import KeyFooter
 
-from .base import WorkerScreen
-from .dialogs import ConfirmDiff, NamePrompt
+from .dialogs import NamePrompt
+from .grouping_project import GroupingProjectScreen
 
 
-def _project_history(project_dir: str | None, cancelled: Callable[[], bool] | None = None) -> list[LockCommit]:
-    """The git history of the project's uv.lock, when there is one (else nothing); `ReadCancelled`
-    when `cancelled()` says the screen is gone."""
-    if project_dir is None or not is_git_checkout(project_dir):
-        return []
-    try:
-        return lock_history(project_dir, cancelled=cancelled)
-    except UvscopeError:
-        return []
-
-
-class GroupingScreen(WorkerScreen):
+class GroupingScreen(GroupingProjectScreen):
     """Edit which direct dependencies get a cached layer of their own."""
 
     MOVE = Binding.Group("move", compact=True)
@@ -133,49 +103,8 @@ change rebuilds, today and with the groups. Sizes are the bytes of each
 package's `uv.lock` closure.
 """
 
-    class DockerfileRead(Message):
-        """The project's Dockerfile and member folders were read (None: none uvscope can use)."""
-
-        def __init__(self, dockerfile: ProjectBuild | None) -> None:
-            super().__init__()
-            self.dockerfile = dockerfile
-
-    class HistoryRead(Message):
-        """uv.lock's git history was read: the lock changes to replay and the grouping it suggests."""
-
-        def __init__(self, steps: list[Step], suggestion: Grouping) -> None:
-            super().__init__()
-            self.steps = steps
-            self.suggestion = suggestion
-
-    class Planned(Message):
-        """The files to write were planned for the grouping on screen (not written yet)."""
-
-        def __init__(self, project: str, plan: OptimizePlan) -> None:
-            super().__init__()
-            self.project = project
-            self.plan = plan
-
-    class Written(Message):
-        """The files were written (`paths`: those that changed)."""
-
-        def __init__(self, paths: list[str]) -> None:
-            super().__init__()
-            self.paths = paths
-
-    reading_history: reactive[bool] = reactive(False)
-    """True while the project's Dockerfile and uv.lock's git history are read."""
-    planning: reactive[bool] = reactive(False)
-    """True while the files are planned (`w`: lock, pyproject.toml and Dockerfile parsed and rewritten)."""
-    busy: reactive[bool] = reactive(False)
-    """True while the files are being written and `uv lock` runs."""
-
     def __init__(self, match: LockMatch, sizes: dict[str, int], member: str, project_dir: str | None) -> None:
-        super().__init__()
-        self.match = match
-        self.sizes = sizes
-        self.member = member
-        self.project_dir = project_dir
+        super().__init__(match, sizes, member, project_dir)
         self.items = items_for(match.lock, sizes, member)
         self.steps: list[Step] = []
         """The lock changes the preview replays, each sized as it locked its packages (empty without a git
@@ -185,12 +114,7 @@ package's `uv.lock` closure.
         self.suggestion = suggest(match.lock, sizes, member, None)
         """uvscope's suggestion (`s`): from the heavy closures, then from uv.lock's history once it is read."""
         self.grouping = self.suggestion
-        self.written: list[str] = []
-        self._confirming = False
         self._edited = False
-        """Whether the user changed the grouping (then the history's suggestion does not replace it)."""
-        self._jobs: dict[str, Worker] = {}
-        """The last worker started for each job (project, plan, write): a failure ends that job's busy state."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -201,7 +125,7 @@ package's `uv.lock` closure.
         )
         yield GroupBoard(id="board")
         yield Static("writing the files and re-locking: uv lock is running...", id="grouping-busy")
-        yield Static(id="grouping-preview")
+        yield GroupingPreview(id="grouping-preview")
         yield KeyFooter()
 
     async def on_mount(self) -> None:
@@ -213,35 +137,13 @@ package's `uv.lock` closure.
         if first is not None:  # `[` and `]` work at once, no Tab first
             first.focus()
 
-    # -- reading the project -----------------------------------------------------------
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="project", name="reading uv.lock history")
-    def _read_project(self, project_dir: str) -> None:
-        """Read the Dockerfile (posted first: the preview uses it at once), then uv.lock's git history
-        and what the history planner suggests from it."""
-        worker = get_current_worker()
-        lock, sizes, member = self.match.lock, self.sizes, self.member
-        dockerfile = read_project_build(project_dir, lock)
-        self.post_message(self.DockerfileRead(dockerfile))
-        try:
-            commits = _project_history(project_dir, cancelled=lambda: worker.is_cancelled)
-        except ReadCancelled:
-            return
-        steps = sized_lock_steps(commits, lock, sizes, os.path.join(project_dir, "uv.lock"))
-        if steps:
-            suggestion = history_suggestion(dockerfile, lock, sizes, member, steps).grouping
-        else:
-            suggestion = suggest(lock, sizes, member, churn(commits) if commits else None)
-        if not worker.is_cancelled:
-            self.post_message(self.HistoryRead(steps, suggestion))
-
-    @on(DockerfileRead)
-    def _dockerfile_read(self, message: DockerfileRead) -> None:
+    @on(GroupingProjectScreen.DockerfileRead)
+    def _dockerfile_read(self, message: GroupingProjectScreen.DockerfileRead) -> None:
         self.dockerfile = message.dockerfile
         self.refresh_preview()
 
-    @on(HistoryRead)
-    async def _history_read(self, message: HistoryRead) -> None:
+    @on(GroupingProjectScreen.HistoryRead)
+    async def _history_read(self, message: GroupingProjectScreen.HistoryRead) -> None:
         self.steps = message.steps
         self.suggestion = message.suggestion
         self.reading_history = False
@@ -265,28 +167,10 @@ package's `uv.lock` closure.
         """Work out the preview's numbers for the current grouping (from the Dockerfile read once)."""
         from_dockerfile = project_preview(self.dockerfile, self.grouping, self.match.lock, self.sizes, self.member)
         shown = from_dockerfile or preview(self.grouping, self.match.lock, self.sizes, self.member, self.sizes.get(self.member, 0))
-        layers = "   ".join(f"{layer.name}: {size(layer.bytes)}" for layer in shown.layers)
-        costs = "\n".join(
-            f"  {cost.change:<28} today {size(cost.today):>10}   with the groups {size(cost.proposed):>10}" for cost in shown.costs
-        )
-        heading = "in the final image, from the Dockerfile" if from_dockerfile else "(the usual uv Dockerfile)"
-        parts: list[str | tuple[str, str]] = [
-            ("layers", "bold"),
-            f"  {layers}\n",
-            ("a typical change rebuilds", "bold"),
-            f" {heading}\n{costs}",
-        ]
-        if self.reading_history:
-            parts.append(("\nreading uv.lock history…", "italic"))
-        elif self.steps:
-            today, planned = self.replays()
-            parts += [
-                ("\nover the last " + f"{len(self.steps)} lock changes:", "bold"),
-                f" {size(today.total)} pushed today, {size(planned.total)} with these groups (c: per change)",
-            ]
-        self.query_one("#grouping-preview", Static).update(Text.assemble(*parts))
+        replayed = self.replays() if self.steps and not self.reading_history else None
+        self.query_one(GroupingPreview).show(shown, from_dockerfile is not None, self.reading_history, replayed, len(self.steps))
 
-    def replays(self):
+    def replays(self) -> tuple[Replay, Replay]:
         """Today's single layer and the grouping on screen, replayed over the lock history
         (from the project's Dockerfile and its revision when there is one)."""
         plan = history_replays(self.dockerfile, self.grouping, self.match.lock, self.sizes, self.member, self.steps)
@@ -409,72 +293,6 @@ package's `uv.lock` closure.
             self.notify(str(error), severity="error", markup=False)
             return
         await self.refresh_board(focus=focus)
-
-    # -- writing ----------------------------------------------------------------------
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """`w` is disabled (shown dimmed) while the files are planned or written."""
-        if action == "write" and (self.planning or self.busy):
-            return None
-        return True
-
-    def action_write(self) -> None:
-        """Plan the files for the grouping on screen in a worker; the diff is shown when it is ready."""
-        if self.planning or self.busy or self._confirming:
-            return
-        self._edited = True  # what is being written stays on screen
-        self.planning = True
-        self._jobs["plan"] = self._plan(self.project_dir or os.getcwd(), self.grouping)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="plan", name="planning the files")
-    def _plan(self, project: str, grouping: Grouping) -> None:
-        plan = plan_optimization(project, grouping=grouping, sizes=self.sizes, package=self.member)
-        self.post_message(self.Planned(project, plan))
-
-    @on(Planned)
-    def _planned(self, message: Planned) -> None:
-        self._confirming = True
-        self.planning = False
-        self._confirm(message.project, message.plan)
-
-    @work(exit_on_error=False, group="confirm", name="confirming the write")
-    async def _confirm(self, project: str, plan: OptimizePlan) -> None:
-        """Show the diff of every file, then write them if confirmed."""
-        try:
-            diff = plan.pyproject.diff() + ("\n" + plan.dockerfile.diff() if plan.dockerfile is not None else "")
-            confirmed = await self.app.push_screen_wait(ConfirmDiff(f"write {project}?", diff))
-        finally:
-            self._confirming = False
-        if confirmed and not self.busy:
-            self.busy = True
-            self._jobs["write"] = self._apply(plan)
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="write", name="writing the files")
-    def _apply(self, plan: OptimizePlan) -> None:
-        self.post_message(self.Written(apply_plan(plan)))
-
-    def watch_planning(self) -> None:
-        self._show_busy()
-
-    def watch_busy(self) -> None:
-        self._show_busy()
-
-    def _show_busy(self) -> None:
-        if self.planning:
-            self.query_one("#grouping-busy", Static).update("planning the files: reading uv.lock, pyproject.toml and the Dockerfile…")
-        elif self.busy:
-            self.query_one("#grouping-busy", Static).update("writing the files and re-locking: uv lock is running…")
-        self.set_class(self.planning or self.busy, "-busy")
-        self.refresh_bindings()  # `w` dimmed in the footer while planning or writing
-
-    @on(Written)
-    def _written(self, message: Written) -> None:
-        self.busy = False
-        self.written = message.paths
-        self.notify(
-            "wrote " + ", ".join(message.paths) if message.paths else "nothing to write: the files already hold these groups",
-            title="groups written",
-        )
 
     def worker_failed(self, worker: Worker, message: str) -> None:
         """Whatever failed (reading the history, planning, writing), the screen is no longer busy with it."""

@@ -1,99 +1,44 @@
 """The session's main screen: layers, packages, files, waste and plots of one image.
 
-The image is read in a thread worker; the layer list is painted from
-metadata first, then everything fills in as layers are read. A read that
-fails (`WorkerScreen`) keeps what was read usable and says why in the status
-line.
+The image is read by `ImageReadingScreen` (`image_reading.py`), which this
+screen derives from; the layer list is painted from metadata first, then
+everything fills in as layers are read. A read that fails (`WorkerScreen`)
+keeps what was read usable and says why in the status line.
 
 The first paint waits for as little as possible: this module imports only
-what the layer list needs (the readers, the analysis and the other tabs'
-widgets are imported by the worker, or when a tab is first needed), an
-engine image's metadata is peeked from the engine's storage before docker-py
-is even imported, and the worker holds back its heavy imports until the
-layer list is on screen (the GIL is shared).
+what the layer list needs (the other tabs' widgets and the analysis they
+import are imported when a tab is first needed or the first analysis arrives).
 """
 
 from __future__ import annotations
 
 import os
-import threading
 import time
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Header, ProgressBar, Static, TabbedContent, TabPane
-from textual.worker import Worker, get_current_worker
+from textual.worker import Worker
 
-from uvscope.analysis.errors import ReadCancelled
 from uvscope.analysis.output.text import count, image_title
 from uvscope.analysis.untrusted import shown
 from uvscope.widgets.key_footer import KeyFooter
 from uvscope.widgets.layer_detail import LayerDetailPanel
 from uvscope.widgets.layer_table import LayerTable
-from uvscope.widgets.text import plain
 
-if TYPE_CHECKING:
-    from uvscope.analysis.image.model import Image, ImageMeta, LayerContents
-    from uvscope.analysis.packages.python import PythonAnalysis
-    from uvscope.analysis.read.sources import ImageSource
-
-from .base import WorkerScreen
+from .image_reading import ImageReadingScreen, ImageRequest
 
 MAX_NOTIFIED = 5
 """Warnings shown as notifications when a read ends (an image may carry thousands: the report lists them)."""
-
-PARTIAL_EVERY = 1.0
-"""Seconds between partial analyses while layers are still being read."""
-
-PAINT_WAIT = 1.0
-"""At most this many seconds the worker waits for the layer list to be painted before it goes on."""
 
 LAZY_TABS = ("packages", "files", "waste", "plots")
 """Tabs whose content is composed when first shown or when the first analysis arrives, not at start."""
 
 
-@dataclass(frozen=True)
-class ImageRequest:
-    """What the user asked to open."""
-
-    ref: str
-    source: str = "auto"
-    platform: str | None = None
-    project: str | None = None
-    cache_dir: str | None = None
-    no_cache: bool = True
-    stream: bool = False
-
-
-class _Monitor:
-    """Reports read progress to the screen (throttled) and stops the read when the worker is cancelled."""
-
-    def __init__(self, screen: MainScreen, total: int | None) -> None:
-        self.screen = screen
-        self.worker = get_current_worker()
-        self.total = total
-        self.done = 0
-        self._last = 0.0
-
-    def advance(self, nbytes: int) -> None:
-        self.done += nbytes
-        now = time.monotonic()
-        if now - self._last > 0.1:
-            self._last = now
-            self.screen.post_message(MainScreen.Progress(self.done, self.total))
-
-    @property
-    def cancelled(self) -> bool:
-        return self.worker.is_cancelled
-
-
-class MainScreen(WorkerScreen):
+class MainScreen(ImageReadingScreen):
     """Tabs over one image; the highlighted layer drives packages and files."""
 
     VIEWS = Binding.Group("views", compact=True)
@@ -135,59 +80,13 @@ copies hidden or deleted by a later layer, by layer, path and package.
     selected_layer: reactive[int] = reactive(-1, init=False)
     cumulative: reactive[bool] = reactive(True, init=False)
 
-    class MetaLoaded(Message):
-        """The image's metadata is known (first paint)."""
-
-        def __init__(self, meta: ImageMeta, total: int | None) -> None:
-            super().__init__()
-            self.meta = meta
-            self.total = total
-
-    class Progress(Message):
-        """More bytes of the image were read."""
-
-        def __init__(self, done: int, total: int | None) -> None:
-            super().__init__()
-            self.done = done
-            self.total = total
-
-        def can_replace(self, message: Message) -> bool:
-            return isinstance(message, MainScreen.Progress)
-
-    class Loaded(Message):
-        """Layers were read and analysed (`partial` while more are coming)."""
-
-        def __init__(self, image: Image, python: PythonAnalysis, partial: bool) -> None:
-            super().__init__()
-            self.image = image
-            self.python = python
-            self.partial = partial
-
     def __init__(self, request: ImageRequest, open_source=None) -> None:
-        super().__init__()
-        self.request = request
-        self.open_source = open_source
-        """How the image is opened: None for `open_source`, which also lets the first paint peek at the engine's storage."""
-        self.meta: ImageMeta | None = None
-        self.image: Image | None = None
-        self.python: PythonAnalysis | None = None
-        self.complete = False
-        self._peek_only = False
-        """The layer list shows metadata peeked from the engine's storage that the engine has not confirmed yet."""
+        super().__init__(request, open_source)
         self._trees: dict[tuple[int, bool], object] = {}
         """File trees already built for (layer, cumulative): moving the cursor back is instant."""
         self._files_shown: tuple[int, bool] | None = None
-        self._notes: tuple[str, ...] = ()
         self._focus_after_tab: str | None = None
         """What to focus when the tab being switched to is shown (else FOCUS_IN_TAB)."""
-        self._source: ImageSource | None = None
-        """The source being read (its `path_used` says whether the engine's export stream is awaited)."""
-        self._read_started: float | None = None
-        self._read_bytes = 0
-        self._store: tuple[object, str | None] = (None, None)
-        """Where the finished analysis is kept (the layer cache, its key): a second session reads it whole."""
-        self._painted = threading.Event()
-        """Set once the layer list from the metadata is on screen: the worker's heavy imports wait for it."""
         self._tabs_filled = None
         """The mounting of the lazy tabs' content, once started (awaited by whoever needs those widgets)."""
 
@@ -236,106 +135,8 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self.read_image(peeked)
         self.set_interval(1.0, self._tick)
 
-    def _tick(self) -> None:
-        """While nothing has arrived yet, say what is being waited for and for how long."""
-        if self.complete or self.error is not None or self._read_started is None or self._read_bytes:
-            return
-        elapsed = time.monotonic() - self._read_started
-        if getattr(self._source, "path_used", "") == "stream":
-            self._status(f"the engine is preparing the image export… {elapsed:.0f} s (q quits at once)")
-        elif elapsed >= 2 and self.meta is not None:
-            self._status(f"{count(len(self.meta.diff_ids), 'layer')}; reading… {elapsed:.0f} s")
-
-    # -- reading -----------------------------------------------------------------
-
-    def _peek_meta(self) -> ImageMeta | None:
-        """The engine image's metadata from the engine's own storage, before docker-py is imported (None if not)."""
-        request = self.request
-        from uvscope.analysis.read.kinds import names_engine_image
-
-        if self.open_source is not None or not names_engine_image(request.ref, request.source):
-            return None
-        from uvscope.analysis.read.engine import peek_local_meta
-
-        try:
-            return peek_local_meta(request.ref)
-        except Exception:  # noqa: BLE001 - a guess: the engine's API answers next anyway
-            return None
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="read", name="reading the image")
-    def read_image(self, peeked: ImageMeta | None = None) -> None:
-        """Open the source, then read and analyse every layer (a failure: `worker_failed`); `peeked`: the
-        metadata already painted from the engine's storage (the engine's API confirms it here)."""
-        request = self.request
-        if peeked is not None:
-            worker, waited = get_current_worker(), 0.0
-            while not self._painted.wait(0.05) and waited < PAINT_WAIT:  # `q` meanwhile ends the wait at once
-                if worker.is_cancelled:
-                    return
-                waited += 0.05
-        from uvscope.analysis.read.sources import ImageSource, open_source
-
-        opener = self.open_source or open_source
-        if request.stream:
-            source: ImageSource = opener(request.ref, request.source, platform=request.platform, stream=True)
-        else:
-            source = opener(request.ref, request.source, platform=request.platform)
-        self._source = source
-        try:
-            meta = source.meta()
-            self._peek_only = False
-            self._read_started = self._read_started or time.monotonic()
-            if meta != peeked:
-                self.post_message(self.MetaLoaded(meta, source.total_bytes()))
-            else:  # the peek was right: only the progress bar learns the total
-                self.post_message(self.Progress(0, source.total_bytes()))
-            monitor = _Monitor(self, source.total_bytes())
-            contents: dict[int, LayerContents] = {}
-            last = time.monotonic()
-            from uvscope.analysis.packages.analysis_cache import analysis_key, get_analysis
-            from uvscope.analysis.read.cache import LayerCache
-
-            cache = None if request.no_cache else LayerCache(request.cache_dir)
-            key = analysis_key(source, request.project, None) if cache is not None and isinstance(source, ImageSource) else None
-            if key is not None:
-                found = get_analysis(cache, key)  # type: ignore[arg-type]
-                if found is not None:
-                    self.post_message(self.Loaded(found[0], found[1], False))
-                    return
-            self._store = (cache, key)
-            for index, layer in source.read_layers(monitor, cache):
-                contents[index] = layer
-                ready = 0
-                while ready in contents:
-                    ready += 1
-                if ready < len(meta.diff_ids) and time.monotonic() - last > PARTIAL_EVERY and ready:
-                    last = time.monotonic()
-                    self._post_analysis(meta, contents, ready, request.project, partial=True)
-            meta = source.meta()
-            self._notes = tuple(getattr(source, "notes", ()))  # sources outside ImageSource (test doubles) have none
-            self._post_analysis(meta, contents, len(meta.diff_ids), request.project, partial=False)
-        except ReadCancelled:
-            return
-        finally:
-            source.close()
-
-    def _post_analysis(self, meta: ImageMeta, contents: dict, count: int, project: str | None, partial: bool) -> None:
-        from uvscope.analysis.image.stack import build_image
-        from uvscope.analysis.packages.analysis_cache import put_analysis
-        from uvscope.analysis.packages.python import analyse_python
-
-        prefix = replace(meta, diff_ids=meta.diff_ids[:count], created_by=meta.created_by[:count])
-        image = build_image(prefix, [contents[index] for index in range(count)])
-        if not partial and self._notes:
-            image = replace(image, warnings=self._notes + image.warnings)
-        python = analyse_python(image, project)
-        cache, key = self._store
-        if not partial and key is not None:
-            put_analysis(cache, key, image, python)  # type: ignore[arg-type]
-        self.post_message(self.Loaded(image, python, partial))
-
-    @on(MetaLoaded)
-    def _meta_loaded(self, message: MetaLoaded) -> None:
+    @on(ImageReadingScreen.MetaLoaded)
+    def _meta_loaded(self, message: ImageReadingScreen.MetaLoaded) -> None:
         self.meta = message.meta
         self.app.title, self.app.sub_title = header_titles(message.meta.ref, message.meta.repo_tags, message.meta.platform)
         # Start on the last layer: with "everything up to it", that is the whole image.
@@ -344,15 +145,8 @@ copies hidden or deleted by a later layer, by layer, path and package.
         self._status(f"{count(len(message.meta.diff_ids), 'layer')}; reading…")
         self.call_after_refresh(self._painted.set)
 
-    @on(Progress)
-    def _progress(self, message: Progress) -> None:
-        if message.done and not self._read_bytes and self.meta is not None and not self.complete:
-            self._status(f"{count(len(self.meta.diff_ids), 'layer')}; reading…")
-        self._read_bytes = message.done
-        self.query_one(ProgressBar).update(total=message.total, progress=message.done)
-
-    @on(Loaded)
-    async def _loaded(self, message: Loaded) -> None:
+    @on(ImageReadingScreen.Loaded)
+    async def _loaded(self, message: ImageReadingScreen.Loaded) -> None:
         from uvscope.analysis.views.browse import layer_top_packages, package_rows, status_line
         from uvscope.widgets.package_table import PackageView
         from uvscope.widgets.waste_panel import WastePanel
@@ -388,11 +182,6 @@ copies hidden or deleted by a later layer, by layer, path and package.
             self.query_one(LayerTable).clear()
         self._status(f"error: {message}", error=True)
         self.notify(message, title="uvscope could not finish reading", severity="error", timeout=10, markup=False)
-
-    def _status(self, text: str, error: bool = False) -> None:
-        status = self.query_one("#status", Static)
-        status.update(plain(text))
-        status.set_class(error, "-error")
 
     # -- layer selection -----------------------------------------------------------
 

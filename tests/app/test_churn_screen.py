@@ -19,8 +19,14 @@ from uvscope.widgets.churn_plot import ChurnPlot
 
 # (numpy, requests, idna) per commit, the last one being the session image's own lock:
 # idna (light) changes often, requests sometimes, numpy once
-VERSIONS = [("2.0.0", "2.31.0", "3.5"), ("2.0.0", "2.31.0", "3.6"), ("2.0.0", "2.32.0", "3.7"),
-            ("2.0.0", "2.32.0", "3.8"), ("2.1.0", "2.32.0", "3.9"), ("2.1.0", "2.32.0", "3.10")]
+VERSIONS = [
+    ("2.0.0", "2.31.0", "3.5"),
+    ("2.0.0", "2.31.0", "3.6"),
+    ("2.0.0", "2.32.0", "3.7"),
+    ("2.0.0", "2.32.0", "3.8"),
+    ("2.1.0", "2.32.0", "3.9"),
+    ("2.1.0", "2.32.0", "3.10"),
+]
 
 
 def _history_project(folder: Path) -> Path:
@@ -94,3 +100,33 @@ async def test_churn_without_history_says_why(session_tar, tmp_path):
         await pilot.press("c")
         await pilot.pause()
         assert app.screen is screen
+
+
+async def test_a_card_move_rewrites_the_dockerfile_once(session_tar, tmp_path, monkeypatch):
+    """The preview's numbers and the history line both come from the Dockerfile rewritten for the grouping on
+    screen: a card move rewrites it once (not once per figure), and a grouping seen before is not rewritten again."""
+    from uvscope.analysis.plan import project_build
+
+    rewrites = []
+    rewrite = project_build.rewrite_dockerfile
+
+    def counted(*args, **kwargs):
+        rewrites.append(args[1])
+        return rewrite(*args, **kwargs)
+
+    monkeypatch.setattr(project_build, "rewrite_dockerfile", counted)
+    project = _history_project(Path(tmp_path) / "project")
+    app = make_app(session_tar, project=str(project))
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await open_grouping(app, pilot)
+        assert screen.steps and _columns(screen) == {"heavy": ["numpy"], "rest": ["requests"]}
+        assert "over the last" in str(screen.query_one("#grouping-preview").render())
+        before = len(rewrites)
+        await pilot.press("]")  # numpy to the rest: a grouping not seen yet
+        await pilot.pause()
+        assert _columns(screen) == {"heavy": [], "rest": ["numpy", "requests"]}
+        assert rewrites[before:] == [screen.grouping]
+        await pilot.press("[")  # back to the planner's grouping, rewritten when the editor opened
+        await pilot.pause()
+        assert _columns(screen) == {"heavy": ["numpy"], "rest": ["requests"]}
+        assert rewrites[before + 1 :] == []

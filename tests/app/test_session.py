@@ -12,7 +12,7 @@ from uvscope.analysis.errors import LayerError, ReadCancelled, UvscopeError
 from uvscope.analysis.read.sources import open_source
 from uvscope.app.app import UvscopeApp, make_app
 from uvscope.app.screens.help import HelpScreen
-from uvscope.app.screens.main import ImageRequest
+from uvscope.app.screens.image_reading import ImageRequest
 from uvscope.widgets.file_browser import FileBrowser
 from uvscope.widgets.layer_table import LayerTable
 from uvscope.widgets.package_table import PackageView

@@ -22,12 +22,13 @@ from textual.widgets import LoadingIndicator, Static
 
 from uvscope.analysis.errors import UvscopeError
 from uvscope.app.app import UvscopeApp, make_app, make_history_app
-from uvscope.app.screens import grouping as grouping_module
+from uvscope.app.screens import grouping_project as grouping_module
 from uvscope.app.screens.dialogs import ConfirmDiff
 from uvscope.app.screens.diff import DiffScreen
 from uvscope.app.screens.grouping import GroupingScreen
 from uvscope.app.screens.history import HistoryScreen
-from uvscope.app.screens.main import ImageRequest, MainScreen
+from uvscope.app.screens.image_reading import ImageRequest
+from uvscope.app.screens.main import MainScreen
 
 FAILURES = [
     (RuntimeError("boom in the worker"), "internal error: RuntimeError: boom in the worker"),
