@@ -85,11 +85,10 @@ def history_suggestion(
     """The history planner's grouping for the grouping editor, searched as `optimize --suggest` does: groups
     that the project's Dockerfile (`project`: its folder, or the Dockerfile read before) will copy from
     stages of their own (multi-stage) do not cascade."""
-    plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0))
-    if not plan.grouping.groups:
-        return plan
-    dockerfile = project if isinstance(project, ProjectBuild) else read_project_build(project, lock)
-    if dockerfile is None:
+    dockerfile = project if isinstance(project, ProjectBuild) else read_project_build(project, lock, member)
+    also = dockerfile.group_roots if dockerfile is not None else ()
+    plan = search(lock, sizes, member, steps, max_groups, sizes.get(member, 0), also=also)
+    if not plan.grouping.groups or dockerfile is None:
         return plan
     try:
         rewrite = rewrite_for(dockerfile, plan.grouping, lock, member)
@@ -97,7 +96,7 @@ def history_suggestion(
         return plan
     if rewrite.shape == "single-stage":
         return plan
-    return search(lock, sizes, member, steps, max_groups, sizes.get(member, 0), cascade=False)
+    return search(lock, sizes, member, steps, max_groups, sizes.get(member, 0), cascade=False, also=also)
 
 
 def history_replays(

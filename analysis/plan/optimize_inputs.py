@@ -13,7 +13,7 @@ from ..packages.uvlock import Dependency, Lock, buildable_members, parse_lock
 from .build_shape import ProjectDockerfile
 from .project_build import member_paths
 from .project_files import ProjectFile, read_project_file
-from .sync_groups import SyncedGroups, dockerfile_groups
+from .sync_groups import SyncedGroups, dockerfile_groups, group_roots
 
 
 @dataclass(frozen=True)
@@ -120,9 +120,6 @@ def read_plan_inputs(project_dir: str, dockerfile: str | None, package: str | No
     pyproject = read_project_file(pyproject_path)
     root_text = read_project_file(os.path.join(project_dir, "pyproject.toml")).text if paths[member] not in (".", "") else ""
     synced = dockerfile_groups(docker, pyproject.text, root_text)
-    group_roots = tuple(
-        dep for locked in lock.packages.get(member, []) for name, deps in locked.groups.items() if name in synced for dep in deps
-    )
     return PlanInputs(
         project_dir,
         lock_path,
@@ -136,5 +133,5 @@ def read_plan_inputs(project_dir: str, dockerfile: str | None, package: str | No
         pyproject,
         root_text,
         synced,
-        group_roots,
+        group_roots(lock, member, synced),
     )

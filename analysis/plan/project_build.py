@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 
 from ..errors import UvscopeError
 from ..packages.build_file import project_dockerfile
-from ..packages.uvlock import Lock
+from ..packages.uvlock import Dependency, Lock
 from .build_shape import ProjectDockerfile
 from .docker_rewrite import Rewrite, rewrite_dockerfile
 from .grouping import ChangeCost, Grouping, Preview, plan_layers
 from .project_files import load_toml, read_project_file
 from .rebuild_cost import group_packages_for, rebuild_costs
+from .sync_groups import dockerfile_groups, group_roots
 
 
 def member_paths(project_dir: str, lock: Lock) -> dict[str, str]:
@@ -52,6 +53,8 @@ class ProjectBuild:
     docker: ProjectDockerfile
     paths: dict[str, str]
     """Workspace member -> its folder relative to the project (`member_paths`)."""
+    group_roots: tuple[Dependency, ...] = ()
+    """The member's dependencies from the groups its `uv sync` installs (`dev` by default): cards of the editor too."""
     rewrites: dict[tuple[Grouping, str | None, bool], Rewrite | UvscopeError] = field(default_factory=dict, compare=False, repr=False)
     """The Dockerfile rewritten per grouping (or why it cannot be), newest last (`rewrite_for`): the preview and
     the history line of one card move share one rewrite, and going back to a grouping costs none."""
@@ -63,14 +66,22 @@ class ProjectBuild:
         return frozenset(p for p in self.paths.values() if p not in (".", ""))
 
 
-def read_project_build(project_dir: str | None, lock: Lock) -> ProjectBuild | None:
-    """The project's Dockerfile and member folders, or None when there is no project or no Dockerfile
-    uvscope can read (the previews then use the generic model)."""
+def read_project_build(project_dir: str | None, lock: Lock, member: str | None = None) -> ProjectBuild | None:
+    """The project's Dockerfile and member folders (and, given the `member`, what its sync installs from its
+    dependency groups), or None when there is no project or no Dockerfile uvscope can read (the previews then
+    use the generic model)."""
     path = project_dockerfile(project_dir) if project_dir else None
     if not project_dir or not path or not os.path.isfile(path):
         return None
     try:
-        return ProjectBuild(ProjectDockerfile(read_project_file(path).text), member_paths(project_dir, lock))
+        docker = ProjectDockerfile(read_project_file(path).text)
+        paths = member_paths(project_dir, lock)
+        roots: tuple[Dependency, ...] = ()
+        if member is not None and member in paths:
+            folders = [paths[member]] + (["."] if paths[member] not in (".", "") else [])  # the member's, then the root's
+            texts = [read_project_file(os.path.join(project_dir, folder, "pyproject.toml")).text for folder in folders]
+            roots = group_roots(lock, member, dockerfile_groups(docker, *texts))
+        return ProjectBuild(docker, paths, roots)
     except UvscopeError:
         return None
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from packaging.utils import canonicalize_name
 
 from ..errors import UvscopeError
+from ..packages.uvlock import Dependency, Lock
 from .build_shape import ProjectDockerfile
 from .docker_stages import context_at
 
@@ -119,6 +120,12 @@ def dockerfile_groups(docker: ProjectDockerfile | None, *pyproject_texts: str) -
     for sync in syncs:
         found |= synced_groups(sync.options, context_at(docker.user, sync.stage, sync.index).env, pyproject_text)
     return found
+
+
+def group_roots(lock: Lock, member: str, synced: SyncedGroups) -> tuple[Dependency, ...]:
+    """The member's dependencies from the groups its sync installs (`synced`), as uv.lock lists them: what a
+    group may hold besides `[project.dependencies]`, and what the suggestion weighs with them."""
+    return tuple(dep for locked in lock.packages.get(member, []) for name, deps in locked.groups.items() if name in synced for dep in deps)
 
 
 def option_values(words: Sequence[str], name: str) -> list[str]:

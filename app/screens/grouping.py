@@ -138,9 +138,19 @@ package's `uv.lock` closure.
             first.focus()
 
     @on(GroupingProjectScreen.DockerfileRead)
-    def _dockerfile_read(self, message: GroupingProjectScreen.DockerfileRead) -> None:
+    async def _dockerfile_read(self, message: GroupingProjectScreen.DockerfileRead) -> None:
         self.dockerfile = message.dockerfile
-        self.refresh_preview()
+        roots = message.dockerfile.group_roots if message.dockerfile is not None else ()
+        if not roots:
+            self.refresh_preview()
+            return
+        # the sync installs dependency groups (`dev` by default): their packages are cards too
+        lock, sizes, member = self.match.lock, self.sizes, self.member
+        self.items = items_for(lock, sizes, member, also=roots)
+        self.suggestion = suggest(lock, sizes, member, None, also=roots)
+        if not self._edited:
+            self.grouping = self.suggestion
+        await self.refresh_board(focus=self._focused_name())
 
     @on(GroupingProjectScreen.HistoryRead)
     async def _history_read(self, message: GroupingProjectScreen.HistoryRead) -> None:

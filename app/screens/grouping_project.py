@@ -117,7 +117,7 @@ class GroupingProjectScreen(WorkerScreen):
         and what the history planner suggests from it."""
         worker = get_current_worker()
         lock, sizes, member = self.match.lock, self.sizes, self.member
-        dockerfile = read_project_build(project_dir, lock)
+        dockerfile = read_project_build(project_dir, lock, member)
         self.post_message(self.DockerfileRead(dockerfile))
         try:
             commits = _project_history(project_dir, cancelled=lambda: worker.is_cancelled)
@@ -127,7 +127,8 @@ class GroupingProjectScreen(WorkerScreen):
         if steps:
             suggestion = history_suggestion(dockerfile, lock, sizes, member, steps).grouping
         else:
-            suggestion = suggest(lock, sizes, member, churn(commits) if commits else None)
+            also = dockerfile.group_roots if dockerfile is not None else ()
+            suggestion = suggest(lock, sizes, member, churn(commits) if commits else None, also=also)
         if not worker.is_cancelled:
             self.post_message(self.HistoryRead(steps, suggestion))
 

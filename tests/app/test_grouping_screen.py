@@ -215,3 +215,19 @@ async def test_opened_in_the_project_folder_the_editor_works_on_it(session_tar, 
         screen = await open_grouping(app, pilot)
         assert screen.project_dir == str(project)
         assert screen.dockerfile is not None  # the folder's Dockerfile was read for the preview
+
+
+async def test_a_dependency_group_the_sync_installs_has_cards_too(session_tar, tmp_path):
+    """The Dockerfile's `uv sync` without `--no-dev` installs the `dev` group: its packages are in the image,
+    so the editor shows them as cards a group may take (as `optimize --group` accepts them); with
+    `--no-dev` they are not."""
+    shown = {}
+    for name, dockerfile in (("no-dev", DOCKERFILE), ("dev", DOCKERFILE.replace(" --no-dev", ""))):
+        project = _project(Path(tmp_path) / name)
+        (project / "Dockerfile").write_text(dockerfile)
+        app = make_app(session_tar, project=str(project))
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_grouping(app, pilot)
+            shown[name] = {card for cards in _columns(screen).values() for card in cards}
+    assert "pytest" not in shown["no-dev"] and {"numpy", "requests"} <= shown["no-dev"]
+    assert shown["dev"] == shown["no-dev"] | {"pytest"}
