@@ -227,10 +227,12 @@ def wheel_sizes(lock_text: str, platform_hint: str = "manylinux") -> dict[str, i
 
 def _wheel_sizes(data: dict, platform_hint: str = "manylinux") -> dict[str, int]:
     sizes: dict[str, int] = {}
-    for raw in data.get("package") or []:
+    packages = data.get("package")
+    for raw in packages if isinstance(packages, list) else []:  # a lock of another shape sizes nothing
         if not isinstance(raw, dict) or not isinstance(raw.get("name"), str):
             continue
-        wheels = [w for w in raw.get("wheels") or [] if isinstance(w, dict) and isinstance(w.get("size"), int)]
+        listed = raw.get("wheels")
+        wheels = [w for w in listed if isinstance(w, dict) and isinstance(w.get("size"), int)] if isinstance(listed, list) else []
         preferred = [w for w in wheels if platform_hint in str(w.get("url", "")) and "x86_64" in str(w.get("url", ""))]
         chosen = preferred or wheels
         if chosen:

@@ -179,7 +179,7 @@ def push(docker: str, reference: str, registry_host: str, *, env: dict[str, str]
         raise UvscopeError(f"--prove: pushing {reference} to {registry_host} did not finish in 2 hours") from None
     if result.returncode != 0:
         # the client's error is on stderr; stdout's last line is a layer's progress ("Preparing")
-        lines = [line.strip() for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        lines = [line.strip() for line in (result.stderr if result.stderr.strip() else result.stdout).splitlines() if line.strip()]
         raise UvscopeError(f"--prove: the registry {registry_host} refused the push of {reference}: {lines[-1] if lines else 'no output'}")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from uvscope.analysis.errors import UvscopeError
-from uvscope.analysis.packages.uvlock import closure, direct_dependencies, package_groups, parse_lock
+from uvscope.analysis.packages.uvlock import closure, direct_dependencies, package_groups, parse_lock, wheel_sizes
 
 LOCK = """
 version = 1
@@ -97,3 +97,11 @@ def test_non_packaged_project_is_a_member_with_dependencies():
         "uv.lock",
     )
     assert buildable_members(workspace_root) == ["api"]
+
+
+@pytest.mark.parametrize("wheels", ["5", '"x"', "{ a = 1 }"])
+def test_wheels_of_another_shape_size_nothing_instead_of_failing(wheels):
+    """A hand-edited or hostile uv.lock whose `wheels` is not a list parses as before: that package has no wheel size."""
+    text = f'version = 1\n\n[[package]]\nname = "svc"\nversion = "1.0.0"\nsource = {{ editable = "." }}\n\n[[package]]\nname = "six"\nversion = "1.0"\nwheels = {wheels}\n'
+    assert "six" not in parse_lock(text, "uv.lock").wheel_sizes
+    assert wheel_sizes(text) == {}
