@@ -32,7 +32,7 @@ from .history_plans import history_replays as history_replays
 from .history_plans import history_suggestion as history_suggestion
 from .history_plans import sized_lock_steps as sized_lock_steps
 from .layer_plan import MAX_GROUPS, HistoryPlan, Step, search
-from .optimize_inputs import PlanInputs, declares_indexes, read_plan_inputs
+from .optimize_inputs import PlanInputs, read_plan_inputs
 from .project_build import ProjectBuild as ProjectBuild
 from .project_build import member_paths as member_paths
 from .project_build import project_preview as project_preview
@@ -46,6 +46,7 @@ from .project_edit import (
     with_groups,
     write_and_relock,
 )
+from .project_files import declares_indexes
 from .rebuild_cost import group_packages_for, kept_packages, rebuild_costs
 from .sync_groups import dockerfile_extras
 

@@ -4,7 +4,6 @@ the Dockerfile, the member the image is built for, its pyproject.toml and the gr
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 
 from ..errors import UvscopeError
@@ -12,7 +11,7 @@ from ..packages.build_file import project_dockerfile
 from ..packages.uvlock import Dependency, Lock, buildable_members, parse_lock
 from .build_shape import ProjectDockerfile
 from .project_build import member_paths
-from .project_files import ProjectFile, read_project_file
+from .project_files import ProjectFile, member_pyprojects, read_project_file
 from .sync_groups import SyncedGroups, dockerfile_groups, group_roots
 
 
@@ -55,16 +54,6 @@ def _dockerfile_package(docker: ProjectDockerfile) -> str | None:
     except UvscopeError:
         return None
     return next((sync.package for sync in syncs if sync.package), None)
-
-
-def declares_indexes(pyproject_text: str) -> bool:
-    """Whether pyproject.toml names its own package indexes (the exported pins must carry them)."""
-    try:
-        data = tomllib.loads(pyproject_text.lstrip("\ufeff"))
-    except tomllib.TOMLDecodeError:
-        return False
-    uv = (data.get("tool") or {}).get("uv") or {}
-    return bool(uv.get("index") or uv.get("index-url") or uv.get("extra-index-url"))
 
 
 def choose_member(lock: Lock, paths: dict[str, str], package: str | None, dockerfile_text: str | None) -> str:
@@ -116,9 +105,7 @@ def read_plan_inputs(project_dir: str, dockerfile: str | None, package: str | No
                 "give the member the Dockerfile builds"
             )
     member = choose_member(lock, paths, package, docker_file.text if docker_file else None)
-    pyproject_path = os.path.normpath(os.path.join(project_dir, paths[member], "pyproject.toml"))
-    pyproject = read_project_file(pyproject_path)
-    root_text = read_project_file(os.path.join(project_dir, "pyproject.toml")).text if paths[member] not in (".", "") else ""
+    pyproject_path, pyproject, root_text = member_pyprojects(project_dir, paths, member)
     synced = dockerfile_groups(docker, pyproject.text, root_text)
     return PlanInputs(
         project_dir,

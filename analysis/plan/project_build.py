@@ -14,7 +14,7 @@ from ..packages.uvlock import Dependency, Lock
 from .build_shape import ProjectDockerfile
 from .docker_rewrite import Rewrite, rewrite_dockerfile
 from .grouping import ChangeCost, Grouping, Preview, plan_layers
-from .project_files import load_toml, read_project_file
+from .project_files import declares_indexes, load_toml, member_pyprojects, read_project_file
 from .rebuild_cost import group_packages_for, rebuild_costs
 from .sync_groups import dockerfile_groups, group_roots
 
@@ -55,6 +55,9 @@ class ProjectBuild:
     """Workspace member -> its folder relative to the project (`member_paths`)."""
     group_roots: tuple[Dependency, ...] = ()
     """The member's dependencies from the groups its `uv sync` installs (`dev` by default): cards of the editor too."""
+    emit_index_url: bool = False
+    """The member's (or the root's) pyproject.toml names its own package indexes: the rewrite carries them, as
+    `optimize` writes it."""
     rewrites: dict[tuple[Grouping, str | None, bool], Rewrite | UvscopeError] = field(default_factory=dict, compare=False, repr=False)
     """The Dockerfile rewritten per grouping (or why it cannot be), newest last (`rewrite_for`): the preview and
     the history line of one card move share one rewrite, and going back to a grouping costs none."""
@@ -76,12 +79,11 @@ def read_project_build(project_dir: str | None, lock: Lock, member: str | None =
     try:
         docker = ProjectDockerfile(read_project_file(path).text)
         paths = member_paths(project_dir, lock)
-        roots: tuple[Dependency, ...] = ()
-        if member is not None and member in paths:
-            folders = [paths[member]] + (["."] if paths[member] not in (".", "") else [])  # the member's, then the root's
-            texts = [read_project_file(os.path.join(project_dir, folder, "pyproject.toml")).text for folder in folders]
-            roots = group_roots(lock, member, dockerfile_groups(docker, *texts))
-        return ProjectBuild(docker, paths, roots)
+        if member is None or member not in paths:
+            return ProjectBuild(docker, paths)
+        _, pyproject, root_text = member_pyprojects(project_dir, paths, member)
+        roots = group_roots(lock, member, dockerfile_groups(docker, pyproject.text, root_text))
+        return ProjectBuild(docker, paths, roots, declares_indexes(pyproject.text) or declares_indexes(root_text))
     except UvscopeError:
         return None
 
@@ -100,11 +102,13 @@ def rewrite_for(build: ProjectBuild, grouping: Grouping, lock: Lock, member: str
         found = build.rewrites.get(key)
     if found is None:
         try:
-            found = rewrite_dockerfile(build.docker, grouping, member_paths=build.paths, workspace=workspace, package=package)
+            found = rewrite_dockerfile(
+                build.docker, grouping, member_paths=build.paths, workspace=workspace, package=package, emit_index_url=build.emit_index_url
+            )
         except UvscopeError as error:
             found = error
         with build.rewrites_lock:
-            if len(build.rewrites) >= MAX_REWRITES:
+            if key not in build.rewrites and len(build.rewrites) >= MAX_REWRITES:
                 build.rewrites.pop(next(iter(build.rewrites)))
             build.rewrites[key] = found
     if isinstance(found, UvscopeError):

@@ -39,6 +39,24 @@ def read_project_file(path: str) -> ProjectFile:
     return ProjectFile(path, data)
 
 
+def member_pyprojects(project_dir: str, paths: dict[str, str], member: str) -> tuple[str, ProjectFile, str]:
+    """The member's pyproject.toml (its path and file) and the workspace root's text ("" when the member is the
+    root): where its dependency groups, `default-groups` and package indexes are read, the member's first."""
+    path = os.path.normpath(os.path.join(project_dir, paths[member], "pyproject.toml"))
+    root_text = read_project_file(os.path.join(project_dir, "pyproject.toml")).text if paths[member] not in (".", "") else ""
+    return path, read_project_file(path), root_text
+
+
+def declares_indexes(pyproject_text: str) -> bool:
+    """Whether pyproject.toml names its own package indexes (the exported pins must carry them)."""
+    try:
+        data = tomllib.loads(pyproject_text.lstrip("\ufeff"))
+    except tomllib.TOMLDecodeError:
+        return False
+    uv = (data.get("tool") or {}).get("uv") or {}
+    return bool(uv.get("index") or uv.get("index-url") or uv.get("extra-index-url"))
+
+
 def load_toml(path: str) -> dict:
     """`path` parsed by tomllib, as uv reads it (UTF-8 with an optional BOM); one-line errors."""
     text = read_project_file(path).text.removeprefix(BOM)

@@ -102,6 +102,13 @@ def test_workspace_details_indexes_in_the_root_members_and_diff_labels(tmp_path)
     root.write_text(root.read_text() + '\n[[tool.uv.index]]\nname = "corp"\nurl = "https://pypi.example/simple"\ndefault = true\n')
     plan = plan_optimization(str(project), groups=["heavy=numpy"])
     assert "--emit-index-url" in plan.dockerfile.new_text  # the root's index reaches the exported pins
+    # the grouping editor's preview works from the same rewrite `optimize` writes
+    from uvscope.analysis.packages.uvlock import parse_lock
+    from uvscope.analysis.plan.project_build import read_project_build, rewrite_for
+
+    lock = parse_lock((project / "uv.lock").read_text(), "uv.lock")
+    build = read_project_build(str(project), lock, plan.member)
+    assert build is not None and rewrite_for(build, plan.grouping, lock, plan.member).text == plan.dockerfile.new_text
     assert "a/packages/svc-a/pyproject.toml" in plan.pyproject.diff()  # which pyproject.toml changes
     with pytest.raises(UvscopeError, match="lib-b: a workspace member is installed from its source"):
         plan_optimization(str(project), groups=["heavy=numpy,lib-b"])
