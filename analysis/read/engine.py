@@ -86,7 +86,16 @@ def podman_client():
 
 
 def _short(error: Exception) -> str:
-    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    """One line for an engine error: the engine's own explanation first (docker-py puts a long URL before it)."""
+    explanation = getattr(error, "explanation", None)
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(explanation, (str, bytes)) and explanation:
+        if isinstance(explanation, bytes):
+            explanation = explanation.decode(errors="replace")
+        text = f"{status} {explanation}" if status else explanation
+        text = " ".join(text.split())
+    else:
+        text = str(error).splitlines()[0] if str(error) else type(error).__name__
     return text[:200]
 
 

@@ -32,6 +32,25 @@ def test_engine_stopping_mid_stream_is_one_clear_error():
         StreamStore(stream, "app:1")
 
 
+def _engine_refusing_the_export():
+    import docker.errors
+    import requests
+
+    response = requests.Response()
+    response.status_code = 500
+    response.url = "http+docker://localhost/v1.41/images/" + "a" * 300 + "/get"
+    raise docker.errors.APIError("500 Server Error", response=response, explanation="write /var/lib/docker/tmp/x: no space left on device")
+    yield b""
+
+
+def test_an_engine_error_mid_export_names_the_engines_reason_not_its_url():
+    """docker-py's message puts a long URL before the engine's explanation; the line keeps the explanation."""
+    stream = io.BufferedReader(_ChunkStream(_engine_refusing_the_export, "app:1"), 4096)
+    with pytest.raises(EngineUnavailable) as raised:
+        stream.read()
+    assert str(raised.value) == "the export stream of 'app:1' broke: 500 write /var/lib/docker/tmp/x: no space left on device"
+
+
 def test_the_export_thread_passes_every_chunk_in_order():
     chunks = [bytes([i]) * (i * 1000 + 1) for i in range(40)]
     stream = io.BufferedReader(_ChunkStream(lambda: iter(chunks), "app:1"), 4096)
