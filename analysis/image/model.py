@@ -7,6 +7,7 @@ Every class here is a frozen dataclass built by the readers and by
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -164,10 +165,33 @@ class Layer:
     size_bytes: int
     file_count: int
     """Files (entries that are not folders), see `LayerContents.file_count`."""
-    added: tuple[Change, ...]
     modified: tuple[Change, ...]
     removed: tuple[Change, ...]
     contents: LayerContents = field(repr=False, compare=False)
+    not_added: Sequence[int] = ()
+    """Positions in `contents.entries` of the entries that add no path (they modify one, or repeat a folder).
+
+    Every other entry adds its path: `added` is derived from them, not kept (one `Change` per
+    new path would be the largest part of the model after the entries themselves)."""
+
+    def added_entries(self) -> Iterator[FileEntry]:
+        """The entries that add a path the layers below did not have, in tar order."""
+        if not self.not_added:
+            yield from self.contents.entries
+            return
+        skip = set(self.not_added)
+        for position, entry in enumerate(self.contents.entries):
+            if position not in skip:
+                yield entry
+
+    def added_changes(self) -> Iterator[Change]:
+        """`added`, one `Change` at a time (nothing kept)."""
+        return (Change(entry.path, entry.size, entry.kind is EntryKind.DIR) for entry in self.added_entries())
+
+    @property
+    def added(self) -> tuple[Change, ...]:
+        """The paths this layer adds, built on each call from `added_entries`."""
+        return tuple(self.added_changes())
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ not invisible, so it is no hidden copy (`uvscope.analysis.image.links`).
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Sequence
 
 from .dive import dive_efficiency
@@ -17,60 +18,71 @@ from .model import Change, EntryKind, HiddenCopy, Image, ImageMeta, Layer, Layer
 
 
 class FileSystem:
-    """The visible filesystem while layers stack, with a child index for fast subtree removal."""
+    """The visible filesystem while layers stack: path -> entry and its layer, nothing else per path.
+
+    There is no child index: a layer that removes folders (whiteouts, opaque folders, a folder
+    replaced by a file) pays one pass over the visible paths, and every other layer nothing.
+    """
 
     def __init__(self) -> None:
         self.files: dict[str, VisibleFile] = {}
-        self._children: dict[str, set[str]] = {}
-
-    def _link(self, path: str) -> None:
-        # Paths are normalised (no leading or trailing slash): rpartition is dirname, at a fraction of its cost.
-        children = self._children
-        parent = path.rpartition("/")[0]
-        while True:
-            kids = children.get(parent)
-            if kids is None:
-                kids = children[parent] = set()
-            elif path in kids:
-                return
-            kids.add(path)
-            if not parent:
-                return
-            path, parent = parent, parent.rpartition("/")[0]
 
     def add(self, path: str, visible: VisibleFile) -> None:
         """Make `visible` the entry at `path`."""
         self.files[path] = visible
-        self._link(path)
 
-    def remove_children(self, path: str) -> list[tuple[str, VisibleFile]]:
-        """Remove everything below `path` (not `path` itself); return what was visible."""
-        removed: list[tuple[str, VisibleFile]] = []
-        stack = list(self._children.pop(path, ()))
-        while stack:
-            current = stack.pop()
-            found = self.files.pop(current, None)
-            if found is not None:
-                removed.append((current, found))
-            stack.extend(self._children.pop(current, ()))
-        return removed
+    def remove_below(
+        self, children_of: Sequence[str], trees: Sequence[str], more_children_of: Sequence[str] = ()
+    ) -> tuple[list[list[tuple[str, VisibleFile]]], list[list[tuple[str, VisibleFile]]], list[tuple[str, VisibleFile]]]:
+        """Remove, in one pass, what is below each of `children_of`, then each of `trees` (the path and
+        what is below it), then below each of `more_children_of`; what was visible, for each in order.
 
-    def remove_tree(self, path: str) -> list[tuple[str, VisibleFile]]:
-        """Remove `path` and everything below it; return what was visible."""
-        removed = self.remove_children(path)
-        found = self.files.pop(path, None)
-        if found is not None:
-            removed.append((path, found))
-        siblings = self._children.get(path.rpartition("/")[0])
-        if siblings is not None:
-            siblings.discard(path)
-        return removed
+        A path under several goes to the first, as removing them one after the other would.
+        """
+        first_children = {folder: rank for rank, folder in reversed(list(enumerate(children_of)))}
+        first_tree = {path: rank for rank, path in reversed(list(enumerate(trees)))}
+        later = set(more_children_of)
+        lost_children: list[list[tuple[str, VisibleFile]]] = [[] for _ in children_of]
+        lost_trees: list[list[tuple[str, VisibleFile]]] = [[] for _ in trees]
+        lost_later: list[tuple[str, VisibleFile]] = []
+        everything = "" in first_children or "" in later
+        heads = {root.partition("/")[0] for root in (*children_of, *trees, *more_children_of)}
+        gone: list[str] = []
+        for path, visible in self.files.items():
+            if not everything and path.partition("/")[0] not in heads:
+                continue
+            child_rank = tree_rank = None
+            below_later = False
+            tree_rank = first_tree.get(path)
+            parent = path
+            while parent:
+                parent = parent.rpartition("/")[0]
+                rank = first_children.get(parent)
+                if rank is not None and (child_rank is None or rank < child_rank):
+                    child_rank = rank
+                rank = first_tree.get(parent)
+                if rank is not None and (tree_rank is None or rank < tree_rank):
+                    tree_rank = rank
+                below_later = below_later or parent in later
+            if child_rank is not None:
+                lost_children[child_rank].append((path, visible))
+            elif tree_rank is not None:
+                lost_trees[tree_rank].append((path, visible))
+            elif below_later:
+                lost_later.append((path, visible))
+            else:
+                continue
+            gone.append(path)
+        for path in gone:
+            del self.files[path]
+        return lost_children, lost_trees, lost_later
 
 
 def _stack_layer(
     fs: FileSystem, index: int, contents: LayerContents, hidden: list[HiddenCopy]
-) -> tuple[list[Change], list[Change], list[Change]]:
-    added: list[Change] = []
+) -> tuple[list[int], list[Change], list[Change]]:
+    """Stack one layer; (the positions of its entries that added no path, modified, removed)."""
+    not_added: list[int] = []
     modified: list[Change] = []
     removed: list[Change] = []
 
@@ -82,30 +94,38 @@ def _stack_layer(
                 hidden.append(HiddenCopy(path, visible.entry.size, visible.layer, index, reason))
         return total
 
-    for folder in contents.opaque_dirs:
-        lost = fs.remove_children(folder)
-        if lost:
-            removed.append(Change(folder + "/", hide(lost, "deleted"), True))
-    for path in contents.whiteouts:
-        lost = fs.remove_tree(path)
-        if lost:
-            is_folder = len(lost) > 1 or lost[0][1].entry.kind is EntryKind.DIR
-            removed.append(Change(path, hide(lost, "deleted"), is_folder))
-    for entry in contents.entries:
-        previous = fs.files.get(entry.path)
+    files = fs.files
+    # A file (or link) in place of a folder of the layers below hides what that folder held.
+    replaced = [
+        entry.path
+        for entry in contents.entries
+        if entry.kind is not EntryKind.DIR and (below := files.get(entry.path)) is not None and below.entry.kind is EntryKind.DIR
+    ]
+    if contents.opaque_dirs or contents.whiteouts or replaced:
+        lost_children, lost_trees, lost_replaced = fs.remove_below(contents.opaque_dirs, contents.whiteouts, replaced)
+        for folder, lost in zip(contents.opaque_dirs, lost_children):
+            if lost:
+                removed.append(Change(folder + "/", hide(lost, "deleted"), True))
+        for path, lost in zip(contents.whiteouts, lost_trees):
+            if lost:
+                is_folder = len(lost) > 1 or lost[0][1].entry.kind is EntryKind.DIR
+                removed.append(Change(path, hide(lost, "deleted"), is_folder))
+        hide(lost_replaced, "overwritten")
+    for position, entry in enumerate(contents.entries):
+        previous = files.get(entry.path)
         is_folder = entry.kind is EntryKind.DIR
         if previous is None:
-            added.append(Change(entry.path, entry.size, is_folder))
+            pass
         elif previous.entry.kind is EntryKind.DIR and is_folder:
+            not_added.append(position)
             if previous.entry.mode != entry.mode:
                 modified.append(Change(entry.path, 0, True))
         else:
-            if previous.entry.kind is EntryKind.DIR:
-                hide(fs.remove_children(entry.path), "overwritten")
+            not_added.append(position)
             hide([(entry.path, previous)], "overwritten")
             modified.append(Change(entry.path, entry.size, is_folder))
-        fs.add(entry.path, VisibleFile(entry, index))
-    return added, modified, removed
+        files[entry.path] = VisibleFile(entry, index)
+    return not_added, modified, removed
 
 
 def filesystem_at(image: Image, index: int) -> FileSystem:
@@ -126,7 +146,7 @@ def build_image(meta: ImageMeta, contents: Sequence[LayerContents]) -> Image:
     layers: list[Layer] = []
     warnings: list[str] = []
     for index, (diff_id, layer) in enumerate(zip(meta.diff_ids, contents)):
-        added, modified, removed = _stack_layer(fs, index, layer, hidden)
+        not_added, modified, removed = _stack_layer(fs, index, layer, hidden)
         created_by = meta.created_by[index] if index < len(meta.created_by) else ""
         layers.append(
             Layer(
@@ -135,7 +155,7 @@ def build_image(meta: ImageMeta, contents: Sequence[LayerContents]) -> Image:
                 created_by=created_by,
                 size_bytes=layer.size_bytes,
                 file_count=layer.file_count,
-                added=tuple(added),
+                not_added=array("I", not_added),
                 modified=tuple(modified),
                 removed=tuple(removed),
                 contents=layer,

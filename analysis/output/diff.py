@@ -10,7 +10,9 @@ content: the package list and the layers' identical bytes are one figure.
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any
 
 from packaging.version import InvalidVersion, Version
@@ -167,7 +169,10 @@ def _layer_row(layer: Layer, new: bool, same: _SameContent, owners: dict[str, tu
         "size_bytes": layer.size_bytes,
         "identical_content_bytes": identical,
         "packages": [{"name": n, "bytes": s} for n, s in sorted(packages.items(), key=lambda item: -item[1])],
-        "largest_files": [{"path": "/" + c.path, "bytes": c.size} for c in sorted(layer.added + layer.modified, key=lambda c: -c.size)[:10]]
+        "largest_files": [
+            {"path": "/" + c.path, "bytes": c.size}
+            for c in heapq.nlargest(10, chain(layer.added_changes(), layer.modified), key=lambda c: c.size)
+        ]
         if new
         else [],
     }

@@ -6,6 +6,8 @@ are in bytes.
 
 from __future__ import annotations
 
+import heapq
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..image.model import Change, Image
@@ -16,12 +18,25 @@ SCHEMA = "uvscope.report/1"
 TOP_PATHS = 50
 
 
-def _changes(changes: tuple[Change, ...]) -> dict[str, Any]:
-    largest = sorted(changes, key=lambda change: change.size, reverse=True)[:10]
+def _changes(changes: Iterable[Change]) -> dict[str, Any]:
+    """Counts, bytes and the ten largest of `changes`, in one pass (a layer's added paths are not kept as a list)."""
+    files = folders = total = 0
+
+    def counted() -> Iterator[Change]:
+        nonlocal files, folders, total
+        for change in changes:
+            if change.folder:
+                folders += 1
+            else:
+                files += 1
+            total += change.size
+            yield change
+
+    largest = heapq.nlargest(10, counted(), key=lambda change: change.size)
     return {
-        "count": sum(1 for change in changes if not change.folder),
-        "folders": sum(1 for change in changes if change.folder),
-        "bytes": sum(change.size for change in changes),
+        "count": files,
+        "folders": folders,
+        "bytes": total,
         "largest": [{"path": "/" + change.path, "bytes": change.size} for change in largest],
     }
 
@@ -129,7 +144,7 @@ def build_report(image: Image, python: PythonAnalysis | None = None, *, version:
                 "size_bytes": layer.size_bytes,
                 "file_count": layer.file_count,
                 "entry_count": layer.contents.entry_count,
-                "added": _changes(layer.added),
+                "added": _changes(layer.added_changes()),
                 "modified": _changes(layer.modified),
                 "removed": _changes(layer.removed),
             }

@@ -33,7 +33,7 @@ from ..read.sources import ImageSource
 from .build_file import BUILD_FILE_NAMES
 from .python import PythonAnalysis, analyse_python
 
-ANALYSIS_SCHEMA = 1
+ANALYSIS_SCHEMA = 2
 """Bump when the meaning of a cached analysis changes without its code changing."""
 KEPT = 16
 """Analyses kept at most (least recently used go first): each is a few MB."""
@@ -41,14 +41,15 @@ _PROJECT_FILES = ("uv.lock", "pyproject.toml", *BUILD_FILE_NAMES)
 
 
 def _code_fingerprint() -> str:
-    """Sizes and mtimes of the analysis package's modules: any edit or upgrade changes it."""
-    folder = os.path.dirname(os.path.abspath(__file__))
+    """Sizes and mtimes of every module of `uvscope.analysis` (the model's and the readers' too): any edit or upgrade changes it."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parts = []
-    with os.scandir(folder) as entries:
-        for entry in sorted(entries, key=lambda e: e.name):
-            if entry.name.endswith((".py", ".json")):
-                stat = entry.stat()
-                parts.append(f"{entry.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = sorted(name for name in subfolders if name != "__pycache__")
+        for name in sorted(names):
+            if name.endswith((".py", ".json")):
+                stat = os.stat(os.path.join(folder, name))
+                parts.append(f"{os.path.relpath(os.path.join(folder, name), root)}:{stat.st_size}:{stat.st_mtime_ns}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

@@ -97,6 +97,13 @@ def read_overlay_layer(
             warnings.append(f"cannot list {relative or '/'}: {error.strerror}")
             return iter(())
 
+    modes: dict[int, int] = {}
+
+    def perms(mode: int) -> int:
+        # One int object per distinct mode, not one per file (ints above 256 are not shared).
+        permissions = stat.S_IMODE(mode)
+        return modes.setdefault(permissions, permissions)
+
     # Depth first, names in order, a folder's contents right after it: Go's filepath.Walk.
     stack = [("", listing(""))]
     while stack:
@@ -116,7 +123,7 @@ def read_overlay_layer(
         if stat.S_ISCHR(mode) and info.st_rdev == 0:
             whiteouts.append(path)
         elif stat.S_ISDIR(mode):
-            entries.append(FileEntry(path, EntryKind.DIR, 0, stat.S_IMODE(mode)))
+            entries.append(FileEntry(path, EntryKind.DIR, 0, perms(mode)))
             if _opaque(full):
                 opaque.append(path)
             stack.append((path, listing(path)))
@@ -124,7 +131,7 @@ def read_overlay_layer(
             key = (info.st_dev, info.st_ino)
             if info.st_nlink > 1:
                 linked.setdefault(key, []).append(len(entries))
-            entries.append(FileEntry(path, EntryKind.FILE, info.st_size, stat.S_IMODE(mode)))
+            entries.append(FileEntry(path, EntryKind.FILE, info.st_size, perms(mode)))
             if keep(path) and info.st_size <= METADATA_CAP:
                 try:
                     with open(full, "rb") as handle:
@@ -132,10 +139,10 @@ def read_overlay_layer(
                 except OSError as error:
                     warnings.append(f"cannot read {path}: {error.strerror}")
         elif stat.S_ISLNK(mode):
-            entries.append(FileEntry(path, EntryKind.SYMLINK, 0, stat.S_IMODE(mode), os.readlink(full)))
+            entries.append(FileEntry(path, EntryKind.SYMLINK, 0, perms(mode), os.readlink(full)))
         else:
             kind = EntryKind.CHAR if stat.S_ISCHR(mode) else EntryKind.BLOCK if stat.S_ISBLK(mode) else EntryKind.FIFO
-            entries.append(FileEntry(path, kind, 0, stat.S_IMODE(mode)))
+            entries.append(FileEntry(path, kind, 0, perms(mode)))
     # Of several paths of one inode, the first in tar order is the file; the others link to it.
     groups = [indexes for indexes in linked.values() if len(indexes) > 1]
     if groups and order is None and tar_split is not None:

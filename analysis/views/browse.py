@@ -218,7 +218,7 @@ def layer_tree(image: Image, python: PythonAnalysis | None, index: int, cumulati
     """The files of layer `index` alone, or of everything up to it, with change marks."""
     layer = image.layers[index]
     owners = python.attribution.owners if python is not None else {}
-    added = {change.path for change in layer.added}
+    added = {entry.path for entry in layer.added_entries()}
     modified = {change.path for change in layer.modified}
     root = FileNode("/", "")
 
@@ -339,7 +339,11 @@ def layer_detail(meta_commands: tuple[str, ...], index: int, image: Image | None
         return LayerDetail(index, command, None, None)
 
     def tally(changes) -> tuple[int, int]:
-        return (sum(1 for change in changes if not change.folder), sum(change.size for change in changes))
+        files = total = 0
+        for change in changes:  # one pass: a layer's added paths come one at a time
+            files += not change.folder
+            total += change.size
+        return files, total
 
     packages = []
     if python is not None:
@@ -347,19 +351,19 @@ def layer_detail(meta_commands: tuple[str, ...], index: int, image: Image | None
             if index in dist.layer_bytes:
                 packages.append((dist.name, dist.version, dist.layer_bytes[index]))
     packages.sort(key=lambda item: (-item[2], item[0]))
-    changes = [
+    changes = (
         (kind, change.path, change.size)
-        for kind, group in (("added", layer.added), ("modified", layer.modified), ("removed", layer.removed))
+        for kind, group in (("added", layer.added_changes()), ("modified", layer.modified), ("removed", layer.removed))
         for change in group
         if not change.folder
-    ]
+    )
     largest = heapq.nsmallest(LARGEST_CHANGES, changes, key=lambda item: (-item[2], item[1]))
     return LayerDetail(
         index,
         layer.created_by or command,
         layer.size_bytes,
         layer.file_count,
-        tally(layer.added),
+        tally(layer.added_changes()),
         tally(layer.modified),
         tally(layer.removed),
         tuple(packages),

@@ -354,9 +354,15 @@ copies hidden or deleted by a later layer, by layer, path and package.
 
 def header_titles(ref: str, repo_tags: tuple[str, ...], platform: str) -> tuple[str, str]:
     """The header's title (the image's name: its tag, else its file's name) and subtitle (its platform,
-    and where it was read from when that is not its name: an archive's path, home as `~`)."""
+    and where it was read from when that is not its name: an archive's path, home as `~`; not a file
+    of uvscope's own cache folder, such as the built-in demo's, which the user never named)."""
+    from uvscope.analysis.read.cache import default_cache_dir
+
     title = image_title(ref, repo_tags)
     where = ref
+    own = os.path.join(os.path.abspath(default_cache_dir()), "")
+    if os.path.isabs(where) and os.path.abspath(where).startswith(own):
+        return shown(title), shown(platform)
     home = os.path.expanduser("~")
     if home not in ("", "/") and where.startswith(home + "/"):
         where = "~" + where[len(home) :]

@@ -59,6 +59,20 @@ async def test_the_demo_is_called_by_its_name(tmp_path):
         assert str(tmp_path) in app.sub_title
 
 
+async def test_the_demo_from_uvscopes_own_cache_does_not_show_the_cache_path(tmp_path, monkeypatch):
+    """`uvscope demo` reads its image from uvscope's cache folder: a path the user never typed, so not in the header."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = demo.cache_folder()
+    folder.mkdir(parents=True)
+    archive = folder / demo.IMAGE_NAME
+    archive.write_bytes(demo._oci_tar([(layer_tar(("file", "app/a.txt", b"a")), "COPY a.txt /app/")]))
+    app = make_app(str(archive))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await loaded(app, pilot)
+        assert app.title == "uvscope-demo:latest"
+        assert app.sub_title == "linux/amd64"
+
+
 def long_names_archive() -> bytes:
     """The session image with a distribution whose name and version are long, in two environments."""
     venv, other = Venv(), Venv(python="3.12")
