@@ -22,7 +22,9 @@ def shipped_per_layer(
     A file is re-shipped when a later layer writes a path a lower layer already shipped
     (overwritten in place, or deleted and written again as pip does). A hard-linked file's
     bytes count for the first of its paths (target, then links in tar order) that a
-    distribution owns, as in `attribute`, here whether visible or not.
+    distribution owns, whether visible or not: the layer shipped them. `attribute` ranks
+    only the paths still visible, so for a file whose owned target a later layer deleted
+    while a link it does not own still shows it, the two name different owners.
     """
     layer_bytes: dict[tuple[str, str], dict[int, int]] = defaultdict(lambda: defaultdict(int))
     reshipped: dict[tuple[str, str], int] = defaultdict(int)

@@ -214,11 +214,10 @@ def _check_grouping(inputs: PlanInputs, grouping: Grouping) -> None:
         )
 
 
-def _rewrite(inputs: PlanInputs, grouping: Grouping) -> Rewrite:
-    """The project's Dockerfile rewritten for `grouping`."""
-    assert inputs.docker is not None
+def _rewrite(docker: ProjectDockerfile, inputs: PlanInputs, grouping: Grouping) -> Rewrite:
+    """The project's Dockerfile (`inputs.docker`) rewritten for `grouping`."""
     return rewrite_dockerfile(
-        inputs.docker,
+        docker,
         grouping,
         member_paths=inputs.paths,
         workspace=inputs.workspace,
@@ -229,6 +228,7 @@ def _rewrite(inputs: PlanInputs, grouping: Grouping) -> Rewrite:
 
 def _fit_history_plan(
     inputs: PlanInputs,
+    docker: ProjectDockerfile,
     grouping: Grouping,
     rewrite: Rewrite,
     history_plan: HistoryPlan | None,
@@ -249,8 +249,7 @@ def _fit_history_plan(
         if history_plan.grouping != grouping:
             grouping = history_plan.grouping
             rewrite = revise(grouping)
-    assert inputs.docker is not None
-    return grouping, rewrite, dockerfile_history(inputs.docker, rewrite.parsed, history_plan, lock, sizes, member, inputs.paths)
+    return grouping, rewrite, dockerfile_history(docker, rewrite.parsed, history_plan, lock, sizes, member, inputs.paths)
 
 
 def _preview(
@@ -297,7 +296,8 @@ def plan_optimization(
     lock, member = inputs.lock, inputs.member
     # asked by `--suggest` (nothing to propose?) and for the plan's `already_kept`: walked once
     kept_today = cache(lambda: _kept_today(inputs.docker, lock, member, inputs.paths))
-    revise = cache(partial(_rewrite, inputs))
+    docker = inputs.docker
+    revise = cache(partial(_rewrite, docker, inputs)) if docker is not None else None
     history_plan, sizes_from = None, ""
     chosen = _given_grouping(grouping, groups)
     if chosen is None and use_suggestion:
@@ -307,9 +307,9 @@ def plan_optimization(
     grouping = chosen
     _check_grouping(inputs, grouping)
     rewrite = None
-    if inputs.docker is not None:
+    if docker is not None and revise is not None:
         rewrite = revise(grouping)
-        grouping, rewrite, history_plan = _fit_history_plan(inputs, grouping, rewrite, history_plan, sizes, max_groups, revise)
+        grouping, rewrite, history_plan = _fit_history_plan(inputs, docker, grouping, rewrite, history_plan, sizes, max_groups, revise)
     extras = dockerfile_extras(inputs.docker)
     installed = frozenset(closure(lock, runtime_roots(lock, member) + list(inputs.group_roots)))
     new_pyproject = with_groups(inputs.pyproject.text, grouping, inputs.pyproject_path, extras, installed, inputs.synced)
@@ -317,7 +317,7 @@ def plan_optimization(
     effective = _effective_grouping(new_pyproject, grouping, lock)
     if effective != grouping:
         grouping = effective
-        rewrite = revise(grouping) if inputs.docker is not None else None
+        rewrite = revise(grouping) if revise is not None else None
     docker_change = None
     if inputs.docker_file is not None and rewrite is not None:
         docker_change = FileChange(inputs.dockerfile_path, inputs.docker_file, rewrite.text, _label(inputs.dockerfile_path, project_dir))
@@ -349,7 +349,8 @@ def apply_plan(plan: OptimizePlan, uv: str | None = None) -> list[str]:
     """
     uv = find_uv(uv)
     pyproject, docker = plan.pyproject, plan.dockerfile
-    assert pyproject.original is not None
+    if pyproject.original is None:  # a plan is made from a pyproject.toml that was read; not one built by hand without it
+        raise UvscopeError(f"{pyproject.path}: the plan holds no copy of the file as read, so it cannot be checked before it is written")
     then = None
     if docker is not None:
         new_data = docker.new_text.encode()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 from ..image.caches import WasteItem, cache_fix, cache_folders  # noqa: F401  (the session's views use them from here)
 from ..image.model import EntryKind, Image
+from ..image.links import counted_sizes, linked_files
 from ..image.stack import filesystem_at
 from ..output.text import short_command  # noqa: F401  (the session's widgets and screens use it from here)
 from ..packages.python import PythonAnalysis
@@ -230,9 +231,15 @@ def layer_tree(image: Image, python: PythonAnalysis | None, index: int, cumulati
         return "added" if path in added else "modified" if path in modified else ""
 
     if cumulative:
-        for path, visible in filesystem_at(image, index).files.items():
+        files = filesystem_at(image, index).files
+        # A hard-linked file counts on one of its visible paths (the target, else its first link: a later
+        # layer may have deleted the target while the link still shows the bytes), 0 on the others.
+        linked = linked_files([layer.contents for layer in image.layers[: index + 1]], files)
+        counted = counted_sizes(linked, lambda path: 0) if linked else {}
+        for path, visible in files.items():
             entry = visible.entry
-            _insert(root, path, entry.size, mark(path) if visible.layer == index else "", owner(path), entry.kind, entry.link)
+            size = counted.get(path, entry.size)
+            _insert(root, path, size, mark(path) if visible.layer == index else "", owner(path), entry.kind, entry.link)
     else:
         for entry in layer.contents.entries:
             _insert(root, entry.path, entry.size, mark(entry.path), owner(entry.path), entry.kind, entry.link)

@@ -104,3 +104,19 @@ def test_reclaimable_by_layer_sums_each_hiding_layer_largest_first():
     assert image.reclaimable_by_layer() == [(2, 25), (1, 10)]
     assert sum(nbytes for _, nbytes in image.reclaimable_by_layer()) == image.reclaimable_bytes
     assert _image(layer_tar(("file", "a", b"a"))).reclaimable_by_layer() == []
+
+
+def test_the_file_tree_shows_a_hard_links_bytes_once_and_on_the_link_when_the_target_is_deleted():
+    from uvscope.analysis.views.browse import _find, layer_tree
+
+    image = _image(
+        layer_tar(("dir", "cache"), ("file", "cache/blob", b"x" * 500), ("dir", "site"), ("hardlink", "site/blob", "cache/blob")),
+        layer_tar(("whiteout", "cache")),
+    )
+    before = layer_tree(image, None, 0, cumulative=True)
+    assert (_find(before, "cache/blob").size, _find(before, "site/blob").size) == (500, 0)  # stored once, counted once
+    after = layer_tree(image, None, 1, cumulative=True)
+    assert _find(after, "cache/blob") is None
+    assert _find(after, "site/blob").size == 500  # the link shows the bytes the deleted target held
+    assert after.size == 500
+    assert image.reclaimable_bytes == 0  # still visible: nothing to reclaim
