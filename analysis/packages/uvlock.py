@@ -203,7 +203,46 @@ class Item:
 
 
 def runtime_roots(lock: Lock, member: str) -> list[Dependency]:
-    return [d.dependency for d in direct_dependencies(lock) if d.member == member and d.group == MAIN]
+    """The member's runtime direct dependencies, what a group can pin.
+
+    A workspace member among them is installed from its source, not pinned: its own runtime
+    dependencies (and those of the extras asked of it) stand in for it, through any depth of members.
+    """
+    return [dependency for dependency, _ in _roots_and_origins(lock, member)]
+
+
+def inherited_requirements(lock: Lock, member: str) -> dict[str, list[str]]:
+    """Requirement strings, from uv.lock's edges, of the runtime roots that reach `member` through another
+    workspace member (`runtime_roots`): a group of the member may hold them; its pyproject.toml does not name them."""
+    found: dict[str, list[str]] = {}
+    for dependency, origin in _roots_and_origins(lock, member):
+        if origin != member:
+            extras = f"[{','.join(dependency.extras)}]" if dependency.extras else ""
+            marker = f"; {dependency.marker}" if dependency.marker else ""
+            found.setdefault(dependency.name, []).append(f"{dependency.name}{extras}{marker}")
+    return found
+
+
+def _roots_and_origins(lock: Lock, member: str) -> list[tuple[Dependency, str]]:
+    """(dependency, the member that names it) for `runtime_roots`, in the order the members name them."""
+    edges: dict[tuple[str, str], list[Dependency]] = defaultdict(list)
+    for direct in direct_dependencies(lock):
+        edges[(direct.member, direct.group)].append(direct.dependency)
+    members = set(lock.members)
+    found: list[tuple[Dependency, str]] = []
+    seen = {(member, MAIN)}
+    pending = [(member, MAIN)]
+    while pending:
+        owner, label = pending.pop(0)
+        for dependency in edges.get((owner, label), []):
+            if dependency.name not in members:
+                found.append((dependency, owner))
+                continue
+            for wanted in (MAIN, *(f"extra:{extra}" for extra in dependency.extras)):
+                if (dependency.name, wanted) not in seen:
+                    seen.add((dependency.name, wanted))
+                    pending.append((dependency.name, wanted))
+    return found
 
 
 def items_for(lock: Lock, sizes: dict[str, int], member: str, also: Sequence[Dependency] = ()) -> list[Item]:

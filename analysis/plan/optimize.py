@@ -18,7 +18,7 @@ from functools import cache, partial
 from ..errors import NothingToDo, UvscopeError
 from ..packages.lockhistory import churn as lock_churn
 from ..packages.lockhistory import is_git_checkout, lock_history
-from ..packages.uvlock import Lock, closure, runtime_roots
+from ..packages.uvlock import Lock, closure, inherited_requirements, runtime_roots
 from ..units import size
 from .build_shape import ProjectDockerfile
 from .docker_rewrite import Rewrite, rewrite_dockerfile
@@ -312,7 +312,8 @@ def plan_optimization(
         grouping, rewrite, history_plan = _fit_history_plan(inputs, docker, grouping, rewrite, history_plan, sizes, max_groups, revise)
     extras = dockerfile_extras(inputs.docker)
     installed = frozenset(closure(lock, runtime_roots(lock, member) + list(inputs.group_roots)))
-    new_pyproject = with_groups(inputs.pyproject.text, grouping, inputs.pyproject_path, extras, installed, inputs.synced)
+    inherited = inherited_requirements(lock, member)
+    new_pyproject = with_groups(inputs.pyproject.text, grouping, inputs.pyproject_path, extras, installed, inputs.synced, inherited)
     # A group that already existed keeps its entries: the layers are built from what the file will say.
     effective = _effective_grouping(new_pyproject, grouping, lock)
     if effective != grouping:

@@ -106,6 +106,7 @@ def with_groups(
     extras: frozenset[str] = frozenset(),
     installed: frozenset[str] | None = None,
     synced: SyncedGroups = SyncedGroups(),
+    inherited: dict[str, list[str]] | None = None,
 ) -> str:
     """pyproject.toml text with `[dependency-groups]` entries for `grouping`.
 
@@ -115,12 +116,14 @@ def with_groups(
     already keeps every entry and comment it has; only what it lacks is added,
     and it may hold nothing outside `installed` (what the image installs, when given).
     Everything else is unchanged, byte for byte; a BOM and CRLF line ends stay.
+    `inherited`: requirements the member gets through another workspace member
+    (`uvlock.inherited_requirements`), used for what its own file does not name.
     """
     bom = text.startswith(BOM)
     body = text.removeprefix(BOM)
     crlf = "\r\n" in body and body.count("\n") == body.count("\r\n")
     document = _parse(body, path)
-    requirements = runtime_requirement_lists(body, path, extras, synced)
+    requirements = {**(inherited or {}), **runtime_requirement_lists(body, path, extras, synced)}
     if "dependency-groups" not in document:
         if body and not body.endswith("\n"):
             document.add(tomlkit.nl())
@@ -135,6 +138,7 @@ def with_groups(
         missing = [name for name in group.packages if name not in requirements]
         if missing:
             where = ["[project.dependencies]"] + (["the extras the Dockerfile installs"] if extras else [])
+            where += ["the workspace members it depends on"] if inherited else []
             where.append(f"the dependency groups its uv sync installs ({synced.label()})")
             raise UvscopeError(
                 f"{path}: {', '.join(missing)} not in {', '.join(where[:-1])} or {where[-1]}; only what the image installs can be grouped"

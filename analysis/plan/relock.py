@@ -67,8 +67,19 @@ def find_uv(uv: str | None = None) -> str:
 
 
 def _last_line(result) -> str:
+    """What uv said went wrong, on one line: its `error:` line, else its `×` headline and the cause under it
+    (`╰─▶ ...`), else its last line (uv ends with `hint:` lines, which say what might help, not what failed)."""
     lines = [line.strip() for line in (result.stderr or result.stdout or "").splitlines() if line.strip()]
-    return lines[-1] if lines else f"exit code {result.returncode}, no output"
+    if not lines:
+        return f"exit code {result.returncode}, no output"
+    for position, line in enumerate(lines):
+        if line.startswith(("error:", "×")):
+            said = line.removeprefix("×").strip()
+            cause = lines[position + 1] if position + 1 < len(lines) else ""
+            if cause.startswith(("╰─▶", "Caused by:")) or (said.endswith(":") and not cause.startswith(("hint:", "help:"))):
+                said = f"{said.rstrip(':')}: {cause.removeprefix('╰─▶').strip()}"
+            return said if len(said) <= 400 else said[:399] + "…"
+    return lines[-1]
 
 
 def relock(journal: Journal, lock_path: str, uv: str) -> str:

@@ -11,8 +11,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 
 from ..image.caches import WasteItem, cache_fix, cache_folders  # noqa: F401  (the session's views use them from here)
-from ..image.model import EntryKind, Image
 from ..image.links import counted_sizes, linked_files
+from ..image.model import EntryKind, Image
 from ..image.stack import filesystem_at
 from ..output.text import short_command  # noqa: F401  (the session's widgets and screens use it from here)
 from ..packages.python import PythonAnalysis

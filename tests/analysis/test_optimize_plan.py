@@ -114,6 +114,19 @@ def test_workspace_details_indexes_in_the_root_members_and_diff_labels(tmp_path)
         plan_optimization(str(project), groups=["heavy=numpy,lib-b"])
 
 
+def test_what_a_member_gets_through_a_sibling_member_can_be_grouped_and_is_suggested_in_its_place(tmp_path):
+    """svc-a depends on the member lib-b, which needs attrs: lib-b is built from its source, so attrs is what a group
+    pins; the suggestion proposes attrs, never lib-b (which the plan would then refuse)."""
+    project = _project(tmp_path, "workspace", "workspace-member")
+    plan = plan_optimization(str(project), groups=["heavy=numpy,attrs"])
+    assert '"attrs"' in plan.pyproject.new_text.split("[dependency-groups]")[1]  # from uv.lock's edge lib-b -> attrs
+    assert "attrs" in plan.preview.layers[0].packages
+    suggested = plan_optimization(str(project), use_suggestion=True, sizes={"attrs": 500_000_000, "numpy": 1_000, "pandas": 1_000})
+    assert [group.packages for group in suggested.grouping.groups] == [("attrs",)]
+    with pytest.raises(UvscopeError, match="zzz not in .*the workspace members it depends on"):
+        plan_optimization(str(project), groups=["heavy=numpy,zzz"])
+
+
 def test_a_group_that_exists_already_installs_all_it_will_hold(tmp_path):
     project = _project(tmp_path, "project", "docs-intermediate")
     pyproject = project / "pyproject.toml"

@@ -80,6 +80,11 @@ LOCK = 'version = 1\n[[package]]\nname = "torch"\nversion = "2.4.0"\nsource = { 
     ("script", "reason"),
     [
         ("echo 'error: no solution' >&2; exit 1\n", "uv lock failed: error: no solution"),
+        (  # uv's error is not its last line: the hints after it say what might help, not what failed
+            "printf '  × Failed to build `nvidia-dali==1.51.2`\\n  ╰─▶ No wheel for this platform\\n"
+            "  hint: Build failures usually indicate a problem with the package\\n' >&2; exit 1\n",
+            "uv lock failed: Failed to build `nvidia-dali==1.51.2`: No wheel for this platform",
+        ),
         ("sed -i 's/2.4.0/2.5.0/' uv.lock\n", "would change package versions (torch 2.4.0 -> 2.5.0)"),
     ],
 )
@@ -260,6 +265,8 @@ def test_an_existing_group_holding_what_the_image_lacks_is_refused():
     with pytest.raises(UvscopeError, match="already lists 'six>=1.16', which the image does not install"):
         with_groups(TWICE, grouping, installed=frozenset({"attrs", "idna"}))
     assert "six>=1.16" in with_groups(TWICE, grouping, installed=frozenset({"attrs", "idna", "six"}))  # six ships already
-    included = TWICE.replace('Heavy_Stuff = [\n  "six>=1.16",  # do not remove\n', 'base = ["six"]\nHeavy_Stuff = [\n  {include-group = "base"},\n')
+    included = TWICE.replace(
+        'Heavy_Stuff = [\n  "six>=1.16",  # do not remove\n', 'base = ["six"]\nHeavy_Stuff = [\n  {include-group = "base"},\n'
+    )
     with pytest.raises(UvscopeError, match="already lists 'six'"):
         with_groups(included, grouping, installed=frozenset({"attrs", "idna"}))
