@@ -126,6 +126,8 @@ class SyncStep:
     """The words of the `uv sync` command itself."""
     python_raw: str | None = None
     """`--python` as written (`${PY}` from an ARG stays a reference, so `--build-arg PY=...` still applies)."""
+    umask: str = ""
+    """A `umask` the RUN sets before `uv sync` (`umask 002`: group-writable files): a group's install sets it too."""
     carried_flags: tuple[str, ...] = ()
     """RUN flags a generated step needs too: cache, secret, ssh and `from=` mounts (where uv may come
     from), network and security; never a bind mount of the build context (it would key the step on
@@ -174,7 +176,7 @@ def find_syncs(dockerfile: Dockerfile) -> list[SyncStep]:
             continue
         stage = dockerfile.stages[instruction.stage]
         context = context_at(dockerfile, stage, index)
-        directory, inline = context.workdir, {}
+        directory, inline, umask = context.workdir, {}, ""
         for segment in segments(instruction.script()):
             words = shlex.split(segment)
             while words and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*=.*", words[0]):
@@ -186,6 +188,9 @@ def find_syncs(dockerfile: Dockerfile) -> list[SyncStep]:
                     if sep:
                         inline[name] = value
                 continue
+            if words[:1] == ["umask"] and len(words) == 2:
+                umask = words[1]
+                continue
             if words[:1] == ["cd"] and len(words) > 1:
                 target = context.expand(words[1])
                 directory = posixpath.normpath(posixpath.join(directory, target))
@@ -193,11 +198,26 @@ def find_syncs(dockerfile: Dockerfile) -> list[SyncStep]:
             if not UV_SYNC.search(" " + segment):
                 continue
             local = StageContext(directory, {**context.env, **inline}, context.user, context.args)
-            step = _sync_step(index, stage, instruction, [local.expand(w) for w in words], local)
+            step = _sync_step(index, stage, instruction, expand_words(local, words), local)
             raw_python = _option(words[words.index("sync") :] if "sync" in words else words, "--python", "-p")
-            steps.append(replace(step, python_raw=raw_python))
+            steps.append(replace(step, python_raw=raw_python, umask=umask))
             break
     return steps
+
+
+def expand_words(context: StageContext, words: list[str]) -> list[str]:
+    """`words` with their variables expanded, and split as the shell splits an unquoted expansion:
+    `uv sync ${UV_SYNC_ARGS}` with `UV_SYNC_ARGS="--frozen --no-dev"` runs `uv sync --frozen --no-dev`.
+    An expansion to nothing stays an empty word: `--package $PACKAGE` of an ARG without a default keeps
+    `--package` an option with a value given at build time."""
+    expanded: list[str] = []
+    for word in words:
+        value = context.expand(word)
+        if value.strip() and value != word and _VARIABLE.search(word):
+            expanded += value.split()
+        else:
+            expanded.append(value)
+    return expanded
 
 
 def _option(words: list[str], *names: str) -> str | None:

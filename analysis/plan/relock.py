@@ -5,7 +5,9 @@ verified by `uv lock --check`, and every file of the change written all or nothi
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 
 from ..errors import UvscopeError
@@ -82,7 +84,31 @@ def _last_line(result) -> str:
     return lines[-1]
 
 
-def relock(journal: Journal, lock_path: str, uv: str) -> str:
+_PINNED_UV = re.compile(rb"ghcr\.io/astral-sh/uv:(\d+\.\d+(?:\.\d+)?)\b")
+
+
+def _uv_version(uv: str, folder: str) -> str:
+    """`uv --version`'s version (e.g. `0.13.9`), run in the project's `folder` as `uv lock` was; "" when it does not say."""
+    try:
+        said = subprocess.run([uv, "--version"], capture_output=True, text=True, timeout=30, env=uv_environment(), cwd=folder).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    found = re.search(r"\b(\d+\.\d+\.\d+)\b", said)
+    return found.group(1) if found else ""
+
+
+def _version_hint(uv: str, dockerfile: bytes | None, folder: str) -> str:
+    """Which uv re-locked, and the uv the Dockerfile builds with when it pins another: a newer uv may resolve
+    the same constraints to other packages (a new lock revision, other markers)."""
+    ran = _uv_version(uv, folder)
+    pinned = _PINNED_UV.search(dockerfile or b"")
+    hint = f"; uv {ran} re-locked" if ran else ""
+    if pinned and ran and not ran.startswith(pinned.group(1).decode()):
+        hint += f", the Dockerfile builds with uv {pinned.group(1).decode()}: with that uv first on PATH the lock may keep its versions"
+    return hint
+
+
+def relock(journal: Journal, lock_path: str, uv: str, dockerfile: bytes | None = None) -> str:
     """Run `uv lock` for the project of `lock_path` inside `journal`; verify it with `uv lock --check`.
 
     Raises (and the journal rolls back) if uv fails, hangs, would change a
@@ -102,7 +128,7 @@ def relock(journal: Journal, lock_path: str, uv: str) -> str:
     }
     if changed:
         names = ", ".join(f"{name} {' '.join(old) or '-'} -> {' '.join(new) or '-'}" for name, (old, new) in sorted(changed.items()))
-        raise UvscopeError(f"uv lock would change package versions ({names})")
+        raise UvscopeError(f"uv lock would change package versions ({names}){_version_hint(uv, dockerfile, folder)}")
     check = journal.run([uv, "lock", "--check"], cwd=folder, env=env, timeout=lock_timeout())
     if check.returncode != 0:
         raise UvscopeError(f"uv lock did not bring uv.lock up to date (uv lock --check: {_last_line(check)})")
@@ -151,7 +177,7 @@ def write_and_relock(
         if new_pyproject != pyproject.data:
             journal.write(pyproject.path, new_pyproject)
             written.append(pyproject.path)
-        lock_text = relock(journal, lock_path, uv)
+        lock_text = relock(journal, lock_path, uv, then.data if then is not None else None)
         if journal.entries[lock_path].written != journal.entries[lock_path].original:
             written.append(lock_path)
         if then is not None:

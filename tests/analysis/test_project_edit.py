@@ -270,3 +270,15 @@ def test_an_existing_group_holding_what_the_image_lacks_is_refused():
     )
     with pytest.raises(UvscopeError, match="already lists 'six'"):
         with_groups(included, grouping, installed=frozenset({"attrs", "idna"}))
+
+
+def test_a_lock_that_would_change_says_which_uv_relocked_and_the_one_the_dockerfile_pins(tmp_path):
+    from uvscope.analysis.plan.relock import _version_hint
+
+    uv = _fake_uv(tmp_path, 'echo "uv 0.13.9 (abc 2026-11-01)"\n')
+    dockerfile = b"FROM python:3.13-slim\nCOPY --from=ghcr.io/astral-sh/uv:0.11.6 /uv /uvx /bin/\n"
+    assert _version_hint(uv, dockerfile, str(tmp_path)) == (
+        "; uv 0.13.9 re-locked, the Dockerfile builds with uv 0.11.6: with that uv first on PATH the lock may keep its versions"
+    )
+    assert _version_hint(uv, dockerfile.replace(b"0.11.6", b"0.13"), str(tmp_path)) == "; uv 0.13.9 re-locked"
+    assert _version_hint(uv, None, str(tmp_path)) == "; uv 0.13.9 re-locked"

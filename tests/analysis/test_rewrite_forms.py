@@ -349,3 +349,28 @@ def test_the_group_layer_keeps_uvs_cache_out_as_the_sync_does(sync, left_out):
     text = f"FROM base\nWORKDIR /app\nCOPY . /app\n{sync}\n"
     install = next(line for line in _rewrite(text).text.splitlines() if " pip install " in line)
     assert ("--no-cache" in install) is left_out, install
+
+
+def test_flags_in_a_shell_variable_are_the_flags_uv_sync_gets():
+    """`UV_SYNC_ARGS="..." && uv sync ${UV_SYNC_ARGS}` (docling-serve's Containerfile): the shell splits the
+    expansion into words, so `--no-dev` is a flag of its own, and the dev group is not what the sync installs."""
+    from uvscope.analysis.plan.sync_groups import synced_groups
+
+    text = (
+        'FROM base\nARG EXTRA=""\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\n'
+        'RUN UV_SYNC_ARGS="--frozen --no-install-project --no-dev --all-extras" && uv sync ${UV_SYNC_ARGS} ${EXTRA} --no-extra flash-attn\n'
+    )
+    sync = find_syncs(parse_dockerfile(text))[0]
+    assert sync.options == ("sync", "--frozen", "--no-install-project", "--no-dev", "--all-extras", "", "--no-extra", "flash-attn")
+    pyproject = '[project]\nname = "app"\nversion = "1"\n[dependency-groups]\ndev = ["ruff"]\n'
+    assert "dev" not in synced_groups(sync.options, pyproject_text=pyproject)
+
+
+def test_a_umask_the_sync_runs_under_is_the_groups_too():
+    """`umask 002 && uv sync` (OpenShift images: group-writable files): the group's files get the same permissions."""
+    text = "FROM base\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN umask 002 && uv sync --frozen --no-dev\n"
+    assert find_syncs(parse_dockerfile(text))[0].umask == "002"
+    result = _rewrite(text).text
+    install = next(line for line in result.splitlines() if line.startswith("RUN") and "/app/.venv/bin/python ] ||" in line)
+    assert install.startswith("RUN umask 002 && [ -e /app/.venv/bin/python ]")
+    assert "umask" not in _rewrite(text.replace("umask 002 && ", "")).text
