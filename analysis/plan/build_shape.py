@@ -113,6 +113,8 @@ def analyse_shape(dockerfile: Dockerfile) -> BuildShape:
         raise _refuse_without_sync(dockerfile)
     final = dockerfile.stages[-1]
     final_chain = dockerfile.ancestors(final)
+    parts: dict[int, list[str]] = {}
+    """For each sync, the folders inside its environment the final image copies without the whole of it."""
     for sync in syncs:
         if sync.stage in final_chain:
             return BuildShape(dockerfile, sync, final, ())
@@ -136,10 +138,19 @@ def analyse_shape(dockerfile: Dockerfile) -> BuildShape:
                             )
                         )
                         break
+                    if source.startswith("/") and covers(sync.environment, source):
+                        parts.setdefault(sync.index, []).append(source)
         if copies:
             return BuildShape(dockerfile, sync, final, tuple(copies))
     sync = syncs[0]
     stage_label = sync.stage.name or f"#{sync.stage.index}"
+    if parts.get(sync.index):
+        shown = ", ".join(parts[sync.index][:3]) + (", …" if len(parts[sync.index]) > 3 else "")
+        raise UvscopeError(
+            f"the final image copies parts of the environment {sync.environment} from stage {stage_label!r} ({shown}), "
+            f"not the whole of it: uvscope rewrites a final stage that is `FROM {stage_label}` or copies the whole environment "
+            f"(`COPY --from={stage_label} {sync.environment} {sync.environment}`)"
+        )
     raise UvscopeError(
         f"the final image neither derives from stage {stage_label!r} nor copies its environment {sync.environment} "
         "(uvscope rewrites a builder whose final stage is `FROM builder` or copies `/app` or the `.venv` from it)"

@@ -374,3 +374,19 @@ def test_a_umask_the_sync_runs_under_is_the_groups_too():
     install = next(line for line in result.splitlines() if line.startswith("RUN") and "/app/.venv/bin/python ] ||" in line)
     assert install.startswith("RUN umask 002 && [ -e /app/.venv/bin/python ]")
     assert "umask" not in _rewrite(text.replace("umask 002 && ", "")).text
+
+
+def test_a_final_stage_that_copies_parts_of_the_environment_is_refused_naming_them():
+    """saleor's Dockerfile: `UV_PROJECT_ENVIRONMENT=/usr/local`, and the final stage copies site-packages and bin."""
+    text = (
+        "FROM python:3.12 AS build-python\nENV UV_PROJECT_ENVIRONMENT=/usr/local\nWORKDIR /app\n"
+        "COPY pyproject.toml uv.lock ./\nRUN uv sync --frozen --no-install-project\n"
+        "FROM python:3.12-slim\nCOPY --from=build-python /usr/local/lib/python3.12/site-packages/ /usr/local/lib/python3.12/site-packages/\n"
+        "COPY --from=build-python /usr/local/bin/ /usr/local/bin/\n"
+    )
+    with pytest.raises(UvscopeError) as refused:
+        _rewrite(text)
+    assert str(refused.value).startswith(
+        "the final image copies parts of the environment /usr/local from stage 'build-python' "
+        "(/usr/local/lib/python3.12/site-packages/, /usr/local/bin/), not the whole of it"
+    )
