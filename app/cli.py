@@ -129,6 +129,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     optimize.add_argument("--package", metavar="MEMBER", help="the workspace member the image is built for")
     optimize.add_argument(
+        "--target",
+        metavar="STAGE",
+        default="",
+        help="the Dockerfile's stage the image is built from, as `docker build --target` (default: its last)",
+    )
+    optimize.add_argument(
         "--group",
         metavar="NAME=PKG[,PKG...]",
         action="append",

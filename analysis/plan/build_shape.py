@@ -74,11 +74,13 @@ class ProjectDockerfile:
     """
 
     text: str
+    target: str = ""
+    """The stage the image is built from (`docker build --target`; "": the last)."""
 
     @cached_property
     def current(self) -> Dockerfile:
         """The file as it is."""
-        return parse_dockerfile(self.text)
+        return parse_dockerfile(self.text, self.target)
 
     @cached_property
     def _stripped(self) -> tuple[str, bool]:
@@ -93,7 +95,7 @@ class ProjectDockerfile:
     def user(self) -> Dockerfile:
         """The file with uvscope's blocks removed and the lines they replaced restored."""
         original, replaced = self._stripped
-        return parse_dockerfile(original) if replaced else self.current
+        return parse_dockerfile(original, self.target) if replaced else self.current
 
     @cached_property
     def syncs(self) -> list[SyncStep]:
@@ -111,7 +113,7 @@ def analyse_shape(dockerfile: Dockerfile) -> BuildShape:
     syncs = find_syncs(dockerfile)
     if not syncs:
         raise _refuse_without_sync(dockerfile)
-    final = dockerfile.stages[-1]
+    final = dockerfile.final
     final_chain = dockerfile.ancestors(final)
     parts: dict[int, list[str]] = {}
     """For each sync, the folders inside its environment the final image copies without the whole of it."""

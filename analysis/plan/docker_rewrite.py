@@ -128,7 +128,7 @@ def rewrite_dockerfile(
     if replaced:
         notes.append("the Dockerfile already held uvscope's groups: they were replaced, the rest of the file is as you wrote it")
     new_text = _apply_edits(dockerfile, edits)
-    parsed = parse_dockerfile(new_text)  # what uvscope writes must parse again
+    parsed = parse_dockerfile(new_text, dockerfile.target)  # what uvscope writes must parse again
     return Rewrite(
         text=new_text,
         notes=tuple(notes),

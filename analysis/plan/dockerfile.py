@@ -104,6 +104,17 @@ class Dockerfile:
     escape: str
     directives: int = 0
     """How many lines at the top are parser directives (`# syntax=`, `# escape=`)."""
+    target: str = ""
+    """The stage `docker build --target` builds ("": the last one)."""
+
+    @property
+    def final(self) -> Stage:
+        """The stage the image is: the target's, else the last."""
+        if self.target:
+            found = self.find_stage(self.target)
+            if found is not None and not self.target.isdigit():
+                return found
+        return self.stages[-1]
 
     def stage_instructions(self, stage: int) -> list[tuple[int, Instruction]]:
         """(index, instruction) of one stage, its FROM first."""
@@ -155,8 +166,8 @@ def split_flags(rest: str) -> tuple[tuple[str, ...], str]:
     return tuple(flags), rest
 
 
-def parse_dockerfile(text: str) -> Dockerfile:
-    """Parse `text`; a clear error for what is not a Dockerfile."""
+def parse_dockerfile(text: str, target: str = "") -> Dockerfile:
+    """Parse `text`; a clear error for what is not a Dockerfile. `target`: the stage built (`docker build --target`)."""
     lines = tuple(text.splitlines(keepends=True))
     escape = "\\"
     index = 0
@@ -225,4 +236,8 @@ def parse_dockerfile(text: str) -> Dockerfile:
         instructions.append(Instruction(keyword, flags, body, start, index, len(stages) - 1, tuple(heredocs)))
     if not stages:
         raise UvscopeError("not a Dockerfile: no FROM instruction")
-    return Dockerfile(lines, tuple(instructions), tuple(stages), escape, directives)
+    dockerfile = Dockerfile(lines, tuple(instructions), tuple(stages), escape, directives, target)
+    if target and (target.isdigit() or dockerfile.find_stage(target) is None):
+        names = ", ".join(stage.name for stage in stages if stage.name) or "none"
+        raise UvscopeError(f"--target {target}: the Dockerfile has no stage of that name (its named stages: {names})")
+    return dockerfile

@@ -93,6 +93,8 @@ class OptimizePlan:
     history_plan: HistoryPlan | None = None
     """With `--suggest` in a git checkout with a uv.lock history: the grouping that would have pushed
     the fewest bytes over it, and the replayed totals (None: the size-and-churn suggestion was used)."""
+    target: str = ""
+    """The Dockerfile's stage the image is (`--target`; "": its last)."""
 
 
 def _label(path: str, project_dir: str) -> str:
@@ -282,6 +284,7 @@ def plan_optimization(
     churn: dict[str, int] | None = None,
     max_groups: int = MAX_GROUPS,
     history: list[Step] | None = None,
+    target: str = "",
 ) -> OptimizePlan:
     """Work out the groups and the new pyproject.toml and Dockerfile, writing nothing.
 
@@ -292,7 +295,7 @@ def plan_optimization(
     The project's files are read once (`read_plan_inputs`: uv.lock parsed
     once), and the Dockerfile rewritten once per grouping.
     """
-    inputs = read_plan_inputs(project_dir, dockerfile, package)
+    inputs = read_plan_inputs(project_dir, dockerfile, package, target)
     lock, member = inputs.lock, inputs.member
     # asked by `--suggest` (nothing to propose?) and for the plan's `already_kept`: walked once
     kept_today = cache(lambda: _kept_today(inputs.docker, lock, member, inputs.paths))
@@ -328,7 +331,9 @@ def plan_optimization(
         sizes, sizes_from = _wheel_sized(inputs), WHEEL_SIZES
     shown, kept = _preview(inputs, grouping, rewrite, sizes, kept_today)
     pyproject_change = FileChange(inputs.pyproject_path, inputs.pyproject, new_pyproject, _label(inputs.pyproject_path, project_dir))
-    return OptimizePlan(member, grouping, pyproject_change, inputs.lock_path, docker_change, rewrite, shown, sizes_from, kept, history_plan)
+    return OptimizePlan(
+        member, grouping, pyproject_change, inputs.lock_path, docker_change, rewrite, shown, sizes_from, kept, history_plan, target
+    )
 
 
 def _kept_today(docker: ProjectDockerfile | None, lock: Lock, member: str, paths: dict[str, str]) -> set[str]:

@@ -80,7 +80,7 @@ def choose_member(lock: Lock, paths: dict[str, str], package: str | None, docker
     return member
 
 
-def read_plan_inputs(project_dir: str, dockerfile: str | None, package: str | None) -> PlanInputs:
+def read_plan_inputs(project_dir: str, dockerfile: str | None, package: str | None, target: str = "") -> PlanInputs:
     """Read uv.lock (once), the Dockerfile (`dockerfile`, else the project's) and the member's pyproject.toml,
     and choose the member (`package`, else the Dockerfile's `uv sync --package`); a one-line error when they disagree."""
     lock_path = os.path.join(project_dir, "uv.lock")
@@ -93,7 +93,9 @@ def read_plan_inputs(project_dir: str, dockerfile: str | None, package: str | No
         raise UvscopeError(f"no Dockerfile at {dockerfile}")
     # Parsed once, each reading when first needed: the package hint, the synced extras, the rewrites,
     # what it already keeps and the rebuild preview all use it.
-    docker = ProjectDockerfile(docker_file.text) if docker_file is not None else None
+    if target and docker_file is None:
+        raise UvscopeError(f"--target {target}: the project has no Dockerfile to build it from")
+    docker = ProjectDockerfile(docker_file.text, target) if docker_file is not None else None
     paths = member_paths(project_dir, lock)
     shape_package = _dockerfile_package(docker) if docker else None
     if package and shape_package and "$" not in shape_package:

@@ -110,9 +110,11 @@ def _predicted_bump(plan: OptimizePlan, tag: str, project_dir: str, kind: str = 
         lock = parse_lock(handle.read(), plan.lock_path)
     groups = group_packages_for(plan_layers(plan.grouping, lock, sizes, plan.member))
     project = sizes.get(plan.member, 0)
-    (today,) = recreated_in_final_image(parse_dockerfile(plan.dockerfile.original.text), CHANGES[:1], lock, plan.member, sizes, project)
+    (today,) = recreated_in_final_image(
+        parse_dockerfile(plan.dockerfile.original.text, plan.target), CHANGES[:1], lock, plan.member, sizes, project
+    )
     (proposed,) = recreated_in_final_image(
-        parse_dockerfile(plan.dockerfile.new_text), CHANGES[:1], lock, plan.member, sizes, project, groups
+        parse_dockerfile(plan.dockerfile.new_text, plan.target), CHANGES[:1], lock, plan.member, sizes, project, groups
     )
     return today, proposed
 
@@ -272,7 +274,8 @@ def prove(
             light = _light_dependency(handle.read(), dependency)
         slug = re.sub(r"[^a-z0-9._-]+", "-", plan.member.lower()).strip("-.") or "project"
         run = secrets.token_hex(3)  # two proofs at once (two CI jobs, two projects with one member name) never share a tag
-        runner = ProofRunner(docker, build, kind, build_options, say, keep_images)
+        options = (*build_options, "--target", plan.target) if plan.target else build_options
+        runner = ProofRunner(docker, build, kind, options, say, keep_images)
         built: dict[tuple[str, str], BuiltImage] = {}
         pushes: dict[tuple[str, str], Pushed] = {}
         seconds: dict[str, float] = {}

@@ -275,7 +275,7 @@ class _Walk:
     # -- the answer -----------------------------------------------------------------------------
 
     def final_layers(self) -> list[Layer]:
-        return self.stage(self.dockerfile.stages[-1]).layers
+        return self.stage(self.dockerfile.final).layers
 
     def recreated_bytes(self, project_bytes: int, sizes: Mapping[str, int] | None = None) -> int:
         """Bytes of the final image's re-created layers, packages sized by `sizes` (default: the walk's own)."""

@@ -65,6 +65,7 @@ def optimize_command(args: argparse.Namespace) -> int:
         package=package,
         max_groups=args.max_groups,
         history=history,
+        target=args.target,
     )
     if args.format == "json" and not args.prove:
         return _optimize_json(args, plan, ratio)

@@ -258,3 +258,23 @@ def test_a_containerfile_is_the_build_file_when_the_project_has_no_dockerfile(tm
     assert bump.proposed < bump.today / 50  # the Containerfile's own shape, not the generic model
     (project / "Dockerfile").write_text((project / "Containerfile").read_text())
     assert Path(plan_optimization(str(project), groups=["heavy=numpy,pandas"]).dockerfile.path).name == "Dockerfile"
+
+
+def test_the_target_stage_is_the_image_as_docker_build_target_builds_it(tmp_path):
+    """A Dockerfile whose last stage ships a binary built from the venv (OpenHands' agent server): the image users run
+    from it with `--target runtime` is the stage that copies the venv; `--target` makes that stage the final image."""
+    text = (SHAPES / "example-multistage.Dockerfile").read_text().replace("FROM {BASE}\n", "FROM {BASE} AS runtime\n")
+    text += "\nFROM {BASE} AS binary\nCOPY --from=builder /app/src /src\n"
+    project = _project(tmp_path, "project", "docs-intermediate")
+    (project / "Dockerfile").write_text(text.replace("{UV_BASE}", "uv-base").replace("{BASE}", "python-base"))
+    with pytest.raises(UvscopeError, match="the final image neither derives from stage 'builder' nor copies its environment"):
+        plan_optimization(str(project), groups=["heavy=numpy,pandas"])
+    plan = plan_optimization(str(project), groups=["heavy=numpy,pandas"], target="runtime")
+    assert plan.target == "runtime" and plan.rewrite.shape == "multi-stage"
+    runtime = plan.dockerfile.new_text.split("AS runtime\n", 1)[1].split("AS binary\n", 1)[0]
+    assert "COPY --from=uvscope-group-heavy" in runtime  # the target's copy is the one split
+    assert plan.dockerfile.new_text.endswith("FROM python-base AS binary\nCOPY --from=builder /app/src /src\n")  # later stages untouched
+    bump = plan.preview.costs[0]
+    assert bump.proposed < bump.today / 50  # the preview walks the target's layers
+    with pytest.raises(UvscopeError, match=r"--target nope: the Dockerfile has no stage of that name \(its named stages: builder, runtime, binary\)"):
+        plan_optimization(str(project), groups=["heavy=numpy,pandas"], target="nope")
