@@ -235,7 +235,7 @@ def match_lock(attribution: Attribution, lock: Lock, hint: str | None = None) ->
     closures = (
         tuple(
             Closure(member, MAIN, item.name, item.packages, item.closure_bytes, item.exclusive_bytes)
-            for item in items_for(lock, sizes, member)
+            for item in items_for(lock, sizes, member, pinnable=False)
         )
         if member is not None
         else ()

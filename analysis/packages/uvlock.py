@@ -245,11 +245,17 @@ def _roots_and_origins(lock: Lock, member: str) -> list[tuple[Dependency, str]]:
     return found
 
 
-def items_for(lock: Lock, sizes: dict[str, int], member: str, also: Sequence[Dependency] = ()) -> list[Item]:
+def items_for(lock: Lock, sizes: dict[str, int], member: str, also: Sequence[Dependency] = (), *, pinnable: bool = True) -> list[Item]:
     """The member's runtime direct dependencies (and `also`: those of the groups an image installs) with their
-    closure bytes, largest first."""
+    closure bytes, largest first. `pinnable`: what a group can hold (`runtime_roots`: another workspace member
+    stands for its own dependencies); else the member's direct dependencies as its pyproject.toml names them."""
     roots = {root.name: root for root in also}
-    roots.update({root.name: root for root in runtime_roots(lock, member)})
+    direct = (
+        runtime_roots(lock, member)
+        if pinnable
+        else [d.dependency for d in direct_dependencies(lock) if d.member == member and d.group == MAIN]
+    )
+    roots.update({root.name: root for root in direct})
     weights = closure_weights(lock, roots, sizes)
     items = [Item(member, name, total, exclusive, tuple(sorted(names))) for name, (names, total, exclusive) in weights.items()]
     return sorted(items, key=lambda item: (-item.closure_bytes, item.name))
