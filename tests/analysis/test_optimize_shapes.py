@@ -85,7 +85,8 @@ CASES = [
     ("docs-intermediate", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
     ("example-multistage", "project", ["heavy=numpy", "ml=pandas"], None, "shapes_app", "/app/.venv/bin/python"),
     ("venv-no-editable", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
-    ("workspace-member", "workspace", ["heavy=numpy,pandas"], "svc-a", "svc_a, lib_b", "/app/.venv/bin/python"),
+    # attrs reaches svc-a through the member lib-b: a group can hold it all the same (its own: it is light)
+    ("workspace-member", "workspace", ["heavy=numpy,pandas", "base=attrs"], "svc-a", "svc_a, lib_b, attrs", "/app/.venv/bin/python"),
     ("active-venv", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/opt/venv/bin/python"),
     ("system-prefix", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/usr/local/bin/python"),
     ("parent-workdir-user", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
