@@ -168,7 +168,7 @@ class Layer:
     modified: tuple[Change, ...]
     removed: tuple[Change, ...]
     contents: LayerContents = field(repr=False, compare=False)
-    not_added: Sequence[int] = ()
+    not_added: Sequence[int] = field(default=(), compare=False)
     """Positions in `contents.entries` of the entries that add no path (they modify one, or repeat a folder).
 
     Every other entry adds its path: `added` is derived from them, not kept (one `Change` per

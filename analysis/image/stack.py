@@ -46,11 +46,12 @@ class FileSystem:
         lost_trees: list[list[tuple[str, VisibleFile]]] = [[] for _ in trees]
         lost_later: list[tuple[str, VisibleFile]] = []
         everything = "" in first_children or "" in later
-        heads = {root.partition("/")[0] for root in (*children_of, *trees, *more_children_of)}
+        prefixes = tuple(root + "/" for root in (*children_of, *trees, *more_children_of) if root)
+        exact = first_tree.keys()
         gone: list[str] = []
         for path, visible in self.files.items():
-            if not everything and path.partition("/")[0] not in heads:
-                continue
+            if not everything and not path.startswith(prefixes) and path not in exact:
+                continue  # most paths: one C-level prefix test
             child_rank = tree_rank = None
             below_later = False
             tree_rank = first_tree.get(path)
@@ -95,14 +96,8 @@ def _stack_layer(
         return total
 
     files = fs.files
-    # A file (or link) in place of a folder of the layers below hides what that folder held.
-    replaced = [
-        entry.path
-        for entry in contents.entries
-        if entry.kind is not EntryKind.DIR and (below := files.get(entry.path)) is not None and below.entry.kind is EntryKind.DIR
-    ]
-    if contents.opaque_dirs or contents.whiteouts or replaced:
-        lost_children, lost_trees, lost_replaced = fs.remove_below(contents.opaque_dirs, contents.whiteouts, replaced)
+    if contents.opaque_dirs or contents.whiteouts:
+        lost_children, lost_trees, _ = fs.remove_below(contents.opaque_dirs, contents.whiteouts)
         for folder, lost in zip(contents.opaque_dirs, lost_children):
             if lost:
                 removed.append(Change(folder + "/", hide(lost, "deleted"), True))
@@ -110,7 +105,7 @@ def _stack_layer(
             if lost:
                 is_folder = len(lost) > 1 or lost[0][1].entry.kind is EntryKind.DIR
                 removed.append(Change(path, hide(lost, "deleted"), is_folder))
-        hide(lost_replaced, "overwritten")
+    replaced: list[str] = []
     for position, entry in enumerate(contents.entries):
         previous = files.get(entry.path)
         is_folder = entry.kind is EntryKind.DIR
@@ -122,9 +117,15 @@ def _stack_layer(
                 modified.append(Change(entry.path, 0, True))
         else:
             not_added.append(position)
+            if previous.entry.kind is EntryKind.DIR:
+                replaced.append(entry.path)
             hide([(entry.path, previous)], "overwritten")
             modified.append(Change(entry.path, entry.size, is_folder))
         files[entry.path] = VisibleFile(entry, index)
+    if replaced:
+        # A file (or link) in place of a folder hides what the folder held, from the layers below or
+        # from this one (a tar that writes into a folder, then a file in its place): one pass at the end.
+        hide(fs.remove_below((), (), replaced)[2], "overwritten")
     return not_added, modified, removed
 
 

@@ -211,11 +211,13 @@ def runtime_roots(lock: Lock, member: str) -> list[Dependency]:
     return [dependency for dependency, _ in _roots_and_origins(lock, member)]
 
 
-def inherited_requirements(lock: Lock, member: str) -> dict[str, list[str]]:
-    """Requirement strings, from uv.lock's edges, of the runtime roots that reach `member` through another
-    workspace member (`runtime_roots`): a group of the member may hold them; its pyproject.toml does not name them."""
+def inherited_requirements(lock: Lock, member: str, also: Sequence[Dependency] = ()) -> dict[str, list[str]]:
+    """Requirement strings, from uv.lock's edges, of the runtime roots (and of `also`, the dependency groups the
+    image installs) that reach `member` through another workspace member (`runtime_roots`): a group of the member
+    may hold them; its pyproject.toml does not name them."""
     found: dict[str, list[str]] = {}
-    for dependency, origin in _roots_and_origins(lock, member):
+    reached = _roots_and_origins(lock, member) + (_roots_and_origins(lock, member, start=also) if also else [])
+    for dependency, origin in reached:
         if origin != member:
             extras = f"[{','.join(dependency.extras)}]" if dependency.extras else ""
             marker = f"; {dependency.marker}" if dependency.marker else ""
@@ -223,33 +225,49 @@ def inherited_requirements(lock: Lock, member: str) -> dict[str, list[str]]:
     return found
 
 
-def _roots_and_origins(lock: Lock, member: str) -> list[tuple[Dependency, str]]:
-    """(dependency, the member that names it) for `runtime_roots`, in the order the members name them."""
+def _roots_and_origins(lock: Lock, member: str, start: Sequence[Dependency] | None = None) -> list[tuple[Dependency, str]]:
+    """(dependency, the member that names it) for `runtime_roots`, in the order the members name them.
+
+    `start`: the dependencies to expand instead of `member`'s runtime ones (a dependency group's). A name
+    reached twice is one root, the first member's, with the extras of both (and no marker if either has none):
+    `torch[cuda]` of the member and plain `torch` of a sibling install the first."""
     edges: dict[tuple[str, str], list[Dependency]] = defaultdict(list)
     for direct in direct_dependencies(lock):
         edges[(direct.member, direct.group)].append(direct.dependency)
     members = set(lock.members)
-    found: list[tuple[Dependency, str]] = []
+    found: dict[str, tuple[Dependency, str]] = {}
     seen = {(member, MAIN)}
-    pending = [(member, MAIN)]
+    pending: list[tuple[str, list[Dependency]]] = [(member, list(edges.get((member, MAIN), [])) if start is None else list(start))]
     while pending:
-        owner, label = pending.pop(0)
-        for dependency in edges.get((owner, label), []):
+        owner, dependencies = pending.pop(0)
+        for dependency in dependencies:
             if dependency.name not in members:
-                found.append((dependency, owner))
+                if dependency.name in found:
+                    first, origin = found[dependency.name]
+                    extras = tuple(sorted(set(first.extras) | set(dependency.extras)))
+                    marker = first.marker if first.marker and dependency.marker else ""
+                    found[dependency.name] = (Dependency(first.name, extras, marker), origin)
+                else:
+                    found[dependency.name] = (dependency, owner)
                 continue
             for wanted in (MAIN, *(f"extra:{extra}" for extra in dependency.extras)):
                 if (dependency.name, wanted) not in seen:
                     seen.add((dependency.name, wanted))
-                    pending.append((dependency.name, wanted))
-    return found
+                    pending.append((dependency.name, list(edges.get((dependency.name, wanted), []))))
+    return list(found.values())
+
+
+def pinnable_roots(lock: Lock, member: str, dependencies: Sequence[Dependency]) -> list[Dependency]:
+    """`dependencies` (a dependency group's, say) with each workspace member among them standing for its own
+    runtime dependencies, as in `runtime_roots`."""
+    return [dependency for dependency, _ in _roots_and_origins(lock, member, start=dependencies)]
 
 
 def items_for(lock: Lock, sizes: dict[str, int], member: str, also: Sequence[Dependency] = (), *, pinnable: bool = True) -> list[Item]:
     """The member's runtime direct dependencies (and `also`: those of the groups an image installs) with their
     closure bytes, largest first. `pinnable`: what a group can hold (`runtime_roots`: another workspace member
     stands for its own dependencies); else the member's direct dependencies as its pyproject.toml names them."""
-    roots = {root.name: root for root in also}
+    roots = {root.name: root for root in (pinnable_roots(lock, member, also) if pinnable else also)}
     direct = (
         runtime_roots(lock, member)
         if pinnable

@@ -99,8 +99,12 @@ class ProjectDockerfile:
 
     @cached_property
     def syncs(self) -> list[SyncStep]:
-        """Every `uv sync` of `user`, in order."""
-        return find_syncs(self.user)
+        """Every `uv sync` of `user`, in order; with a `target`, those of the stages it is built from."""
+        syncs = find_syncs(self.user)
+        if not self.target:
+            return syncs
+        needed = stages_needed(self.user, self.user.final)
+        return [sync for sync in syncs if sync.stage.index in needed]
 
     @cached_property
     def shape(self) -> BuildShape:
@@ -108,12 +112,37 @@ class ProjectDockerfile:
         return analyse_shape(self.user)
 
 
+def stages_needed(dockerfile: Dockerfile, final: Stage) -> set[int]:
+    """The stages `docker build --target` builds for `final`: its ancestors and every stage they copy or mount from."""
+    needed: set[int] = set()
+    pending = [final]
+    while pending:
+        stage = pending.pop()
+        if stage.index in needed:
+            continue
+        needed.add(stage.index)
+        parent = dockerfile.parent(stage)
+        if parent is not None:
+            pending.append(parent)
+        for _, instruction in dockerfile.stage_instructions(stage.index)[1:]:
+            references = [instruction.flag("from")] if instruction.keyword in ("COPY", "ADD") else []
+            references += re.findall(r"--mount=[^ ]*?\bfrom=([^, ]+)", " ".join(instruction.flags))
+            for reference in references:
+                found = dockerfile.find_stage(reference, stage.index) if reference else None
+                if found is not None:
+                    pending.append(found)
+    return needed
+
+
 def analyse_shape(dockerfile: Dockerfile) -> BuildShape:
     """Find the `uv sync` whose environment reaches the final image, and how it gets there."""
     syncs = find_syncs(dockerfile)
+    final = dockerfile.final
+    if dockerfile.target:
+        needed = stages_needed(dockerfile, final)
+        syncs = [sync for sync in syncs if sync.stage.index in needed]
     if not syncs:
         raise _refuse_without_sync(dockerfile)
-    final = dockerfile.final
     final_chain = dockerfile.ancestors(final)
     parts: dict[int, list[str]] = {}
     """For each sync, the folders inside its environment the final image copies without the whole of it."""

@@ -189,7 +189,8 @@ def find_syncs(dockerfile: Dockerfile) -> list[SyncStep]:
                         inline[name] = value
                 continue
             if words[:1] == ["umask"] and len(words) == 2:
-                umask = words[1]
+                mode = StageContext(directory, {**context.env, **inline}, context.user, context.args).expand(words[1])
+                umask = mode if re.fullmatch(r"[0-7]{1,4}", mode) else ""  # `umask $UMASK`: its value where it is known
                 continue
             if words[:1] == ["cd"] and len(words) > 1:
                 target = context.expand(words[1])

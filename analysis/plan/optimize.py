@@ -315,7 +315,7 @@ def plan_optimization(
         grouping, rewrite, history_plan = _fit_history_plan(inputs, docker, grouping, rewrite, history_plan, sizes, max_groups, revise)
     extras = dockerfile_extras(inputs.docker)
     installed = frozenset(closure(lock, runtime_roots(lock, member) + list(inputs.group_roots)))
-    inherited = inherited_requirements(lock, member)
+    inherited = inherited_requirements(lock, member, inputs.group_roots)
     new_pyproject = with_groups(inputs.pyproject.text, grouping, inputs.pyproject_path, extras, installed, inputs.synced, inherited)
     # A group that already existed keeps its entries: the layers are built from what the file will say.
     effective = _effective_grouping(new_pyproject, grouping, lock)

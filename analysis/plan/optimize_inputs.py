@@ -96,6 +96,8 @@ def read_plan_inputs(project_dir: str, dockerfile: str | None, package: str | No
     if target and docker_file is None:
         raise UvscopeError(f"--target {target}: the project has no Dockerfile to build it from")
     docker = ProjectDockerfile(docker_file.text, target) if docker_file is not None else None
+    if docker is not None and target:
+        _ = docker.current  # an unknown --target is one line now, before any suggestion is searched
     paths = member_paths(project_dir, lock)
     shape_package = _dockerfile_package(docker) if docker else None
     if package and shape_package and "$" not in shape_package:

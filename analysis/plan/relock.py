@@ -69,17 +69,23 @@ def find_uv(uv: str | None = None) -> str:
 
 
 def _last_line(result) -> str:
-    """What uv said went wrong, on one line: its `error:` line, else its `×` headline and the cause under it
-    (`╰─▶ ...`), else its last line (uv ends with `hint:` lines, which say what might help, not what failed)."""
+    """What uv said went wrong, on one line: its `error:` (or `×`) headline and the root cause under it (the last
+    `├─▶`/`╰─▶`/`Caused by:` line), else its last line (uv ends with `hint:` lines: what might help, not what failed)."""
     lines = [line.strip() for line in (result.stderr or result.stdout or "").splitlines() if line.strip()]
     if not lines:
         return f"exit code {result.returncode}, no output"
     for position, line in enumerate(lines):
         if line.startswith(("error:", "×")):
             said = line.removeprefix("×").strip()
-            cause = lines[position + 1] if position + 1 < len(lines) else ""
-            if cause.startswith(("╰─▶", "Caused by:")) or (said.endswith(":") and not cause.startswith(("hint:", "help:"))):
-                said = f"{said.rstrip(':')}: {cause.removeprefix('╰─▶').strip()}"
+            causes = []
+            for later in lines[position + 1 :]:
+                if not later.startswith(("├─▶", "╰─▶", "Caused by:")):
+                    break
+                cause = later.removeprefix("├─▶").removeprefix("╰─▶").removeprefix("Caused by:").strip()
+                if cause:
+                    causes.append(cause)
+            if causes:
+                said = f"{said.rstrip(':')}: {causes[-1]}"
             return said if len(said) <= 400 else said[:399] + "…"
     return lines[-1]
 
@@ -103,7 +109,7 @@ def _version_hint(uv: str, dockerfile: bytes | None, folder: str) -> str:
     ran = _uv_version(uv, folder)
     pinned = _PINNED_UV.search(dockerfile or b"")
     hint = f"; uv {ran} re-locked" if ran else ""
-    if pinned and ran and not ran.startswith(pinned.group(1).decode()):
+    if pinned and ran and not (ran + ".").startswith(pinned.group(1).decode() + "."):
         hint += f", the Dockerfile builds with uv {pinned.group(1).decode()}: with that uv first on PATH the lock may keep its versions"
     return hint
 

@@ -151,7 +151,7 @@ class Writer:
         install = f'{uv} python install ${{py:+"$py"}} && ' if self.late_python else ""
         venv = f'[ -e {environment}/bin/python ] || {{ {python}; {install}{uv} venv ${{py:+--python "$py"}} {environment}; }}'
         if sync.umask:  # the files the user's sync writes get its umask: the group's files too
-            venv = f"umask {shlex.quote(sync.umask)} && {venv}"
+            venv = f"umask {sync.umask}; {venv}"  # an octal mode (docker_stages); `;`: it never decides the branch
         # The user's `uv sync --no-cache` keeps uv's cache (the unpacked wheels) out of its layer: the group's
         # install does the same (`UV_NO_CACHE` in the environment applies to both already).
         no_cache = "--no-cache" in sync.options or "-n" in sync.options

@@ -372,8 +372,12 @@ def test_a_umask_the_sync_runs_under_is_the_groups_too():
     assert find_syncs(parse_dockerfile(text))[0].umask == "002"
     result = _rewrite(text).text
     install = next(line for line in result.splitlines() if line.startswith("RUN") and "/app/.venv/bin/python ] ||" in line)
-    assert install.startswith("RUN umask 002 && [ -e /app/.venv/bin/python ]")
+    assert install.startswith("RUN umask 002; [ -e /app/.venv/bin/python ]")
     assert "umask" not in _rewrite(text.replace("umask 002 && ", "")).text
+    from_arg = _rewrite(text.replace("WORKDIR /app", "ARG UMASK=027\nWORKDIR /app").replace("umask 002", "umask $UMASK")).text
+    assert "RUN umask 027; [ -e /app/.venv/bin/python ]" in from_arg  # the ARG's value, never a quoted `$UMASK`
+    unknown = _rewrite(text.replace("umask 002", "umask $UNSET")).text
+    assert "RUN [ -e /app/.venv/bin/python ]" in unknown
 
 
 def test_a_final_stage_that_copies_parts_of_the_environment_is_refused_naming_them():

@@ -72,6 +72,9 @@ def _random_layer(rng: random.Random) -> LayerContents:
         else:
             entries.append(FileEntry(path, EntryKind.FILE, rng.randint(0, 3) * 100))
     rng.shuffle(entries)
+    if rng.random() < 0.3:  # an odd tar: a path written twice, last as a file (a folder it wrote first loses its contents)
+        again = rng.choice(entries).path
+        entries.append(FileEntry(again, EntryKind.FILE, rng.randint(1, 3) * 100))
     whiteouts = tuple(rng.sample(["a", "a/b", "b", "b/c", "c/a/b"], rng.randint(0, 2)))
     opaque = tuple(rng.sample(["", "a", "b/a", "c"], rng.randint(0, 1) if rng.random() < 0.4 else 0))
     return LayerContents(tuple(entries), whiteouts, opaque)

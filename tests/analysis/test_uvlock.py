@@ -105,3 +105,58 @@ def test_wheels_of_another_shape_size_nothing_instead_of_failing(wheels):
     text = f'version = 1\n\n[[package]]\nname = "svc"\nversion = "1.0.0"\nsource = {{ editable = "." }}\n\n[[package]]\nname = "six"\nversion = "1.0"\nwheels = {wheels}\n'
     assert "six" not in parse_lock(text, "uv.lock").wheel_sizes
     assert wheel_sizes(text) == {}
+
+
+_SIBLINGS = """
+version = 1
+[manifest]
+members = ["svc-a", "lib-b"]
+[[package]]
+name = "svc-a"
+version = "0.1.0"
+source = { editable = "svc-a" }
+dependencies = [{ name = "torch", extra = ["cuda"] }, { name = "lib-b" }]
+[package.dev-dependencies]
+dev = [{ name = "lib-b" }]
+[[package]]
+name = "lib-b"
+version = "0.1.0"
+source = { editable = "lib-b" }
+dependencies = [{ name = "torch" }, { name = "attrs", marker = "sys_platform == 'linux'" }]
+[[package]]
+name = "torch"
+version = "2.4.0"
+source = { registry = "https://pypi.org/simple" }
+[package.optional-dependencies]
+cuda = [{ name = "nvidia-cudnn" }]
+[[package]]
+name = "nvidia-cudnn"
+version = "9"
+source = { registry = "https://pypi.org/simple" }
+[[package]]
+name = "attrs"
+version = "1"
+source = { registry = "https://pypi.org/simple" }
+"""
+
+
+def test_a_sibling_member_stands_for_its_dependencies_and_a_name_reached_twice_is_one_root():
+    """svc-a needs torch[cuda] and the member lib-b, which needs plain torch and attrs: the roots a group can pin are
+    torch[cuda] (the member's own edge, cuda's closure kept) and attrs (lib-b's, with its marker); never lib-b."""
+    from uvscope.analysis.packages.uvlock import Dependency, inherited_requirements, items_for, runtime_roots
+
+    lock = parse_lock(_SIBLINGS, "uv.lock")
+    assert runtime_roots(lock, "svc-a") == [Dependency("torch", ("cuda",)), Dependency("attrs", (), "sys_platform == 'linux'")]
+    sizes = {"torch": 100, "nvidia-cudnn": 900, "attrs": 5}
+    torch = next(item for item in items_for(lock, sizes, "svc-a") if item.name == "torch")
+    assert torch.closure_bytes == 1000 and torch.packages == ("nvidia-cudnn", "torch")
+    assert inherited_requirements(lock, "svc-a") == {"attrs": ["attrs; sys_platform == 'linux'"]}
+    # the report's view: the member's direct dependencies as written, the sibling among them
+    assert {item.name for item in items_for(lock, sizes, "svc-a", pinnable=False)} == {"torch", "lib-b"}
+    # a dependency group that names the sibling: expanded the same way, so the suggestion never holds lib-b
+    from uvscope.analysis.plan.grouping import suggest
+    from uvscope.analysis.plan.sync_groups import group_roots
+
+    also = group_roots(lock, "svc-a", {"dev"})
+    heavy = suggest(lock, {"torch": 900_000_000, "attrs": 10}, "svc-a", also=also)
+    assert [group.packages for group in heavy.groups] == [("torch",)]
