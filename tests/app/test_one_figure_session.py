@@ -89,8 +89,18 @@ async def test_grouping_editor_opens_on_the_reports_member_with_its_figures(work
         editor = app.screen
         assert isinstance(editor, GroupingScreen)
         assert editor.member == report["lock"]["project"] == screen.python.lock.member
-        closures = {c["name"]: c["bytes"] for c in report["lock"]["closures"]}
-        assert {item.name: item.closure_bytes for item in editor.items} == closures
+        closures = {c["name"]: c for c in report["lock"]["closures"]}
+        cards = {item.name: item.closure_bytes for item in editor.items}
+        members = set(editor.match.lock.members)
+        # a card is what a group can hold: the report's direct dependencies, a workspace member among them
+        # (installed from its source) standing for its own dependencies, each with the report's figure
+        assert {name: c["bytes"] for name, c in closures.items() if name not in members} == {
+            name: cards[name] for name in closures if name not in members
+        }
+        for name in cards.keys() - closures.keys():
+            holder = next(c for c in closures.values() if c["name"] in members and name in c["packages"])
+            assert cards[name] < holder["bytes"]  # part of the member's closure, without the member's own files
+        assert any(name in members for name in closures)  # the case this is for is in the image
         plans = plan_layers(editor.grouping, editor.match.lock, editor.sizes, editor.member)
         text = str(editor.query_one("#grouping-preview", Static).render())
         for plan in plans:
