@@ -27,10 +27,6 @@ class FileSystem:
     def __init__(self) -> None:
         self.files: dict[str, VisibleFile] = {}
 
-    def add(self, path: str, visible: VisibleFile) -> None:
-        """Make `visible` the entry at `path`."""
-        self.files[path] = visible
-
     def remove_below(
         self, children_of: Sequence[str], trees: Sequence[str], more_children_of: Sequence[str] = ()
     ) -> tuple[list[list[tuple[str, VisibleFile]]], list[list[tuple[str, VisibleFile]]], list[tuple[str, VisibleFile]]]:
@@ -52,9 +48,8 @@ class FileSystem:
         for path, visible in self.files.items():
             if not everything and not path.startswith(prefixes) and path not in exact:
                 continue  # most paths: one C-level prefix test
-            child_rank = tree_rank = None
+            child_rank, tree_rank = None, first_tree.get(path)
             below_later = False
-            tree_rank = first_tree.get(path)
             parent = path
             while parent:
                 parent = parent.rpartition("/")[0]

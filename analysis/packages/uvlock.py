@@ -202,22 +202,25 @@ class Item:
     """Its closure: every package installing it installs."""
 
 
-def runtime_roots(lock: Lock, member: str) -> list[Dependency]:
-    """The member's runtime direct dependencies, what a group can pin.
+def direct_runtime_roots(lock: Lock, member: str) -> list[Dependency]:
+    """The member's runtime direct dependencies, as its pyproject.toml names them (a workspace member among them)."""
+    return [d.dependency for d in direct_dependencies(lock) if d.member == member and d.group == MAIN]
+
+
+def runtime_roots(lock: Lock, member: str, also: Sequence[Dependency] = ()) -> list[Dependency]:
+    """The member's runtime direct dependencies (then `also`: those of the groups an image installs), what a group can pin.
 
     A workspace member among them is installed from its source, not pinned: its own runtime
     dependencies (and those of the extras asked of it) stand in for it, through any depth of members.
     """
-    return [dependency for dependency, _ in _roots_and_origins(lock, member)]
+    return [dependency for dependency, _ in _roots_and_origins(lock, member, also)]
 
 
 def inherited_requirements(lock: Lock, member: str, also: Sequence[Dependency] = ()) -> dict[str, list[str]]:
-    """Requirement strings, from uv.lock's edges, of the runtime roots (and of `also`, the dependency groups the
-    image installs) that reach `member` through another workspace member (`runtime_roots`): a group of the member
-    may hold them; its pyproject.toml does not name them."""
+    """Requirement strings, from uv.lock's edges, of the roots (`runtime_roots` with `also`) that reach `member`
+    through another workspace member: a group of the member may hold them; its pyproject.toml does not name them."""
     found: dict[str, list[str]] = {}
-    reached = _roots_and_origins(lock, member) + (_roots_and_origins(lock, member, start=also) if also else [])
-    for dependency, origin in reached:
+    for dependency, origin in _roots_and_origins(lock, member, also):
         if origin != member:
             extras = f"[{','.join(dependency.extras)}]" if dependency.extras else ""
             marker = f"; {dependency.marker}" if dependency.marker else ""
@@ -225,19 +228,19 @@ def inherited_requirements(lock: Lock, member: str, also: Sequence[Dependency] =
     return found
 
 
-def _roots_and_origins(lock: Lock, member: str, start: Sequence[Dependency] | None = None) -> list[tuple[Dependency, str]]:
-    """(dependency, the member that names it) for `runtime_roots`, in the order the members name them.
+def _roots_and_origins(lock: Lock, member: str, also: Sequence[Dependency] = ()) -> list[tuple[Dependency, str]]:
+    """(dependency, the member that names it) for `runtime_roots`: the member's runtime edges, then `also`, each
+    workspace member among them expanded, in one walk of uv.lock's edges.
 
-    `start`: the dependencies to expand instead of `member`'s runtime ones (a dependency group's). A name
-    reached twice is one root, the first member's, with the extras of both (and no marker if either has none):
-    `torch[cuda]` of the member and plain `torch` of a sibling install the first."""
+    A name reached twice is one root, the first one's, with the extras of both (and no marker if either has
+    none): `torch[cuda]` of the member and plain `torch` of a sibling install the first."""
     edges: dict[tuple[str, str], list[Dependency]] = defaultdict(list)
     for direct in direct_dependencies(lock):
         edges[(direct.member, direct.group)].append(direct.dependency)
     members = set(lock.members)
     found: dict[str, tuple[Dependency, str]] = {}
     seen = {(member, MAIN)}
-    pending: list[tuple[str, list[Dependency]]] = [(member, list(edges.get((member, MAIN), [])) if start is None else list(start))]
+    pending: list[tuple[str, list[Dependency]]] = [(member, [*edges.get((member, MAIN), []), *also])]
     while pending:
         owner, dependencies = pending.pop(0)
         for dependency in dependencies:
@@ -257,23 +260,15 @@ def _roots_and_origins(lock: Lock, member: str, start: Sequence[Dependency] | No
     return list(found.values())
 
 
-def pinnable_roots(lock: Lock, member: str, dependencies: Sequence[Dependency]) -> list[Dependency]:
-    """`dependencies` (a dependency group's, say) with each workspace member among them standing for its own
-    runtime dependencies, as in `runtime_roots`."""
-    return [dependency for dependency, _ in _roots_and_origins(lock, member, start=dependencies)]
-
-
 def items_for(lock: Lock, sizes: dict[str, int], member: str, also: Sequence[Dependency] = (), *, pinnable: bool = True) -> list[Item]:
     """The member's runtime direct dependencies (and `also`: those of the groups an image installs) with their
     closure bytes, largest first. `pinnable`: what a group can hold (`runtime_roots`: another workspace member
     stands for its own dependencies); else the member's direct dependencies as its pyproject.toml names them."""
-    roots = {root.name: root for root in (pinnable_roots(lock, member, also) if pinnable else also)}
-    direct = (
-        runtime_roots(lock, member)
-        if pinnable
-        else [d.dependency for d in direct_dependencies(lock) if d.member == member and d.group == MAIN]
-    )
-    roots.update({root.name: root for root in direct})
+    if pinnable:
+        roots = {root.name: root for root in runtime_roots(lock, member, also)}
+    else:
+        roots = {root.name: root for root in also}
+        roots.update({root.name: root for root in direct_runtime_roots(lock, member)})
     weights = closure_weights(lock, roots, sizes)
     items = [Item(member, name, total, exclusive, tuple(sorted(names))) for name, (names, total, exclusive) in weights.items()]
     return sorted(items, key=lambda item: (-item.closure_bytes, item.name))

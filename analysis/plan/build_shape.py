@@ -99,12 +99,8 @@ class ProjectDockerfile:
 
     @cached_property
     def syncs(self) -> list[SyncStep]:
-        """Every `uv sync` of `user`, in order; with a `target`, those of the stages it is built from."""
-        syncs = find_syncs(self.user)
-        if not self.target:
-            return syncs
-        needed = stages_needed(self.user, self.user.final)
-        return [sync for sync in syncs if sync.stage.index in needed]
+        """Every `uv sync` of `user` the image is built with, in order (`image_syncs`)."""
+        return image_syncs(self.user)
 
     @cached_property
     def shape(self) -> BuildShape:
@@ -134,13 +130,19 @@ def stages_needed(dockerfile: Dockerfile, final: Stage) -> set[int]:
     return needed
 
 
+def image_syncs(dockerfile: Dockerfile) -> list[SyncStep]:
+    """Every `uv sync` of `dockerfile`, in order; with a `--target`, only those of the stages it builds."""
+    syncs = find_syncs(dockerfile)
+    if not dockerfile.target:
+        return syncs
+    needed = stages_needed(dockerfile, dockerfile.final)
+    return [sync for sync in syncs if sync.stage.index in needed]
+
+
 def analyse_shape(dockerfile: Dockerfile) -> BuildShape:
     """Find the `uv sync` whose environment reaches the final image, and how it gets there."""
-    syncs = find_syncs(dockerfile)
+    syncs = image_syncs(dockerfile)
     final = dockerfile.final
-    if dockerfile.target:
-        needed = stages_needed(dockerfile, final)
-        syncs = [sync for sync in syncs if sync.stage.index in needed]
     if not syncs:
         raise _refuse_without_sync(dockerfile)
     final_chain = dockerfile.ancestors(final)

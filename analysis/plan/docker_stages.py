@@ -188,8 +188,9 @@ def find_syncs(dockerfile: Dockerfile) -> list[SyncStep]:
                     if sep:
                         inline[name] = value
                 continue
+            local = StageContext(directory, {**context.env, **inline}, context.user, context.args)
             if words[:1] == ["umask"] and len(words) == 2:
-                mode = StageContext(directory, {**context.env, **inline}, context.user, context.args).expand(words[1])
+                mode = local.expand(words[1])
                 umask = mode if re.fullmatch(r"[0-7]{1,4}", mode) else ""  # `umask $UMASK`: its value where it is known
                 continue
             if words[:1] == ["cd"] and len(words) > 1:
@@ -198,7 +199,6 @@ def find_syncs(dockerfile: Dockerfile) -> list[SyncStep]:
                 continue
             if not UV_SYNC.search(" " + segment):
                 continue
-            local = StageContext(directory, {**context.env, **inline}, context.user, context.args)
             step = _sync_step(index, stage, instruction, expand_words(local, words), local)
             raw_python = _option(words[words.index("sync") :] if "sync" in words else words, "--python", "-p")
             steps.append(replace(step, python_raw=raw_python, umask=umask))
