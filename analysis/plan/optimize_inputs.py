@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from packaging.utils import canonicalize_name
+
 from ..errors import UvscopeError
 from ..packages.build_file import project_dockerfile
 from ..packages.uvlock import Dependency, Lock, buildable_members, parse_lock
@@ -58,8 +60,6 @@ def _dockerfile_package(docker: ProjectDockerfile) -> str | None:
 
 def choose_member(lock: Lock, paths: dict[str, str], package: str | None, dockerfile_text: str | None) -> str:
     """The member to optimise: `member.choose_member` with `--package` or the Dockerfile's `uv sync --package`."""
-    from packaging.utils import canonicalize_name
-
     from ..packages.member import choose_member as decide_member
     from ..packages.member import package_hint
 
@@ -101,14 +101,18 @@ def read_plan_inputs(project_dir: str, dockerfile: str | None, package: str | No
     paths = member_paths(project_dir, lock)
     shape_package = _dockerfile_package(docker) if docker else None
     if package and shape_package and "$" not in shape_package:
-        from packaging.utils import canonicalize_name
-
         if canonicalize_name(package) != canonicalize_name(shape_package):
             raise UvscopeError(
                 f"--package {package} disagrees with the Dockerfile, which runs `uv sync --package {shape_package}`; "
                 "give the member the Dockerfile builds"
             )
-    member = choose_member(lock, paths, package, docker_file.text if docker_file else None)
+    if target:
+        # The stages the target builds decide the member: a later stage's `uv sync --package` does not count.
+        built = str(canonicalize_name(shape_package)) if shape_package and "$" not in shape_package else None
+        built = built if built in paths else None
+        member = choose_member(lock, paths, package or built, None)
+    else:
+        member = choose_member(lock, paths, package, docker_file.text if docker_file else None)
     pyproject_path, pyproject, root_text = member_pyprojects(project_dir, paths, member)
     synced = dockerfile_groups(docker, pyproject.text, root_text)
     return PlanInputs(

@@ -278,3 +278,24 @@ def test_the_target_stage_is_the_image_as_docker_build_target_builds_it(tmp_path
     assert bump.proposed < bump.today / 50  # the preview walks the target's layers
     with pytest.raises(UvscopeError, match=r"--target nope: the Dockerfile has no stage of that name \(its named stages: builder, runtime, binary\)"):
         plan_optimization(str(project), groups=["heavy=numpy,pandas"], target="nope")
+
+
+def test_with_a_target_the_member_and_groups_come_from_the_stages_it_builds(tmp_path):
+    """One Dockerfile, one image per member by `--target`: each target's builder syncs its own member. The member
+    (and so the groups' closure) is the one the target's stages sync, not the Dockerfile's last `--package`."""
+    one = (SHAPES / "workspace-member.Dockerfile").read_text()
+    builder, runtime = one.split("\nFROM {BASE}\n", 1)
+    stages = []
+    for member in ("svc-a", "svc-b"):
+        stages.append(builder.replace("AS builder", f"AS build-{member}").replace("--package svc-a", f"--package {member}"))
+        stages.append(f"FROM {{BASE}} AS {member}\n" + runtime.replace("--from=builder", f"--from=build-{member}"))
+    project = _project(tmp_path, "workspace", "\n".join(stages))
+    for member, heavy in (("svc-a", {"numpy", "pandas"}), ("svc-b", {"numpy"})):
+        plan = plan_optimization(str(project), groups=["heavy=numpy,pandas" if member == "svc-a" else "heavy=numpy"], target=member)
+        assert plan.member == member and plan.pyproject.path.endswith(f"packages/{member}/pyproject.toml")
+        other = "svc-b" if member == "svc-a" else "svc-a"
+        new_text = plan.dockerfile.new_text
+        assert f"--package {member} --only-group heavy" in new_text and f"--package {other} --only-group" not in new_text
+        assert heavy <= set(plan.preview.layers[0].packages)
+    with pytest.raises(UvscopeError, match="--package svc-b disagrees with the Dockerfile, which runs `uv sync --package svc-a`"):
+        plan_optimization(str(project), groups=["heavy=numpy"], package="svc-b", target="svc-a")
