@@ -160,3 +160,17 @@ def test_a_sibling_member_stands_for_its_dependencies_and_a_name_reached_twice_i
     also = group_roots(lock, "svc-a", {"dev"})
     heavy = suggest(lock, {"torch": 900_000_000, "attrs": 10}, "svc-a", also=also)
     assert [group.packages for group in heavy.groups] == [("torch",)]
+
+
+def test_a_dependency_group_naming_a_sibling_member_is_expanded_too():
+    """A member that reaches the sibling lib-b only through its `dev` group: with the group synced, lib-b's own
+    runtime dependencies are the roots a group can pin (from uv.lock's edges); without it, none of them are."""
+    from uvscope.analysis.packages.uvlock import Dependency, inherited_requirements, runtime_roots
+
+    text = _SIBLINGS.replace('members = ["svc-a", "lib-b"]', 'members = ["svc-a", "lib-b", "svc-c"]')
+    text += '[[package]]\nname = "svc-c"\nversion = "0.1.0"\nsource = { editable = "svc-c" }\n[package.dev-dependencies]\ndev = [{ name = "lib-b" }]\n'
+    lock = parse_lock(text, "uv.lock")
+    assert runtime_roots(lock, "svc-c") == []
+    also = tuple(dep for locked in lock.packages["svc-c"] for dep in locked.groups["dev"])
+    assert runtime_roots(lock, "svc-c", also) == [Dependency("torch"), Dependency("attrs", (), "sys_platform == 'linux'")]
+    assert inherited_requirements(lock, "svc-c", also) == {"torch": ["torch"], "attrs": ["attrs; sys_platform == 'linux'"]}
