@@ -96,7 +96,10 @@ CASES = [
     ("add-all-then-sync", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
     ("pip-uv-in-sync-run", "project", ["heavy=numpy,pandas"], None, "numpy", "/app/.venv/bin/python"),
     ("opt-venv-no-editable", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/opt/venv/bin/python"),
+    # the image is a named stage, not the last one: `optimize --target runtime`, proved as `docker build --target`
+    ("multi-target", "project", ["heavy=numpy,pandas"], None, "shapes_app", "/app/.venv/bin/python"),
 ]
+TARGETS = {"multi-target": "runtime"}
 
 
 PARALLEL = int(os.environ.get("UVSCOPE_TESTS_PROOFS", "3"))
@@ -120,6 +123,8 @@ def proofs(request, tmp_path_factory):
             args += ["--group", group]
         if package:
             args += ["--package", package]
+        if shape in TARGETS:
+            args += ["--target", TARGETS[shape]]
         started[shape] = (context, before_files, pool.submit(_uvscope, *args, cwd=context))
     yield started
     pool.shutdown(cancel_futures=True)

@@ -23,6 +23,7 @@ from uvscope.analysis.plan.rewrite_markers import END, ORIGINAL, strip_generated
 HEAVY = Grouping((Group("heavy", ("numpy",)),))
 TWO = Grouping((Group("heavy", ("numpy",)), Group("ml", ("pandas",))))
 SHAPES = sorted((Path(__file__).parent.parent / "shapes").glob("*.Dockerfile"))
+TARGETS = {"multi-target": "runtime"}  # shapes whose image is `docker build --target` of a named stage
 
 
 def _rewrite(text: str, grouping: Grouping = HEAVY, **kwargs):
@@ -38,12 +39,13 @@ def _instructions(text: str, stage_name: str) -> list[str]:
 @pytest.mark.parametrize("path", SHAPES, ids=[p.stem for p in SHAPES])
 def test_writing_twice_gives_the_same_file_and_stripping_gives_the_original(path):
     text = path.read_text()
-    once = _rewrite(text, TWO, member_paths={"svc-a": "packages/svc-a", "svc-b": "packages/svc-b", "lib-b": "packages/lib-b"} if "workspace" in path.stem else {"app": "."}, workspace="workspace" in path.stem)
-    twice = _rewrite(once.text, TWO, member_paths={"svc-a": "packages/svc-a", "svc-b": "packages/svc-b", "lib-b": "packages/lib-b"} if "workspace" in path.stem else {"app": "."}, workspace="workspace" in path.stem)
+    target = TARGETS.get(path.stem, "")
+    once = _rewrite(ProjectDockerfile(text, target) if target else text, TWO, member_paths={"svc-a": "packages/svc-a", "svc-b": "packages/svc-b", "lib-b": "packages/lib-b"} if "workspace" in path.stem else {"app": "."}, workspace="workspace" in path.stem)
+    twice = _rewrite(ProjectDockerfile(once.text, target) if target else once.text, TWO, member_paths={"svc-a": "packages/svc-a", "svc-b": "packages/svc-b", "lib-b": "packages/lib-b"} if "workspace" in path.stem else {"app": "."}, workspace="workspace" in path.stem)
     assert twice.text == once.text and twice.replaced_previous and not once.replaced_previous
     assert strip_generated(once.text) == (text, True)
     # a different grouping on a re-run replaces the old one: one export stage, never two
-    other = _rewrite(once.text, HEAVY) if "workspace" not in path.stem else None
+    other = _rewrite(ProjectDockerfile(once.text, target) if target else once.text, HEAVY) if "workspace" not in path.stem else None
     if other is not None:
         assert other.text.count("AS uvscope-export") == 1 and "--only-group ml" not in other.text
 
