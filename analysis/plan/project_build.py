@@ -59,7 +59,7 @@ class ProjectBuild:
     """The member's (or the root's) pyproject.toml names its own package indexes: the rewrite carries them, as
     `optimize` writes it."""
     rewrites: dict[tuple[Grouping, str | None, bool], Rewrite | UvscopeError] = field(default_factory=dict, compare=False, repr=False)
-    """The Dockerfile rewritten per grouping (or why it cannot be), newest last (`rewrite_for`): the preview and
+    """The Dockerfile rewritten per grouping (or why it cannot be), the most recently used last (`rewrite_for`): the preview and
     the history line of one card move share one rewrite, and going back to a grouping costs none."""
     rewrites_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
     """Guards `rewrites`: the editor's history worker rewrites too (for its suggestion) while the screen previews."""
@@ -100,6 +100,8 @@ def rewrite_for(build: ProjectBuild, grouping: Grouping, lock: Lock, member: str
     key = (grouping, package, workspace)
     with build.rewrites_lock:
         found = build.rewrites.get(key)
+        if found is not None:
+            build.rewrites[key] = build.rewrites.pop(key)  # the least recently used goes first
     if found is None:
         try:
             found = rewrite_dockerfile(

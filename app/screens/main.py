@@ -247,8 +247,10 @@ copies hidden or deleted by a later layer, by layer, path and package.
         wanted = (self.selected_layer, self.cumulative)
         if wanted == self._files_shown:
             return
-        tree = self._trees.get(wanted)
-        if tree is None:
+        tree = self._trees.pop(wanted, None)
+        if tree is not None:
+            self._trees[wanted] = tree  # the least recently shown goes first
+        else:
             if len(self._trees) >= 8:
                 self._trees.pop(next(iter(self._trees)))
             tree = self._trees[wanted] = layer_tree(self.image, self.python, *wanted)

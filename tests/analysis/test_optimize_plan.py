@@ -299,3 +299,27 @@ def test_with_a_target_the_member_and_groups_come_from_the_stages_it_builds(tmp_
         assert heavy <= set(plan.preview.layers[0].packages)
     with pytest.raises(UvscopeError, match="--package svc-b disagrees with the Dockerfile, which runs `uv sync --package svc-a`"):
         plan_optimization(str(project), groups=["heavy=numpy"], package="svc-b", target="svc-a")
+
+
+def test_the_editors_memos_drop_the_least_recently_used(tmp_path, monkeypatch):
+    """The grouping editor moves cards back and forth: a rewrite it went back to stays memoised while newer
+    ones push the unused out; uv.lock's text read again (the session's, then the plan's) is one parse."""
+    from uvscope.analysis.packages import uvlock
+    from uvscope.analysis.plan import project_build
+    from uvscope.analysis.plan.project_build import read_project_build, rewrite_for
+
+    project = _project(tmp_path, "project", "docs-intermediate")
+    text = (project / "uv.lock").read_text()
+    lock = uvlock.parse_lock(text, str(project / "uv.lock"))
+    assert uvlock.parse_lock(text, str(project / "uv.lock")) is lock
+    assert uvlock.parse_lock(text.replace("numpy", "numpy", 1) + "\n", str(project / "uv.lock")) is not lock  # a new text
+    monkeypatch.setattr(project_build, "MAX_REWRITES", 3)
+    build = read_project_build(str(project), lock, "shapes-app")
+    assert build is not None
+    groupings = [Grouping((Group("heavy", (name,)),)) for name in ("numpy", "pandas", "attrs", "six")]
+    first = rewrite_for(build, groupings[0], lock, "shapes-app")
+    rewrite_for(build, groupings[1], lock, "shapes-app")
+    rewrite_for(build, groupings[2], lock, "shapes-app")
+    assert rewrite_for(build, groupings[0], lock, "shapes-app") is first  # gone back to: used again
+    rewrite_for(build, groupings[3], lock, "shapes-app")  # one too many: pandas's, the least recently used, goes
+    assert [key[0] for key in build.rewrites] == [groupings[2], groupings[0], groupings[3]]
