@@ -7,7 +7,7 @@ import threading
 import tomllib
 from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from packaging.utils import canonicalize_name
 
@@ -79,25 +79,26 @@ def _deps(items) -> tuple[Dependency, ...]:
     return tuple(result)
 
 
-_PARSED: OrderedDict[tuple[str, str], Lock] = OrderedDict()
-"""The last few parses, by (source, text): the session reads the project's uv.lock when it opens and again
-when the grouping editor plans the files; the same text is one parse (a 10 MB lock takes about a second)."""
+_PARSED: OrderedDict[str, Lock] = OrderedDict()
+"""The last few parses, by text: the session reads the project's uv.lock when it opens and again when the
+grouping editor plans the files; the same text is one parse (a 10 MB lock takes about a second)."""
 _PARSED_MAX = 4
 _PARSED_LOCK = threading.Lock()
 
 
 def parse_lock(text: str, source: str) -> Lock:
     """Parse the text of a uv.lock; a clear error if it is not one. The same text from the same source is
-    parsed once (the `Lock` is frozen; callers never change its tables)."""
-    key = (source, text)
+    parsed once (the `Lock` is frozen; callers never change its tables), whatever path it was read by."""
     with _PARSED_LOCK:
-        found = _PARSED.get(key)
+        found = _PARSED.get(text)
         if found is not None:
-            _PARSED.move_to_end(key)
+            if found.source != source:
+                found = _PARSED[text] = replace(found, source=source)  # the same tables, named by this path
+            _PARSED.move_to_end(text)
             return found
     lock = _parse_lock(text, source)
     with _PARSED_LOCK:
-        _PARSED[key] = lock
+        _PARSED[text] = lock
         while len(_PARSED) > _PARSED_MAX:
             _PARSED.popitem(last=False)
     return lock

@@ -312,6 +312,8 @@ def test_the_editors_memos_drop_the_least_recently_used(tmp_path, monkeypatch):
     text = (project / "uv.lock").read_text()
     lock = uvlock.parse_lock(text, str(project / "uv.lock"))
     assert uvlock.parse_lock(text, str(project / "uv.lock")) is lock
+    relative = uvlock.parse_lock(text, "uv.lock")  # the same file by another path: its tables, its own source
+    assert relative.source == "uv.lock" and relative.packages is lock.packages
     assert uvlock.parse_lock(text.replace("numpy", "numpy", 1) + "\n", str(project / "uv.lock")) is not lock  # a new text
     monkeypatch.setattr(project_build, "MAX_REWRITES", 3)
     build = read_project_build(str(project), lock, "shapes-app")
