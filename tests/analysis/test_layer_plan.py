@@ -297,6 +297,11 @@ def test_one_plan_reads_and_parses_uv_lock_once(tmp_path, monkeypatch, options):
     lock_file.write_text(lock_file.read_text() + "# not committed\n")
     today = lock_file.read_text()
     parses, opens = [], []
+    from collections import OrderedDict
+
+    from uvscope.analysis.packages import uvlock
+
+    monkeypatch.setattr(uvlock, "_PARSED", OrderedDict())  # no earlier parse of this text in this process
     real_loads, real_open = tomllib.loads, builtins.open
     monkeypatch.setattr(tomllib, "loads", lambda text, **kw: (parses.append(text == today), real_loads(text, **kw))[1])
     monkeypatch.setattr(builtins, "open", lambda file, *a, **kw: (opens.append(str(file) == str(lock_file)), real_open(file, *a, **kw))[1])
