@@ -112,9 +112,10 @@ def make_app(
     cache_dir: str | None = None,
     no_cache: bool = True,
     stream: bool = False,
+    target: str = "",
 ) -> UvscopeApp:
     """The one factory the CLI and the tests use to build the session (tests read without the cache)."""
-    return UvscopeApp(ImageRequest(ref, source, platform, project, cache_dir, no_cache, stream))
+    return UvscopeApp(ImageRequest(ref, source, platform, project, cache_dir, no_cache, stream, target))
 
 
 def make_diff_app(

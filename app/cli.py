@@ -97,6 +97,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     open_parser = commands.add_parser("open", help="open IMAGE in the interactive session (the default command)")
     _add_image_options(open_parser)
+    open_parser.add_argument(
+        "--target",
+        metavar="STAGE",
+        default="",
+        help="the project's Dockerfile stage the image is built from, as `docker build --target`: the grouping editor's preview and write follow it",
+    )
     open_parser.add_argument("--summary", action="store_true", help="print a text summary instead of the session")
     open_parser.set_defaults(func=open_command)
     demo = commands.add_parser("demo", help="open the built-in demo image (built on first use, no Docker Engine needed)")

@@ -92,6 +92,20 @@ def test_report_options_on_the_session_point_to_report(archive, option):
     assert f"uvscope report {archive}" in line and option in line
 
 
+def test_the_sessions_target_is_checked_before_the_image_is_read(archive, tmp_path):
+    """`uvscope IMAGE --target STAGE` names a stage of the project's Dockerfile: a stage it lacks, or a project
+    with no Dockerfile, is one line at once (the image is not read: --summary would have printed it)."""
+    (tmp_path / "Dockerfile").write_text("FROM base AS builder\nFROM base AS runtime\n")
+    line = one_line_error(run(str(archive), "--summary", "--project", str(tmp_path), "--target", "nope"))
+    assert line == "uvscope: error: --target nope: the Dockerfile has no stage of that name (its named stages: builder, runtime)"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    line = one_line_error(run(str(archive), "--summary", "--project", str(empty), "--target", "runtime"))
+    assert line == f"uvscope: error: --target runtime: no Dockerfile or Containerfile in {empty} to build it from"
+    ok = run(str(archive), "--summary", "--project", str(tmp_path), "--target", "runtime")
+    assert ok.returncode == 0 and "uv sync" in ok.stdout, ok.stderr
+
+
 # -- 12 -------------------------------------------------------------------------------------
 
 

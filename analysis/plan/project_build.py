@@ -69,15 +69,15 @@ class ProjectBuild:
         return frozenset(p for p in self.paths.values() if p not in (".", ""))
 
 
-def read_project_build(project_dir: str | None, lock: Lock, member: str | None = None) -> ProjectBuild | None:
-    """The project's Dockerfile and member folders (and, given the `member`, what its sync installs from its
-    dependency groups), or None when there is no project or no Dockerfile uvscope can read (the previews then
-    use the generic model)."""
+def read_project_build(project_dir: str | None, lock: Lock, member: str | None = None, target: str = "") -> ProjectBuild | None:
+    """The project's Dockerfile (as built to stage `target`, else its last) and member folders (and, given the
+    `member`, what its sync installs from its dependency groups), or None when there is no project or no
+    Dockerfile uvscope can read (the previews then use the generic model)."""
     path = project_dockerfile(project_dir) if project_dir else None
     if not project_dir or not path or not os.path.isfile(path):
         return None
     try:
-        docker = ProjectDockerfile(read_project_file(path).text)
+        docker = ProjectDockerfile(read_project_file(path).text, target)
         paths = member_paths(project_dir, lock)
         if member is None or member not in paths:
             return ProjectBuild(docker, paths)

@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from . import shared
 from .shared import read_image
 
 
+def _check_target(folder: str, target: str) -> None:
+    """`--target STAGE` names a stage of the project's Dockerfile: else one line now, before the image is read."""
+    from uvscope.analysis.errors import UvscopeError
+    from uvscope.analysis.packages.build_file import project_dockerfile
+    from uvscope.analysis.plan.build_shape import ProjectDockerfile
+    from uvscope.analysis.plan.project_files import read_project_file
+
+    path = project_dockerfile(folder)
+    if not os.path.isfile(path):
+        raise UvscopeError(f"--target {target}: no Dockerfile or Containerfile in {folder} to build it from")
+    _ = ProjectDockerfile(read_project_file(path).text, target).current
+
+
 def open_command(args: argparse.Namespace) -> int:
     """`uvscope IMAGE`: the session on a terminal, else (or with `--summary`) a text summary."""
+    if getattr(args, "target", ""):
+        _check_target(args.project or ".", args.target)
     if sys.stdout.isatty() and not args.summary:
         from uvscope.app.app import make_app, run_session
 
         app = make_app(
-            args.image, args.source, args.platform, args.project, cache_dir=args.cache_dir, no_cache=args.no_cache, stream=args.stream
+            args.image,
+            args.source,
+            args.platform,
+            args.project,
+            cache_dir=args.cache_dir,
+            no_cache=args.no_cache,
+            stream=args.stream,
+            target=getattr(args, "target", ""),
         )
         return shared.end_session(run_session(app))
     from uvscope.analysis.output.text import summary_lines

@@ -103,8 +103,8 @@ change rebuilds, today and with the groups. Sizes are the bytes of each
 package's `uv.lock` closure.
 """
 
-    def __init__(self, match: LockMatch, sizes: dict[str, int], member: str, project_dir: str | None) -> None:
-        super().__init__(match, sizes, member, project_dir)
+    def __init__(self, match: LockMatch, sizes: dict[str, int], member: str, project_dir: str | None, target: str = "") -> None:
+        super().__init__(match, sizes, member, project_dir, target)
         self.items = items_for(match.lock, sizes, member)
         self.steps: list[Step] = []
         """The lock changes the preview replays, each sized as it locked its packages (empty without a git

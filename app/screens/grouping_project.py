@@ -98,12 +98,14 @@ class GroupingProjectScreen(WorkerScreen):
     _edited: bool
     """Whether the user changed the grouping (then the history's suggestion does not replace it)."""
 
-    def __init__(self, match: LockMatch, sizes: dict[str, int], member: str, project_dir: str | None) -> None:
+    def __init__(self, match: LockMatch, sizes: dict[str, int], member: str, project_dir: str | None, target: str = "") -> None:
         super().__init__()
         self.match = match
         self.sizes = sizes
         self.member = member
         self.project_dir = project_dir
+        self.target = target
+        """The Dockerfile stage the image is built from (`--target`; empty: the last): previews and the write follow it."""
         self.written: list[str] = []
         self._confirming = False
         self._jobs: dict[str, Worker] = {}
@@ -117,7 +119,7 @@ class GroupingProjectScreen(WorkerScreen):
         and what the history planner suggests from it."""
         worker = get_current_worker()
         lock, sizes, member = self.match.lock, self.sizes, self.member
-        dockerfile = read_project_build(project_dir, lock, member)
+        dockerfile = read_project_build(project_dir, lock, member, self.target)
         self.post_message(self.DockerfileRead(dockerfile))
         try:
             commits = _project_history(project_dir, cancelled=lambda: worker.is_cancelled)
@@ -150,7 +152,7 @@ class GroupingProjectScreen(WorkerScreen):
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="plan", name="planning the files")
     def _plan(self, project: str, grouping: Grouping) -> None:
-        plan = plan_optimization(project, grouping=grouping, sizes=self.sizes, package=self.member)
+        plan = plan_optimization(project, grouping=grouping, sizes=self.sizes, package=self.member, target=self.target)
         self.post_message(self.Planned(project, plan))
 
     @on(Planned)

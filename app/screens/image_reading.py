@@ -54,6 +54,8 @@ class ImageRequest:
     cache_dir: str | None = None
     no_cache: bool = True
     stream: bool = False
+    target: str = ""
+    """The project's Dockerfile stage the image is built from (`--target`; empty: its last)."""
 
 
 class _Monitor:

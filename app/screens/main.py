@@ -306,7 +306,7 @@ copies hidden or deleted by a later layer, by layer, path and package.
             return
         # without --project, the folder whose uv.lock was compared (the current one) is the project the editor writes
         project = self.request.project or match.lock.folder
-        self.app.push_screen(GroupingScreen(match, match.sizes, match.member, project))
+        self.app.push_screen(GroupingScreen(match, match.sizes, match.member, project, self.request.target))
 
     async def action_sort_next(self) -> None:
         """Sort Packages by the next column."""

@@ -231,3 +231,27 @@ async def test_a_dependency_group_the_sync_installs_has_cards_too(session_tar, t
             shown[name] = {card for cards in _columns(screen).values() for card in cards}
     assert "pytest" not in shown["no-dev"] and {"numpy", "requests"} <= shown["no-dev"]
     assert shown["dev"] == shown["no-dev"] | {"pytest"}
+
+
+async def test_with_a_target_the_editor_previews_and_writes_that_stage(session_tar, tmp_path):
+    """`uvscope IMAGE --target runtime`: the image is the Dockerfile's `runtime` stage, not its last one (which
+    ships only the source). Without the target the Dockerfile's last stage cannot be rewritten and the preview
+    is the generic model; with it the preview is worked out from the file, and `w` splits the runtime's copy."""
+    builder = DOCKERFILE.replace("FROM python:3.12-slim\n", "FROM python:3.12-slim AS builder\n", 1)
+    dockerfile = builder + "FROM python:3.12-slim AS runtime\nCOPY --from=builder /app /app\n\nFROM python:3.12-slim AS source\nCOPY --from=builder /app/src /src\n"
+    previews = {}
+    for target in ("", "runtime"):
+        project = _project(Path(tmp_path) / (target or "last"))
+        (project / "Dockerfile").write_text(dockerfile)
+        app = make_app(session_tar, project=str(project), target=target)
+        async with app.run_test(size=(120, 40)) as pilot:
+            screen = await open_grouping(app, pilot)
+            assert screen.target == target
+            previews[target] = str(screen.query_one("#grouping-preview").render())
+            if target:
+                await _press_write(app, pilot)
+                assert isinstance(app.screen, ConfirmDiff)
+                runtime = app.screen.diff.split("AS runtime", 1)[1].split("AS source", 1)[0]
+                assert "COPY --from=uvscope-group-" in runtime
+    assert "in the final image, from the Dockerfile" not in previews[""]
+    assert "in the final image, from the Dockerfile" in previews["runtime"]
