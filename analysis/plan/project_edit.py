@@ -146,6 +146,7 @@ def with_groups(
         wanted = [item for name in group.packages for item in requirements[name]]
         key = _group_key(groups, group.name)
         if key is None:
+            _refuse_sources_by_group(document, group, synced, path)
             array = tomlkit.array()
             for item in wanted:
                 array.append(item)
@@ -168,6 +169,39 @@ def with_groups(
         out = out.replace("\r\n", "\n").replace("\n", "\r\n")
     _check_only_groups_grew(body, out.removeprefix(BOM), grouping, path)
     return (BOM if bom else "") + out
+
+
+def _source_groups(document, name: str) -> list[str]:
+    """The dependency groups (or extras, as `extra:NAME`) `[tool.uv.sources]` picks `name`'s index by
+    (`{ index = ..., group = "cpu" }`)."""
+    sources = document.get("tool", {}).get("uv", {}).get("sources", {})
+    if not isinstance(sources, dict):
+        return []
+    entry = next((value for key, value in sources.items() if canonicalize_name(key) == canonicalize_name(name)), None)
+    entries = entry if isinstance(entry, list) else [entry]
+    picked = [str(item["group"]) for item in entries if isinstance(item, dict) and "group" in item]
+    return picked + [f"extra:{item['extra']}" for item in entries if isinstance(item, dict) and "extra" in item]
+
+
+def _refuse_sources_by_group(document, group, synced: SyncedGroups, path: str) -> None:
+    """A package whose source is chosen by dependency group or extra (docling-serve's torch: one index per `cpu`,
+    `cu128`... group, declared conflicting) can't go in a new group: it would have no source of its own and
+    `uv lock` could not resolve. The group the image syncs can hold it, under its own name."""
+    for name in group.packages:
+        by_group = _source_groups(document, name)
+        if not by_group:
+            continue
+        synced_here = [candidate for candidate in by_group if candidate in synced]
+        packages = ",".join(other for other in group.packages if _source_groups(document, other) == by_group)
+        instead = (
+            f"name the group after the one the image syncs: --group {synced_here[0]}={packages}"
+            if synced_here
+            else "leave it out of the groups"
+        )
+        raise UvscopeError(
+            f"{path}: {name}'s [tool.uv.sources] picks its index by dependency group or extra ({', '.join(by_group)}); "
+            f"a new group {group.name!r} would have none and uv lock could not resolve it: {instead}"
+        )
 
 
 def _refuse_foreign_entries(groups, installed: frozenset[str], key: str, path: str) -> None:

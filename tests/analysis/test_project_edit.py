@@ -282,3 +282,42 @@ def test_a_lock_that_would_change_says_which_uv_relocked_and_the_one_the_dockerf
     )
     assert _version_hint(uv, dockerfile.replace(b"0.11.6", b"0.13"), str(tmp_path)) == "; uv 0.13.9 re-locked"
     assert _version_hint(uv, None, str(tmp_path)) == "; uv 0.13.9 re-locked"
+
+
+DOCLING = """[project]
+name = "docling-serve"
+version = "1.22.0"
+dependencies = ["fastapi>=0.100"]
+
+[dependency-groups]
+cpu = ["torch>=2.7.1", "torchvision>=0.22.1"]
+cu128 = ["torch>=2.7.1", "torchvision>=0.22.1"]
+
+[tool.uv]
+conflicts = [[{ group = "cpu" }, { group = "cu128" }]]
+
+[tool.uv.sources]
+torch = [
+  { index = "pytorch-cpu", group = "cpu" },
+  { index = "pytorch-cu128", group = "cu128", marker = "sys_platform == 'linux'" },
+]
+torchvision = [{ index = "pytorch-cpu", group = "cpu" }, { index = "pytorch-cu128", group = "cu128" }]
+"""
+
+
+def test_a_package_whose_source_is_picked_by_group_stays_in_that_group():
+    """docling-serve picks torch's index by dependency group (`cpu`, `cu128`, declared conflicting): a new
+    group holding torch would have no source and `uv lock` could not resolve it. Refused before any write,
+    naming the group the image syncs; that group, by its own name, can be the layer (nothing added to it)."""
+    from uvscope.analysis.plan.sync_groups import SyncedGroups
+
+    synced = SyncedGroups(frozenset({"cpu"}))
+    heavy = Grouping((Group("heavy", ("torch", "torchvision")),))
+    with pytest.raises(UvscopeError, match=r"torch's \[tool.uv.sources\] picks its index by dependency group or extra \(cpu, cu128\); "
+                       r"a new group 'heavy' would have none .*: name the group after the one the image syncs: --group cpu=torch,torchvision"):
+        with_groups(DOCLING, heavy, synced=synced)
+    by_extra = DOCLING.replace('"fastapi>=0.100"', '"fastapi>=0.100", "torch>=2.7.1"').replace('"pytorch-cu128", group = "cu128"', '"pytorch-cu128", extra = "cuda"', 1)
+    with pytest.raises(UvscopeError, match=r"\(cpu, extra:cuda\); .*: leave it out of the groups"):
+        with_groups(by_extra, Grouping((Group("heavy", ("torch",)),)))  # a runtime torch, the image syncs neither group
+    assert with_groups(DOCLING, Grouping((Group("cpu", ("torch", "torchvision")),)), synced=synced) == DOCLING
+    assert "heavy" in with_groups(DOCLING, Grouping((Group("heavy", ("fastapi",)),)), synced=synced)  # its own source: fine
