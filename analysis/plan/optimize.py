@@ -42,6 +42,7 @@ from .project_edit import (
     PlannedWrite,
     ProjectFile,
     find_uv,
+    name_by_sources,
     runtime_requirements,
     with_groups,
     write_and_relock,
@@ -313,6 +314,10 @@ def plan_optimization(
     if docker is not None and revise is not None:
         rewrite = revise(grouping)
         grouping, rewrite, history_plan = _fit_history_plan(inputs, docker, grouping, rewrite, history_plan, sizes, max_groups, revise)
+    if use_suggestion:  # a package whose index the image's synced group picks (torch per `cpu`) goes in that group
+        named = name_by_sources(inputs.pyproject.text, grouping, inputs.synced)
+        if named != grouping:
+            grouping, rewrite = named, revise(named) if revise is not None else None
     extras = dockerfile_extras(inputs.docker)
     installed = frozenset(closure(lock, runtime_roots(lock, member) + list(inputs.group_roots)))
     inherited = inherited_requirements(lock, member, inputs.group_roots)

@@ -15,7 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from ..errors import UvscopeError
-from .grouping import REST, Grouping, GroupingError, parse_group_option
+from .grouping import REST, Group, Grouping, GroupingError, parse_group_option
 
 # what callers of this module used before the split (reading the files, re-locking) is still named here
 from .project_files import BOM as BOM
@@ -181,6 +181,29 @@ def _source_groups(document, name: str) -> list[str]:
     entries = entry if isinstance(entry, list) else [entry]
     picked = [str(item["group"]) for item in entries if isinstance(item, dict) and "group" in item]
     return picked + [f"extra:{item['extra']}" for item in entries if isinstance(item, dict) and "extra" in item]
+
+
+def name_by_sources(text: str, grouping: Grouping, synced: SyncedGroups) -> Grouping:
+    """`grouping` (a suggestion) with the packages whose source is picked by a dependency group the image syncs
+    moved into a group of that name (docling-serve's torch and torchvision into `cpu`), the rest kept as they
+    were: a new group could not hold them (`_refuse_sources_by_group`)."""
+    try:
+        document = tomlkit.parse(text.removeprefix(BOM))
+    except tomlkit.exceptions.ParseError:
+        return grouping
+    groups: list[Group] = []
+    for group in grouping.groups:
+        moved: dict[str, list[str]] = {}
+        kept = []
+        for name in group.packages:
+            synced_here = [candidate for candidate in _source_groups(document, name) if candidate in synced]
+            if synced_here:
+                moved.setdefault(synced_here[0], []).append(name)
+            else:
+                kept.append(name)
+        groups += [Group(source_group, tuple(names)) for source_group, names in moved.items()]
+        groups += [Group(group.name, tuple(kept))] if kept else []
+    return Grouping(tuple(groups))
 
 
 def _refuse_sources_by_group(document, group, synced: SyncedGroups, path: str) -> None:

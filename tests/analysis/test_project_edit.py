@@ -321,3 +321,18 @@ def test_a_package_whose_source_is_picked_by_group_stays_in_that_group():
         with_groups(by_extra, Grouping((Group("heavy", ("torch",)),)))  # a runtime torch, the image syncs neither group
     assert with_groups(DOCLING, Grouping((Group("cpu", ("torch", "torchvision")),)), synced=synced) == DOCLING
     assert "heavy" in with_groups(DOCLING, Grouping((Group("heavy", ("fastapi",)),)), synced=synced)  # its own source: fine
+
+
+def test_a_suggestion_puts_packages_sourced_by_the_synced_group_in_that_group():
+    """`--suggest` proposes heavy = torch, torchvision, fastapi on docling-serve: torch and torchvision go in
+    `cpu` (the group the image syncs, which picks their index), fastapi stays in heavy; nothing to move keeps
+    the suggestion as it was."""
+    from uvscope.analysis.plan.project_edit import name_by_sources
+    from uvscope.analysis.plan.sync_groups import SyncedGroups
+
+    suggested = Grouping((Group("heavy", ("torch", "fastapi", "torchvision")),))
+    named = name_by_sources(DOCLING, suggested, SyncedGroups(frozenset({"cpu"})))
+    assert named == Grouping((Group("cpu", ("torch", "torchvision")), Group("heavy", ("fastapi",))))
+    assert with_groups(DOCLING, named, synced=SyncedGroups(frozenset({"cpu"}))).count("fastapi>=0.100") == 2  # heavy added, cpu kept
+    assert name_by_sources(DOCLING, suggested, SyncedGroups(frozenset({"cu128"}))).groups[0].name == "cu128"
+    assert name_by_sources(PYPROJECT, suggested, SyncedGroups(frozenset({"cpu"}))) == suggested
