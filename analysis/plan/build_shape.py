@@ -175,7 +175,8 @@ def analyse_shape(dockerfile: Dockerfile) -> BuildShape:
                         parts.setdefault(sync.index, []).append(source)
         if copies:
             return BuildShape(dockerfile, sync, final, tuple(copies))
-    sync = syncs[0]
+    # the first sync the final image copies parts of (another stage's sync may come first), else the first sync
+    sync = next((sync for sync in syncs if parts.get(sync.index)), syncs[0])
     stage_label = sync.stage.name or f"#{sync.stage.index}"
     if parts.get(sync.index):
         shown = ", ".join(parts[sync.index][:3]) + (", …" if len(parts[sync.index]) > 3 else "")

@@ -396,3 +396,7 @@ def test_a_final_stage_that_copies_parts_of_the_environment_is_refused_naming_th
         "the final image copies parts of the environment /usr/local from stage 'build-python' "
         "(/usr/local/lib/python3.12/site-packages/, /usr/local/bin/), not the whole of it"
     )
+    # a tools stage's sync comes first and reaches nothing: the refusal still names the copied parts of the other
+    tools = text.replace("FROM python:3.12 AS build-python\n", "FROM python:3.12 AS tools\nRUN uv sync --frozen --project /tools\n\nFROM python:3.12 AS build-python\n", 1)
+    with pytest.raises(UvscopeError, match=r"copies parts of the environment /usr/local from stage 'build-python'"):
+        _rewrite(tools)
