@@ -8,6 +8,7 @@ import io
 import json
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 from hashlib import sha256
@@ -24,6 +25,7 @@ STANDINS = (
     "ghcr.io/astral-sh/uv:latest",
     "python:3.14",
     "python:3.13-slim",
+    "python:3.11-slim",
     "ghcr.io/astral-sh/uv:0.10.0",
     "ghcr.io/astral-sh/uv:0.9.26",
     "oven/bun:1",
@@ -39,6 +41,9 @@ MIRROR = "/uvscope-python-mirror"
 PYENV_VERSIONS = Path.home() / ".pyenv" / "versions"
 MANAGED_MINOR = "3.12"
 MANAGED_STANDIN = "ghcr.io/astral-sh/uv:bookworm-slim"
+
+# fastapi-redis-utils's Dockerfile runs `pip install --no-cache-dir uv` on python:3.11-slim; the harness's base has no pip.
+PIP_STANDIN = "python:3.11-slim"
 
 FAKE_BUN = """#!/bin/sh
 # stand-in for bun (not installable here): `bun install` does nothing, `bun run build` writes the page
@@ -130,7 +135,7 @@ def ensure_standins(engine: Engine | None = None) -> None:
     base + uv: CPython 3.11 under either name) and
     `python:3.12-slim-bookworm` and `python:3.12-slim-bullseye` (the python:slim-like base, bookworm;
     its CPython is this machine's 3.11), `ghcr.io/astral-sh/uv:latest` (only `/uv`),
-    `python:3.12-slim`, `python:3.13-slim` and `python:3.14` (the same 3.11 base), `ghcr.io/astral-sh/uv:0.9.26`
+    `python:3.12-slim`, `python:3.13-slim` and `python:3.14` (the same 3.11 base), `python:3.11-slim` (the same base + pip, see PIP_STANDIN), `ghcr.io/astral-sh/uv:0.9.26`
     and `ghcr.io/astral-sh/uv:0.10.0` (`/uv` and `/uvx`) and `oven/bun:1`
     (the base with a stand-in `bun`, see FAKE_BUN), `debian:bookworm-slim` (the base) and
     `ghcr.io/astral-sh/uv:bookworm-slim` (the base + uv + a local catalog of uv-managed Python, see MIRROR);
@@ -147,6 +152,7 @@ def ensure_standins(engine: Engine | None = None) -> None:
     docker("tag", "ghcr.io/astral-sh/uv:python3.12-bookworm-slim", "ghcr.io/astral-sh/uv:python3.13-bookworm-slim")
     docker("tag", slim, "python:3.14")
     docker("tag", slim, "python:3.13-slim")
+    _pip_standin(slim)
     ensure_base_image()
     with tempfile.TemporaryDirectory(prefix="uvscope-standin-") as context:
         shutil.copy(uv_binary(), Path(context) / "uv")
@@ -166,6 +172,29 @@ def ensure_standins(engine: Engine | None = None) -> None:
         for name in STANDINS:
             if name != MANAGED_STANDIN or managed_python_source() is not None:
                 engine.copy_from_default(name)
+
+
+def _pip_standin(slim: str) -> None:
+    """PIP_STANDIN: the python:slim-like base + pip, as the official image has it. The pip is the wheel this
+    machine's CPython bundles for `ensurepip` (the module the base leaves out), installed as ensurepip does;
+    `PIP_CERT` points pip at the base's CA bundle, as its `SSL_CERT_FILE` does for uv."""
+    bundled = sorted(
+        (Path(sys.base_prefix) / "lib" / f"python{sys.version_info.major}.{sys.version_info.minor}" / "ensurepip" / "_bundled").glob(
+            "pip-*.whl"
+        )
+    )
+    if not bundled:
+        raise RuntimeError(f"no pip wheel bundled with {sys.base_prefix}'s ensurepip: {PIP_STANDIN}'s stand-in needs one")
+    wheel = bundled[-1].name
+    with tempfile.TemporaryDirectory(prefix="uvscope-standin-") as context:
+        shutil.copy(bundled[-1], Path(context) / wheel)
+        (Path(context) / "Dockerfile").write_text(
+            f"FROM {slim}\n"
+            f"RUN --mount=type=bind,source={wheel},target=/tmp/{wheel} python3 /tmp/{wheel}/pip install --no-cache-dir --no-index /tmp/{wheel} && pip --version\n"
+            # the CA bundle the base's SSL_CERT_FILE names (this machine's TLS proxy included): pip reads its own setting
+            "ENV PIP_CERT=/etc/ssl/certs/ca-certificates.crt\n"
+        )
+        docker("build", "--network", "host", "-t", PIP_STANDIN, context)
 
 
 def managed_python_source() -> Path | None:
