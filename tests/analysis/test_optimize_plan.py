@@ -299,3 +299,52 @@ def test_with_a_target_the_member_and_groups_come_from_the_stages_it_builds(tmp_
         assert heavy <= set(plan.preview.layers[0].packages)
     with pytest.raises(UvscopeError, match="--package svc-b disagrees with the Dockerfile, which runs `uv sync --package svc-a`"):
         plan_optimization(str(project), groups=["heavy=numpy"], package="svc-b", target="svc-a")
+
+
+ROOT_AND_MEMBER_LOCK = """version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[manifest]
+members = ["app", "worker"]
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [{ name = "worker" }]
+
+[[package]]
+name = "worker"
+version = "0.1.0"
+source = { editable = "packages/worker" }
+"""
+
+
+@pytest.mark.parametrize(
+    "dockerfile, member",
+    [
+        ("RUN uv sync --locked --all-packages --no-install-workspace\n", "app"),  # prime-rl's
+        ("RUN uv sync --locked\n", "app"),
+        ("RUN uv sync --locked --package worker\n", "worker"),
+        ("RUN pip install .\n", None),
+    ],
+)
+def test_a_sync_without_package_builds_the_workspace_root(tmp_path, dockerfile, member):
+    """`uv sync` without `--package` in a workspace whose root is a project syncs the root (with `--all-packages`
+    every member, the root among them): that is the member, not a `--package` to choose (prime-rl's Dockerfile)."""
+    from uvscope.analysis.packages.uvlock import parse_lock
+    from uvscope.analysis.plan.optimize_inputs import choose_member
+    from uvscope.analysis.plan.project_build import member_paths
+
+    (tmp_path / "packages" / "worker").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "0.1.0"\n\n[tool.uv.workspace]\nmembers = ["packages/*"]\n')
+    (tmp_path / "packages" / "worker" / "pyproject.toml").write_text('[project]\nname = "worker"\nversion = "0.1.0"\n')
+    lock = parse_lock(ROOT_AND_MEMBER_LOCK, str(tmp_path / "uv.lock"))
+    paths = member_paths(str(tmp_path), lock)
+    text = f"FROM base\nCOPY . /app\n{dockerfile}"
+    if member is None:
+        with pytest.raises(UvscopeError, match="several workspace members"):
+            choose_member(lock, paths, None, text)
+    else:
+        assert choose_member(lock, paths, None, text) == member
