@@ -159,6 +159,10 @@ def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
     context = tmp_path / case.project
     shutil.copytree(CORPUS / case.project, context, ignore=shutil.ignore_patterns("ADAPTED.md", "case.toml"))
     path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+    if any(name in dockerfile_text for name in CUDA_STANDINS):
+        # prime-rl's `requires-python = "~=3.12.0"`: the re-lock needs a CPython 3.12 (uv cannot download one here),
+        # the pyenv build the stand-ins carry; after this machine's own 3.11, so it is found only when 3.12 is asked for
+        path = f"{path}:{managed_python_source() / 'bin'}"
     env = engine.env(PATH=path, UVSCOPE_DOCKER=engine.cli)
     args = [
         "optimize",
