@@ -31,7 +31,14 @@ STANDINS = (
     "oven/bun:1",
     "ghcr.io/astral-sh/uv:bookworm-slim",
     "debian:bookworm-slim",
+    "nvidia/cuda:12.8.1-base-ubuntu24.04",
+    "nvidia/cuda:12.8.1-cudnn-devel-ubuntu24.04",
+    "nvidia/cuda:13.0.1-runtime-ubuntu24.04",
 )
+CUDA_STANDINS = STANDINS[-3:]
+"""prime-rl's bases (tests/realworld/prime-rl/ADAPTED.md): the test base, CPython 3.12 where Ubuntu 24.04's apt puts
+`python3.12` (this machine's pyenv build, as the uv-managed stand-in has it), and ELF stubs under the CUDA
+file names the Dockerfile's RUNs look for; no CUDA code. They need a pyenv CPython 3.12 (see managed_python_source)."""
 
 # uv-docker-example's standalone.Dockerfile runs `uv python install 3.12`: uv downloads python-build-standalone
 # from GitHub, which is not reachable here. The stand-in `ghcr.io/astral-sh/uv:bookworm-slim` carries a local
@@ -168,9 +175,10 @@ def ensure_standins(engine: Engine | None = None) -> None:
     docker("tag", BASE_IMAGE, "debian:bookworm-slim")
     if managed_python_source() is not None:
         _managed_python_standin()
+        _cuda_standins()
     if engine is not None and engine is not DEFAULT:
         for name in STANDINS:
-            if name != MANAGED_STANDIN or managed_python_source() is not None:
+            if (name != MANAGED_STANDIN and name not in CUDA_STANDINS) or managed_python_source() is not None:
                 engine.copy_from_default(name)
 
 
@@ -230,3 +238,103 @@ def _managed_python_standin() -> None:
             " && rm -rf /tmp/check\n"
         )
         docker("build", "--network", "host", "-t", MANAGED_STANDIN, context)
+
+
+NVCC = """#!/bin/sh
+# stand-in for nvcc (tests/realworld/prime-rl/ADAPTED.md): no CUDA compiler here, only its version line
+echo "nvcc: NVIDIA (R) Cuda compiler driver (uvscope stand-in)"
+echo "Cuda compilation tools, release 12.8, V12.8.93"
+"""
+
+
+def _cuda_libraries(folder: Path, libraries: dict[str, str], archives: tuple[str, ...] = ()) -> None:
+    """`folder/targets/x86_64-linux/lib`: for each `file name -> SONAME`, an empty ELF shared library with that
+    SONAME (so ldconfig caches it) and the SONAME's link to it, as the CUDA packages lay them out; `.a` archives of
+    one empty object; `lib64` links to it, as the toolkit's does."""
+    lib = folder / "targets" / "x86_64-linux" / "lib"
+    lib.mkdir(parents=True)
+    (folder / "targets" / "x86_64-linux" / "include").mkdir()
+    (folder / "targets" / "x86_64-linux" / "include" / "cuda_runtime.h").write_text("/* uvscope stand-in: no CUDA headers */\n")
+    (folder / "lib64").symlink_to("targets/x86_64-linux/lib")
+    (folder / "include").symlink_to("targets/x86_64-linux/include")
+    with tempfile.TemporaryDirectory(prefix="uvscope-cuda-") as scratch:
+        source = Path(scratch) / "stub.c"
+        source.write_text("int uvscope_cuda_stand_in(void) { return 0; }\n")
+        for name, soname in libraries.items():
+            subprocess.run(
+                ["gcc", "-shared", "-fPIC", "-nostdlib", f"-Wl,-soname,{soname}", "-o", str(lib / name), "stub.c"], check=True, cwd=scratch
+            )
+            if soname != name:
+                (lib / soname).symlink_to(name)
+        subprocess.run(["gcc", "-c", "-o", "stub.o", "stub.c"], check=True, cwd=scratch)  # relative: the same bytes every time
+        for name in archives:
+            subprocess.run(["ar", "rcsD", str(lib / name), str(Path(scratch) / "stub.o")], check=True)
+
+
+CUDA_ENV = (
+    "ENV NVARCH=x86_64 NVIDIA_VISIBLE_DEVICES=all NVIDIA_DRIVER_CAPABILITIES=compute,utility"
+    " PATH=/usr/local/nvidia/bin:/usr/local/cuda/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+    " LD_LIBRARY_PATH=/usr/local/nvidia/lib:/usr/local/nvidia/lib64"
+)
+
+
+def _cuda_standins() -> None:
+    """prime-rl's three `nvidia/cuda` bases (see CUDA_STANDINS). `12.8.1-base` and `12.8.1-cudnn-devel` carry
+    CPython 3.12 as `/usr/bin/python3.12` (+ `/usr/lib/python3.12`, `/usr/lib/libpython3.12.so.1.0`: the apt
+    layout, standing for the Dockerfile's `apt-get install python3.12`) and the CA bundle at a path apt's
+    ca-certificates does not rewrite; `-cudnn-devel` has the toolkit's `/usr/local/cuda-12.8` (a `bin/nvcc`
+    that prints its version, stub libcudart/libcublas/... and the `.a` archives cuda-trim deletes or keeps);
+    `13.0.1-runtime` has the stub libcudart.so.13 / libnvrtc.so.13 / libnvrtc-builtins.so.13.0 the cuda13
+    stage copies and the runtime stage's ldconfig must find."""
+    ensure_base_image()
+    with tempfile.TemporaryDirectory(prefix="uvscope-standin-") as context:
+        folder = Path(context)
+        name, version = managed_python_archive(folder)
+        (folder / name).rename(folder / "python.tar.gz")
+        shutil.copy(CA_BUNDLE, folder / "ca-certificates.crt")
+        _cuda_libraries(folder / "cuda-12.8-base", {"libcudart.so.12.8.90": "libcudart.so.12"})
+        _cuda_libraries(
+            folder / "cuda-12.8-devel",
+            {
+                "libcudart.so.12.8.90": "libcudart.so.12",
+                "libnvrtc.so.12.8.93": "libnvrtc.so.12",
+                "libcublas.so.12.8.4.1": "libcublas.so.12",
+                "libcublasLt.so.12.8.4.1": "libcublasLt.so.12",
+                "libcufft.so.11.3.3.83": "libcufft.so.11",
+                "libcusparse.so.12.5.8.93": "libcusparse.so.12",
+                "libcurand.so.10.3.9.90": "libcurand.so.10",
+            },
+            ("libcudart_static.a", "libcudadevrt.a", "libculibos.a", "libcublas_static.a"),
+        )
+        (folder / "cuda-12.8-devel" / "bin").mkdir()
+        (folder / "cuda-12.8-devel" / "bin" / "nvcc").write_text(NVCC)
+        (folder / "cuda-12.8-devel" / "bin" / "nvcc").chmod(0o755)
+        _cuda_libraries(
+            folder / "cuda-13.0-runtime",
+            {
+                "libcudart.so.13.0.96": "libcudart.so.13",
+                "libnvrtc.so.13.0.88": "libnvrtc.so.13",
+                "libnvrtc-builtins.so.13.0.88": "libnvrtc-builtins.so.13.0",
+            },
+        )
+        python = (
+            "RUN --mount=type=bind,source=python.tar.gz,target=/tmp/python.tar.gz"
+            " tar -xzf /tmp/python.tar.gz -C /usr --strip-components=1 --exclude=python/bin/python3 --exclude=python/bin/python"
+            f" && /usr/bin/python3.12 -c 'import ssl, sqlite3, ctypes, sys; assert sys.prefix == \"/usr\", sys.prefix; assert sys.version.startswith(\"{version}\")'\n"
+            "COPY ca-certificates.crt /etc/ssl/uvscope-standin/ca-certificates.crt\n"
+            "ENV SSL_CERT_FILE=/etc/ssl/uvscope-standin/ca-certificates.crt\n"
+        )
+        for tag, cuda, minor, with_python in (
+            ("nvidia/cuda:12.8.1-base-ubuntu24.04", "cuda-12.8-base", "12.8", True),
+            ("nvidia/cuda:12.8.1-cudnn-devel-ubuntu24.04", "cuda-12.8-devel", "12.8", True),
+            ("nvidia/cuda:13.0.1-runtime-ubuntu24.04", "cuda-13.0-runtime", "13.0", False),
+        ):
+            version_line = f"ENV CUDA_VERSION={tag.split(':')[1].split('-')[0]}\n"
+            (folder / "Dockerfile").write_text(
+                f"FROM {BASE_IMAGE}\n"
+                + (python if with_python else "")
+                + f"COPY {cuda} /usr/local/cuda-{minor}\n"
+                f"RUN ln -s cuda-{minor} /usr/local/cuda\n"
+                f"{CUDA_ENV}\n{version_line}"
+            )
+            docker("build", "--network", "host", "-t", tag, context)

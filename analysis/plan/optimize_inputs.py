@@ -4,6 +4,7 @@ the Dockerfile, the member the image is built for, its pyproject.toml and the gr
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
@@ -76,6 +77,11 @@ def choose_member(lock: Lock, paths: dict[str, str], package: str | None, docker
                 f"uv.lock does not lock this project (pyproject.toml says {named}; uv.lock has {', '.join(lock.members) or 'no project'}): "
                 "run `uv lock` in the project"
             )
+        root = next((name for name, path in paths.items() if path == "."), None)
+        if root in installable and dockerfile_text and from_dockerfile is None and re.search(r"\buv\s+sync\b", dockerfile_text):
+            # `uv sync` without `--package` syncs the workspace's root project (`--all-packages`: every member,
+            # the root's dependencies among them): the root is the member the image is built for
+            return root
         raise UvscopeError(f"several workspace members ({', '.join(sorted(installable))}): choose one with --package")
     return member
 

@@ -9,12 +9,13 @@ user's `uv sync`, the install stage's own steps before the groups); each of
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass
 
 from .build_shape import BuildShape, EnvironmentCopy
-from .docker_stages import SyncStep, copy_sources
+from .docker_stages import SyncStep, copy_sources, covers, segments
 from .dockerfile import Dockerfile, Stage
 from .grouping import Grouping
 from .install_stage import PYTHON_INSTALL_ANY, installs_managed_python, provides_uv, uv_installed_in
@@ -27,6 +28,49 @@ def _newline(text: str) -> str:
 
 def _shell_words(words: list[str]) -> str:
     return " ".join(word if re.fullmatch(r"[\w@%+=:,./${}*-]+", word) else shlex.quote(word) for word in words)
+
+
+REMOVAL_COMMANDS = {"rm", "rmdir", "true", ":", "cd"}
+SETTING_KEYWORDS = {"ENV", "ARG", "LABEL", "WORKDIR", "USER", "SHELL"}
+
+
+def _removes_only(keyword: str, script: str) -> bool:
+    """A step that only deletes files (`rm -rf`, `find ... -delete`) or only sets the stage's settings: replayed
+    on a group's stage, it removes the same files from the group as from the user's stage and adds nothing."""
+    if keyword in SETTING_KEYWORDS:
+        return True
+    if keyword != "RUN":
+        return False
+    for segment in segments(script):
+        words = segment.split()
+        if not words:
+            continue
+        if words[0] == "find" and "-delete" in words and "-exec" not in words and "-execdir" not in words:
+            continue
+        if words[0] not in REMOVAL_COMMANDS:
+            return False
+    return True
+
+
+def _rebased_excludes(flags: list[str], source: str, environment: str) -> list[str]:
+    """The user's `--exclude=` patterns, which are relative to the COPY's source (`/app`), for a COPY whose
+    source is the environment inside it (`/app/.venv`): `.venv/lib/...` becomes `lib/...`; a pattern naming
+    a path outside the environment is dropped (it matches nothing there), one starting with `**` kept as is."""
+    relative = posixpath.relpath(environment, posixpath.normpath(source)) if source.startswith("/") else "."
+    kept = []
+    for flag in flags:
+        if not flag.startswith("--exclude="):
+            kept.append(flag)
+            continue
+        pattern = flag[len("--exclude=") :]
+        pattern = pattern[2:] if pattern.startswith("./") else pattern
+        if relative == ".":
+            kept.append(flag)
+        elif pattern.startswith(relative + "/"):
+            kept.append("--exclude=" + pattern[len(relative) + 1 :])
+        elif pattern.startswith("**"):
+            kept.append(flag)
+    return kept
 
 
 def _copy_line(flags: list[str], sources: list[str], destination: str) -> str:
@@ -179,6 +223,12 @@ class Writer:
             lines.append(f"{self.from_line} AS {GROUP_STAGE.format(group.name)}{nl}")
             lines.extend(self.prefix)
             lines.extend(self.install_steps(group.name))
+            replayed = self.replayed_removals()
+            if replayed:
+                lines.append(
+                    f"# uvscope: what stage {self.stage_ref(self.shape.copies[0].source_stage)} removes from the environment, removed from the group too{nl}"
+                )
+                lines.extend(replayed)
         sources = sorted({copy.source_stage.index for copy in self.shape.copies})
         rest_names = {}
         lists = " ".join(f"-r {EXPORT_DIR}/{group.name}.txt" for group in self.grouping.groups)
@@ -195,16 +245,42 @@ class Writer:
             lines.append(f"{self.run}uv pip uninstall --python {environment} {lists} {self.dockerfile.escape}{nl} && {orphans}{nl}")
         return self.block(lines), rest_names
 
+    def replayed_removals(self) -> list[str]:
+        """The steps between the install stage and the one stage the final image copies the environment from
+        (`FROM builder AS app-rest` + `RUN rm -rf .venv/.../torch`, a built-in frontend's `COPY --exclude`),
+        when they only delete files or set the stage's settings: a group's stage takes them too, so the group's
+        COPY leaves out what the user's COPY leaves out (the final stage copies those trees itself). Empty when
+        the copies come from the install stage itself, from more than one stage, or through other steps."""
+        sources = {copy.source_stage.index for copy in self.shape.copies}
+        if len(sources) != 1:
+            return []
+        source = self.dockerfile.stages[sources.pop()]
+        install = self.shape.sync.stage
+        chain = self.dockerfile.ancestors(source)
+        if install not in chain or source == install:
+            return []
+        steps = []
+        for stage in reversed(chain[: chain.index(install)]):
+            for _, instruction in self.dockerfile.stage_instructions(stage.index)[1:]:
+                if instruction.heredocs or not _removes_only(instruction.keyword, instruction.script() if instruction.keyword == "RUN" else ""):
+                    return []
+                steps.append(self.dockerfile.source(instruction).rstrip("\r\n") + self.nl)
+        return steps if any(step.startswith("RUN") for step in steps) else []
+
     def final_copies(self, copy: EnvironmentCopy, rest_name: str) -> list[str]:
         """The user's one `COPY --from=builder` becomes a COPY per group, then the rest (the original kept as a comment)."""
         instruction = copy.instruction
         flags = [flag for flag in instruction.flags if not flag.startswith("--from=")]
         lines = [ORIGINAL + line.rstrip("\r\n") + self.nl for line in self.dockerfile.source(instruction).splitlines()]
+        sources, destination = copy_sources(instruction)
+        # the user's excludes are relative to its source (`/app`); the group's COPY starts at the environment
+        root = next((source for source in sources if covers(source, self.environment)), self.environment)
+        group_flags = _rebased_excludes(flags, root, self.environment)
         for group in self.grouping.groups:
             lines.append(
-                _copy_line([f"--from={GROUP_STAGE.format(group.name)}", *flags], [self.environment], copy.destination_environment) + self.nl
+                _copy_line([f"--from={GROUP_STAGE.format(group.name)}", *group_flags], [self.environment], copy.destination_environment)
+                + self.nl
             )
-        sources, destination = copy_sources(instruction)
         lines.append(_copy_line([f"--from={rest_name}", *flags], sources, destination) + self.nl)
         return self.block(lines)
 

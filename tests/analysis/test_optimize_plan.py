@@ -325,3 +325,52 @@ def test_the_editors_memos_drop_the_least_recently_used(tmp_path, monkeypatch):
     assert rewrite_for(build, groupings[0], lock, "shapes-app") is first  # gone back to: used again
     rewrite_for(build, groupings[3], lock, "shapes-app")  # one too many: pandas's, the least recently used, goes
     assert [key[0] for key in build.rewrites] == [groupings[2], groupings[0], groupings[3]]
+
+
+ROOT_AND_MEMBER_LOCK = """version = 1
+revision = 3
+requires-python = ">=3.11"
+
+[manifest]
+members = ["app", "worker"]
+
+[[package]]
+name = "app"
+version = "0.1.0"
+source = { editable = "." }
+dependencies = [{ name = "worker" }]
+
+[[package]]
+name = "worker"
+version = "0.1.0"
+source = { editable = "packages/worker" }
+"""
+
+
+@pytest.mark.parametrize(
+    "dockerfile, member",
+    [
+        ("RUN uv sync --locked --all-packages --no-install-workspace\n", "app"),  # prime-rl's
+        ("RUN uv sync --locked\n", "app"),
+        ("RUN uv sync --locked --package worker\n", "worker"),
+        ("RUN pip install .\n", None),
+    ],
+)
+def test_a_sync_without_package_builds_the_workspace_root(tmp_path, dockerfile, member):
+    """`uv sync` without `--package` in a workspace whose root is a project syncs the root (with `--all-packages`
+    every member, the root among them): that is the member, not a `--package` to choose (prime-rl's Dockerfile)."""
+    from uvscope.analysis.packages.uvlock import parse_lock
+    from uvscope.analysis.plan.optimize_inputs import choose_member
+    from uvscope.analysis.plan.project_build import member_paths
+
+    (tmp_path / "packages" / "worker").mkdir(parents=True)
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\nversion = "0.1.0"\n\n[tool.uv.workspace]\nmembers = ["packages/*"]\n')
+    (tmp_path / "packages" / "worker" / "pyproject.toml").write_text('[project]\nname = "worker"\nversion = "0.1.0"\n')
+    lock = parse_lock(ROOT_AND_MEMBER_LOCK, str(tmp_path / "uv.lock"))
+    paths = member_paths(str(tmp_path), lock)
+    text = f"FROM base\nCOPY . /app\n{dockerfile}"
+    if member is None:
+        with pytest.raises(UvscopeError, match="several workspace members"):
+            choose_member(lock, paths, None, text)
+    else:
+        assert choose_member(lock, paths, None, text) == member

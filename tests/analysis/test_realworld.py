@@ -145,17 +145,24 @@ def test_real_project_keeps_its_group_layer_on_the_engine(tmp_path, case):
     original re-creates (`case.saves`), and the revised image still runs the project's own import; `uvscope report` of that
     image attributes at least 99% of its site-packages bytes to distributions."""
     import harness
-    from realworld_bases import MANAGED_STANDIN, PYENV_VERSIONS, ensure_standins, managed_python_source
+    from realworld_bases import CUDA_STANDINS, MANAGED_STANDIN, PYENV_VERSIONS, ensure_standins, managed_python_source
 
     engine = harness.DOCKER26 if case.engine == "docker26" else harness.DEFAULT
-    if MANAGED_STANDIN in (CORPUS / case.project / case.dockerfile).read_text() and managed_python_source() is None:
+    dockerfile_text = (CORPUS / case.project / case.dockerfile).read_text()
+    if MANAGED_STANDIN in dockerfile_text and managed_python_source() is None:
         pytest.skip(
             f"{MANAGED_STANDIN}'s stand-in needs a pyenv CPython 3.12 under {PYENV_VERSIONS} (uv-managed Python downloads are out of reach)"
         )
+    if any(name in dockerfile_text for name in CUDA_STANDINS) and managed_python_source() is None:
+        pytest.skip(f"the nvidia/cuda stand-ins carry a pyenv CPython 3.12 from {PYENV_VERSIONS}: there is none here")
     ensure_standins(engine)
     context = tmp_path / case.project
     shutil.copytree(CORPUS / case.project, context, ignore=shutil.ignore_patterns("ADAPTED.md", "case.toml"))
     path = f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}"
+    if any(name in dockerfile_text for name in CUDA_STANDINS):
+        # prime-rl's `requires-python = "~=3.12.0"`: the re-lock needs a CPython 3.12 (uv cannot download one here),
+        # the pyenv build the stand-ins carry; after this machine's own 3.11, so it is found only when 3.12 is asked for
+        path = f"{path}:{managed_python_source() / 'bin'}"
     env = engine.env(PATH=path, UVSCOPE_DOCKER=engine.cli)
     args = [
         "optimize",

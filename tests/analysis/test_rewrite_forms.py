@@ -400,3 +400,64 @@ def test_a_final_stage_that_copies_parts_of_the_environment_is_refused_naming_th
     tools = text.replace("FROM python:3.12 AS build-python\n", "FROM python:3.12 AS tools\nRUN uv sync --frozen --project /tools\n\nFROM python:3.12 AS build-python\n", 1)
     with pytest.raises(UvscopeError, match=r"copies parts of the environment /usr/local from stage 'build-python'"):
         _rewrite(tools)
+
+
+
+
+SPLIT_VENV = (
+    "FROM base AS builder\n"
+    "WORKDIR /app\n"
+    "COPY pyproject.toml uv.lock ./\n"
+    "RUN uv sync --locked --no-install-project\n"
+    "FROM builder AS app-rest\n"
+    "RUN rm -rf /app/.venv/lib/python3.12/site-packages/torch \\\n"
+    "    /app/.venv/lib/python3.12/site-packages/nvidia\n"
+    "FROM base\n"
+    "COPY --from=builder /app/.venv/lib/python3.12/site-packages/torch /app/.venv/lib/python3.12/site-packages/torch\n"
+    "COPY --from=builder /app/.venv/lib/python3.12/site-packages/nvidia /app/.venv/lib/python3.12/site-packages/nvidia\n"
+    "COPY --from=app-rest /app /app\n"
+)
+
+
+def test_trees_the_final_stage_copies_itself_stay_out_of_the_groups_copy():
+    """prime-rl's final stage copies site-packages/torch and /nvidia from the builder on their own, then the rest of
+    /app from a stage that `rm -rf`s them (the built-in frontend's `COPY --exclude`): the group's stage removes the
+    same trees, so its COPY does not bring torch a second time."""
+    result = _rewrite(SPLIT_VENV)
+    group = _instructions(result.text, "uvscope-group-heavy")
+    removal = "RUN rm -rf /app/.venv/lib/python3.12/site-packages/torch \\\n    /app/.venv/lib/python3.12/site-packages/nvidia"
+    assert group[-1] == removal, group
+    assert "FROM app-rest AS uvscope-rest" in result.text
+    final = result.text.split("FROM base\n")[-1]
+    assert "COPY --from=uvscope-group-heavy /app/.venv /app/.venv\nCOPY --from=uvscope-rest /app /app\n" in final
+    assert strip_generated(result.text) == (SPLIT_VENV, True)
+    assert _rewrite(result.text).text == result.text
+
+
+@pytest.mark.parametrize(
+    "between",
+    ["COPY extra.txt /app/\n", "RUN uv pip install six\n", "RUN rm -rf /tmp/x && uv sync --locked\n"],
+)
+def test_a_copy_source_stage_that_adds_files_is_not_replayed_on_the_group(between):
+    text = SPLIT_VENV.replace("FROM builder AS app-rest\n", f"FROM builder AS app-rest\n{between}")
+    group = _instructions(_rewrite(text).text, "uvscope-group-heavy")
+    assert not any(step.startswith("RUN rm -rf") for step in group), group
+
+
+def test_excludes_of_the_environments_copy_are_rebased_onto_the_groups_source():
+    """`COPY --from=builder --exclude=.venv/lib/.../torch /app /app` (Dockerfile syntax 1.19): the patterns are
+    relative to `/app`; the group's COPY starts at `/app/.venv`, so the same trees are `lib/.../torch` there."""
+    text = (
+        "FROM base AS builder\nWORKDIR /app\nCOPY pyproject.toml uv.lock ./\nRUN uv sync --locked\n"
+        "FROM base\n"
+        "COPY --from=builder --exclude=.venv/lib/python3.12/site-packages/torch --exclude=./src/big --exclude=**/*.pyc /app /app\n"
+    )
+    lines = _rewrite(text).text.splitlines()
+    assert (
+        "COPY --from=uvscope-group-heavy --exclude=lib/python3.12/site-packages/torch --exclude=**/*.pyc /app/.venv /app/.venv"
+        in lines
+    )
+    assert (
+        "COPY --from=uvscope-rest --exclude=.venv/lib/python3.12/site-packages/torch --exclude=./src/big --exclude=**/*.pyc /app /app"
+        in lines
+    )

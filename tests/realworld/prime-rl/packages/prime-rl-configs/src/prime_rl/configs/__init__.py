@@ -1,0 +1,1 @@
+"""Stand-in for prime-rl-configs (tests/realworld/prime-rl/ADAPTED.md)."""
