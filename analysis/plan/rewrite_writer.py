@@ -262,7 +262,9 @@ class Writer:
         steps = []
         for stage in reversed(chain[: chain.index(install)]):
             for _, instruction in self.dockerfile.stage_instructions(stage.index)[1:]:
-                if instruction.heredocs or not _removes_only(instruction.keyword, instruction.script() if instruction.keyword == "RUN" else ""):
+                if instruction.heredocs or not _removes_only(
+                    instruction.keyword, instruction.script() if instruction.keyword == "RUN" else ""
+                ):
                     return []
                 steps.append(self.dockerfile.source(instruction).rstrip("\r\n") + self.nl)
         return steps if any(step.startswith("RUN") for step in steps) else []
