@@ -4,7 +4,6 @@ the Dockerfile, the member the image is built for, its pyproject.toml and the gr
 from __future__ import annotations
 
 import os
-import re
 from dataclasses import dataclass
 
 from packaging.utils import canonicalize_name
@@ -50,23 +49,29 @@ class PlanInputs:
         return len(self.lock.members) > 1
 
 
-def _dockerfile_package(docker: ProjectDockerfile) -> str | None:
-    """The member the Dockerfile's `uv sync --package M` builds, if it says."""
+def _dockerfile_syncs(docker: ProjectDockerfile | None) -> tuple[str | None, bool]:
+    """What the stages the image is built from sync: the member a `uv sync --package M` names (None: none
+    names one), and whether any stage syncs at all. A file that cannot be parsed is read for `--package`."""
+    if docker is None:
+        return None, False
     try:
         syncs = docker.syncs
     except UvscopeError:
-        return None
-    return next((sync.package for sync in syncs if sync.package), None)
+        from ..packages.member import package_hint
+
+        return package_hint(docker.text), False
+    return next((sync.package for sync in syncs if sync.package), None), bool(syncs)
 
 
-def choose_member(lock: Lock, paths: dict[str, str], package: str | None, dockerfile_text: str | None) -> str:
-    """The member to optimise: `member.choose_member` with `--package` or the Dockerfile's `uv sync --package`."""
+def choose_member(lock: Lock, paths: dict[str, str], package: str | None, docker: ProjectDockerfile | None) -> str:
+    """The member to optimise: `member.choose_member` with `--package`, else the member the Dockerfile's
+    `uv sync --package` builds, else the workspace root when its sync names no member."""
     from ..packages.member import choose_member as decide_member
-    from ..packages.member import package_hint
 
     if package and str(canonicalize_name(package)) not in paths:
         raise UvscopeError(f"no workspace member {package!r}; members: {', '.join(sorted(paths))}")
-    from_dockerfile = package_hint(dockerfile_text)
+    synced_package, syncs = _dockerfile_syncs(docker)
+    from_dockerfile = str(canonicalize_name(synced_package)) if synced_package and "$" not in synced_package else None
     hint = package or (from_dockerfile if from_dockerfile in paths else None)
     member = decide_member(lock, (), hint)
     if member is None or member not in paths:
@@ -78,7 +83,7 @@ def choose_member(lock: Lock, paths: dict[str, str], package: str | None, docker
                 "run `uv lock` in the project"
             )
         root = next((name for name, path in paths.items() if path == "."), None)
-        if root in installable and dockerfile_text and from_dockerfile is None and re.search(r"\buv\s+sync\b", dockerfile_text):
+        if root in installable and syncs and synced_package is None:
             # `uv sync` without `--package` syncs the workspace's root project (`--all-packages`: every member,
             # the root's dependencies among them): the root is the member the image is built for
             return root
@@ -105,20 +110,14 @@ def read_plan_inputs(project_dir: str, dockerfile: str | None, package: str | No
     if docker is not None and target:
         _ = docker.current  # an unknown --target is one line now, before any suggestion is searched
     paths = member_paths(project_dir, lock)
-    shape_package = _dockerfile_package(docker) if docker else None
+    shape_package, _ = _dockerfile_syncs(docker)
     if package and shape_package and "$" not in shape_package:
         if canonicalize_name(package) != canonicalize_name(shape_package):
             raise UvscopeError(
                 f"--package {package} disagrees with the Dockerfile, which runs `uv sync --package {shape_package}`; "
                 "give the member the Dockerfile builds"
             )
-    if target:
-        # The stages the target builds decide the member: a later stage's `uv sync --package` does not count.
-        built = str(canonicalize_name(shape_package)) if shape_package and "$" not in shape_package else None
-        built = built if built in paths else None
-        member = choose_member(lock, paths, package or built, None)
-    else:
-        member = choose_member(lock, paths, package, docker_file.text if docker_file else None)
+    member = choose_member(lock, paths, package, docker)
     pyproject_path, pyproject, root_text = member_pyprojects(project_dir, paths, member)
     synced = dockerfile_groups(docker, pyproject.text, root_text)
     return PlanInputs(

@@ -259,10 +259,12 @@ def test_workspace_member_is_one_decision_everywhere(shared_workspace, workdir):
     assert choose_member(match.lock, match.sizes) == expected
     assert {closure["member"] for closure in doc["lock"]["closures"]} == {expected}
     # optimize decides with the same function (its Dockerfile names the member).
+    from uvscope.analysis.plan.build_shape import ProjectDockerfile
     from uvscope.analysis.plan.optimize_inputs import choose_member as optimize_member
     from uvscope.analysis.plan.project_build import member_paths
 
-    assert optimize_member(match.lock, member_paths(str(folder), match.lock), None, (folder / "Dockerfile").read_text()) == expected
+    docker = ProjectDockerfile((folder / "Dockerfile").read_text())
+    assert optimize_member(match.lock, member_paths(str(folder), match.lock), None, docker) == expected
     # A member the image does not have is never blamed: only the chosen member's dependencies are weighed.
     findings = find_problems(image, python)
     assert not any(member in finding.title for finding in findings for member in match.lock.members if member != expected)

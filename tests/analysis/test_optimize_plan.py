@@ -360,6 +360,7 @@ def test_a_sync_without_package_builds_the_workspace_root(tmp_path, dockerfile, 
     """`uv sync` without `--package` in a workspace whose root is a project syncs the root (with `--all-packages`
     every member, the root among them): that is the member, not a `--package` to choose (prime-rl's Dockerfile)."""
     from uvscope.analysis.packages.uvlock import parse_lock
+    from uvscope.analysis.plan.build_shape import ProjectDockerfile
     from uvscope.analysis.plan.optimize_inputs import choose_member
     from uvscope.analysis.plan.project_build import member_paths
 
@@ -368,9 +369,9 @@ def test_a_sync_without_package_builds_the_workspace_root(tmp_path, dockerfile, 
     (tmp_path / "packages" / "worker" / "pyproject.toml").write_text('[project]\nname = "worker"\nversion = "0.1.0"\n')
     lock = parse_lock(ROOT_AND_MEMBER_LOCK, str(tmp_path / "uv.lock"))
     paths = member_paths(str(tmp_path), lock)
-    text = f"FROM base\nCOPY . /app\n{dockerfile}"
+    docker = ProjectDockerfile(f"FROM base\nCOPY . /app\n{dockerfile}")
     if member is None:
         with pytest.raises(UvscopeError, match="several workspace members"):
-            choose_member(lock, paths, None, text)
+            choose_member(lock, paths, None, docker)
     else:
-        assert choose_member(lock, paths, None, text) == member
+        assert choose_member(lock, paths, None, docker) == member
