@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .model import WHITEOUT_PREFIX, EntryKind, LayerContents
+from .model import WHITEOUT_PREFIX, EntryKind, LayerContents, kind_code
+
+_DIR = kind_code(EntryKind.DIR)
 
 
 class _Node:
@@ -70,8 +72,9 @@ def _layer_tree(contents: LayerContents) -> _Node:
         # dive creates the marker's parent folders but drops the marker itself.
         if path and root.get(path.split("/")) is None:
             root.add(path.split("/"), 0, False)
-    for entry in contents.entries:
-        root.add(entry.path.split("/"), entry.size, entry.kind is EntryKind.DIR)
+    table = contents.entries
+    for path, size, code in zip(table.paths, table.sizes, table.kinds):
+        root.add(path.split("/"), size, code == _DIR)
     for path in contents.whiteouts:
         names = path.split("/")
         names[-1] = WHITEOUT_PREFIX + names[-1]
@@ -124,8 +127,7 @@ def _leaves_without_whiteouts(contents: LayerContents) -> Iterator[tuple[str, in
     for path in contents.opaque_dirs:
         if path:
             sizes.setdefault(path, 0)
-    for entry in contents.entries:
-        sizes[entry.path] = entry.size
+    sizes.update(zip(contents.entries.paths, contents.entries.sizes))
     parents: set[str] = set()
     for path in sizes:
         parent = path.rpartition("/")[0]

@@ -23,26 +23,31 @@ them costs one pass over its entries.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
-from .model import EntryKind, LayerContents, LinkedFile, VisibleFile
+from .model import EntryKind, LayerContents, LinkedFile, VisibleFile, kind_code
+
+_HARDLINK = kind_code(EntryKind.HARDLINK)
+_FILE = kind_code(EntryKind.FILE)
 
 
 def layer_links(contents: LayerContents) -> dict[str, list[str]]:
     """Target path -> paths of the hard-link entries naming it, in tar order (empty for most layers)."""
     links: dict[str, list[str]] = {}
-    for entry in contents.entries:
-        if entry.kind is EntryKind.HARDLINK and entry.link:
-            links.setdefault(entry.link, []).append(entry.path)
+    table = contents.entries
+    for position in sorted(table.links):
+        if table.kinds[position] == _HARDLINK:
+            links.setdefault(table.links[position], []).append(table.paths[position])
     return links
 
 
 def target_sizes(contents: LayerContents, links: dict[str, list[str]]) -> dict[str, int]:
     """Bytes of each target of `links` (from `layer_links`): its regular entry's size in the layer, else 0."""
-    return {entry.path: entry.size for entry in contents.entries if entry.kind is EntryKind.FILE and entry.path in links}
+    table = contents.entries
+    return {path: size for path, code, size in zip(table.paths, table.kinds, table.sizes) if code == _FILE and path in links}
 
 
-def linked_files(layers: Sequence[LayerContents], files: dict[str, VisibleFile]) -> list[LinkedFile]:
+def linked_files(layers: Sequence[LayerContents], files: Mapping[str, VisibleFile]) -> list[LinkedFile]:
     """The hard-linked files of which at least one path is visible in `files`, the final filesystem."""
     found: list[LinkedFile] = []
     for index, contents in enumerate(layers):

@@ -7,7 +7,8 @@ Every class here is a frozen dataclass built by the readers and by
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from array import array
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, Sequence, ValuesView
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -47,6 +48,112 @@ class FileEntry:
         return (FileEntry, (self.path, self.kind, self.size, self.mode, self.link))
 
 
+_KINDS = tuple(EntryKind)
+_KIND_CODE = {kind: code for code, kind in enumerate(_KINDS)}
+_DIR_CODE = _KIND_CODE[EntryKind.DIR]
+
+
+def kind_code(kind: EntryKind) -> int:
+    """The byte `EntryTable.kinds` holds for `kind`."""
+    return _KIND_CODE[kind]
+
+
+class EntryTable(Sequence[FileEntry]):
+    """A layer's entries in tar order, one column per field: a path string and about 13 bytes per entry.
+
+    A `FileEntry` is made when one is asked for and not kept: an image of 200k paths would
+    otherwise hold 200k entries and their size ints for as long as it lives. Readers `append`;
+    the hot passes (stacking, dive's figures, sizes) read the columns.
+    """
+
+    __slots__ = ("paths", "kinds", "sizes", "modes", "links")
+
+    def __init__(self, entries: Iterable[FileEntry] = ()) -> None:
+        self.paths: list[str] = []
+        self.kinds = bytearray()
+        self.sizes = array("q")
+        self.modes = array("I")
+        self.links: dict[int, str] = {}
+        """Position -> target, for the symlinks and hard links (the only entries with one)."""
+        for entry in entries:
+            self.append(entry.path, entry.kind, entry.size, entry.mode, entry.link)
+
+    def append(self, path: str, kind: EntryKind, size: int, mode: int = 0o644, link: str = "") -> None:
+        if link:
+            self.links[len(self.paths)] = link
+        self.paths.append(path)
+        self.kinds.append(_KIND_CODE[kind])
+        self.sizes.append(size)
+        self.modes.append(mode)
+
+    def kind(self, position: int) -> EntryKind:
+        return _KINDS[self.kinds[position]]
+
+    def is_dir(self, position: int) -> bool:
+        return self.kinds[position] == _DIR_CODE
+
+    def entry(self, position: int) -> FileEntry:
+        """The entry at `position` (a new object each time)."""
+        return FileEntry(
+            self.paths[position], _KINDS[self.kinds[position]], self.sizes[position], self.modes[position], self.links.get(position, "")
+        )
+
+    def set(self, position: int, entry: FileEntry) -> None:
+        """Replace the entry at `position` (a reader turning a later path of one inode into a hard link)."""
+        self.paths[position] = entry.path
+        self.kinds[position] = _KIND_CODE[entry.kind]
+        self.sizes[position] = entry.size
+        self.modes[position] = entry.mode
+        if entry.link:
+            self.links[position] = entry.link
+        else:
+            self.links.pop(position, None)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, position):  # type: ignore[override]
+        if isinstance(position, slice):
+            return [self.entry(i) for i in range(*position.indices(len(self.paths)))]
+        if position < 0:
+            position += len(self.paths)
+        if not 0 <= position < len(self.paths):
+            raise IndexError(position)
+        return self.entry(position)
+
+    def __iter__(self) -> Iterator[FileEntry]:
+        links = self.links
+        for position, (path, code, size, mode) in enumerate(zip(self.paths, self.kinds, self.sizes, self.modes)):
+            yield FileEntry(path, _KINDS[code], size, mode, links.get(position, "") if links else "")
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, EntryTable):
+            return (self.paths, self.kinds, self.sizes, self.modes, self.links) == (
+                other.paths,
+                other.kinds,
+                other.sizes,
+                other.modes,
+                other.links,
+            )
+        if isinstance(other, Sequence):
+            return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"EntryTable({list(self)!r})"
+
+    def __reduce__(self):
+        return (_restore_table, (self.paths, bytes(self.kinds), self.sizes, self.modes, self.links))
+
+
+def _restore_table(paths: list[str], kinds: bytes, sizes: array, modes: array, links: dict[int, str]) -> EntryTable:
+    table = EntryTable()
+    table.paths, table.kinds, table.sizes, table.modes, table.links = paths, bytearray(kinds), sizes, modes, links
+    return table
+
+
 @dataclass(frozen=True)
 class LayerContents:
     """Everything read from one layer blob, before stacking.
@@ -55,7 +162,8 @@ class LayerContents:
     and read in any order (the engine's export stream is not in stack order).
     """
 
-    entries: tuple[FileEntry, ...]
+    entries: EntryTable
+    """The layer's entries (a sequence of `FileEntry` given here becomes an `EntryTable`)."""
     whiteouts: tuple[str, ...] = ()
     """Paths that `.wh.NAME` entries remove from the layers below."""
     opaque_dirs: tuple[str, ...] = ()
@@ -70,10 +178,14 @@ class LayerContents:
     tar_digest: str = field(default="", compare=False)
     """`sha256:` of the uncompressed tar (what a `diff_id` names), when hashed (not cached)."""
 
+    def __post_init__(self) -> None:
+        if not isinstance(self.entries, EntryTable):
+            object.__setattr__(self, "entries", EntryTable(self.entries))
+
     @property
     def size_bytes(self) -> int:
         """Sum of the entries' content sizes: docker's and dive's layer size."""
-        return sum(entry.size for entry in self.entries)
+        return sum(self.entries.sizes)
 
     @property
     def file_count(self) -> int:
@@ -82,7 +194,7 @@ class LayerContents:
         The one definition of "files" everywhere: an *entry* is any member of
         the layer tar, folders included; a *file* is an entry that is not a folder.
         """
-        return sum(1 for entry in self.entries if entry.kind is not EntryKind.DIR)
+        return len(self.entries) - self.entries.kinds.count(_DIR_CODE)
 
     @property
     def entry_count(self) -> int:
@@ -207,6 +319,72 @@ class VisibleFile:
         return (VisibleFile, (self.entry, self.layer))
 
 
+class VisibleFiles(Mapping[str, VisibleFile]):
+    """The final filesystem: path -> its entry and the layer it comes from, kept as one int per path.
+
+    The int is `position * layers + layer` (`position` in that layer's `EntryTable`); a
+    `VisibleFile` is made when one is asked for and not kept.
+    """
+
+    __slots__ = ("codes", "tables", "layers")
+
+    def __init__(self, codes: dict[str, int], tables: Sequence[EntryTable], layers: int) -> None:
+        self.codes = codes
+        """Path -> `position * layers + layer`."""
+        self.tables = tables
+        """The layers' entries, by layer index."""
+        self.layers = max(1, layers)
+
+    def visible(self, code: int) -> VisibleFile:
+        """The entry and layer a code stands for."""
+        position, layer = divmod(code, self.layers)
+        return VisibleFile(self.tables[layer].entry(position), layer)
+
+    def layer_of(self, path: str) -> int | None:
+        """The layer `path` is visible from (None: not visible), without making its entry."""
+        code = self.codes.get(path)
+        return None if code is None else code % self.layers
+
+    def __getitem__(self, path: str) -> VisibleFile:
+        return self.visible(self.codes[path])
+
+    def get(self, path: str, default=None):  # type: ignore[override]
+        code = self.codes.get(path)
+        return default if code is None else self.visible(code)
+
+    def __contains__(self, path: object) -> bool:
+        return path in self.codes
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def items(self):  # type: ignore[override]
+        return _VisibleItems(self)
+
+    def values(self):  # type: ignore[override]
+        return _VisibleValues(self)
+
+    def __reduce__(self):
+        return (VisibleFiles, (self.codes, self.tables, self.layers))
+
+
+class _VisibleItems(ItemsView):
+    def __iter__(self):
+        files: VisibleFiles = self._mapping  # type: ignore[assignment]
+        visible = files.visible
+        for path, code in files.codes.items():
+            yield path, visible(code)
+
+
+class _VisibleValues(ValuesView):
+    def __iter__(self):
+        files: VisibleFiles = self._mapping  # type: ignore[assignment]
+        return map(files.visible, files.codes.values())
+
+
 @dataclass(frozen=True, slots=True)
 class LinkedFile:
     """One file of a layer stored once under several paths, as the final filesystem still shows it."""
@@ -226,7 +404,7 @@ class Image:
 
     meta: ImageMeta
     layers: tuple[Layer, ...]
-    files: dict[str, VisibleFile] = field(repr=False)
+    files: Mapping[str, VisibleFile] = field(repr=False)
     """The final filesystem, path -> entry and the layer it comes from."""
     hidden: tuple[HiddenCopy, ...]
     efficiency: float

@@ -14,38 +14,57 @@ from collections.abc import Sequence
 
 from .dive import dive_efficiency
 from .links import linked_files
-from .model import Change, EntryKind, HiddenCopy, Image, ImageMeta, Layer, LayerContents, VisibleFile
+from .model import Change, EntryKind, EntryTable, HiddenCopy, Image, ImageMeta, Layer, LayerContents, VisibleFiles, kind_code
+
+_DIR = kind_code(EntryKind.DIR)
 
 
 class FileSystem:
-    """The visible filesystem while layers stack: path -> entry and its layer, nothing else per path.
+    """The visible filesystem while layers stack: path -> one int naming its layer and entry, nothing else per path.
 
     There is no child index: a layer that removes folders (whiteouts, opaque folders, a folder
     replaced by a file) pays one pass over the visible paths, and every other layer nothing.
     """
 
-    def __init__(self) -> None:
-        self.files: dict[str, VisibleFile] = {}
+    def __init__(self, layers: int) -> None:
+        self.codes: dict[str, int] = {}
+        """Path -> `position * layers + layer` (`VisibleFiles`)."""
+        self.tables: list[EntryTable] = []
+        """The entries of the layers stacked so far, by index."""
+        self.layers = max(1, layers)
+
+    @property
+    def files(self) -> VisibleFiles:
+        """The visible paths, each with its entry and layer."""
+        return VisibleFiles(self.codes, self.tables, self.layers)
+
+    def size_of(self, code: int) -> int:
+        position, layer = divmod(code, self.layers)
+        return self.tables[layer].sizes[position]
+
+    def is_dir(self, code: int) -> bool:
+        position, layer = divmod(code, self.layers)
+        return self.tables[layer].is_dir(position)
 
     def remove_below(
         self, children_of: Sequence[str], trees: Sequence[str], more_children_of: Sequence[str] = ()
-    ) -> tuple[list[list[tuple[str, VisibleFile]]], list[list[tuple[str, VisibleFile]]], list[tuple[str, VisibleFile]]]:
+    ) -> tuple[list[list[tuple[str, int]]], list[list[tuple[str, int]]], list[tuple[str, int]]]:
         """Remove, in one pass, what is below each of `children_of`, then each of `trees` (the path and
-        what is below it), then below each of `more_children_of`; what was visible, for each in order.
+        what is below it), then below each of `more_children_of`; what was visible (path, code), for each in order.
 
         A path under several goes to the first, as removing them one after the other would.
         """
         first_children = {folder: rank for rank, folder in reversed(list(enumerate(children_of)))}
         first_tree = {path: rank for rank, path in reversed(list(enumerate(trees)))}
         later = set(more_children_of)
-        lost_children: list[list[tuple[str, VisibleFile]]] = [[] for _ in children_of]
-        lost_trees: list[list[tuple[str, VisibleFile]]] = [[] for _ in trees]
-        lost_later: list[tuple[str, VisibleFile]] = []
+        lost_children: list[list[tuple[str, int]]] = [[] for _ in children_of]
+        lost_trees: list[list[tuple[str, int]]] = [[] for _ in trees]
+        lost_later: list[tuple[str, int]] = []
         everything = "" in first_children or "" in later
         prefixes = tuple(root + "/" for root in (*children_of, *trees, *more_children_of) if root)
         exact = first_tree.keys()
         gone: list[str] = []
-        for path, visible in self.files.items():
+        for path, code in self.codes.items():
             if not everything and not path.startswith(prefixes) and path not in exact:
                 continue  # most paths: one C-level prefix test
             child_rank, tree_rank = None, first_tree.get(path)
@@ -61,16 +80,16 @@ class FileSystem:
                     tree_rank = rank
                 below_later = below_later or parent in later
             if child_rank is not None:
-                lost_children[child_rank].append((path, visible))
+                lost_children[child_rank].append((path, code))
             elif tree_rank is not None:
-                lost_trees[tree_rank].append((path, visible))
+                lost_trees[tree_rank].append((path, code))
             elif below_later:
-                lost_later.append((path, visible))
+                lost_later.append((path, code))
             else:
                 continue
             gone.append(path)
         for path in gone:
-            del self.files[path]
+            del self.codes[path]
         return lost_children, lost_trees, lost_later
 
 
@@ -81,16 +100,18 @@ def _stack_layer(
     not_added: list[int] = []
     modified: list[Change] = []
     removed: list[Change] = []
+    layers = fs.layers
 
-    def hide(lost: list[tuple[str, VisibleFile]], reason: str) -> int:
+    def hide(lost: list[tuple[str, int]], reason: str) -> int:
         total = 0
-        for path, visible in lost:
-            total += visible.entry.size
-            if visible.entry.size:
-                hidden.append(HiddenCopy(path, visible.entry.size, visible.layer, index, reason))
+        for path, code in lost:
+            size = fs.size_of(code)
+            total += size
+            if size:
+                hidden.append(HiddenCopy(path, size, code % layers, index, reason))
         return total
 
-    files = fs.files
+    codes = fs.codes
     if contents.opaque_dirs or contents.whiteouts:
         lost_children, lost_trees, _ = fs.remove_below(contents.opaque_dirs, contents.whiteouts)
         for folder, lost in zip(contents.opaque_dirs, lost_children):
@@ -98,25 +119,29 @@ def _stack_layer(
                 removed.append(Change(folder + "/", hide(lost, "deleted"), True))
         for path, lost in zip(contents.whiteouts, lost_trees):
             if lost:
-                is_folder = len(lost) > 1 or lost[0][1].entry.kind is EntryKind.DIR
+                is_folder = len(lost) > 1 or fs.is_dir(lost[0][1])
                 removed.append(Change(path, hide(lost, "deleted"), is_folder))
+    table = contents.entries
+    while len(fs.tables) <= index:
+        fs.tables.append(EntryTable())
+    fs.tables[index] = table
     replaced: list[str] = []
-    for position, entry in enumerate(contents.entries):
-        previous = files.get(entry.path)
-        is_folder = entry.kind is EntryKind.DIR
-        if previous is None:
-            pass
-        elif previous.entry.kind is EntryKind.DIR and is_folder:
+    for position, (path, kind, size, mode) in enumerate(zip(table.paths, table.kinds, table.sizes, table.modes)):
+        previous = codes.get(path)
+        if previous is not None:
+            is_folder = kind == _DIR
+            was_folder = fs.is_dir(previous)
             not_added.append(position)
-            if previous.entry.mode != entry.mode:
-                modified.append(Change(entry.path, 0, True))
-        else:
-            not_added.append(position)
-            if previous.entry.kind is EntryKind.DIR:
-                replaced.append(entry.path)
-            hide([(entry.path, previous)], "overwritten")
-            modified.append(Change(entry.path, entry.size, is_folder))
-        files[entry.path] = VisibleFile(entry, index)
+            if was_folder and is_folder:
+                below, below_layer = divmod(previous, layers)
+                if fs.tables[below_layer].modes[below] != mode:
+                    modified.append(Change(path, 0, True))
+            else:
+                if was_folder:
+                    replaced.append(path)
+                hide([(path, previous)], "overwritten")
+                modified.append(Change(path, size, is_folder))
+        codes[path] = position * layers + index
     if replaced:
         # A file (or link) in place of a folder hides what the folder held, from the layers below or
         # from this one (a tar that writes into a folder, then a file in its place): one pass at the end.
@@ -126,7 +151,7 @@ def _stack_layer(
 
 def filesystem_at(image: Image, index: int) -> FileSystem:
     """The visible filesystem after layer `index` (everything up to it, stacked)."""
-    fs = FileSystem()
+    fs = FileSystem(len(image.layers))
     for layer in image.layers[: index + 1]:
         _stack_layer(fs, layer.index, layer.contents, [])
     return fs
@@ -137,7 +162,7 @@ def build_image(meta: ImageMeta, contents: Sequence[LayerContents]) -> Image:
     if len(contents) != len(meta.diff_ids):
         raise ValueError("one LayerContents per diff_id is needed")
     dive = dive_efficiency(contents)  # first: its working memory is freed before the stacking's own
-    fs = FileSystem()
+    fs = FileSystem(len(contents))
     hidden: list[HiddenCopy] = []
     layers: list[Layer] = []
     warnings: list[str] = []

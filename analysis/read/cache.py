@@ -20,7 +20,7 @@ import zlib
 from collections.abc import Callable, Iterable
 from typing import Concatenate, ParamSpec, TypeVar
 
-from ..image.model import EntryKind, FileEntry, LayerContents
+from ..image.model import EntryKind, EntryTable, LayerContents
 
 SCHEMA_VERSION = 2
 """Bump whenever what the readers put in `LayerContents` changes: older entries are then dropped."""
@@ -46,10 +46,17 @@ def _encode(layer: LayerContents) -> bytes:
     return zlib.compress(json.dumps(document, separators=(",", ":")).encode("utf-8", "surrogateescape"), 6)
 
 
+def _entries(rows: list) -> EntryTable:
+    table = EntryTable()
+    for path, kind, size, mode, link in rows:
+        table.append(path, EntryKind(kind), size, mode, link)
+    return table
+
+
 def _decode(data: bytes) -> LayerContents:
     document = json.loads(zlib.decompress(data).decode("utf-8", "surrogateescape"))
     return LayerContents(
-        entries=tuple(FileEntry(p, EntryKind(k), s, m, link) for p, k, s, m, link in document["entries"]),
+        entries=_entries(document["entries"]),
         whiteouts=tuple(document["whiteouts"]),
         opaque_dirs=tuple(document["opaque"]),
         metadata={path: base64.b64decode(value) for path, value in document["metadata"].items()},

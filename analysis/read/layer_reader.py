@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import BinaryIO, Protocol
 
 from ..errors import LayerError, ReadCancelled
-from ..image.model import WHITEOUT_PREFIX, EntryKind, FileEntry, LayerContents
+from ..image.model import WHITEOUT_PREFIX, EntryKind, EntryTable, LayerContents
 from .compression import is_decompressing, open_layer_stream
 from .digests import BackgroundHash
 from .tarstream import iter_members
@@ -140,13 +140,11 @@ def _read_layer(
     stream = open_layer_stream(counting, tar_hash.update if tar_hash is not None else None)  # type: ignore[arg-type]
     # A plain tar is its own uncompressed tar: one hash serves for both digests.
     tar_hash = tar_hash if is_decompressing(stream) else blob_hash
-    entries: list[FileEntry] = []
+    entries = EntryTable()
     whiteouts: list[str] = []
     opaque: list[str] = []
     metadata: dict[str, bytes] = {}
     warnings: list[str] = []
-    modes: dict[int, int] = {}
-    """One int object per distinct mode (a few), not one per entry: a layer has up to ~10^5 entries."""
     try:
         for item in iter_members(stream):
             member = item.info
@@ -171,7 +169,7 @@ def _read_layer(
             # A hard link names a path of the same tar: normalise it like the paths themselves.
             link = (normalize_path(member.linkname) or "") if kind is EntryKind.HARDLINK else member.linkname
             mode = member.mode & 0o7777
-            entries.append(FileEntry(path, kind, size, modes.setdefault(mode, mode), link))
+            entries.append(path, kind, size, mode, link)
             if kind is EntryKind.FILE and keep(path):
                 if size > METADATA_CAP:
                     warnings.append(f"{path} is {size:,} bytes; not read (the limit for a metadata file is {METADATA_CAP:,})")
@@ -192,7 +190,7 @@ def _read_layer(
     except (tarfile.TarError, EOFError, OSError, ValueError) as error:
         raise LayerError(f"not a readable layer tar: {error or type(error).__name__}") from None
     return LayerContents(
-        entries=tuple(entries),
+        entries=entries,
         whiteouts=tuple(whiteouts),
         opaque_dirs=tuple(opaque),
         metadata=metadata,

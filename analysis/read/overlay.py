@@ -16,7 +16,7 @@ import os
 import stat
 from collections.abc import Callable
 
-from ..image.model import EntryKind, FileEntry, LayerContents
+from ..image.model import EntryKind, EntryTable, FileEntry, LayerContents
 from .layer_reader import METADATA_CAP, normalize_path, wants_metadata
 
 
@@ -82,7 +82,7 @@ def read_overlay_layer(
     has hard links) decides which of several hard-linked paths is the file and
     which are links, as the original tar did.
     """
-    entries: list[FileEntry] = []
+    entries = EntryTable()
     whiteouts: list[str] = []
     opaque: list[str] = []
     metadata: dict[str, bytes] = {}
@@ -96,13 +96,6 @@ def read_overlay_layer(
         except OSError as error:
             warnings.append(f"cannot list {relative or '/'}: {error.strerror}")
             return iter(())
-
-    modes: dict[int, int] = {}
-
-    def perms(mode: int) -> int:
-        # One int object per distinct mode, not one per file (ints above 256 are not shared).
-        permissions = stat.S_IMODE(mode)
-        return modes.setdefault(permissions, permissions)
 
     # Depth first, names in order, a folder's contents right after it: Go's filepath.Walk.
     stack = [("", listing(""))]
@@ -123,7 +116,7 @@ def read_overlay_layer(
         if stat.S_ISCHR(mode) and info.st_rdev == 0:
             whiteouts.append(path)
         elif stat.S_ISDIR(mode):
-            entries.append(FileEntry(path, EntryKind.DIR, 0, perms(mode)))
+            entries.append(path, EntryKind.DIR, 0, stat.S_IMODE(mode))
             if _opaque(full):
                 opaque.append(path)
             stack.append((path, listing(path)))
@@ -131,18 +124,20 @@ def read_overlay_layer(
             key = (info.st_dev, info.st_ino)
             if info.st_nlink > 1:
                 linked.setdefault(key, []).append(len(entries))
-            entries.append(FileEntry(path, EntryKind.FILE, info.st_size, perms(mode)))
+            entries.append(path, EntryKind.FILE, info.st_size, stat.S_IMODE(mode))
             if keep(path) and info.st_size <= METADATA_CAP:
                 try:
                     with open(full, "rb") as handle:
-                        metadata[path] = handle.read(METADATA_CAP + 1)
+                        # As many bytes as the file holds (and one to see it grew): a read of the cap
+                        # would give each small file a block of its own pages.
+                        metadata[path] = handle.read(info.st_size + 1)
                 except OSError as error:
                     warnings.append(f"cannot read {path}: {error.strerror}")
         elif stat.S_ISLNK(mode):
-            entries.append(FileEntry(path, EntryKind.SYMLINK, 0, perms(mode), os.readlink(full)))
+            entries.append(path, EntryKind.SYMLINK, 0, stat.S_IMODE(mode), os.readlink(full))
         else:
             kind = EntryKind.CHAR if stat.S_ISCHR(mode) else EntryKind.BLOCK if stat.S_ISBLK(mode) else EntryKind.FIFO
-            entries.append(FileEntry(path, kind, 0, perms(mode)))
+            entries.append(path, kind, 0, stat.S_IMODE(mode))
     # Of several paths of one inode, the first in tar order is the file; the others link to it.
     groups = [indexes for indexes in linked.values() if len(indexes) > 1]
     if groups and order is None and tar_split is not None:
@@ -151,8 +146,8 @@ def read_overlay_layer(
         order = order_from()
     rank = order or {}
     for indexes in groups:
-        indexes.sort(key=lambda i: (rank.get(entries[i].path, len(rank) + i), i))
-        first = entries[indexes[0]]
+        indexes.sort(key=lambda i: (rank.get(entries.paths[i], len(rank) + i), i))
+        first = entries.paths[indexes[0]]
         for i in indexes[1:]:
-            entries[i] = FileEntry(entries[i].path, EntryKind.HARDLINK, 0, entries[i].mode, first.path)
-    return LayerContents(tuple(entries), tuple(whiteouts), tuple(opaque), metadata, tuple(warnings))
+            entries.set(i, FileEntry(entries.paths[i], EntryKind.HARDLINK, 0, entries.modes[i], first))
+    return LayerContents(entries, tuple(whiteouts), tuple(opaque), metadata, tuple(warnings))
