@@ -89,7 +89,7 @@ def read_project_build(project_dir: str | None, lock: Lock, member: str | None =
 
 
 MAX_REWRITES = 32
-"""Groupings whose rewrite a `ProjectBuild` keeps (the oldest goes first): an editing session's recent moves."""
+"""Groupings whose rewrite a `ProjectBuild` keeps (the least recently used goes first): an editing session's recent moves."""
 
 
 def rewrite_for(build: ProjectBuild, grouping: Grouping, lock: Lock, member: str) -> Rewrite:

@@ -218,12 +218,12 @@ class Writer:
         """A stage per group holding only its environment, and the builder without the groups."""
         nl, environment = self.nl, self.environment
         lines: list[str] = []
+        replayed = self.replayed_removals()
         for group in self.grouping.groups:
             lines.append(f"# uvscope: a stage that holds only the environment of group {group.name!r}{nl}")
             lines.append(f"{self.from_line} AS {GROUP_STAGE.format(group.name)}{nl}")
             lines.extend(self.prefix)
             lines.extend(self.install_steps(group.name))
-            replayed = self.replayed_removals()
             if replayed:
                 lines.append(
                     f"# uvscope: what stage {self.stage_ref(self.shape.copies[0].source_stage)} removes from the environment, removed from the group too{nl}"
