@@ -33,7 +33,7 @@ from ..read.sources import ImageSource
 from .build_file import BUILD_FILE_NAMES
 from .python import PythonAnalysis, analyse_python
 
-ANALYSIS_SCHEMA = 2
+ANALYSIS_SCHEMA = 3
 """Bump when the meaning of a cached analysis changes without its code changing."""
 KEPT = 16
 """Analyses kept at most (least recently used go first): each is a few MB."""
