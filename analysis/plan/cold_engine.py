@@ -111,10 +111,10 @@ class ColdEngine:
         return {**os.environ, "DOCKER_HOST": self.host, "DOCKER_BUILDKIT": "1"}
 
     def client(self):
-        """A docker-py client of this engine, for reading what it built."""
-        import docker
+        """A client of this engine, for reading what it built."""
+        from ..read.engine_api import EngineAPI
 
-        return docker.DockerClient(base_url=self.host, timeout=120)
+        return EngineAPI(self.host, timeout=120)
 
     def _run(self, *args: str, check: bool = True, timeout: int = 600) -> subprocess.CompletedProcess:
         result = subprocess.run([self.docker, *args], capture_output=True, text=True, env=self.env, timeout=timeout)

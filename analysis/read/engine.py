@@ -1,4 +1,4 @@
-"""The Docker Engine as an image source, through docker-py.
+"""The Docker Engine as an image source, through its API (`engine_api`, or docker-py for TLS and ssh).
 
 `inspect` answers from metadata alone (first paint); `export` streams
 `docker save` once, without touching the disk. What is read straight from the
@@ -11,13 +11,15 @@ import io
 import json
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import EngineUnavailable, ImageNotFound, ReadCancelled, UvscopeError
 from ..image.model import ImageMeta
-from .engine_storage import chain_ids, current_context, familiar_ref, layer_sizes, peek_local_meta, read_small
+from .engine_api import EngineAPI, EngineAPIError, EngineNotFound, plain_address
+from .engine_storage import chain_ids, context_endpoint, current_context, familiar_ref, layer_sizes, peek_local_meta, read_small
 
 __all__ = ["EngineImage", "chain_ids", "current_context", "engine_client", "familiar_ref", "peek_local_meta", "podman_client"]
 
@@ -31,29 +33,56 @@ def _docker():
 
 
 def engine_client():
-    """A docker-py client of the engine the docker CLI would use: `DOCKER_HOST` (and `DOCKER_TLS_VERIFY`,
+    """A client of the engine the docker CLI would use: `DOCKER_HOST` (and `DOCKER_TLS_VERIFY`,
     `DOCKER_CERT_PATH`), else the current docker context (`DOCKER_CONTEXT`, `docker context use`), else the
-    default socket; or a clear error."""
-    docker = _docker()
+    default socket; or a clear error. A socket or plain TCP gets uvscope's own `EngineAPI`, TLS and ssh docker-py."""
     host = os.environ.get("DOCKER_HOST", "")
     context = "default" if host else current_context()
+    named = f" (docker context {context})" if context != "default" else ""
+    tls = False
+    if context == "default":
+        host = host or _DEFAULT_HOST
+        tls = bool(os.environ.get("DOCKER_TLS_VERIFY"))
+    else:
+        found = context_endpoint(context)
+        if found is None:
+            raise EngineUnavailable(f"no docker context {context!r} (docker context ls lists them; DOCKER_HOST overrides)")
+        host, tls = found
     try:
-        if context == "default":
-            client = docker.from_env(timeout=120)
+        if not tls and plain_address(host) is not None:
+            client = EngineAPI(host, timeout=120)
         else:
-            from docker.context import ContextAPI
-
-            found = ContextAPI.get_context(context)
-            if found is None:
-                raise EngineUnavailable(f"no docker context {context!r} (docker context ls lists them; DOCKER_HOST overrides)")
-            host = str(found.Host)
-            client = docker.DockerClient(base_url=host, tls=found.TLSConfig or False, timeout=120)
-        client.ping()
-    except docker.errors.DockerException as error:
-        where = host or "unix:///var/run/docker.sock"
-        named = f" (docker context {context})" if context != "default" else ""
-        raise EngineUnavailable(f"cannot reach the Docker Engine at {where}{named}: is dockerd running? ({_short(error)})") from None
+            client = _docker_py_client(context)
+        if not client.ping():
+            raise EngineAPIError(0, "the engine did not answer its ping")
+    except Exception as error:  # noqa: BLE001 - socket, HTTP or docker-py errors: all mean "no engine here"
+        if not _engine_error(error):
+            raise
+        raise EngineUnavailable(f"cannot reach the Docker Engine at {host}{named}: is dockerd running? ({_short(error)})") from None
     return client
+
+
+_DEFAULT_HOST = "unix:///var/run/docker.sock"
+
+
+def _docker_py_client(context: str):
+    docker = _docker()
+    if context == "default":
+        return docker.from_env(timeout=120)
+    from docker.context import ContextAPI
+
+    found = ContextAPI.get_context(context)
+    if found is None:
+        raise EngineUnavailable(f"no docker context {context!r} (docker context ls lists them; DOCKER_HOST overrides)")
+    return docker.DockerClient(base_url=str(found.Host), tls=found.TLSConfig or False, timeout=120)
+
+
+def _engine_error(error: Exception) -> bool:
+    """Whether `error` is the engine failing (unreachable, or an error status), not a bug of uvscope's."""
+    if isinstance(error, (OSError, EngineAPIError)):
+        return True
+    docker = sys.modules.get("docker")
+    return docker is not None and isinstance(error, docker.errors.DockerException)
 
 
 def podman_sockets() -> list[str]:
@@ -69,7 +98,6 @@ def podman_sockets() -> list[str]:
 
 def podman_client():
     """A docker-py client on podman's socket (podman speaks the Docker API), or a clear error naming where it looked."""
-    docker = _docker()
     places = podman_sockets()
     found = next((place for place in places if os.path.exists(place)), None)
     if found is None:
@@ -78,9 +106,9 @@ def podman_client():
             "or set CONTAINER_HOST=unix:///path/to/podman.sock"
         )
     try:
-        client = docker.DockerClient(base_url=f"unix://{found}", timeout=120)
+        client = EngineAPI(f"unix://{found}", timeout=120)
         client.ping()
-    except docker.errors.DockerException as error:
+    except (OSError, EngineAPIError) as error:
         raise EngineUnavailable(f"cannot reach podman at {found}: is `podman system service` running? ({_short(error)})") from None
     return client
 
@@ -88,7 +116,7 @@ def podman_client():
 def _short(error: Exception) -> str:
     """One line for an engine error: the engine's own explanation first (docker-py puts a long URL before it)."""
     explanation = getattr(error, "explanation", None)
-    status = getattr(getattr(error, "response", None), "status_code", None)
+    status = getattr(error, "status_code", None) or getattr(getattr(error, "response", None), "status_code", None)
     if isinstance(explanation, (str, bytes)) and explanation:
         if isinstance(explanation, bytes):
             explanation = explanation.decode(errors="replace")
@@ -100,17 +128,19 @@ def _short(error: Exception) -> str:
 
 
 def _api_call(function, ref: str, *args, **kwargs):
-    docker = _docker()
     try:
         return function(ref, *args, **kwargs)
-    except docker.errors.ImageNotFound:
-        raise ImageNotFound(f"no image {ref!r} in the Docker Engine (docker pull it, or give a path to an archive)") from None
-    except docker.errors.NotFound:
-        raise ImageNotFound(f"no image {ref!r} in the Docker Engine") from None
-    except docker.errors.APIError as error:
-        raise UvscopeError(f"Docker Engine error for {ref!r}: {_short(error)}") from None
-    except docker.errors.DockerException as error:
-        raise EngineUnavailable(f"lost the Docker Engine while reading {ref!r}: {_short(error)}") from None
+    except Exception as error:  # noqa: BLE001 - sorted below: the engine's errors become uvscope's, others propagate
+        docker = sys.modules.get("docker")
+        if isinstance(error, EngineNotFound) or (docker is not None and isinstance(error, docker.errors.ImageNotFound)):
+            raise ImageNotFound(f"no image {ref!r} in the Docker Engine (docker pull it, or give a path to an archive)") from None
+        if docker is not None and isinstance(error, docker.errors.NotFound):
+            raise ImageNotFound(f"no image {ref!r} in the Docker Engine") from None
+        if isinstance(error, EngineAPIError) or (docker is not None and isinstance(error, docker.errors.APIError)):
+            raise UvscopeError(f"Docker Engine error for {ref!r}: {_short(error)}") from None
+        if _engine_error(error):
+            raise EngineUnavailable(f"lost the Docker Engine while reading {ref!r}: {_short(error)}") from None
+        raise
 
 
 def _history_layers(history: list[dict], diff_ids: list[str]) -> list[dict]:

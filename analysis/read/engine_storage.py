@@ -37,6 +37,21 @@ def current_context() -> str:
     return name or "default"
 
 
+def context_endpoint(name: str) -> tuple[str, bool] | None:
+    """(engine host, whether it uses TLS) of the docker CLI context `name`, from its store
+    (`$DOCKER_CONFIG/contexts/meta/<sha256 of the name>/meta.json`); None if there is no such context."""
+    folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    digest = hashlib.sha256(name.encode()).hexdigest()
+    try:
+        meta = json.loads(read_small(os.path.join(folder, "contexts", "meta", digest, "meta.json")) or b"null")
+        endpoint = meta["Endpoints"]["docker"]
+        host = str(endpoint["Host"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    # The CLI speaks TLS to a context exactly when the context store holds TLS material for it.
+    return host, os.path.isdir(os.path.join(folder, "contexts", "tls", digest, "docker"))
+
+
 def chain_ids(diff_ids: list[str]) -> list[str]:
     """The engine's layer chain IDs: chain(0) = diff(0), chain(i) = sha256(chain(i-1) + " " + diff(i))."""
     chains: list[str] = []
