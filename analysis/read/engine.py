@@ -19,7 +19,16 @@ from typing import Any
 from ..errors import EngineUnavailable, ImageNotFound, ReadCancelled, UvscopeError
 from ..image.model import ImageMeta
 from .engine_api import EngineAPI, EngineAPIError, EngineNotFound, plain_address
-from .engine_storage import chain_ids, context_endpoint, current_context, familiar_ref, layer_sizes, peek_local_meta, read_small
+from .engine_storage import (
+    DEFAULT_SOCKET,
+    chain_ids,
+    context_endpoint,
+    current_context,
+    familiar_ref,
+    layer_sizes,
+    peek_local_meta,
+    read_small,
+)
 
 __all__ = ["EngineImage", "chain_ids", "current_context", "engine_client", "familiar_ref", "peek_local_meta", "podman_client"]
 
@@ -41,12 +50,12 @@ def engine_client():
     named = f" (docker context {context})" if context != "default" else ""
     tls = False
     if context == "default":
-        host = host or _DEFAULT_HOST
+        host = host or DEFAULT_SOCKET
         tls = bool(os.environ.get("DOCKER_TLS_VERIFY"))
     else:
         found = context_endpoint(context)
         if found is None:
-            raise EngineUnavailable(f"no docker context {context!r} (docker context ls lists them; DOCKER_HOST overrides)")
+            raise _no_context(context)
         host, tls = found
     try:
         if not tls and plain_address(host) is not None:
@@ -62,9 +71,6 @@ def engine_client():
     return client
 
 
-_DEFAULT_HOST = "unix:///var/run/docker.sock"
-
-
 def _docker_py_client(context: str):
     docker = _docker()
     if context == "default":
@@ -73,8 +79,12 @@ def _docker_py_client(context: str):
 
     found = ContextAPI.get_context(context)
     if found is None:
-        raise EngineUnavailable(f"no docker context {context!r} (docker context ls lists them; DOCKER_HOST overrides)")
+        raise _no_context(context)
     return docker.DockerClient(base_url=str(found.Host), tls=found.TLSConfig or False, timeout=120)
+
+
+def _no_context(context: str) -> EngineUnavailable:
+    return EngineUnavailable(f"no docker context {context!r} (docker context ls lists them; DOCKER_HOST overrides)")
 
 
 def _engine_error(error: Exception) -> bool:
@@ -97,7 +107,7 @@ def podman_sockets() -> list[str]:
 
 
 def podman_client():
-    """A docker-py client on podman's socket (podman speaks the Docker API), or a clear error naming where it looked."""
+    """A client on podman's socket (podman speaks the Docker API), or a clear error naming where it looked."""
     places = podman_sockets()
     found = next((place for place in places if os.path.exists(place)), None)
     if found is None:
@@ -316,7 +326,7 @@ _END = object()
 
 
 class _ChunkStream(io.RawIOBase):
-    """A raw stream over docker-py's chunk generator, pulled by a daemon thread through a small queue."""
+    """A raw stream over the client's chunk generator, pulled by a daemon thread through a small queue."""
 
     POLL = 0.1
     """Seconds between checks of `cancelled` while no chunk arrives."""

@@ -32,7 +32,7 @@ class EngineNotFound(EngineAPIError):
 def plain_address(host: str) -> tuple[int, str | tuple[str, int]] | None:
     """(socket family, address) for a `unix://` or `tcp://` host this client can reach, or None (docker-py's hosts)."""
     if host.startswith("unix://"):
-        return socket.AF_UNIX, host[len("unix://") :] or "/var/run/docker.sock"
+        return socket.AF_UNIX, host[len("unix://") :]
     if host.startswith(("tcp://", "http://")):
         parts = urlsplit(host)
         if parts.hostname and not parts.path.strip("/"):
@@ -53,8 +53,8 @@ class EngineAPI:
         self.api = SimpleNamespace(inspect_image=self.inspect_image, history=self.history, get_image=self.get_image)
         self.images = SimpleNamespace(list=self.list_images)
 
-    def _open(self, path: str) -> tuple[socket.socket, int, dict[str, str], bytes]:
-        """Send `GET path`; (the socket, status, headers, the body's first bytes)."""
+    def _open(self, path: str) -> tuple[socket.socket, int, bytes]:
+        """Send `GET path`; (the socket, the answer's status, the body's first bytes)."""
         connection = socket.socket(self.family, socket.SOCK_STREAM)
         try:
             connection.settimeout(self.timeout)
@@ -69,21 +69,17 @@ class EngineAPI:
                 if len(received) > 1 << 20:
                     raise ConnectionError("the engine's answer has no end of headers")
             head, _, rest = received.partition(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            fields = lines[0].split(" ", 2)
+            status_line = head.partition(b"\r\n")[0].decode("latin-1")
+            fields = status_line.split(" ", 2)
             if len(fields) < 2 or not fields[1].isdigit():
-                raise ConnectionError(f"not an HTTP answer: {lines[0][:80]!r}")
-            headers = {}
-            for line in lines[1:]:
-                name, _, value = line.partition(":")
-                headers[name.strip().lower()] = value.strip()
-            return connection, int(fields[1]), headers, rest
+                raise ConnectionError(f"not an HTTP answer: {status_line[:80]!r}")
+            return connection, int(fields[1]), rest
         except BaseException:
             connection.close()
             raise
 
     def _body(self, path: str) -> bytes:
-        connection, status, _, body = self._open(path)
+        connection, status, body = self._open(path)
         with connection:
             data = body + _rest(connection)
         if status >= 400:
@@ -121,8 +117,8 @@ class EngineAPI:
         ]
 
     def get_image(self, ref: str, chunk_size: int = 1 << 20) -> Iterator[bytes]:
-        """The `docker save` stream of `ref`, in chunks of up to `chunk_size` bytes (the error, if any, when first pulled)."""
-        connection, status, _, first = self._open(f"/images/{quote(ref, safe='')}/get")
+        """The `docker save` stream of `ref`, in chunks of up to `chunk_size` bytes; an error status raises at once."""
+        connection, status, first = self._open(f"/images/{quote(ref, safe='')}/get")
         if status >= 400:
             with connection:
                 self._raise(status, first + _rest(connection))

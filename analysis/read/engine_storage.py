@@ -24,14 +24,18 @@ def read_small(path: str) -> bytes | None:
         return None
 
 
+def docker_config_folder() -> str:
+    """The docker CLI's configuration folder: `$DOCKER_CONFIG`, else `~/.docker`."""
+    return os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+
+
 def current_context() -> str:
     """The docker CLI context uvscope talks to when `DOCKER_HOST` is unset: `DOCKER_CONTEXT`, else the
     `currentContext` of the CLI's config (`$DOCKER_CONFIG/config.json`, `~/.docker/config.json`), else `default`."""
     name = os.environ.get("DOCKER_CONTEXT", "")
     if not name:
-        folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
         try:
-            name = str(json.loads(read_small(os.path.join(folder, "config.json")) or b"{}").get("currentContext") or "")
+            name = str(json.loads(read_small(os.path.join(docker_config_folder(), "config.json")) or b"{}").get("currentContext") or "")
         except (ValueError, AttributeError):
             name = ""
     return name or "default"
@@ -40,7 +44,7 @@ def current_context() -> str:
 def context_endpoint(name: str) -> tuple[str, bool] | None:
     """(engine host, whether it uses TLS) of the docker CLI context `name`, from its store
     (`$DOCKER_CONFIG/contexts/meta/<sha256 of the name>/meta.json`); None if there is no such context."""
-    folder = os.environ.get("DOCKER_CONFIG") or os.path.join(os.path.expanduser("~"), ".docker")
+    folder = docker_config_folder()
     digest = hashlib.sha256(name.encode()).hexdigest()
     try:
         meta = json.loads(read_small(os.path.join(folder, "contexts", "meta", digest, "meta.json")) or b"null")
@@ -63,7 +67,8 @@ def chain_ids(diff_ids: list[str]) -> list[str]:
     return chains
 
 
-_DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+DEFAULT_SOCKET = "unix:///var/run/docker.sock"
+"""The engine uvscope and the docker CLI talk to when nothing names another."""
 _DEFAULT_ROOT = "/var/lib/docker"
 
 
@@ -86,7 +91,7 @@ def familiar_ref(ref: str) -> str | None:
     return f"{head}{':' + tag if tag else ''}{at}{digest}"
 
 
-def _engine_listening(path: str = _DEFAULT_SOCKET.removeprefix("unix://")) -> bool:
+def _engine_listening(path: str = DEFAULT_SOCKET.removeprefix("unix://")) -> bool:
     """Whether an engine answers on the default socket (a stopped engine's storage on disk is not its images)."""
     import socket
 
@@ -107,7 +112,7 @@ def peek_local_meta(ref: str) -> ImageMeta | None:
     None whenever anything is unusual (another `DOCKER_HOST` or docker context, no engine listening, containerd's image
     store, an ID prefix, a reference not found).
     """
-    if os.environ.get("DOCKER_HOST", _DEFAULT_SOCKET) != _DEFAULT_SOCKET or current_context() != "default":
+    if os.environ.get("DOCKER_HOST", DEFAULT_SOCKET) != DEFAULT_SOCKET or current_context() != "default":
         return None
     familiar = familiar_ref(ref)
     if familiar is None or not _engine_listening():

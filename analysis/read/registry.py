@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from ..errors import ArchiveError, ImageNotFound, UvscopeError
+from .engine_storage import docker_config_folder
 from .layer_reader import read_layer
 from .layout import JSON_CAP
 
@@ -80,7 +81,7 @@ def parse_registry_ref(text: str) -> RegistryRef:
 
 
 def _docker_credentials(host: str) -> tuple[str, str] | None:
-    path = os.path.join(os.environ.get("DOCKER_CONFIG") or os.path.expanduser("~/.docker"), "config.json")
+    path = os.path.join(docker_config_folder(), "config.json")
     try:
         with open(path, encoding="utf-8") as handle:
             auths = json.load(handle).get("auths") or {}

@@ -7,6 +7,7 @@ import json
 import socketserver
 import subprocess
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -46,9 +47,9 @@ class _Handler(socketserver.StreamRequestHandler):
 
 
 @pytest.fixture
-def fake_engine(tmp_path):
-    # A short path: AF_UNIX addresses are limited to about 100 bytes.
-    folder = Path(subprocess.run(["mktemp", "-d"], capture_output=True, text=True, check=True).stdout.strip())
+def fake_engine():
+    # Not under tmp_path: AF_UNIX addresses are limited to about 100 bytes.
+    folder = Path(tempfile.mkdtemp(prefix="uvscope-"))
     path = folder / "engine.sock"
     server = socketserver.ThreadingUnixStreamServer(str(path), _Handler)
     server.asked = []  # type: ignore[attr-defined]
